@@ -1,0 +1,25 @@
+# The two commands of the README are `make run` and `make test`; both set up what they need.
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: setup run shell train test lock
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	@$(PY) scripts/run.py
+
+shell: setup
+	@$(PY) scripts/run.py --shell
+
+train: setup
+	@$(PY) scripts/train.py
+
+test: setup
+	@scripts/test.sh
+
+# Re-pins every package after a change to requirements.txt.
+lock: setup
+	@(echo "# Every package of the environment, pinned (pip freeze). Regenerate with: make lock"; \
+	  $(PY) -m pip freeze --exclude-editable) > constraints.txt

@@ -1,0 +1,72 @@
+"""Makes sure a danger or self-harm message is never routed as anything else.
+
+Runs after DIET and the FallbackClassifier. When the rule-based detector in
+``nettrouble.safety`` finds a signal the classifier missed, the message's intent becomes the
+safety intent with full confidence, so the safety rules answer it wherever the conversation is.
+The signals are kept on the message (``safety_signals``) for the actions that record urgency.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from nettrouble import safety
+
+SIGNALS_KEY = "safety_signals"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class SafetyGuard(GraphComponent, IntentClassifier):
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyGuard:
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            found = safety.signals(message.get(TEXT) or "")
+            message.set(SIGNALS_KEY, found, add_to_output=True)
+            if not found:
+                continue
+            predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            # Self-harm outranks danger, whichever layer saw it.
+            wanted = safety.most_urgent(found + [predicted])
+            if predicted == wanted:
+                continue
+            ranking = [
+                entry
+                for entry in message.get(INTENT_RANKING_KEY) or []
+                if entry.get(INTENT_NAME_KEY) != wanted
+            ]
+            override = {INTENT_NAME_KEY: wanted, PREDICTED_CONFIDENCE_KEY: 1.0}
+            message.set(INTENT, override, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [override] + ranking, add_to_output=True)
+        return messages

@@ -1,0 +1,1 @@
+"""Service logic of the ネットトラブルあんしんサポート assistant that does not depend on Rasa."""

@@ -1,0 +1,107 @@
+"""Japanese word segmentation shared by the NLU pipeline and the article search.
+
+SudachiPy in split mode C keeps chat words such as リツイート, インスタ or なりすまし whole, and
+its normalised form folds spelling variants together (ﾂｲｯﾀｰ and ツイッター both become Twitter).
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator, List, Tuple
+
+# Sudachi refuses input above 49,149 bytes of UTF-8; stay well below it.
+MAX_CHUNK_BYTES = 40_000
+# Where a long text is best cut so that no word is split in two.
+_CUT_AFTER = set("。．.！!？?\n\r 　、，,")
+# Lone surrogates (possible in JSON such as "\\ud800") cannot cross into Sudachi's Rust code.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Word:
+    surface: str
+    lemma: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _dictionary():
+    from sudachipy import Dictionary
+
+    return Dictionary()
+
+
+# A Sudachi tokenizer must not be used by two threads at once; the dictionary can be shared.
+_per_thread = threading.local()
+
+
+def _tokenizer():
+    tokenizer = getattr(_per_thread, "tokenizer", None)
+    if tokenizer is None:
+        from sudachipy import SplitMode
+
+        tokenizer = _per_thread.tokenizer = _dictionary().tokenizer(mode=SplitMode.C)
+    return tokenizer
+
+
+def chunks(text: str, max_bytes: int = MAX_CHUNK_BYTES) -> Iterator[Tuple[int, str]]:
+    """Yields (offset, piece) pieces of at most ``max_bytes`` UTF-8 bytes, cut after punctuation
+    or whitespace where there is one in the second half of the piece."""
+    start = 0
+    while start < len(text):
+        size = 0
+        end = start
+        last_cut = -1
+        while end < len(text):
+            char_bytes = len(text[end].encode("utf-8"))
+            if size + char_bytes > max_bytes:
+                break
+            size += char_bytes
+            if text[end] in _CUT_AFTER:
+                last_cut = end + 1
+            end += 1
+        if end < len(text) and last_cut > start + (end - start) // 2:
+            end = last_cut
+        yield start, text[start:end]
+        start = end
+
+
+def _is_blank(surface: str) -> bool:
+    """True for tokens made only of whitespace, control or formatting characters."""
+    return all(
+        char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")
+        for char in surface
+    )
+
+
+def words(text: str) -> List[Word]:
+    """Segments ``text`` into words with offsets into ``text``; blank tokens are dropped."""
+    result: List[Word] = []
+    if not text:
+        return result
+    tokenizer = _tokenizer()
+    # Same length as the original, so offsets still point into ``text``.
+    text = _LONE_SURROGATE.sub("\ufffd", text)
+    for offset, piece in chunks(text):
+        for morpheme in tokenizer.tokenize(piece):
+            surface = morpheme.surface()
+            if _is_blank(surface):
+                continue
+            result.append(
+                Word(
+                    surface=surface,
+                    lemma=morpheme.normalized_form() or surface,
+                    start=offset + morpheme.begin(),
+                    end=offset + morpheme.end(),
+                )
+            )
+    return result
+
+
+def lemmas(text: str) -> List[str]:
+    """The normalised, lower-cased word forms of ``text``, for indexing and matching."""
+    return [word.lemma.lower() for word in words(text)]

@@ -1,0 +1,45 @@
+"""Creates or completes .env from .env.example, writing a fresh secret for each <generated>.
+
+Existing values are never changed; settings new in .env.example are appended.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER = "<generated>"
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
+
+
+def _names(lines):
+    return {m.group(1) for m in map(_ASSIGNMENT.match, lines) if m}
+
+
+def _fill(line: str) -> str:
+    if not _ASSIGNMENT.match(line):
+        return line
+    return line.replace(PLACEHOLDER, secrets.token_urlsafe(32))
+
+
+def ensure(example: Path, target: Path) -> list:
+    """Returns the names of the settings that were added to ``target``."""
+    example_lines = example.read_text(encoding="utf-8").splitlines()
+    if not target.exists():
+        target.write_text("\n".join(_fill(l) for l in example_lines) + "\n", encoding="utf-8")
+        target.chmod(0o600)
+        return sorted(_names(example_lines))
+    present = _names(target.read_text(encoding="utf-8").splitlines())
+    missing = [l for l in example_lines if (m := _ASSIGNMENT.match(l)) and m.group(1) not in present]
+    if missing:
+        with target.open("a", encoding="utf-8") as out:
+            out.write("\n# added from .env.example\n" + "\n".join(_fill(l) for l in missing) + "\n")
+    return sorted(_names(missing))
+
+
+if __name__ == "__main__":
+    added = ensure(ROOT / ".env.example", ROOT / ".env")
+    if added:
+        print(f".env: wrote {', '.join(added)} (secrets are random; see .env.example for each)", file=sys.stderr)

@@ -1,0 +1,45 @@
+"""The numbers quoted by domain.yml's static responses are the ones in business/.
+
+Safety messages are plain responses so that they reach the user even when the action server
+is down; this test keeps them in step with the operator-edited referrals file.
+"""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nettrouble import referrals
+
+ROOT = Path(__file__).resolve().parent.parent
+PHONE = re.compile(r"#\d{4}|(?<![\d-])(?:110|119|188)(?![\d-])|0\d{1,4}-\d{1,4}-\d{3,5}")
+
+
+def response_texts():
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for name, variants in domain["responses"].items():
+        for variant in variants:
+            yield name, variant.get("text", "")
+
+
+def known_numbers():
+    service = yaml.safe_load((ROOT / "business" / "service.yml").read_text(encoding="utf-8"))
+    return {r.phone for r in referrals.load() if r.phone} | {service["phone"]}
+
+
+def test_every_number_in_a_response_is_in_the_business_files():
+    known = known_numbers()
+    for name, text in response_texts():
+        for number in PHONE.findall(text):
+            assert number in known, f"{name} quotes {number}, which business/ does not list"
+
+
+@pytest.mark.parametrize(
+    "response, topic",
+    [("utter_urgent_self_harm", "self_harm"), ("utter_urgent_danger", "danger")],
+)
+def test_safety_messages_quote_every_body_listed_for_them(response, topic):
+    text = "\n".join(t for name, t in response_texts() if name == response)
+    for referral in referrals.for_topic(topic, referrals.load()):
+        if referral.phone:
+            assert referral.phone in text, f"{response} lacks {referral.name} {referral.phone}"
