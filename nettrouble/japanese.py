@@ -105,3 +105,35 @@ def words(text: str) -> List[Word]:
 def lemmas(text: str) -> List[str]:
     """The normalised, lower-cased word forms of ``text``, for indexing and matching."""
     return [word.lemma.lower() for word in words(text)]
+
+
+# Parts of speech that carry the topic of a sentence. Particles, auxiliaries, symbols, pronouns,
+# adverbs and the grammatical uses of する, なる, ある or くださる (tagged 非自立可能) do not.
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
+# Nouns and verbs that Sudachi tags as ordinary words but that only hold a sentence together
+# (formal nouns such as こと, light verbs such as 言う or 思う).
+_FUNCTION_LEMMAS = {
+    "こと", "物", "時", "為", "所", "訳", "筈", "方", "様", "積もり", "中", "上", "的",
+    "言う", "思う",
+}
+
+
+def content_lemmas(text: str) -> List[str]:
+    """The normalised, lower-cased forms of the content words of ``text``, in order, for
+    search: 「開示請求の記事が読みたいです」 gives ['開示', '請求', '記事', '読む']."""
+    result: List[str] = []
+    if not text:
+        return result
+    tokenizer = _tokenizer()
+    text = _LONE_SURROGATE.sub("\ufffd", text)
+    for _, piece in chunks(text):
+        for morpheme in tokenizer.tokenize(piece):
+            pos = morpheme.part_of_speech()
+            if pos[0] not in _CONTENT_POS or pos[1] in ("非自立可能", "数詞"):
+                continue
+            if _is_blank(morpheme.surface()):
+                continue
+            lemma = morpheme.normalized_form() or morpheme.surface()
+            if lemma not in _FUNCTION_LEMMAS:
+                result.append(lemma.lower())
+    return result

@@ -1,7 +1,9 @@
 """Evaluates the trained model on the held-out file and fails below the quality floor.
 
 Fails (exit 1) when intent accuracy is below --min-accuracy or when any danger or self-harm
-message is not recognised as exactly that. Also reports model load time and parse latency.
+message is not recognised as exactly that. Like Rasa's own NLU evaluation, accuracy counts the
+intent the pipeline identified even when the FallbackClassifier asks to confirm it; how often it
+asks is reported separately. Also reports model load time and parse latency.
 Writes the full report to results/nlu_heldout.json.
 """
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import warnings
 import statistics
 import sys
 import time
@@ -19,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SAFETY_INTENTS = ("urgent_danger", "urgent_self_harm")
+FALLBACK = "nlu_fallback"
 
 
 def held_out_examples(path: Path):
@@ -40,11 +45,17 @@ async def predict(model: Path, examples):
         started = time.perf_counter()
         parsed = await agent.parse_message(text)
         latencies.append((time.perf_counter() - started) * 1000)
+        identified = next(
+            (entry for entry in parsed.get("intent_ranking") or [parsed["intent"]]
+             if entry["name"] != FALLBACK),
+            parsed["intent"],
+        )
         results.append({
             "text": text,
             "expected": expected,
-            "predicted": parsed["intent"]["name"],
-            "confidence": round(parsed["intent"].get("confidence", 0.0), 3),
+            "predicted": identified["name"],
+            "confidence": round(identified.get("confidence", 0.0), 3),
+            "asked_to_confirm": parsed["intent"]["name"] == FALLBACK,
         })
     return results, load_s, latencies
 
@@ -55,6 +66,12 @@ def percentile(values, share):
 
 
 def main() -> int:
+    # Rasa logs every parsed message at debug level; the report is what matters here.
+    from rasa.utils.log_utils import configure_structlog
+
+    logging.disable(logging.INFO)
+    configure_structlog(logging.WARNING)
+    warnings.filterwarnings("ignore")
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True, type=Path)
     parser.add_argument("--data", default=ROOT / "tests" / "nlu_heldout.yml", type=Path)
@@ -78,6 +95,7 @@ def main() -> int:
         "intent_accuracy": round(accuracy, 4),
         "safety_recall": round(1 - len(safety_missed) / len(safety), 4) if safety else None,
         "safety_examples": len(safety),
+        "asked_to_confirm": round(sum(r["asked_to_confirm"] for r in results) / len(results), 4),
         "model_load_s": round(load_s, 1),
         "parse_ms_p50": round(statistics.median(latencies), 1),
         "parse_ms_p95": round(percentile(latencies, 0.95), 1),
@@ -92,6 +110,7 @@ def main() -> int:
     print(f"held-out NLU: {len(results)} messages, intent accuracy {accuracy:.3f} "
           f"(floor {args.min_accuracy:.2f}), safety recall {report['safety_recall']} "
           f"on {len(safety)} danger/self-harm messages")
+    print(f"low confidence or near tie (the bot asks to confirm): {report['asked_to_confirm']:.1%}")
     print(f"model load {load_s:.1f} s, parse latency p50 {report['parse_ms_p50']} ms, "
           f"p95 {report['parse_ms_p95']} ms")
     for r in report["errors"]:

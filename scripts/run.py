@@ -109,7 +109,8 @@ def main(argv: list) -> int:
             [RASA, "run", "--model", str(model), "--enable-api",
              "--auth-token", current.rasa_api_token, "--port", str(current.rasa_port),
              "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-            f"http://localhost:{current.rasa_port}/",
+            # /status answers only once the model is loaded.
+            f"http://localhost:{current.rasa_port}/status?token={current.rasa_api_token}",
         ))
 
     stopping = False
@@ -135,7 +136,8 @@ def main(argv: list) -> int:
         base = f"http://localhost:{current.rasa_port}"
         print(
             f"\nThe assistant is ready ({time.monotonic() - started:.0f} s).\n"
-            f"  Talk to it:     curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
+            f"  Web chat:       {base}/webhooks/web/\n"
+            f"  REST:           curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
             f"                    -d '{{\"sender\": \"me\", \"message\": \"こんにちは\"}}'\n"
             f"  Tracker (API):  {base}/conversations/me/tracker?token=$RASA_API_TOKEN (token in .env)\n"
             f"  Action server:  http://localhost:{current.actions_port}/health\n"

@@ -11,6 +11,9 @@ eval "$($PY scripts/print_env.py)"
 
 step() { echo; echo "== $* ($(date +%H:%M:%S))"; }
 
+step "browser for the end-to-end tests"
+scripts/install_chromium.sh
+
 step "unit and integration tests (pytest)"
 $PY -m pytest -q tests
 

@@ -43,3 +43,16 @@ def test_safety_messages_quote_every_body_listed_for_them(response, topic):
     for referral in referrals.for_topic(topic, referrals.load()):
         if referral.phone:
             assert referral.phone in text, f"{response} lacks {referral.name} {referral.phone}"
+
+
+def test_quoted_hours_match_the_hours_file():
+    from nettrouble import hours
+
+    quoted = hours.hours_text()  # e.g. 10:00〜18:00（土日・祝日・年末年始を除く）
+    span, closed = quoted.split("（", 1)
+    closed = closed.rstrip("）")
+    service = yaml.safe_load((ROOT / "business" / "service.yml").read_text(encoding="utf-8"))
+    assert service["hours_text"] == quoted
+    for name, text in response_texts():
+        if re.search(r"\d{1,2}:\d{2}", text):
+            assert span in text and closed in text, f"{name} quotes hours that differ from hours.yml"

@@ -1,0 +1,77 @@
+"""Offering case articles, after triage and whenever the user asks for them."""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from nettrouble import articles, clock, service
+from nettrouble.datafiles import TROUBLE_TYPES
+
+ASK_ARTICLES = "ask_articles"
+TOPIC_ENTITY = "article_topic"
+SHOWN_SLOT = "articles_shown"
+ASK_TOPIC_TEXT = "どのようなトラブルについての記事をお探しでしょうか。近いものをお選びください。"
+
+
+def _known_topic(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) and value in TROUBLE_TYPES else None
+
+
+def topic_of(tracker: Tracker) -> Optional[str]:
+    """The topic the user chose for articles in this message, else the triaged trouble type."""
+    for value in tracker.get_latest_entity_values(TOPIC_ENTITY):
+        if _known_topic(value):
+            return value
+    return _known_topic(tracker.get_slot("trouble_type"))
+
+
+def words_of(tracker: Tracker) -> str:
+    """The user's own words when they asked for articles; a button payload (/intent{...}) and
+    the answers to other questions are not search words."""
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
+    text = latest.get("text")
+    if intent != ASK_ARTICLES or not isinstance(text, str) or text.lstrip().startswith("/"):
+        return ""
+    return text
+
+
+def topic_buttons(labels: Dict[str, str]) -> List[Dict[str, str]]:
+    return [
+        {
+            "title": labels[topic],
+            "payload": f"/{ASK_ARTICLES}"
+            + json.dumps({TOPIC_ENTITY: topic}, separators=(",", ":")),
+        }
+        for topic in TROUBLE_TYPES
+    ]
+
+
+class ActionOfferArticles(Action):
+    def __init__(self) -> None:
+        # rasa_sdk creates actions when the action server starts: a broken catalogue stops it
+        # there, with the file, article and field in the error, instead of failing a user later.
+        self.index = articles.index()
+        self.service = service.facts()
+
+    def name(self) -> Text:
+        return "action_offer_articles"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        topic = topic_of(tracker)
+        words = words_of(tracker)
+        if topic is None and not articles.query_terms(words):
+            dispatcher.utter_message(
+                text=ASK_TOPIC_TEXT, buttons=topic_buttons(self.index.catalogue.topic_labels)
+            )
+            return []
+        at = clock.now()
+        found = self.index.search(words, topic, at)
+        dispatcher.utter_message(text=articles.offer_text(found, at, self.service))
+        return [SlotSet(SHOWN_SLOT, [article.id for article in found])] if found else []

@@ -1,0 +1,177 @@
+"""action_handoff: the user wants to talk to staff, so the conversation becomes a case.
+
+The case (with its notification and, for an eligible user, the free-consultation reservation)
+is written by ``nettrouble.cases.open_case`` in one transaction; the user gets the reference,
+the centre's number and hours, and whether it is open now or when it next opens. If the case
+database cannot be reached, the user still gets an apology with the number and the hours.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from nettrouble import cases, db, hours, service
+from nettrouble.clock import now
+
+log = logging.getLogger(__name__)
+
+# The triage questions of every trouble type; whichever of them are set go into the case.
+TRIAGE_SLOTS = (
+    "platform",
+    "user_role",
+    "ongoing",
+    "evidence_saved",
+    "money_lost",
+    "money_amount",
+    "payment_method",
+    "exposed_info",
+    "offline_contact",
+    "notice_received",
+    "post_still_up",
+    "can_login",
+    "payments_linked",
+    "entered_info",
+    "provider_contacted",
+    "seller_type",
+    "image_status",
+    "money_demanded",
+    "child_grade",
+)
+
+
+def _list_slot(value: Any) -> List[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _current_session(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    starts = [i for i, event in enumerate(events) if event.get("event") == "session_started"]
+    return events[starts[-1] + 1:] if starts else events
+
+
+def user_messages(tracker: Tracker) -> List[str]:
+    """What the user typed in this session, without button payloads ("/intent")."""
+    texts = []
+    for event in _current_session(tracker.events):
+        text = event.get("text") if event.get("event") == "user" else None
+        if isinstance(text, str) and text.strip() and not text.lstrip().startswith("/"):
+            texts.append(text)
+    return texts
+
+
+def draft_from(tracker: Tracker) -> cases.CaseDraft:
+    triage = {name: tracker.get_slot(name) for name in TRIAGE_SLOTS}
+    return cases.CaseDraft(
+        conversation_id=tracker.sender_id,
+        channel=tracker.get_latest_input_channel() or cases.UNKNOWN,
+        trouble_type=tracker.get_slot("trouble_type") or cases.UNKNOWN,
+        triage_answers={name: value for name, value in triage.items() if value is not None},
+        urgency=_list_slot(tracker.get_slot("urgency")),
+        eligibility=tracker.get_slot("eligibility"),
+        eligibility_campaign=tracker.get_slot("eligibility_campaign"),
+        person_key=tracker.get_slot("person_key"),
+        articles_shown=_list_slot(tracker.get_slot("articles_shown")),
+        summary=cases.summarise(user_messages(tracker)),
+    )
+
+
+def contact_lines() -> List[str]:
+    """The centre, its number, its hours and whether it is open now (or when it next opens)."""
+    facts = service.facts()
+    status = hours.status_at(now())
+    return [
+        f"{facts.centre} {facts.phone}",
+        f"受付時間 {hours.hours_text()}",
+        hours.availability_sentence(status),
+    ]
+
+
+def _newly_refused(case: cases.Case, eligibility_slot: Optional[str]) -> bool:
+    """The reservation found the free consultation used by another case, which the eligibility
+    check (and so the user) did not know yet."""
+    return case.eligibility == cases.ALREADY_USED and eligibility_slot != cases.ALREADY_USED
+
+
+def handoff_message(case: cases.Case, created: bool, eligibility_slot: Optional[str]) -> str:
+    opening = (
+        "ご相談いただきありがとうございます。専門スタッフにおつなぎできるよう、ご相談の内容をお預かりしました。"
+        if created
+        else "このご相談は、すでにお預かりしております。"
+    )
+    lines = [opening, f"受付番号は {case.reference} です。", "お電話の際に、この受付番号をお伝えください。"]
+    lines += contact_lines()
+    lines.append("受付番号をお伝えいただくと、スタッフがこちらでのご相談内容を確認したうえで、お話を伺います。")
+    if _newly_refused(case, eligibility_slot):
+        lines.append(
+            "なお、誹謗中傷の無料電話相談はお一人さま一案件までとなっており、すでに別のご相談でご利用"
+            "いただいております。恐れ入りますが、今回のご相談は通常のご相談として承ります。"
+        )
+    elif case.eligibility == cases.ELIGIBLE:
+        lines.append("今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象として承りました。")
+    return "\n".join(lines)
+
+
+def apology_message() -> str:
+    lines = [
+        "申し訳ございません。ただいまシステムの不具合により、受付番号を発行できませんでした。",
+        "お手数をおかけしますが、お電話で直接ご相談ください。",
+    ]
+    return "\n".join(lines + contact_lines())
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The case database could not be prepared (its cause is logged where it happened)."""
+
+
+class ActionHandoff(Action):
+    def __init__(self) -> None:
+        super().__init__()
+        # The data files are read now so that a mistake in them stops the action server at
+        # start-up rather than failing a user's handoff later.
+        hours.calendar()
+        service.facts()
+        self._engine = None
+        self._connect()
+
+    def _connect(self):
+        """The prepared case database, or None while it cannot be reached (retried per run)."""
+        if self._engine is None:
+            try:
+                self._engine = db.prepare()
+            except Exception:  # noqa: BLE001 — a database outage must not stop the action server
+                log.exception("case database unavailable")
+        return self._engine
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    def _record(self, tracker: Tracker):
+        engine = self._connect()
+        if engine is None:
+            raise DatabaseUnavailable()
+        return cases.open_case(engine, draft_from(tracker))
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        try:
+            # SQLAlchemy is blocking; a thread keeps the action server answering meanwhile.
+            case, created = await asyncio.get_running_loop().run_in_executor(None, self._record, tracker)
+        except Exception as error:  # noqa: BLE001 — whatever failed, the user gets the phone number
+            # An unreachable database was logged with its cause by _connect already.
+            log.error("handoff not recorded; the user was given the centre's number instead",
+                      exc_info=not isinstance(error, DatabaseUnavailable))
+            dispatcher.utter_message(text=apology_message())
+            return []
+        eligibility_slot = tracker.get_slot("eligibility")
+        dispatcher.utter_message(text=handoff_message(case, created, eligibility_slot))
+        events = [SlotSet("case_reference", case.reference)]
+        if _newly_refused(case, eligibility_slot):
+            events.append(SlotSet("eligibility", cases.ALREADY_USED))
+        return events

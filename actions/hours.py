@@ -1,0 +1,26 @@
+"""Whether the phone centre is open right now, or when it next opens."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from nettrouble import hours
+from nettrouble.clock import now
+
+
+class ActionTellHours(Action):
+    """Follows the static hours response with the live state of the centre (holidays and the
+    closure days of business/hours.yml included)."""
+
+    def name(self) -> Text:
+        return "action_tell_hours"
+
+    def __init__(self) -> None:
+        hours.calendar()
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=hours.availability_sentence(hours.status_at(now())))
+        return []

@@ -1,0 +1,226 @@
+"""LINE Messaging API channel, on aiohttp and the standard library.
+
+``line-bot-sdk`` cannot be installed beside Rasa 3.6 (its pydantic and aiohttp pins conflict),
+so the little of the API this needs is written here:
+
+- ``POST /webhooks/line/webhook``: ``X-Line-Signature`` must be base64(HMAC-SHA256(channel
+  secret, raw body)), compared in constant time; otherwise 401 and nothing is processed. The
+  webhook answers 200 at once and the turns run in the background, so LINE's timeout is never hit.
+- Events already handled (same ``webhookEventId``: a redelivery or a replayed request) and
+  events of a channel in standby mode are dropped.
+- One reply call per turn with up to 5 messages and the buttons as quick replies. Only when
+  the reply token cannot be used (rejected, or the turn outlived its window) is the answer
+  pushed, with an ``X-Line-Retry-Key`` that stays the same across retries.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from typing import Any, Dict, List, Optional, Text
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from addons.channels import render, turns
+from nettrouble.settings import settings
+
+logger = logging.getLogger(__name__)
+
+HTTP_TIMEOUT_S = 10.0
+# LINE's webhooks are a few kilobytes; anything near this is not from LINE.
+MAX_BODY_BYTES = 1024 * 1024
+# A reply token is valid for about a minute; after this long a push is the safe way.
+REPLY_WINDOW_S = 50.0
+PUSH_RETRY_DELAYS_S = (0.5, 2.0)
+GREETING_PAYLOAD = "/greet"
+
+
+def line_signature(secret: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def conversation_id(source: Any) -> Optional[str]:
+    """A group or room is one conversation; otherwise the user is."""
+    if not isinstance(source, dict):
+        return None
+    for key in ("groupId", "roomId", "userId"):
+        if isinstance(source.get(key), str) and source[key]:
+            return source[key]
+    return None
+
+
+class LineInput(InputChannel):
+    """LINE official account webhook."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "line"
+
+    def __init__(
+        self,
+        channel_secret: str,
+        access_token: str,
+        api_base: Optional[str] = None,
+        reply_window_s: float = REPLY_WINDOW_S,
+    ) -> None:
+        self.channel_secret = channel_secret
+        self.access_token = access_token
+        self.enabled = bool(channel_secret and access_token)
+        self.api_base = (api_base or settings().line_api_base).rstrip("/")
+        self.reply_window_s = reply_window_s
+        self.seen = turns.SeenIds()
+        self.background = turns.BackgroundTurns(self.name())
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "LineInput":
+        credentials = credentials or {}
+        secret = str(credentials.get("channel_secret") or "").strip()
+        token = str(credentials.get("access_token") or "").strip()
+        missing = [name for name, value in (("LINE_CHANNEL_SECRET", secret),
+                                            ("LINE_CHANNEL_ACCESS_TOKEN", token)) if not value]
+        if missing:
+            logger.warning("LINE channel off: %s not set", " / ".join(missing))
+        return cls(secret, token)
+
+    def signature_valid(self, body: bytes, signature: Optional[str]) -> bool:
+        if not signature:
+            return False
+        # bytes: compare_digest refuses str with non-ASCII characters, which a forger may send
+        return hmac.compare_digest(line_signature(self.channel_secret, body).encode(), signature.strip().encode())
+
+    def _new_events(self, events: List[Any]) -> List[Dict[str, Any]]:
+        fresh = []
+        for event in events:
+            if not isinstance(event, dict) or event.get("mode") == "standby":
+                continue
+            event_id = event.get("webhookEventId")
+            if isinstance(event_id, str) and event_id and not self.seen.first_time(event_id):
+                redelivery = (event.get("deliveryContext") or {}).get("isRedelivery")
+                logger.info("LINE event %s dropped: already handled (redelivery: %s)", event_id, bool(redelivery))
+                continue
+            fresh.append(event)
+        return fresh
+
+    def blueprint(self, on_new_message: turns.OnNewMessage) -> Blueprint:
+        line = Blueprint("nettrouble_line", __name__)
+        self.background.attach(line)
+
+        @line.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.enabled else "off"}, status=200 if self.enabled else 503)
+
+        @line.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.enabled:
+                return response.json({"error": "LINE channel off"}, status=503)
+            body = request.body or b""
+            if len(body) > MAX_BODY_BYTES:
+                return response.json({"error": "request too large"}, status=413)
+            if not self.signature_valid(body, request.headers.get("x-line-signature")):
+                logger.warning("LINE webhook refused: missing or wrong X-Line-Signature")
+                return response.json({"error": "invalid signature"}, status=401)
+            try:
+                document = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                return response.json({"error": "body is not JSON"}, status=400)
+            events = document.get("events") if isinstance(document, dict) else None
+            if not isinstance(events, list):
+                return response.json({"error": "no events list"}, status=400)
+            fresh = self._new_events(events)
+            if fresh:
+                self.background.start(self._handle_events(on_new_message, fresh, time.monotonic()))
+            return response.json({})
+
+        return line
+
+    async def _handle_events(self, on_new_message: turns.OnNewMessage, events: List[Dict[str, Any]],
+                             received: float) -> None:
+        # In order: events of one delivery may be consecutive messages of the same user.
+        for event in events:
+            try:
+                await self._handle_event(on_new_message, event, received)
+            except Exception:  # noqa: BLE001 - one bad event must not cost the others their answer
+                logger.exception("LINE event of type %r failed", event.get("type"))
+
+    async def _handle_event(self, on_new_message: turns.OnNewMessage, event: Dict[str, Any],
+                            received: float) -> None:
+        kind = event.get("type")
+        sender = conversation_id(event.get("source"))
+        if sender is None:
+            logger.warning("LINE %r event without a source: ignored", kind)
+            return
+        text = None
+        if kind == "follow":
+            text = GREETING_PAYLOAD
+        elif kind == "message":
+            message = event.get("message") if isinstance(event.get("message"), dict) else {}
+            if message.get("type") == "text" and isinstance(message.get("text"), str):
+                text = turns.clean_text(message["text"])
+            elif message.get("type"):
+                # sticker, image, video, audio, file, location, and any type LINE adds later
+                await self._answer(event, sender, [render.BotMessage(text=turns.TEXT_ONLY)], received)
+                return
+        elif kind == "postback":
+            postback = event.get("postback") if isinstance(event.get("postback"), dict) else {}
+            if isinstance(postback.get("data"), str):
+                text = turns.clean_text(postback["data"])
+        if not text:
+            return  # unfollow, join, leave, unsend, … : nothing to say
+        messages = await turns.bot_turn(on_new_message, text, sender, self.name())
+        await self._answer(event, sender, messages, received)
+
+    async def _answer(self, event: Dict[str, Any], sender: str, messages: List[render.BotMessage],
+                      received: float) -> None:
+        payload = render.line_messages(messages)
+        if not payload:
+            return
+        headers = {"Authorization": f"Bearer {self.access_token}"}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S),
+                                         headers=headers) as http:
+            token = event.get("replyToken")
+            if isinstance(token, str) and token and time.monotonic() - received < self.reply_window_s:
+                status = await self._post(http, "/v2/bot/message/reply", {"replyToken": token, "messages": payload})
+                if status is not None and 200 <= status < 300:
+                    return
+                if status in (401, 403):
+                    logger.error("LINE refused the channel access token (HTTP %s): check LINE_CHANNEL_ACCESS_TOKEN", status)
+                    return
+                logger.warning("LINE reply failed (HTTP %s): pushing the answer instead", status)
+            await self._push(http, sender, payload)
+
+    async def _push(self, http: aiohttp.ClientSession, to: str, payload: List[Dict[str, Any]]) -> None:
+        retry_key = str(uuid.uuid4())
+        for delay in (0.0,) + PUSH_RETRY_DELAYS_S:
+            await asyncio.sleep(delay)
+            status = await self._post(http, "/v2/bot/message/push", {"to": to, "messages": payload},
+                                      {"X-Line-Retry-Key": retry_key})
+            # 409: LINE already accepted a push with this retry key.
+            if status is not None and (200 <= status < 300 or status == 409):
+                return
+            if status is not None and status != 429 and status < 500:
+                logger.error("LINE push refused (HTTP %s): the answer was not delivered", status)
+                return
+        logger.error("LINE push failed after %d attempts: the answer was not delivered", 1 + len(PUSH_RETRY_DELAYS_S))
+
+    async def _post(self, http: aiohttp.ClientSession, path: str, body: Dict[str, Any],
+                    headers: Optional[Dict[str, str]] = None) -> Optional[int]:
+        """The HTTP status of a LINE API call, or None when it never got an answer."""
+        try:
+            async with http.post(self.api_base + path, json=body, headers=headers) as answer:
+                if answer.status >= 300:
+                    detail = (await answer.text())[:300]
+                    logger.warning("LINE API %s answered HTTP %s: %s", path, answer.status, detail)
+                return answer.status
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.warning("LINE API %s unreachable: %r", path, error)
+            return None

@@ -1,0 +1,196 @@
+"""The web chat: a page served by the Rasa server itself, and the JSON endpoints it talks to.
+
+    GET  /webhooks/web/                 the page (no external assets)
+    GET  /webhooks/web/static/<file>    its script and style sheet
+    POST /webhooks/web/session          a new conversation: {"token"}
+    POST /webhooks/web/webhook          {"token", "message"} -> {"accepted", "messages"}
+    GET  /webhooks/web/history?token=   the conversation so far, from the tracker store
+
+The server issues every sender id and signs it (HMAC-SHA256 with WEB_CHAT_SECRET); the token
+is ``<id>.<signature>``. A client can only write into a conversation whose token it was given.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from addons.channels import render, turns
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "web_static"
+STATIC_TYPES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
+MAX_MESSAGE_CHARS = 2000
+MAX_BODY_BYTES = 64 * 1024
+HISTORY_LIMIT = 200
+SENDER_PREFIX = "web-"
+# The page opens a conversation by sending this without showing it; history hides it too.
+GREETING_PAYLOAD = "/greet"
+_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+TOO_LONG = (
+    "恐れ入りますが、一度にお送りいただける文字数は{limit}文字までとなっております"
+    "（今回は{length}文字でした）。お手数ですが、要点を短くまとめるか、いくつかに分けてお送りください。"
+)
+
+SECURITY_HEADERS = {
+    # Everything the page needs comes from this server; bot images may be any https address.
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+@lru_cache(maxsize=None)
+def _static(name: str) -> bytes:
+    return (STATIC_DIR / name).read_bytes()
+
+
+def _json_object(request: Request) -> Optional[Dict[str, Any]]:
+    try:
+        body = request.json
+    except Exception:  # noqa: BLE001 - Sanic raises its own error type for malformed JSON
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _error(status: int, code: str, message: str) -> HTTPResponse:
+    return response.json({"error": code, "message": message}, status=status, headers=SECURITY_HEADERS)
+
+
+class SenderTokens:
+    """Issues and checks the signed sender ids of the web chat."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = secret.encode("utf-8")
+
+    def _signature(self, sender: str) -> str:
+        digest = hmac.new(self._key, b"web-sender:" + sender.encode("ascii"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def issue(self) -> str:
+        sender = secrets.token_urlsafe(18)
+        return f"{sender}.{self._signature(sender)}"
+
+    def sender_id(self, token: Any) -> Optional[str]:
+        """The sender id a token stands for, or None when it is missing, malformed or forged."""
+        if not isinstance(token, str) or len(token) > 200 or token.count(".") != 1:
+            return None
+        sender, signature = token.split(".")
+        if not _ID.fullmatch(sender):
+            return None
+        if not hmac.compare_digest(self._signature(sender).encode(), signature.encode()):
+            return None
+        return SENDER_PREFIX + sender
+
+
+def history_entries(events: List[Any]) -> List[Dict[str, Any]]:
+    """User and bot messages for the page, newest last. A button press is stored as its
+    payload: it is shown with the title the user saw. The page's hidden greeting is left out."""
+    entries: List[Dict[str, Any]] = []
+    titles: Dict[str, str] = {}
+    for event in events:
+        if isinstance(event, UserUttered) and event.text and event.text != GREETING_PAYLOAD:
+            entries.append({"from": "user", "text": titles.get(event.text, event.text)})
+            titles = {}
+        elif isinstance(event, BotUttered):
+            message = turns.bot_message_of(event)
+            if message.text or message.buttons or message.image:
+                entries.append(render.web_message(message))
+                titles.update({b.payload: b.title for b in message.buttons})
+    return entries[-HISTORY_LIMIT:]
+
+
+class WebChatInput(InputChannel):
+    """The website's chat page and its endpoints."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "web"
+
+    def __init__(self, secret: str) -> None:
+        self.tokens = SenderTokens(secret) if secret else None
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebChatInput":
+        secret = str((credentials or {}).get("secret") or "").strip()
+        if not secret:
+            logger.warning("Web chat off: WEB_CHAT_SECRET not set")
+        return cls(secret)
+
+    def blueprint(self, on_new_message: turns.OnNewMessage) -> Blueprint:
+        web = Blueprint("nettrouble_web_chat", __name__)
+
+        @web.middleware("request")
+        async def switched_off(request: Request) -> Optional[HTTPResponse]:
+            if self.tokens is None:
+                return _error(503, "channel_off", "ただいまウェブチャットはご利用いただけません。")
+            return None
+
+        @web.route("/", methods=["GET"])
+        async def page(request: Request) -> HTTPResponse:
+            # Relative addresses in the page need the trailing slash.
+            if not request.path.endswith("/"):
+                return response.redirect(request.path + "/", status=308)
+            return response.raw(_static("index.html"), content_type="text/html; charset=utf-8",
+                                headers=SECURITY_HEADERS)
+
+        @web.route("/static/<name>", methods=["GET"])
+        async def static(request: Request, name: str) -> HTTPResponse:
+            if name not in STATIC_TYPES:
+                return _error(404, "not_found", "ファイルが見つかりません。")
+            return response.raw(_static(name), content_type=STATIC_TYPES[name], headers=SECURITY_HEADERS)
+
+        @web.route("/session", methods=["POST"])
+        async def session(request: Request) -> HTTPResponse:
+            return response.json({"token": self.tokens.issue()}, headers=SECURITY_HEADERS)
+
+        @web.route("/history", methods=["GET"])
+        async def history(request: Request) -> HTTPResponse:
+            sender_id = self.tokens.sender_id(request.args.get("token"))
+            if sender_id is None:
+                return _error(401, "bad_token", "会話の情報を確認できませんでした。新しい会話を始めてください。")
+            events = await turns.recorded_events(request.app.ctx.agent, sender_id)
+            return response.json({"messages": history_entries(events)}, headers=SECURITY_HEADERS)
+
+        @web.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if len(request.body or b"") > MAX_BODY_BYTES:
+                return _error(413, "too_large", "送信内容が大きすぎます。")
+            body = _json_object(request)
+            if body is None:
+                return _error(400, "bad_request", "送信内容の形式が正しくありません。")
+            sender_id = self.tokens.sender_id(body.get("token"))
+            if sender_id is None:
+                return _error(401, "bad_token", "会話の情報を確認できませんでした。新しい会話を始めてください。")
+            if not isinstance(body.get("message"), str):
+                return _error(400, "no_message", "メッセージを入力してください。")
+            text = turns.clean_text(body["message"])
+            if not text:
+                return _error(400, "no_message", "メッセージを入力してください。")
+            if len(text) > MAX_MESSAGE_CHARS:
+                notice = render.BotMessage(text=TOO_LONG.format(limit=MAX_MESSAGE_CHARS, length=len(text)))
+                return response.json({"accepted": False, "messages": render.web_messages([notice])},
+                                     headers=SECURITY_HEADERS)
+            messages = await turns.bot_turn(on_new_message, text, sender_id, self.name())
+            return response.json({"accepted": True, "messages": render.web_messages(messages)},
+                                 headers=SECURITY_HEADERS)
+
+        return web

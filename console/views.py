@@ -1,0 +1,339 @@
+"""The console's pages and JSON API: thin handlers over ``nettrouble.cases``.
+
+Sign-in, CSRF and bearer checks happen before any handler runs (``console.app``); a handler
+finds the session in ``request.ctx.session``. Database calls run on a worker thread so that a
+busy database never stalls the event loop. The caller number typed by an agent is only passed
+to ``cases.matches_person``: never stored, logged or shown back.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+from datetime import date
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, html, raw, redirect
+from sanic.response import json as json_response
+
+from nettrouble import cases
+from nettrouble.clock import now
+from nettrouble.datafiles import TROUBLE_TYPES
+from nettrouble.reference import OK, parse_reference
+
+from console import auth, templates
+
+PAGE_SIZE = 50
+MAX_PAGE_NUMBER = 10000
+API_DEFAULT_LIMIT = 50
+MAX_FILTER_CHARS = 40
+MAX_OFFSET = 10_000_000
+CSV_BOM = "\ufeff"
+
+
+class BadRequest(ValueError):
+    """A query the console refuses; the message is shown to staff as it is."""
+
+
+async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, functools.partial(function, *args, **kwargs))
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --- cookies -------------------------------------------------------------------------------------
+
+def set_session(request: Request, response: HTTPResponse, session: auth.Session) -> None:
+    sessions: auth.Sessions = request.app.ctx.sessions
+    response.cookies[auth.COOKIE] = sessions.encode(session)
+    cookie = response.cookies[auth.COOKIE]
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["path"] = "/"
+    cookie["max-age"] = sessions.seconds_left(session)
+    # Secure outside development, and whenever the request came over HTTPS: in development the
+    # console is reached over plain http on localhost, where a Secure cookie would not come back.
+    if request.scheme == "https" or not request.app.ctx.settings.is_development:
+        cookie["secure"] = True
+
+
+def clear_session(response: HTTPResponse) -> None:
+    response.cookies[auth.COOKIE] = ""
+    response.cookies[auth.COOKIE]["max-age"] = 0
+    response.cookies[auth.COOKIE]["path"] = "/"
+    response.cookies[auth.COOKIE]["httponly"] = True
+    response.cookies[auth.COOKIE]["samesite"] = "Strict"
+
+
+def sign_in_form(request: Request, status: int = 200, error: Optional[str] = None,
+                 next_path: str = "/", username: str = "", fresh: bool = False) -> HTTPResponse:
+    """The sign-in page with a usable CSRF token: the current pre-sign-in session, or a new one."""
+    session = request.ctx.session
+    if fresh or session is None or session.signed_in:
+        session = request.app.ctx.sessions.new()
+    response = html(templates.login_page(session, next_path, error, username), status=status)
+    set_session(request, response, session)
+    return response
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+ELIGIBILITY_VALUES = (cases.NONE, *templates.ELIGIBILITY_LABELS)
+URGENCY_VALUES = (cases.NONE, *cases.URGENCY_FLAGS)
+TYPE_VALUES = (*TROUBLE_TYPES, cases.UNKNOWN)
+
+
+def read_filters(args: Mapping[str, Any]) -> Dict[str, str]:
+    """The filter values of a query string, as typed (trimmed, empty ones dropped)."""
+    values = {}
+    for name in templates.FILTER_NAMES:
+        raw_value = args.get(name)
+        if isinstance(raw_value, str) and raw_value.strip():
+            values[name] = raw_value.strip()[:MAX_FILTER_CHARS]
+    return values
+
+
+def check_filters(values: Mapping[str, str]) -> Dict[str, Any]:
+    """Keyword arguments for ``cases.list_cases`` / ``export_csv``; BadRequest names the field."""
+    allowed = {
+        "status": (cases.STATUSES, "状態"),
+        "trouble_type": (TYPE_VALUES, "種類"),
+        "eligibility": (ELIGIBILITY_VALUES, "無料相談"),
+        "urgency": (URGENCY_VALUES, "緊急度"),
+    }
+    for name, (choices, label) in allowed.items():
+        if name in values and values[name] not in choices:
+            raise BadRequest(f"{label}の指定が正しくありません。一覧から選んでください。")
+    days = {}
+    for name, label in (("date_from", "受付日（から）"), ("date_to", "受付日（まで）")):
+        if name in values:
+            try:
+                days[name] = date.fromisoformat(values[name])
+            except ValueError:
+                raise BadRequest(f"{label}は 2026-07-01 の形の日付でご指定ください。") from None
+    if "date_from" in days and "date_to" in days and days["date_from"] > days["date_to"]:
+        raise BadRequest("受付日の「から」が「まで」より後になっています。")
+    return {**values, **days}
+
+
+def whole_number(args: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    raw_value = args.get(name)
+    if raw_value is None or raw_value == "":
+        return default
+    if not (isinstance(raw_value, str) and raw_value.isascii() and raw_value.isdigit()
+            and len(raw_value) <= 9 and low <= int(raw_value) <= high):
+        raise BadRequest(f"{name} は {low} から {high} までの整数でご指定ください。")
+    return int(raw_value)
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+async def login_page(request: Request) -> HTTPResponse:
+    if request.ctx.session is not None and request.ctx.session.signed_in:
+        return redirect("/", status=303)
+    return sign_in_form(request, next_path=auth.safe_next(request.args.get("next")))
+
+
+async def login(request: Request) -> HTTPResponse:
+    # The CSRF token and origin were checked before this handler (console.app).
+    app: Sanic = request.app
+    next_path = auth.safe_next(request.form.get("next"))
+    username = request.form.get("username") or ""
+    client = request.remote_addr or request.ip or "unknown"
+    wait = app.ctx.throttle.wait_for(client)
+    if wait > 0:
+        response = sign_in_form(
+            request, status=429, next_path=next_path, username=username[: auth.MAX_USER_CHARS],
+            error=f"サインインの失敗が続いたため、一時的に受け付けを止めています。{math.ceil(wait)}秒ほど待ってから、もう一度お試しください。",
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    expected = app.ctx.settings
+    if not auth.credentials_match(username, request.form.get("password"),
+                                  expected.console_user, expected.console_password):
+        app.ctx.throttle.failed(client)
+        return sign_in_form(request, next_path=next_path, username=username[: auth.MAX_USER_CHARS],
+                            error="ユーザー名またはパスワードが違います。")
+    app.ctx.throttle.succeeded(client)
+    if request.ctx.session is not None:
+        app.ctx.sessions.revoke(request.ctx.session)
+    # A new id and CSRF token at sign-in: a session planted before it is worth nothing after.
+    session = app.ctx.sessions.new(expected.console_user)
+    response = redirect(next_path, status=303)
+    set_session(request, response, session)
+    return response
+
+
+async def logout(request: Request) -> HTTPResponse:
+    request.app.ctx.sessions.revoke(request.ctx.session)
+    response = redirect("/login", status=303)
+    clear_session(response)
+    return response
+
+
+async def case_list(request: Request) -> HTTPResponse:
+    filters = read_filters(request.args)
+    try:
+        page_number = whole_number(request.args, "page", 1, 1, MAX_PAGE_NUMBER)
+        kwargs = check_filters(filters)
+    except BadRequest as problem:
+        body = templates.list_page(request.ctx.session, filters, [], 1, False, str(problem))
+        return html(body, status=400)
+    found = await call(cases.list_cases, request.app.ctx.engine, **kwargs,
+                       limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
+    body = templates.list_page(request.ctx.session, filters, found[:PAGE_SIZE], page_number,
+                               len(found) > PAGE_SIZE)
+    return html(body)
+
+
+async def lookup(request: Request) -> HTTPResponse:
+    typed = request.args.get("reference") or ""
+    status, case = await call(cases.lookup, request.app.ctx.engine, typed)
+    if status == OK:
+        return redirect(f"/cases/{case.reference}", status=303)
+    canonical = parse_reference(typed).reference if status != cases.UNKNOWN else None
+    code = 404 if status == cases.UNKNOWN else 400
+    return html(templates.lookup_page(request.ctx.session, typed[:64], status, canonical), status=code)
+
+
+async def find(request: Request, reference: str) -> Tuple[Optional[cases.Case], Optional[HTTPResponse]]:
+    """The case named in a path, or the page that says why there is none."""
+    status, case = await call(cases.lookup, request.app.ctx.engine, reference)
+    if status == OK:
+        return case, None
+    code = 404 if status == cases.UNKNOWN else 400
+    body = templates.error_page(request.ctx.session, "案件が見つかりません", templates.LOOKUP_MESSAGES[status])
+    return None, html(body, status=code)
+
+
+async def detail_response(request: Request, case: cases.Case, status: int = 200,
+                          caller_result: Optional[str] = None) -> HTTPResponse:
+    history = await call(cases.status_history, request.app.ctx.engine, case.reference)
+    body = templates.detail_page(
+        request.ctx.session, case, history, request.app.ctx.article_titles,
+        notice=request.args.get("notice"), error=request.args.get("error"), caller_result=caller_result,
+    )
+    return html(body, status=status)
+
+
+async def case_detail(request: Request, reference: str) -> HTTPResponse:
+    case, problem = await find(request, reference)
+    if problem:
+        return problem
+    if case.reference != reference:
+        return redirect(f"/cases/{case.reference}", status=302)
+    return await detail_response(request, case)
+
+
+async def change_status(request: Request, reference: str) -> HTTPResponse:
+    case, problem = await find(request, reference)
+    if problem:
+        return problem
+    target = request.form.get("status") or ""
+    reopen = request.form.get("reopen") == "1"
+    try:
+        await call(cases.change_status, request.app.ctx.engine, case.reference, target,
+                   request.ctx.session.user, reopen=reopen)
+    except cases.CaseError as refused:
+        code = refused.code if refused.code in templates.STATUS_ERRORS else "invalid"
+        return redirect(f"/cases/{case.reference}?error={code}", status=303)
+    return redirect(f"/cases/{case.reference}?notice=status_changed", status=303)
+
+
+async def check_caller(request: Request, reference: str) -> HTTPResponse:
+    case, problem = await find(request, reference)
+    if problem:
+        return problem
+    result = await call(cases.matches_person, request.app.ctx.engine, case.reference,
+                        request.form.get("phone") or "")
+    status = 400 if result == cases.INVALID_NUMBER else 200
+    return await detail_response(request, case, status=status, caller_result=result)
+
+
+async def export(request: Request) -> HTTPResponse:
+    filters = read_filters(request.args)
+    try:
+        kwargs = check_filters(filters)
+    except BadRequest as problem:
+        body = templates.list_page(request.ctx.session, filters, [], 1, False, str(problem))
+        return html(body, status=400)
+    text = await call(cases.export_csv, request.app.ctx.engine, **kwargs)
+    stamp = now().strftime("%Y%m%d-%H%M%S")
+    return raw(
+        (CSV_BOM + text).encode("utf-8"),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="nettrouble-cases-{stamp}.csv"'},
+    )
+
+
+async def health(request: Request) -> HTTPResponse:
+    return raw(b"ok", content_type="text/plain; charset=utf-8")
+
+
+# --- JSON API ------------------------------------------------------------------------------------
+
+def api_error(status: int, code: str, message: str) -> HTTPResponse:
+    return json_response({"error": code, "message": message}, status=status, dumps=dumps)
+
+
+def case_json(case: cases.Case) -> Dict[str, Any]:
+    values = case.public()
+    values["caller_check_available"] = case.person_key is not None
+    return values
+
+
+async def api_cases(request: Request) -> HTTPResponse:
+    try:
+        kwargs = check_filters(read_filters(request.args))
+        limit = whole_number(request.args, "limit", API_DEFAULT_LIMIT, 1, cases.MAX_PAGE)
+        offset = whole_number(request.args, "offset", 0, 0, MAX_OFFSET)
+    except BadRequest as problem:
+        return api_error(400, "invalid", str(problem))
+    found = await call(cases.list_cases, request.app.ctx.engine, **kwargs, limit=limit + 1, offset=offset)
+    return json_response(
+        {
+            "cases": [case_json(case) for case in found[:limit]],
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if len(found) > limit else None,
+        },
+        dumps=dumps,
+    )
+
+
+async def api_case(request: Request, reference: str) -> HTTPResponse:
+    status, case = await call(cases.lookup, request.app.ctx.engine, reference)
+    if status != OK:
+        code = 404 if status == cases.UNKNOWN else 400
+        return api_error(code, status, templates.LOOKUP_MESSAGES[status])
+    history = await call(cases.status_history, request.app.ctx.engine, case.reference)
+    return json_response(
+        {
+            "case": case_json(case),
+            "status_history": [
+                {"at": event.at.isoformat(), "by": event.by, "from": event.from_status, "to": event.to_status}
+                for event in history
+            ],
+        },
+        dumps=dumps,
+    )
+
+
+def register(app: Sanic) -> None:
+    app.add_route(login_page, "/login", methods=["GET"], name="login_page")
+    app.add_route(login, "/login", methods=["POST"], name="login")
+    app.add_route(logout, "/logout", methods=["POST"], name="logout")
+    app.add_route(health, "/health", methods=["GET"], name="health")
+    app.add_route(case_list, "/", methods=["GET"], name="case_list")
+    app.add_route(lookup, "/cases/lookup", methods=["GET"], name="lookup")
+    app.add_route(case_detail, "/cases/<reference>", methods=["GET"], name="case_detail")
+    app.add_route(change_status, "/cases/<reference>/status", methods=["POST"], name="change_status")
+    app.add_route(check_caller, "/cases/<reference>/check-caller", methods=["POST"], name="check_caller")
+    app.add_route(export, "/export.csv", methods=["GET"], name="export")
+    app.add_route(api_cases, "/api/cases", methods=["GET"], name="api_cases")
+    app.add_route(api_case, "/api/cases/<reference>", methods=["GET"], name="api_case")

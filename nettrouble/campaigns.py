@@ -1,0 +1,127 @@
+"""Free-consultation campaigns, from business/campaigns.yml.
+
+A campaign makes the paid phone consultation free for some trouble types between two days,
+both inclusive, in Japan time: it starts at midnight JST of ``first_day`` and ends at midnight
+JST after ``last_day``, whatever the server's own time zone.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Optional, Tuple
+
+import yaml
+
+from nettrouble import datafiles
+from nettrouble.clock import in_japan, start_of_day
+from nettrouble.ledger import MAX_CAMPAIGN_ID
+
+FIELDS = ("id", "name", "first_day", "last_day", "topics")
+_ID = re.compile(f"[a-z0-9][a-z0-9-]{{0,{MAX_CAMPAIGN_ID - 1}}}")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    first_day: date
+    last_day: date
+    topics: Tuple[str, ...]
+
+    @property
+    def starts_at(self) -> datetime:
+        return start_of_day(self.first_day)
+
+    @property
+    def ends_at(self) -> datetime:
+        """The first moment after the campaign (exclusive end)."""
+        return start_of_day(self.last_day + timedelta(days=1))
+
+    def covers(self, topic: Optional[str]) -> bool:
+        return topic in self.topics
+
+    def running(self, moment: datetime) -> bool:
+        return self.starts_at <= in_japan(moment) < self.ends_at
+
+    def upcoming(self, moment: datetime) -> bool:
+        return in_japan(moment) < self.starts_at
+
+
+class _DaysAsText(yaml.SafeLoader):
+    """PyYAML turns an unquoted 2020-07-01 into a date and fails on 2020-07-32 with a bare
+    ValueError, before anyone knows the entry; read days as text and check them here instead."""
+
+
+_DaysAsText.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=_DaysAsText)
+    except FileNotFoundError:
+        raise datafiles.DataFileError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        raise datafiles.DataFileError(f"{path}: not valid YAML ({error})") from None
+
+
+def _day(path: Path, item: Mapping[str, Any], index: int, field: str) -> date:
+    value = item[field]
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise datafiles.DataFileError(
+        f"{path}: {datafiles.entry_name(item, index)} field '{field}' must be a day written "
+        f"YYYY-MM-DD, not {value!r}"
+    )
+
+
+def _campaign(path: Path, item: Mapping[str, Any], index: int) -> Campaign:
+    values = datafiles.require_fields(path, item, index, FIELDS)
+    where = f"{path}: {datafiles.entry_name(item, index)}"
+    if not isinstance(values["id"], str) or not _ID.fullmatch(values["id"]):
+        raise datafiles.DataFileError(
+            f"{where} field 'id' must be lower-case letters, digits and hyphens "
+            f"(at most {MAX_CAMPAIGN_ID} characters)"
+        )
+    first_day = _day(path, item, index, "first_day")
+    last_day = _day(path, item, index, "last_day")
+    if last_day < first_day:
+        raise datafiles.DataFileError(f"{where} field 'last_day' is before its first_day")
+    topics = values["topics"]
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise datafiles.DataFileError(f"{where} field 'topics' must be a list of trouble types")
+    unknown = sorted(set(topics) - set(datafiles.TROUBLE_TYPES))
+    if unknown:
+        raise datafiles.DataFileError(
+            f"{where} field 'topics' has unknown trouble type(s) {', '.join(unknown)}"
+        )
+    return Campaign(
+        id=values["id"],
+        name=str(values["name"]),
+        first_day=first_day,
+        last_day=last_day,
+        topics=tuple(dict.fromkeys(topics)),
+    )
+
+
+def load(path: Optional[Path] = None) -> Tuple[Campaign, ...]:
+    """Every campaign of the file, validated; raises ``DataFileError`` naming file, id and field."""
+    path = path or datafiles.business_file("campaigns.yml")
+    items = datafiles.entries(path, _read(path), "campaigns")
+    datafiles.unique_ids(path, items)
+    return tuple(_campaign(path, item, index) for index, item in enumerate(items))
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Tuple[Campaign, ...]:
+    """The campaigns of business/campaigns.yml, read once per process."""
+    return load()

@@ -1,0 +1,465 @@
+"""The eligibility form and action, run for real on rasa_sdk trackers built from saved state."""
+import asyncio
+import json
+import logging
+
+import pytest
+from rasa_sdk import Tracker
+from sqlalchemy import text
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
+
+from actions.eligibility import ActionCheckEligibility, ValidateEligibilityForm
+from nettrouble import campaigns, datafiles, db, identity, ledger, referrals
+from nettrouble.datafiles import DataFileError
+from nettrouble.settings import SettingsError, settings
+
+SECRET = "action-test-secret"
+IN_CAMPAIGN = "2020-07-15T11:00:00+09:00"
+AFTER = "2020-09-01T00:00:00+09:00"
+CAMPAIGN = "sns-defamation-2020"
+FORM = "eligibility_form"
+DOMAIN = {
+    "forms": {FORM: {"required_slots": ["docomo_line", "is_member", "person_key"]}},
+    "slots": {
+        name: {"type": "text", "mappings": [{"type": "custom"}]}
+        for name in ("docomo_line", "is_member", "person_key")
+    },
+}
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    database = tmp_path / "nettrouble.db"
+    monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("CLOCK_OVERRIDE", IN_CAMPAIGN)
+    settings.cache_clear()
+    yield database
+    settings.cache_clear()
+    db.dispose_all()
+
+
+def pin_clock(monkeypatch, moment):
+    monkeypatch.setenv("CLOCK_OVERRIDE", moment)
+    settings.cache_clear()
+
+
+def key_of(number):
+    return identity.person_key(number, SECRET)
+
+
+def parse(text, intent):
+    return {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [], "metadata": {}}
+
+
+def tracker(slots=None, text="無料相談の対象か知りたい", intent="ask_free_consultation", requested=None,
+            history=None):
+    """A tracker as the action server receives it. With ``requested``, the form asked for that
+    slot and ``text`` is the user's answer to it."""
+    slots = dict(slots or {})
+    events = list(history or [])
+    if requested:
+        events += [
+            {"event": "action", "name": FORM},
+            {"event": "slot", "name": REQUESTED_SLOT, "value": requested},
+            {"event": "bot", "text": f"(question for {requested})"},
+            {"event": "action", "name": "action_listen"},
+        ]
+    events += [{"event": "user", "text": text, "parse_data": parse(text, intent)}]
+    if requested:
+        events += [{"event": "slot", "name": REQUESTED_SLOT, "value": requested},
+                   {"event": "action", "name": FORM}]
+    slots[REQUESTED_SLOT] = requested
+    return Tracker.from_dict({
+        "sender_id": "test-user",
+        "slots": slots,
+        "latest_message": parse(text, intent),
+        "events": events,
+        "active_loop": {"name": FORM} if requested else {},
+        "latest_action_name": FORM if requested else "action_listen",
+    })
+
+
+def run(action, state):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, state, DOMAIN))
+    return events, dispatcher.messages
+
+
+def slot_events(events):
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def texts(messages):
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+READY = {"trouble_type": "defamation", "docomo_line": "yes", "is_member": "no"}
+
+
+# --- action_check_eligibility -------------------------------------------------------------
+
+def check(slots, text="無料相談の対象か知りたい", history=None):
+    return run(ActionCheckEligibility(), tracker(slots, text=text, history=history))
+
+
+def test_eligible(env):
+    events, messages = check({**READY, "person_key": key_of("090-1111-2222")})
+    assert slot_events(events) == {"eligibility": "eligible", "eligibility_campaign": CAMPAIGN}
+    text = texts(messages)
+    assert "「SNSの誹謗中傷に関する電話相談の無料開放」（期間：2020年7月1日〜2020年8月31日）の対象です" in text
+    assert "0120-221-360" in text and "10:00〜18:00（土日・祝日・年末年始を除く）" in text
+    assert "お一人さま一案件" in text and "引き継いだ時点で" in text
+    assert "消費生活アドバイザー" in text
+    assert messages[0]["buttons"] == [{"title": "専門スタッフへの引き継ぎを依頼する", "payload": "/request_human"}]
+
+
+def test_already_a_member(env):
+    events, messages = check({**READY, "is_member": "yes"})
+    assert slot_events(events) == {"eligibility": "member", "eligibility_campaign": None}
+    text = texts(messages)
+    assert "ご加入中のお客さまは" in text and "0120-221-360" in text
+    assert "月額" not in text
+
+
+def test_not_docomo(env):
+    events, messages = check({**READY, "docomo_line": "no"})
+    assert slot_events(events) == {"eligibility": "not_docomo", "eligibility_campaign": None}
+    text = texts(messages)
+    assert "申し訳ございません" in text and "ドコモの回線契約" in text
+    # The service itself needs a docomo line: joining is not offered, public bodies are.
+    assert "月額" not in text
+    for body in referrals.for_topic("defamation", referrals.load()):
+        assert body.name in text
+
+
+@pytest.mark.parametrize(
+    "moment, reason, words",
+    [
+        (AFTER, "ended", "2020年8月31日をもって終了"),
+        ("2020-06-30T23:59:59+09:00", "not_started", "2020年7月1日から"),
+        ("2026-11-29T10:00:00+09:00", "ended", "終了いたしました"),
+    ],
+)
+def test_outside_the_campaign(env, monkeypatch, moment, reason, words):
+    pin_clock(monkeypatch, moment)
+    events, messages = check({**READY, "person_key": key_of("090-1111-2222")})
+    assert slot_events(events) == {"eligibility": reason, "eligibility_campaign": CAMPAIGN}
+    text = texts(messages)
+    assert words in text
+    assert "月額500円（税抜）" in text and "https://nettrouble.docomo.ne.jp/" in text
+    assert "法務省 みんなの人権110番" in text
+
+
+def test_already_used(env):
+    key = key_of("080-3333-4444")
+    engine = db.prepare()
+    assert ledger.reserve(engine, CAMPAIGN, key, "NT-2007-12345-6").result == ledger.RESERVED
+    events, messages = check({**READY, "person_key": key})
+    assert slot_events(events) == {"eligibility": "already_used", "eligibility_campaign": CAMPAIGN}
+    text = texts(messages)
+    assert "お一人さま一案件" in text and "NT-2007-12345-6" in text
+    # The same case asked about again is fine.
+    events, _ = check({**READY, "person_key": key, "case_reference": "NT-2007-12345-6"})
+    assert slot_events(events)["eligibility"] == "eligible"
+
+
+def test_topic_not_covered(env):
+    events, messages = check({**READY, "trouble_type": "phishing"})
+    assert slot_events(events) == {"eligibility": "topic_not_covered", "eligibility_campaign": None}
+    text = texts(messages)
+    assert "対象外" in text and "月額500円（税抜）" in text
+    assert "フィッシング対策協議会" in text  # public bodies for the user's own topic
+    assert "名誉毀損に当たります" not in text
+
+
+def test_adviser_request_earlier_in_the_enquiry(env):
+    history = [
+        {"event": "user", "text": "消費生活アドバイザーに相談したいです", "parse_data": parse("消費生活アドバイザーに相談したいです", "ask_free_consultation")},
+        {"event": "action", "name": FORM},
+    ]
+    events, messages = check({**READY, "person_key": key_of("090-1111-2222")}, text="09011112222", history=history)
+    assert slot_events(events)["eligibility"] == "adviser_excluded"
+    assert "有料のサービス" in texts(messages) and "消費生活アドバイザーなども対応" in texts(messages)
+    # Once answered, a later check is not held to that old request.
+    later = history + [{"event": "action", "name": "action_check_eligibility"}]
+    events, _ = check({**READY, "person_key": key_of("090-1111-2222")}, history=later)
+    assert slot_events(events)["eligibility"] == "eligible"
+
+
+def test_undecided_says_what_is_missing(env):
+    events, messages = check({"trouble_type": "defamation", "docomo_line": "yes"})
+    assert slot_events(events) == {"eligibility": None, "eligibility_campaign": None}
+    text = texts(messages)
+    assert "ネットトラブルあんしんサポートにご加入中かどうか" in text
+    assert "ご本人確認のためのドコモの携帯電話番号" in text
+    assert "ドコモの回線をご契約中かどうか" not in text
+
+
+def test_forged_slot_values_count_as_unknown(env):
+    events, messages = check({"trouble_type": "../etc", "docomo_line": "YES!", "is_member": True,
+                              "person_key": "09011112222", "case_reference": "x" * 500})
+    assert slot_events(events)["eligibility"] is None
+    for label in ("ドコモの回線をご契約中かどうか", "ご加入中かどうか", "ご相談の内容", "携帯電話番号"):
+        assert label in texts(messages)
+    events, messages = check({**READY, "person_key": "09011112222"})
+    assert slot_events(events)["eligibility"] is None
+    assert "携帯電話番号" in texts(messages)
+
+
+def test_database_unavailable_gives_an_apology_and_the_phone_number(env, monkeypatch):
+    action = ActionCheckEligibility()
+    env.unlink()
+    env.mkdir()  # the database path is now a directory: every read fails
+    db.dispose_all()
+    state = tracker({**READY, "person_key": key_of("090-1111-2222")})
+    events, messages = run(action, state)
+    assert slot_events(events) == {"eligibility": None, "eligibility_campaign": None}
+    assert "申し訳ございません" in texts(messages) and "0120-221-360" in texts(messages)
+
+
+# --- start-up ---------------------------------------------------------------------------
+
+def test_a_missing_secret_stops_the_form_at_start_up(env, monkeypatch):
+    monkeypatch.setenv("PERSON_KEY_SECRET", "")
+    settings.cache_clear()
+    with pytest.raises(SettingsError, match="PERSON_KEY_SECRET"):
+        ValidateEligibilityForm()
+
+
+def test_a_malformed_campaigns_file_stops_the_actions_at_start_up(env, monkeypatch, tmp_path):
+    business = tmp_path / "business"
+    business.mkdir()
+    for name in ("referrals.yml", "service.yml"):
+        (business / name).write_bytes((datafiles.BUSINESS_DIR / name).read_bytes())
+    (business / "campaigns.yml").write_text(
+        "campaigns:\n  - id: broken\n    name: x\n    first_day: 2020-07-01\n"
+        "    last_day: 2020-08-31\n    topics: [defamation, gosip]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(datafiles, "BUSINESS_DIR", business)
+    campaigns.catalogue.cache_clear()
+    try:
+        for action in (ActionCheckEligibility, ValidateEligibilityForm):
+            with pytest.raises(DataFileError) as error:
+                action()
+            assert "campaigns.yml" in str(error.value) and "'broken'" in str(error.value)
+            assert "'topics'" in str(error.value) and "gosip" in str(error.value)
+    finally:
+        campaigns.catalogue.cache_clear()
+
+
+# --- validate_eligibility_form ----------------------------------------------------------
+
+def validate(slots, text, intent="inform", requested=None, history=None):
+    return run(ValidateEligibilityForm(), tracker(slots, text=text, intent=intent, requested=requested,
+                                                  history=history))
+
+
+def test_activation_asks_the_first_question(env):
+    events, messages = validate({"trouble_type": "defamation"}, "無料相談を受けたい", "ask_free_consultation")
+    assert events == [{"event": "slot", "timestamp": None, "name": REQUESTED_SLOT, "value": "docomo_line"}]
+    assert messages == []
+
+
+@pytest.mark.parametrize(
+    "slots, moment, asked",
+    [
+        ({"trouble_type": "phishing"}, IN_CAMPAIGN, None),  # topic not covered: nothing to ask
+        ({"trouble_type": "defamation"}, AFTER, None),  # campaign over: nothing to ask
+        ({"trouble_type": "defamation", "is_member": "no"}, IN_CAMPAIGN, "docomo_line"),
+        ({"trouble_type": "defamation", "docomo_line": "yes"}, IN_CAMPAIGN, "is_member"),
+        ({**READY}, IN_CAMPAIGN, "person_key"),
+        ({**READY, "is_member": "yes"}, IN_CAMPAIGN, None),
+        ({**READY, "docomo_line": "no"}, IN_CAMPAIGN, None),
+    ],
+)
+def test_only_what_the_decision_still_needs_is_asked(env, monkeypatch, slots, moment, asked):
+    pin_clock(monkeypatch, moment)
+    events, _ = validate(slots, "無料相談を受けたい", "ask_free_consultation")
+    assert slot_events(events) == {REQUESTED_SLOT: asked}
+
+
+@pytest.mark.parametrize(
+    "text, intent, value",
+    [
+        ("はい", "affirm", "yes"),
+        ("/affirm", "affirm", "yes"),
+        ("/deny", "deny", "no"),
+        ("ドコモです", "inform", "yes"),
+        ("ドコモ回線です", "inform", "yes"),
+        ("docomoです", "inform", "yes"),
+        ("ahamoを使っています", "inform", "yes"),
+        ("間違いありません", "inform", "yes"),
+        ("いいえ", "deny", "no"),
+        ("auです", "inform", "no"),
+        ("ａｕです", "inform", "no"),
+        ("ソフトバンクです", "inform", "no"),
+        ("楽天モバイルです", "inform", "no"),
+        ("格安SIMです", "inform", "no"),
+        ("ドコモじゃないです", "inform", "no"),
+        ("ドコモではありません", "affirm", "no"),
+    ],
+)
+def test_docomo_line_answers(env, text, intent, value):
+    events, messages = validate({"trouble_type": "defamation"}, text, intent, requested="docomo_line")
+    slots = slot_events(events)
+    assert slots["docomo_line"] == value
+    assert slots[REQUESTED_SLOT] == (None if value == "no" else "is_member")
+    assert messages == []
+
+
+@pytest.mark.parametrize(
+    "text, intent, value",
+    [
+        ("はい", "affirm", "yes"),
+        ("会員です", "inform", "yes"),
+        ("加入しています", "inform", "yes"),
+        ("入ってます", "inform", "yes"),
+        ("いいえ", "deny", "no"),
+        ("入っていません", "inform", "no"),
+        ("まだ加入していません", "inform", "no"),
+        ("会員じゃないです", "inform", "no"),
+        ("未加入です", "inform", "no"),
+        ("/deny", "deny", "no"),
+    ],
+)
+def test_membership_answers(env, text, intent, value):
+    slots = {"trouble_type": "defamation", "docomo_line": "yes"}
+    events, _ = validate(slots, text, intent, requested="is_member")
+    got = slot_events(events)
+    assert got["is_member"] == value
+    assert got[REQUESTED_SLOT] == (None if value == "yes" else "person_key")
+
+
+def test_an_answer_not_understood_is_asked_again(env):
+    events, messages = validate({"trouble_type": "defamation"}, "うーん", "nlu_fallback", requested="docomo_line")
+    assert slot_events(events) == {"docomo_line": None, REQUESTED_SLOT: "docomo_line"}
+    assert "「はい」か「いいえ」" in texts(messages)
+
+
+@pytest.mark.parametrize("requested", ["docomo_line", "is_member", "person_key"])
+def test_a_skipped_question_ends_the_form_without_guessing(env, requested):
+    slots = {"trouble_type": "defamation", "docomo_line": "yes", "is_member": "no"}
+    slots.pop(requested, None)
+    events, _ = validate(slots, "わからないです", "inform", requested=requested)
+    assert slot_events(events) == {requested: None, REQUESTED_SLOT: None}
+
+
+@pytest.mark.parametrize("intent", ["urgent_self_harm", "urgent_danger", "ask_hours", "trouble_phishing"])
+def test_other_intents_are_left_to_the_rules(env, intent):
+    # Nothing is extracted, so Rasa's form rejects and the rule for the intent answers.
+    events, messages = validate({"trouble_type": "defamation"}, "ドコモの営業時間は？", intent,
+                                requested="docomo_line")
+    assert "docomo_line" not in slot_events(events) and messages == []
+
+
+def test_the_safety_intent_is_never_swallowed_even_with_a_number(env):
+    events, _ = validate(READY, "090-1111-2222 もう死にたい", "urgent_self_harm", requested="person_key")
+    assert "person_key" not in slot_events(events)
+
+
+def test_a_message_already_answered_by_a_rule_is_not_read_again(env):
+    # The user asked the hours mid-form, a rule answered, and the form resumes.
+    state = Tracker.from_dict({
+        "sender_id": "test-user",
+        "slots": {"trouble_type": "defamation", REQUESTED_SLOT: "docomo_line"},
+        "latest_message": parse("ドコモの受付時間は？", "ask_hours"),
+        "events": [
+            {"event": "slot", "name": REQUESTED_SLOT, "value": "docomo_line"},
+            {"event": "user", "text": "ドコモの受付時間は？", "parse_data": parse("ドコモの受付時間は？", "ask_hours")},
+            {"event": "action", "name": "utter_ask_hours"},
+            {"event": "bot", "text": "受付時間は10:00〜18:00です。"},
+            {"event": "action", "name": FORM},
+        ],
+        "active_loop": {"name": FORM},
+    })
+    events, _ = run(ValidateEligibilityForm(), state)
+    assert slot_events(events) == {REQUESTED_SLOT: "docomo_line"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["090-1111-2222", "０９０ー１１１１ー２２２２", "番号は+81 90 1111 2222です", "+81(0)90-1111-2222"],
+)
+def test_the_number_becomes_its_hash_and_nothing_else(env, text):
+    events, messages = validate(READY, text, "inform", requested="person_key")
+    slots = slot_events(events)
+    assert slots == {"person_key": key_of("09011112222"), REQUESTED_SLOT: None}
+    assert "1111" not in json.dumps(events) and messages == []
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("03-1234-5678", "固定電話"),
+        ("050-1234-5678", "050"),
+        ("090-1234-567", "11桁"),
+        ("090-1234-5678 と 080-1111-2222", "おひとつだけ"),
+        ("+1 415 555 1234", "日本の"),
+        ("電話番号ってなんで必要なの", "070・080・090"),
+    ],
+)
+def test_an_invalid_number_is_asked_again_with_the_accepted_form(env, text, words):
+    events, messages = validate(READY, text, "inform", requested="person_key")
+    assert slot_events(events) == {"person_key": None, REQUESTED_SLOT: "person_key"}
+    assert words in texts(messages) and "スキップ" in texts(messages)
+    assert "1234" not in texts(messages)
+
+
+def test_a_forged_person_key_is_dropped(env):
+    # A payload such as /inform{"person_key": "09011112222"} must not put a number in the slot.
+    form = ValidateEligibilityForm()
+    dispatcher = CollectingDispatcher()
+    assert form.validate_person_key("09011112222", dispatcher, None, DOMAIN) == {"person_key": None}
+    assert form.validate_docomo_line("maybe", dispatcher, None, DOMAIN) == {"docomo_line": None}
+
+
+# --- the number never lands anywhere ----------------------------------------------------
+
+KNOWN = "09087654321"
+SPELLINGS = [
+    KNOWN, "090-8765-4321", "090 8765 4321", "+819087654321", "+81-90-8765-4321", "9087654321",
+    "87654321", "8765-4321", "０９０８７６５４３２１", "０９０－８７６５－４３２１",
+]
+
+
+def test_the_number_is_in_neither_the_database_nor_the_logs(env, caplog):
+    caplog.set_level(logging.DEBUG)
+    form, check_action = ValidateEligibilityForm(), ActionCheckEligibility()
+    # An open connection keeps SQLite from checkpointing and deleting the -wal file, so the
+    # scan below also reads the writes that have not reached the main file yet.
+    held = db.prepare().connect()
+    held.execute(text("SELECT 1"))
+    try:
+        _reserve_and_scan(form, check_action, env, caplog)
+    finally:
+        held.close()
+
+
+def _reserve_and_scan(form, check_action, env, caplog):
+    seen = []
+    for typed in ("０９０ー８７６５ー４３２１", "+81 (0)90 8765 4321"):
+        events, messages = run(form, tracker(READY, text=f"番号は{typed}です", requested="person_key"))
+        seen += [events, messages]
+        key = slot_events(events)["person_key"]
+        assert ledger.is_person_key(key)
+        events, messages = run(check_action, tracker({**READY, "person_key": key}))
+        seen += [events, messages]
+        # The handoff's reservation, through the real ledger code path.
+        ledger.reserve(db.prepare(), slot_events(events)["eligibility_campaign"] or CAMPAIGN, key,
+                       "NT-2007-12345-6")
+        events, messages = run(check_action, tracker({**READY, "person_key": key, "case_reference": "NT-2007-99999-0"}))
+        assert slot_events(events)["eligibility"] == "already_used"
+        seen += [events, messages]
+
+    assert ledger.holder(db.prepare(), CAMPAIGN, key_of(KNOWN)).case_reference == "NT-2007-12345-6"
+    files = [p for p in env.parent.iterdir() if p.name.startswith(env.name)]
+    assert {p.name for p in files} == {env.name, env.name + "-wal", env.name + "-shm"}
+    blobs = [p.read_bytes() for p in files] + [caplog.text.encode("utf-8"),
+                                              json.dumps(seen, ensure_ascii=False).encode("utf-8")]
+    for spelling in SPELLINGS:
+        for encoded in {spelling.encode("utf-8"), spelling.encode("utf-16-le")}:
+            for blob in blobs:
+                assert encoded not in blob, spelling

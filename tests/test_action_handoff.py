@@ -1,0 +1,218 @@
+"""action_handoff run for real: a rasa_sdk Tracker from a saved state, a CollectingDispatcher,
+the case database on a temporary SQLite file."""
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from actions.handoff import TRIAGE_SLOTS, ActionHandoff
+from nettrouble import cases, db, identity, ledger, outbox
+from nettrouble.masking import PHONE_MASK
+from nettrouble.settings import settings
+
+SECRET = "test-person-key-secret"
+FRIDAY_EVENING = "2027-04-30T18:05:00+09:00"  # before Golden Week
+WEEKDAY_MORNING = "2026-07-15T11:00:00+09:00"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'handoff.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
+    monkeypatch.setenv("CLOCK_OVERRIDE", FRIDAY_EVENING)
+    settings.cache_clear()
+    yield tmp_path
+    db.dispose_all()
+    settings.cache_clear()
+
+
+def pin(monkeypatch, moment):
+    monkeypatch.setenv("CLOCK_OVERRIDE", moment)
+    settings.cache_clear()
+
+
+def user(text, channel="rest"):
+    return {"event": "user", "text": text, "input_channel": channel, "parse_data": {"intent": {}}}
+
+
+def tracker(sender="conv-1", slots=None, events=None):
+    events = events if events is not None else [user("人と話したい")]
+    return Tracker.from_dict({
+        "sender_id": sender,
+        "slots": slots or {},
+        "latest_message": events[-1] if events else {},
+        "events": events,
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    })
+
+
+def run(action, state):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, state, {}))
+    return events, [message["text"] for message in dispatcher.messages]
+
+
+def engine():
+    return db.engine(settings().database_url)
+
+
+def count(table):
+    with engine().connect() as connection:
+        return connection.execute(select(func.count()).select_from(table)).scalar()
+
+
+def test_no_database_work_before_start_up(env):
+    assert not (env / "handoff.db").exists()
+    action = ActionHandoff()
+    assert action.name() == "action_handoff"
+    assert (env / "handoff.db").exists()
+
+
+def test_request_human_before_triage_gets_a_reference_and_the_next_opening(env):
+    events, texts = run(ActionHandoff(), tracker())
+    [case] = cases.list_cases(engine())
+    assert events == [SlotSet("case_reference", case.reference)]
+    assert case.trouble_type == "unknown" and case.channel == "rest" and case.conversation_id == "conv-1"
+    assert case.created_at.isoformat() == FRIDAY_EVENING
+    [text] = texts
+    assert f"受付番号は {case.reference} です。" in text
+    assert "ネットトラブルあんしんサポートセンター 0120-221-360" in text
+    assert "受付時間 10:00〜18:00（土日・祝日・年末年始を除く）" in text
+    assert "ただいま受付時間外です。次の受付開始は 5月6日(木) 10:00 です。" in text
+    assert "スタッフがこちらでのご相談内容を確認" in text
+
+
+def test_after_triage_the_case_carries_the_answers_and_masked_words(env, monkeypatch):
+    pin(monkeypatch, WEEKDAY_MORNING)
+    slots = {
+        "trouble_type": "defamation",
+        "platform": "X",
+        "user_role": "victim",
+        "ongoing": True,
+        "evidence_saved": False,
+        "money_lost": None,
+        "urgency": ["danger"],
+        "articles_shown": ["retweet-defamation", "disclosure-lawyer"],
+        "unrelated_slot": "not triage",
+    }
+    events = [
+        {"event": "session_started"},
+        user("/trouble_defamation", "line"),
+        user("Xで毎日悪口を書かれています", "line"),
+        {"event": "bot", "text": "おつらいですね"},
+        user("相手から090-1234-5678に電話も来ました", "line"),
+    ]
+    reply, texts = run(ActionHandoff(), tracker(slots=slots, events=events))
+    [case] = cases.list_cases(engine())
+    assert reply == [SlotSet("case_reference", case.reference)]
+    assert case.channel == "line" and case.trouble_type == "defamation"
+    assert case.triage_answers == {"platform": "X", "user_role": "victim", "ongoing": True, "evidence_saved": False}
+    assert case.urgency == ["danger"] and case.articles_shown == ["retweet-defamation", "disclosure-lawyer"]
+    assert case.summary == f"Xで毎日悪口を書かれています / 相手から{PHONE_MASK}に電話も来ました"
+    assert "ただいま受付時間内です（本日18:00まで）。" in texts[0]
+
+
+def test_only_the_current_session_goes_into_the_summary(env):
+    events = [user("前回の別の話"), {"event": "session_started"}, user("今回の相談です")]
+    run(ActionHandoff(), tracker(events=events))
+    assert cases.list_cases(engine())[0].summary == "今回の相談です"
+
+
+def test_triage_slot_list_is_the_agreed_one():
+    assert set(TRIAGE_SLOTS) == {
+        "platform", "user_role", "ongoing", "evidence_saved", "money_lost", "money_amount",
+        "payment_method", "exposed_info", "offline_contact", "notice_received", "post_still_up",
+        "can_login", "payments_linked", "entered_info", "provider_contacted", "seller_type",
+        "image_status", "money_demanded", "child_grade",
+    }
+
+
+def test_asking_again_gives_the_same_reference(env):
+    action = ActionHandoff()
+    slots = {"trouble_type": "phishing"}
+    first, _ = run(action, tracker(slots=slots))
+    second, texts = run(action, tracker(slots=slots))
+    assert first == second and count(cases.cases) == 1
+    assert texts[0].startswith("このご相談は、すでにお預かりしております。")
+    third, _ = run(action, tracker(slots={"trouble_type": "account"}))
+    assert third != first and count(cases.cases) == 2
+
+
+def test_eligible_user_reserves_and_a_second_case_is_told_politely(env):
+    action = ActionHandoff()
+    key = identity.person_key("090-1234-5678", SECRET)
+    slots = {"trouble_type": "defamation", "eligibility": "eligible", "eligibility_campaign": "sns-2020",
+             "person_key": key}
+    first, texts = run(action, tracker(slots=slots))
+    assert first == [SlotSet("case_reference", first[0]["value"])]
+    assert "無料電話相談の対象として承りました" in texts[0]
+    assert ledger.holder(engine(), "sns-2020", key).case_reference == first[0]["value"]
+
+    second, texts = run(action, tracker(sender="conv-2", slots=slots))
+    assert second[1] == SlotSet("eligibility", "already_used")
+    assert "お一人さま一案件まで" in texts[0] and "通常のご相談として承ります" in texts[0]
+    assert first[0]["value"] not in texts[0]  # the other case's reference is not disclosed
+    assert cases.get_case(engine(), second[0]["value"]).eligibility == "already_used"
+
+
+def test_forged_person_key_is_not_stored(env):
+    slots = {"trouble_type": "defamation", "eligibility": "eligible", "eligibility_campaign": "sns-2020",
+             "person_key": "090-1234-5678"}
+    events, texts = run(ActionHandoff(), tracker(slots=slots))
+    case = cases.get_case(engine(), events[0]["value"])
+    assert case.person_key is None and case.eligibility is None
+    assert count(ledger.free_consultations) == 0 and "無料電話相談の対象" not in texts[0]
+
+
+def assert_apology(events, texts):
+    assert events == []
+    [text] = texts
+    assert "申し訳ございません" in text and "受付番号を発行できませんでした" in text
+    assert "0120-221-360" in text and "10:00〜18:00" in text
+    assert "次の受付開始は 5月6日(木) 10:00 です。" in text
+    assert "NT-" not in text
+
+
+def test_database_unreachable_at_start_up_and_during_the_handoff(env, monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'cases.db'}")
+    settings.cache_clear()
+    action = ActionHandoff()  # start-up survives
+    assert_apology(*run(action, tracker()))
+
+
+def test_database_failing_mid_handoff_leaves_nothing_half_written(env, monkeypatch):
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    settings.cache_clear()
+    action = ActionHandoff()
+
+    def lost_connection(*args, **kwargs):
+        raise OperationalError("INSERT INTO outbox", {}, Exception("database is locked"))
+
+    working = outbox.enqueue
+    monkeypatch.setattr(outbox, "enqueue", lost_connection)
+    slots = {"trouble_type": "defamation", "eligibility": "eligible", "eligibility_campaign": "sns-2020",
+             "person_key": identity.person_key("090-1234-5678", SECRET)}
+    assert_apology(*run(action, tracker(slots=slots)))
+    for table in (cases.cases, cases.case_status_events, outbox.outbox, ledger.free_consultations):
+        assert count(table) == 0
+    # Once the database is back, the same handoff succeeds and is notified once.
+    monkeypatch.setattr(outbox, "enqueue", working)
+    events, _ = run(action, tracker(slots=slots))
+    assert events[0]["event"] == "slot" and count(cases.cases) == 1 and count(outbox.outbox) == 1
+
+
+def test_a_malformed_tracker_still_gets_the_phone_number(env):
+    broken = tracker(events=[user("人と話したい"), "not an event"])
+    assert_apology(*run(ActionHandoff(), broken))
+    assert count(cases.cases) == 0

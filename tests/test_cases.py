@@ -1,0 +1,444 @@
+"""The case store: one case per conversation and trouble, atomic creation, lookup, filters,
+status changes, caller check and export."""
+import csv
+import io
+import os
+import threading
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from nettrouble import cases, db, identity, ledger, outbox
+from nettrouble.cases import CaseDraft, CaseError
+from nettrouble.clock import JST
+from nettrouble.masking import EMAIL_MASK, PHONE_MASK
+from nettrouble.reference import damm, parse_reference
+from nettrouble.settings import settings
+
+SECRET = "test-person-key-secret"
+NUMBER = "090-1234-5678"
+
+
+def jst(*args):
+    return datetime(*args, tzinfo=JST)
+
+
+# The same tests run on PostgreSQL when TEST_POSTGRES_URL names a disposable database (its
+# tables are dropped before and after each test).
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(
+        not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set")),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
+    monkeypatch.setenv("CLOCK_OVERRIDE", "")
+    settings.cache_clear()
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cases.db'}"
+    else:
+        url = os.environ["TEST_POSTGRES_URL"]
+        db.metadata.drop_all(db.engine(url))
+    created = db.prepare(url)
+    yield created
+    if request.param == "postgresql":
+        db.metadata.drop_all(created)
+    db.dispose_all()
+    settings.cache_clear()
+
+
+def person(number=NUMBER):
+    return identity.person_key(number, SECRET)
+
+
+def draft(**overrides):
+    values = dict(
+        conversation_id="conv-1",
+        channel="rest",
+        trouble_type="defamation",
+        triage_answers={"platform": "X", "ongoing": True, "evidence_saved": False},
+        urgency=["danger"],
+        articles_shown=["retweet-defamation"],
+        summary="Xで悪口を書かれています",
+    )
+    values.update(overrides)
+    return CaseDraft(**values)
+
+
+def count(engine, table):
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(table)).scalar()
+
+
+def test_prepare_creates_the_tables(engine):
+    names = set(inspect(engine).get_table_names())
+    assert {"cases", "case_status_events", "outbox", "free_consultations"} <= names
+    constraints = {c["name"] for c in inspect(engine).get_unique_constraints("cases")}
+    assert {"uq_cases_reference", "uq_cases_conversation_trouble"} <= constraints
+
+
+def test_open_case_records_what_the_agent_needs(engine):
+    case, created = cases.open_case(engine, draft(), at=jst(2026, 7, 31, 23, 59))
+    assert created
+    assert parse_reference(case.reference).status == "ok" and case.reference.startswith("NT-2607-")
+    assert case.created_at == jst(2026, 7, 31, 23, 59) and case.created_at.utcoffset() == timedelta(hours=9)
+    assert (case.channel, case.conversation_id, case.trouble_type) == ("rest", "conv-1", "defamation")
+    assert case.triage_answers == {"platform": "X", "ongoing": True, "evidence_saved": False}
+    assert case.urgency == ["danger"] and case.articles_shown == ["retweet-defamation"]
+    assert case.status == "new" and case.status_changed_by == cases.SYSTEM
+    assert case.eligibility is None and case.person_key is None
+    assert cases.get_case(engine, case.reference) == case
+    history = cases.status_history(engine, case.reference)
+    assert [(e.from_status, e.to_status, e.by) for e in history] == [(None, "new", cases.SYSTEM)]
+
+
+def test_reference_month_follows_japan_time(engine):
+    case, _ = cases.open_case(engine, draft(), at=datetime(2026, 7, 31, 15, 0, tzinfo=timezone.utc))
+    assert case.reference.startswith("NT-2608-")
+    assert case.created_at == jst(2026, 8, 1, 0, 0)
+
+
+def test_asking_again_returns_the_same_case_and_updates_it(engine):
+    first, created = cases.open_case(engine, draft(), at=jst(2026, 7, 15, 11, 0))
+    again, created_again = cases.open_case(
+        engine,
+        draft(triage_answers={"ongoing": False, "money_lost": True}, urgency=["minor", "danger"],
+              articles_shown=["anonymous-slander"], summary="追加の説明です"),
+        at=jst(2026, 7, 15, 11, 5),
+    )
+    assert created and not created_again and again.reference == first.reference
+    assert again.created_at == first.created_at and again.updated_at == jst(2026, 7, 15, 11, 5)
+    assert again.triage_answers == {"platform": "X", "ongoing": False, "evidence_saved": False, "money_lost": True}
+    assert again.urgency == ["danger", "minor"]
+    assert again.articles_shown == ["retweet-defamation", "anonymous-slander"]
+    assert again.summary == "追加の説明です"
+    assert count(engine, cases.cases) == 1 and count(engine, cases.case_status_events) == 1
+
+
+def test_a_new_trouble_in_the_same_conversation_is_a_new_case(engine):
+    first, _ = cases.open_case(engine, draft())
+    second, created = cases.open_case(engine, draft(trouble_type="phishing"))
+    assert created and second.reference != first.reference
+    unknown, created_unknown = cases.open_case(engine, draft(trouble_type=None))
+    assert created_unknown and unknown.trouble_type == "unknown"
+    assert cases.open_case(engine, draft(trouble_type="not-a-type"))[0].reference == unknown.reference
+    assert count(engine, cases.cases) == 3
+
+
+def test_reference_collision_draws_a_new_number(engine, monkeypatch):
+    taken, _ = cases.open_case(engine, draft(conversation_id="other"))
+    fresh = "NT-2607-00001-" + str(damm("260700001"))
+    drawn = iter([taken.reference, taken.reference, fresh])
+    monkeypatch.setattr(cases, "new_reference", lambda moment: next(drawn))
+    case, created = cases.open_case(engine, draft())
+    assert created and case.reference == fresh and count(engine, cases.cases) == 2
+
+
+def test_endless_collisions_give_up_with_nothing_written(engine, monkeypatch):
+    taken, _ = cases.open_case(engine, draft(conversation_id="other"))
+    monkeypatch.setattr(cases, "new_reference", lambda moment: taken.reference)
+    with pytest.raises(CaseError) as error:
+        cases.open_case(engine, draft())
+    assert error.value.code == "busy" and count(engine, cases.cases) == 1
+
+
+def test_concurrent_handoffs_for_one_trouble_make_one_case(engine):
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def handoff():
+        barrier.wait()
+        try:
+            results.append(cases.open_case(engine, draft()))
+        except Exception as error:  # noqa: BLE001 — collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=handoff) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len({case.reference for case, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert count(engine, cases.cases) == 1 and count(engine, cases.case_status_events) == 1
+
+
+def test_eligible_case_reserves_the_free_consultation(engine):
+    key = person()
+    case, _ = cases.open_case(
+        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
+    )
+    assert case.eligibility == "eligible" and case.person_key == key
+    assert ledger.holder(engine, "sns-2020", key).case_reference == case.reference
+    # The same case again keeps it.
+    again, _ = cases.open_case(
+        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
+    )
+    assert again.eligibility == "eligible"
+
+
+def test_second_case_of_the_same_person_is_already_used(engine):
+    key = person()
+    first, _ = cases.open_case(
+        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
+    )
+    second, _ = cases.open_case(
+        engine,
+        draft(conversation_id="conv-2", eligibility="eligible", eligibility_campaign="sns-2020", person_key=key),
+    )
+    assert second.eligibility == "already_used"
+    assert ledger.holder(engine, "sns-2020", key).case_reference == first.reference
+
+
+def test_later_eligibility_on_an_existing_case_reserves_then(engine):
+    case, _ = cases.open_case(engine, draft())
+    key = person()
+    again, created = cases.open_case(
+        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
+    )
+    assert not created and again.eligibility == "eligible" and again.person_key == key
+    assert ledger.holder(engine, "sns-2020", key).case_reference == case.reference
+
+
+def test_eligible_without_person_key_is_recorded_undecided(engine):
+    case, _ = cases.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020"))
+    assert case.eligibility is None and count(engine, ledger.free_consultations) == 0
+
+
+def test_a_phone_number_never_reaches_the_store(engine):
+    case, _ = cases.open_case(
+        engine,
+        draft(
+            conversation_id="+819012345678",
+            person_key="09012345678",
+            triage_answers={"platform": "連絡先 090-1234-5678", "entered_info": ["a@b.jp", 3]},
+            summary="私の番号は０９０－１２３４－５６７８、メールはtaro@example.com です",
+        ),
+    )
+    assert case.person_key is None
+    assert case.conversation_id.startswith("hmac:") and "9012345678" not in case.conversation_id
+    assert case.triage_answers == {"platform": f"連絡先 {PHONE_MASK}", "entered_info": [EMAIL_MASK, 3]}
+    assert case.summary == f"私の番号は{PHONE_MASK}、メールは{EMAIL_MASK} です"
+    # The same sender gets the same key, so the conversation still has one case.
+    assert cases.open_case(engine, draft(conversation_id="+819012345678"))[0].reference == case.reference
+
+
+def test_hostile_drafts_are_cleaned_not_stored_raw(engine):
+    case, _ = cases.open_case(
+        engine,
+        draft(
+            channel="x" * 500,
+            urgency=["danger", "danger", "'; DROP TABLE cases; --", 7, None],
+            triage_answers={"platform": "y" * 10_000, 5: "bad key", "money_amount": float("nan"), "k" * 100: 1},
+            articles_shown="one-article",
+            summary="z" * 100_000,
+        ),
+    )
+    assert len(case.channel) == 40 and case.urgency == ["danger"]
+    assert case.triage_answers == {"platform": "y" * cases.MAX_ANSWER_CHARS, "money_amount": None}
+    assert case.articles_shown == ["one-article"] and len(case.summary) == cases.SUMMARY_CHARS
+    for bad in ("", "   ", None, "c" * 300):
+        with pytest.raises(CaseError):
+            cases.open_case(engine, draft(conversation_id=bad))
+
+
+def test_a_failure_inside_the_transaction_leaves_nothing(engine, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outbox, "enqueue", broken)
+    with pytest.raises(RuntimeError):
+        cases.open_case(
+            engine,
+            draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=person()),
+            notify=True,
+        )
+    for table in (cases.cases, cases.case_status_events, outbox.outbox, ledger.free_consultations):
+        assert count(engine, table) == 0
+
+
+def test_outbox_row_is_written_with_the_case_when_notifying(engine, monkeypatch):
+    cases.open_case(engine, draft(conversation_id="quiet"))
+    assert count(engine, outbox.outbox) == 0
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    settings.cache_clear()
+    case, _ = cases.open_case(engine, draft(person_key=person(), eligibility="eligible",
+                                            eligibility_campaign="sns-2020"))
+    cases.open_case(engine, draft())  # asking again does not notify again
+    with engine.connect() as connection:
+        rows = connection.execute(select(outbox.outbox)).all()
+    assert len(rows) == 1 and rows[0].kind == cases.CASE_CREATED
+    assert rows[0].payload["reference"] == case.reference
+    assert "person_key" not in rows[0].payload and rows[0].payload["eligibility"] == "eligible"
+
+
+def test_lookup_statuses(engine):
+    case, _ = cases.open_case(engine, draft())
+    assert cases.lookup(engine, case.reference.lower().replace("-", "")) == ("ok", case)
+    typo = case.reference[:-1] + str((int(case.reference[-1]) + 1) % 10)
+    assert cases.lookup(engine, typo) == ("bad_check_digit", None)
+    assert cases.lookup(engine, "NT-12") == ("malformed", None)
+    assert cases.lookup(engine, "x" * 10_000) == ("malformed", None)
+    unknown = "NT-2001-00000-" + str(damm("200100000"))
+    assert cases.lookup(engine, unknown) == ("unknown", None)
+    assert cases.get_case(engine, unknown) is None and cases.get_case(engine, None) is None
+
+
+@pytest.fixture
+def several(engine):
+    made = {}
+    made["a"] = cases.open_case(engine, draft(conversation_id="a", urgency=[]), at=jst(2026, 7, 1, 0, 30))[0]
+    made["b"] = cases.open_case(
+        engine, draft(conversation_id="b", trouble_type="phishing", urgency=["self_harm", "minor"]),
+        at=jst(2026, 7, 2, 12, 0),
+    )[0]
+    made["c"] = cases.open_case(
+        engine, draft(conversation_id="c", eligibility="not_docomo"), at=jst(2026, 7, 3, 23, 59)
+    )[0]
+    cases.change_status(engine, made["b"].reference, "in_progress", "agent-1")
+    return made
+
+
+def refs(found):
+    return [case.reference for case in found]
+
+
+def test_list_and_filter(engine, several):
+    a, b, c = several["a"], several["b"], several["c"]
+    assert refs(cases.list_cases(engine)) == [c.reference, b.reference, a.reference]
+    assert refs(cases.list_cases(engine, status="in_progress")) == [b.reference]
+    assert refs(cases.list_cases(engine, trouble_type="phishing")) == [b.reference]
+    assert refs(cases.list_cases(engine, eligibility="not_docomo")) == [c.reference]
+    assert refs(cases.list_cases(engine, eligibility="none")) == [b.reference, a.reference]
+    assert refs(cases.list_cases(engine, urgency="minor")) == [b.reference]
+    assert refs(cases.list_cases(engine, urgency="danger")) == [c.reference]
+    assert refs(cases.list_cases(engine, urgency="none")) == [a.reference]
+    assert refs(cases.list_cases(engine, limit=1, offset=1)) == [b.reference]
+
+
+def test_date_filters_are_japan_dates_inclusive(engine, several):
+    a, b, c = several["a"], several["b"], several["c"]
+    # a was created 2026-07-01 00:30 in Japan, which is still 30 June in UTC.
+    assert refs(cases.list_cases(engine, date_from=date(2026, 7, 1), date_to=date(2026, 7, 1))) == [a.reference]
+    assert refs(cases.list_cases(engine, date_to=date(2026, 6, 30))) == []
+    assert refs(cases.list_cases(engine, date_from=date(2026, 7, 3))) == [c.reference]
+    assert refs(cases.list_cases(engine, date_from=date(2026, 7, 2), date_to=date(2026, 7, 3))) == [
+        c.reference, b.reference]
+    assert refs(cases.list_cases(engine, date_from="2026-07-03", date_to=" 2026-07-03 ")) == [c.reference]
+    moment = datetime(2026, 7, 2, 3, 0, tzinfo=timezone.utc)  # 12:00 in Japan, exclusive end
+    assert refs(cases.list_cases(engine, date_to=moment)) == [a.reference]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [dict(status="open"), dict(urgency="scary"), dict(limit=0), dict(limit=10_000), dict(offset=-1),
+     dict(limit="5"), dict(date_from="2026-13-01"), dict(date_to="yesterday"), dict(date_from=20260701)],
+)
+def test_bad_filters_are_refused(engine, filters):
+    with pytest.raises(CaseError) as error:
+        cases.list_cases(engine, **filters)
+    assert error.value.code == "invalid"
+
+
+def test_status_flow_with_audit_trail(engine):
+    case, _ = cases.open_case(engine, draft())
+    ref = case.reference
+    assert cases.change_status(engine, ref, "in_progress", " agent-1 ").status_changed_by == "agent-1"
+    assert cases.change_status(engine, ref, "new", "agent-1").status == "new"  # back to the queue
+    assert cases.change_status(engine, ref, "in_progress", "agent-2").status == "in_progress"
+    closed = cases.change_status(engine, ref, "closed", "agent-2")
+    assert closed.status == "closed" and closed.status_changed_by == "agent-2"
+    history = cases.status_history(engine, ref)
+    assert [(e.from_status, e.to_status, e.by) for e in history] == [
+        (None, "new", cases.SYSTEM),
+        ("new", "in_progress", "agent-1"),
+        ("in_progress", "new", "agent-1"),
+        ("new", "in_progress", "agent-2"),
+        ("in_progress", "closed", "agent-2"),
+    ]
+    assert all(e.at.utcoffset() == timedelta(hours=9) for e in history)
+
+
+def test_status_rules(engine):
+    case, _ = cases.open_case(engine, draft())
+    ref = case.reference
+
+    def refused(new_status, who="agent", code="not_allowed", **kwargs):
+        with pytest.raises(CaseError) as error:
+            cases.change_status(engine, ref, new_status, who, **kwargs)
+        assert error.value.code == code
+
+    refused("closed")  # new must be taken in hand first
+    refused("new")  # no change is not a change
+    refused("done", code="invalid")
+    refused("in_progress", who="", code="invalid")
+    refused("in_progress", who="x" * 101, code="invalid")
+    cases.change_status(engine, ref, "in_progress", "agent")
+    cases.change_status(engine, ref, "closed", "agent")
+    refused("in_progress")  # closed is final...
+    refused("new", reopen=True)  # ...and reopening goes back to in_progress only
+    assert cases.change_status(engine, ref, "in_progress", "lead", reopen=True).status == "in_progress"
+    with pytest.raises(CaseError) as error:
+        cases.change_status(engine, "NT-2001-00000-" + str(damm("200100000")), "in_progress", "agent")
+    assert error.value.code == "unknown"
+
+
+def test_two_agents_at_once_one_wins(engine, monkeypatch):
+    case, _ = cases.open_case(engine, draft())
+    stale = cases.get_case(engine, case.reference)
+    cases.change_status(engine, case.reference, "in_progress", "agent-1")
+    # agent-2 read the case while it was still new.
+    monkeypatch.setattr(cases, "get_case", lambda engine, reference: stale)
+    with pytest.raises(CaseError) as error:
+        cases.change_status(engine, case.reference, "in_progress", "agent-2")
+    assert error.value.code == "conflict"
+    monkeypatch.undo()
+    assert len(cases.status_history(engine, case.reference)) == 2
+
+
+def test_matches_person(engine):
+    with_key, _ = cases.open_case(engine, draft(person_key=person(), eligibility="eligible",
+                                                eligibility_campaign="sns-2020"))
+    without, _ = cases.open_case(engine, draft(conversation_id="other"))
+    assert cases.matches_person(engine, with_key.reference, "０９０ー１２３４ー５６７８") == cases.MATCH
+    assert cases.matches_person(engine, with_key.reference, "+81 90 1234 5678") == cases.MATCH
+    assert cases.matches_person(engine, with_key.reference, "080-1234-5678") == cases.NO_MATCH
+    assert cases.matches_person(engine, with_key.reference, "03-1234-5678") == cases.INVALID_NUMBER
+    assert cases.matches_person(engine, with_key.reference, "") == cases.INVALID_NUMBER
+    assert cases.matches_person(engine, without.reference, NUMBER) == cases.NO_PERSON_KEY
+    assert cases.matches_person(engine, "NT-0000", NUMBER) == cases.UNKNOWN
+
+
+def test_export_csv(engine, several):
+    cases.open_case(engine, draft(conversation_id="d", summary="=HYPERLINK(\"http://evil\")",
+                                  person_key=person(), eligibility="eligible", eligibility_campaign="sns-2020"),
+                    at=jst(2026, 7, 4, 9, 0))
+    text = cases.export_csv(engine)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0].keys()) == list(cases.CSV_COLUMNS)
+    assert [row["conversation_id"] for row in rows] == ["d", "c", "b", "a"]
+    assert rows[0]["summary"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[2]["urgency"] == '["self_harm", "minor"]' and rows[2]["status"] == "in_progress"
+    assert rows[3]["created_at"] == "2026-07-01T00:30:00+09:00"
+    assert person() not in text and "person_key" not in text
+    only = list(csv.DictReader(io.StringIO(cases.export_csv(engine, trouble_type="phishing"))))
+    assert [row["conversation_id"] for row in only] == ["b"]
+    with pytest.raises(CaseError):
+        cases.export_csv(engine, status="bogus")
+
+
+def test_summarise_keeps_recent_words_masked_and_short():
+    messages = ["最初の説明" * 100, "電話は090-1234-5678です", "  ", "最後のひとこと"]
+    summary = cases.summarise(messages)
+    assert len(summary) == cases.SUMMARY_CHARS and summary.startswith("…")
+    assert summary.endswith(f"電話は{PHONE_MASK}です / 最後のひとこと")
+    assert cases.summarise(["a", "b"]) == "a / b" and cases.summarise([]) == ""
+    # A number right at the cut is masked before cutting, so no digits of it survive.
+    cut = cases.summarise(["x" * 390 + "090-1234-5678"], limit=20)
+    assert "5678" not in cut and PHONE_MASK in cut

@@ -1,0 +1,252 @@
+"""The web chat channel through Sanic's test client, with a scripted agent instead of a model."""
+import asyncio
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from rasa.core import run
+
+from addons.channels import web
+from addons.channels.web import WebChatInput
+from nettrouble.settings import settings
+from tests.fakes.agent import REFERENCE, FakeAgent
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "web-test-secret"
+
+
+def make_app(agent=None, secret=SECRET):
+    app = run.configure_app([WebChatInput.from_credentials({"secret": secret})], port=5005)
+    app.ctx.agent = agent or FakeAgent()
+    return app
+
+
+@pytest.fixture
+def agent():
+    return FakeAgent()
+
+
+@pytest.fixture
+def app(agent):
+    return make_app(agent)
+
+
+def new_token(app):
+    _, answer = app.test_client.post("/webhooks/web/session")
+    assert answer.status == 200
+    return answer.json["token"]
+
+
+def say(app, token, message):
+    return app.test_client.post("/webhooks/web/webhook", data=json.dumps({"token": token, "message": message}))[1]
+
+
+# ---- the page ------------------------------------------------------------------------------
+
+def test_page_and_assets_are_served_with_a_strict_policy(app):
+    _, page = app.test_client.get("/webhooks/web/")
+    assert page.status == 200 and page.content_type.startswith("text/html")
+    assert 'src="static/chat.js"' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    _, script = app.test_client.get("/webhooks/web/static/chat.js")
+    assert script.status == 200 and script.content_type.startswith("text/javascript")
+    _, style = app.test_client.get("/webhooks/web/static/chat.css")
+    assert style.status == 200 and style.content_type.startswith("text/css")
+
+
+def test_page_without_trailing_slash_is_redirected(app):
+    _, answer = app.test_client.get("/webhooks/web", allow_redirects=False)
+    assert answer.status == 308 and answer.headers["location"] == "/webhooks/web/"
+
+
+@pytest.mark.parametrize("name", ["index.html", "..%2Fweb.py", "chat.min.js", "%2E%2E"])
+def test_only_the_two_assets_are_served(app, name):
+    _, answer = app.test_client.get(f"/webhooks/web/static/{name}")
+    assert answer.status == 404
+
+
+def test_static_files_load_nothing_from_outside():
+    for path in (ROOT / "addons/channels/web_static").iterdir():
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), path
+        assert "@import" not in text and "url(" not in text, path
+    script = (ROOT / "addons/channels/web_static/chat.js").read_text(encoding="utf-8")
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "eval(" not in script
+
+
+# ---- sessions and messages -----------------------------------------------------------------
+
+def test_tokens_are_new_and_signed(app):
+    first, second = new_token(app), new_token(app)
+    assert first != second
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{43}", first)
+
+
+def test_a_message_reaches_the_bot_under_the_token_sender(app, agent):
+    token = new_token(app)
+    answer = say(app, token, "SNSで誹謗中傷されています")
+    assert answer.status == 200 and answer.json["accepted"] is True
+    texts = [m["text"] for m in answer.json["messages"]]
+    assert texts[0].startswith("SNSなどでの誹謗中傷についてのご相談ですね。")
+    assert answer.json["messages"][1]["buttons"] == [{"title": "はい", "payload": "/affirm"},
+                                                     {"title": "いいえ", "payload": "/deny"}]
+    [received] = agent.received
+    assert received.sender_id == "web-" + token.split(".")[0]
+    assert received.input_channel == "web"
+
+
+def test_case_reference_and_link_come_as_parts(app):
+    token = new_token(app)
+    [message] = say(app, token, "/affirm").json["messages"]
+    assert message["references"] == [REFERENCE]
+    kinds = [part["type"] for part in message["parts"]]
+    assert "reference" in kinds and "link" in kinds
+
+
+@pytest.mark.parametrize("forge", [
+    lambda t: t.split(".")[0] + "." + "A" * 43,                        # made-up signature
+    lambda t: "B" * 24 + "." + t.split(".")[1],                         # someone else's id
+    lambda t: t + "x",
+    lambda t: t.replace(".", ""),
+    lambda t: None,
+    lambda t: 12345,
+    lambda t: "a.b.c",
+    lambda t: t.split(".")[0] + ".署名",
+])
+def test_forged_or_missing_tokens_are_refused_and_nothing_is_processed(app, agent, forge):
+    answer = say(app, forge(new_token(app)), "こんにちは")
+    assert answer.status == 401 and answer.json["error"] == "bad_token"
+    assert agent.received == []
+
+
+def test_a_token_signed_with_another_secret_is_refused(agent):
+    foreign = new_token(make_app(FakeAgent(), secret="another-secret"))
+    answer = say(make_app(agent), foreign, "こんにちは")
+    assert answer.status == 401 and agent.received == []
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"{not json", 400),
+    (b"[1, 2]", 400),
+    (json.dumps({"message": "こんにちは"}).encode(), 401),
+])
+def test_malformed_requests_get_a_clear_answer(app, agent, body, status):
+    _, answer = app.test_client.post("/webhooks/web/webhook", data=body)
+    assert answer.status == status and answer.json["message"]
+    assert agent.received == []
+
+
+@pytest.mark.parametrize("message", ["", "   \n ", None, ["こんにちは"], "\u0000\u200b"])
+def test_empty_or_non_text_messages_are_refused(app, agent, message):
+    answer = say(app, new_token(app), message)
+    assert answer.status == 400 and answer.json["error"] == "no_message"
+    assert agent.received == []
+
+
+def test_huge_body_is_refused(app, agent):
+    answer = say(app, new_token(app), "あ" * 30_000)
+    assert answer.status == 413 and agent.received == []
+
+
+def test_too_long_message_is_answered_politely_and_not_processed(app, agent):
+    answer = say(app, new_token(app), "誹" * (web.MAX_MESSAGE_CHARS + 1))
+    assert answer.status == 200 and answer.json["accepted"] is False
+    [notice] = answer.json["messages"]
+    assert "2000文字まで" in notice["text"] and "2001文字" in notice["text"]
+    assert agent.received == []
+
+
+def test_text_is_nfkc_normalised(app, agent):
+    say(app, new_token(app), "ＬＩＮＥで１２３円　ﾃｽﾄ")
+    assert agent.texts == ["LINEで123円 テスト"]
+
+
+@pytest.mark.parametrize("agent", [FakeAgent(error=RuntimeError("model not loaded")), FakeAgent()])
+def test_a_turn_without_an_answer_gets_the_fallback(app, agent):
+    answer = say(app, new_token(app), "だまって")
+    assert answer.status == 200
+    [message] = answer.json["messages"]
+    assert message["text"].startswith("申し訳ございません。")
+    assert "0120-221-360" in message["text"]
+
+
+# ---- history -------------------------------------------------------------------------------
+
+def test_history_rebuilds_the_conversation_with_button_titles(app):
+    token = new_token(app)
+    say(app, token, "/greet")  # sent by the page when it opens, never shown as the user's
+    say(app, token, "誹謗中傷の相談です")
+    say(app, token, "/affirm")
+    _, answer = app.test_client.get(f"/webhooks/web/history?token={token}")
+    entries = answer.json["messages"]
+    assert [e["from"] for e in entries] == ["bot", "user", "bot", "bot", "user", "bot"]
+    assert entries[0]["text"].startswith("こんにちは。")
+    assert entries[1]["text"] == "誹謗中傷の相談です"
+    assert entries[3]["buttons"][0] == {"title": "はい", "payload": "/affirm"}
+    assert entries[4]["text"] == "はい"  # the payload is shown as the title the user pressed
+    assert entries[5]["references"] == [REFERENCE]
+
+
+def test_history_is_only_for_the_tokens_own_conversation(app):
+    mine = new_token(app)
+    say(app, mine, "私の相談です")
+    _, other = app.test_client.get(f"/webhooks/web/history?token={new_token(app)}")
+    assert other.status == 200 and other.json["messages"] == []
+    _, forged = app.test_client.get(f"/webhooks/web/history?token={mine.split('.')[0]}.{'A' * 43}")
+    assert forged.status == 401
+    _, missing = app.test_client.get("/webhooks/web/history")
+    assert missing.status == 401
+
+
+# ---- configuration -------------------------------------------------------------------------
+
+def test_without_a_secret_the_channel_is_off_with_one_log_line(caplog):
+    with caplog.at_level(logging.INFO, logger="addons.channels"):
+        app = make_app(secret="")
+    assert [r.getMessage() for r in caplog.records] == ["Web chat off: WEB_CHAT_SECRET not set"]
+    for method, path in (("get", "/webhooks/web/"), ("post", "/webhooks/web/session"),
+                         ("post", "/webhooks/web/webhook")):
+        _, answer = getattr(app.test_client, method)(path)
+        assert answer.status == 503
+
+
+def test_credentials_file_starts_every_channel_with_empty_secrets(monkeypatch, caplog):
+    for name in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "TWILIO_ACCOUNT_SID",
+                 "TWILIO_AUTH_TOKEN", "SMS_PUBLIC_URL", "SMS_FROM_NUMBER"):
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("WEB_CHAT_SECRET", "from-the-environment")
+    monkeypatch.setenv("RASA_PORT", "5005")
+    settings.cache_clear()
+    try:
+        with caplog.at_level(logging.INFO, logger="addons.channels"):
+            channels = run.create_http_input_channels(None, str(ROOT / "credentials.yml"))
+    finally:
+        settings.cache_clear()
+    assert [c.name() for c in channels] == ["rest", "web", "line", "sms"]
+    assert sorted(r.getMessage() for r in caplog.records) == [
+        "LINE channel off: LINE_CHANNEL_SECRET / LINE_CHANNEL_ACCESS_TOKEN not set",
+        "SMS channel off: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN / SMS_PUBLIC_URL / SMS_FROM_NUMBER not set",
+    ]
+    web_channel = channels[1]
+    assert web_channel.tokens.sender_id(web_channel.tokens.issue()).startswith("web-")
+    app = run.configure_app(channels, port=5005)
+    app.ctx.agent = FakeAgent()
+    assert app.test_client.post("/webhooks/line/webhook", data="{}")[1].status == 503
+    assert app.test_client.post("/webhooks/sms/webhook", data="")[1].status == 503
+    assert app.test_client.get("/webhooks/web/")[1].status == 200
+
+
+# ---- the shared fallback -------------------------------------------------------------------
+
+def test_a_turn_that_outlives_its_timeout_is_answered_with_the_fallback(caplog):
+    from addons.channels import turns
+
+    agent = FakeAgent(delay_s=5.0)
+    with caplog.at_level(logging.ERROR):
+        messages = asyncio.run(turns.bot_turn(agent.handle_message, "こんにちは", "web-x", "web", timeout=0.2))
+    [message] = messages
+    assert message.text == turns.fallback_text() and "0120-221-360" in message.text
+    assert "took longer than" in caplog.text
+    assert "こんにちは" not in caplog.text  # the user's words stay out of the logs

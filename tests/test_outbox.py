@@ -1,0 +1,251 @@
+"""Notification outbox: delivered exactly once to a real local HTTP receiver, even when it was
+down at first; retried with backoff; never sent twice by two workers."""
+import json
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from nettrouble import cases, db, outbox
+from nettrouble.cases import CaseDraft
+from nettrouble.settings import settings
+
+
+# The same tests run on PostgreSQL when TEST_POSTGRES_URL names a disposable database (its
+# tables are dropped before and after each test).
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(
+        not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set")),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret")
+    monkeypatch.setenv("CLOCK_OVERRIDE", "")
+    settings.cache_clear()
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    else:
+        url = os.environ["TEST_POSTGRES_URL"]
+        db.metadata.drop_all(db.engine(url))
+    created = db.prepare(url)
+    yield created
+    if request.param == "postgresql":
+        db.metadata.drop_all(created)
+    db.dispose_all()
+    settings.cache_clear()
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that records every request it gets."""
+
+    def __init__(self, port, status=200, delay=0.0, location=None):
+        self.port, self.status, self.delay, self.location = port, status, delay, location
+        self.requests = []
+        self.server = None
+
+    def start(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((self.path, dict(self.headers), body))
+                time.sleep(receiver.delay)
+                self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(**kwargs):
+        made.append(Receiver(free_port(), **kwargs))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.stop()
+
+
+def new_case(engine, conversation="conv-1", **extra):
+    draft = CaseDraft(conversation_id=conversation, trouble_type="defamation", summary="Xで悪口を書かれました",
+                      person_key="a" * 64, **extra)
+    return cases.open_case(engine, draft, notify=True)[0]
+
+
+def rows(engine):
+    with engine.connect() as connection:
+        return connection.execute(select(outbox.outbox).order_by(outbox.outbox.c.created_at)).all()
+
+
+def test_receiver_down_then_up_delivered_exactly_once(engine, receiver):
+    case = new_case(engine)
+    hook = receiver()
+    url = f"http://127.0.0.1:{hook.port}/hooks/handoff"
+    start = outbox.wall_clock()
+
+    # Down: nothing listens on the port yet.
+    assert outbox.deliver_pending(engine, url, now=start, timeout=2) == outbox.DeliveryReport(0, 1)
+    [row] = rows(engine)
+    assert row.attempts == 1 and row.delivered_at is None and "ConnectionRefused" in row.last_error
+    # Not due again before the backoff has passed.
+    assert outbox.deliver_pending(engine, url, now=start + timedelta(seconds=10)) == outbox.DeliveryReport(0, 0)
+
+    hook.start()
+    later = start + timedelta(seconds=31)
+    assert outbox.deliver_pending(engine, url, now=later, timeout=2) == outbox.DeliveryReport(1, 0)
+    for minutes in (1, 60, 600):
+        assert outbox.deliver_pending(engine, url, now=later + timedelta(minutes=minutes)) == (
+            outbox.DeliveryReport(0, 0))
+
+    assert len(hook.requests) == 1
+    path, headers, body = hook.requests[0]
+    assert path == "/hooks/handoff"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Idempotency-Key"] == row.id
+    sent = json.loads(body.decode("utf-8"))
+    assert sent["id"] == row.id and sent["event"] == "case_created"
+    assert sent["case"]["reference"] == case.reference and sent["case"]["summary"] == "Xで悪口を書かれました"
+    assert "person_key" not in sent["case"] and "a" * 64 not in body.decode("utf-8")
+    [done] = rows(engine)
+    assert done.delivered_at is not None and done.attempts == 2 and done.last_error is None
+
+
+def test_error_status_is_retried_with_growing_backoff(engine, receiver):
+    new_case(engine)
+    hook = receiver(status=503).start()
+    url = f"http://127.0.0.1:{hook.port}/"
+    at = outbox.wall_clock()
+    waits = []
+    for _ in range(4):
+        assert outbox.deliver_pending(engine, url, now=at) == outbox.DeliveryReport(0, 1)
+        [row] = rows(engine)
+        waits.append(outbox.in_japan(row.next_attempt_at) - at)
+        at = outbox.in_japan(row.next_attempt_at)
+    assert waits == [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert rows(engine)[0].last_error == "HTTP 503" and len(hook.requests) == 4
+    hook.status = 204
+    assert outbox.deliver_pending(engine, url, now=at) == outbox.DeliveryReport(1, 0)
+
+
+def test_backoff_is_capped():
+    assert outbox.backoff(1) == timedelta(seconds=30)
+    assert outbox.backoff(8) == timedelta(hours=1)
+    assert outbox.backoff(10_000) == timedelta(hours=1)
+
+
+def test_redirect_is_a_failure_not_a_silent_get(engine, receiver):
+    new_case(engine)
+    target = receiver().start()
+    hook = receiver(status=302, location=f"http://127.0.0.1:{target.port}/").start()
+    assert outbox.deliver_pending(engine, f"http://127.0.0.1:{hook.port}/") == outbox.DeliveryReport(0, 1)
+    assert rows(engine)[0].last_error == "HTTP 302" and target.requests == []
+
+
+def test_slow_receiver_times_out(engine, receiver):
+    new_case(engine)
+    hook = receiver(delay=3).start()
+    started = time.monotonic()
+    assert outbox.deliver_pending(engine, f"http://127.0.0.1:{hook.port}/", timeout=0.5) == (
+        outbox.DeliveryReport(0, 1))
+    assert time.monotonic() - started < 2.5
+    assert "timed out" in rows(engine)[0].last_error
+
+
+@pytest.mark.parametrize("url", ["", "file:///etc/passwd", "ftp://example.com/", "http://", "example.com/hook"])
+def test_only_http_urls(engine, url):
+    with pytest.raises(ValueError):
+        outbox.deliver_pending(engine, url)
+
+
+def test_two_workers_send_each_row_once(engine, receiver):
+    for number in range(5):
+        new_case(engine, conversation=f"conv-{number}")
+    hook = receiver(delay=0.2).start()
+    url = f"http://127.0.0.1:{hook.port}/"
+    barrier = threading.Barrier(3)
+    reports = []
+
+    def work():
+        barrier.wait()
+        reports.append(outbox.deliver_pending(engine, url))
+
+    workers = [threading.Thread(target=work) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sum(report.delivered for report in reports) == 5
+    keys = [headers["Idempotency-Key"] for _, headers, _ in hook.requests]
+    assert len(keys) == 5 and len(set(keys)) == 5
+
+
+def test_run_forever_delivers_and_stops(engine, receiver):
+    hook = receiver()
+    url = f"http://127.0.0.1:{hook.port}/"
+    stop = threading.Event()
+    worker = threading.Thread(target=outbox.run_forever, args=(engine, url, stop), kwargs={"interval": 0.05})
+    worker.start()
+    try:
+        new_case(engine)
+        time.sleep(0.3)  # down: the first attempt fails and is scheduled 30 s later
+        assert rows(engine)[0].attempts >= 1 and hook.requests == []
+        hook.start()
+        # Make the retry due now rather than waiting 30 s.
+        with engine.begin() as connection:
+            connection.execute(outbox.outbox.update().values(next_attempt_at=outbox.wall_clock()))
+        deadline = time.monotonic() + 5
+        while not hook.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert len(hook.requests) == 1 and rows(engine)[0].delivered_at is not None
+
+
+def test_run_forever_survives_a_database_failure(tmp_path, receiver, caplog):
+    broken = db.engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")  # no tables
+    stop = threading.Event()
+    worker = threading.Thread(target=outbox.run_forever, args=(broken, "http://127.0.0.1:9/", stop),
+                              kwargs={"interval": 0.05})
+    worker.start()
+    time.sleep(0.3)
+    stop.set()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert "handoff notification run failed" in caplog.text
+    db.dispose_all()
