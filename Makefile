@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run shell train test lock
+.PHONY: setup run shell train test lock purge
 
 setup:
 	@scripts/setup.sh
@@ -23,3 +23,8 @@ test: setup
 lock: setup
 	@(echo "# Every package of the environment, pinned (pip freeze). Regenerate with: make lock"; \
 	  $(PY) -m pip freeze --exclude-editable) > constraints.txt
+
+# Deletes conversations and cases not touched for DAYS days: make purge DAYS=90
+purge: setup
+	@test -n "$(DAYS)" || { echo "usage: make purge DAYS=<number of days to keep>" >&2; exit 2; }
+	@$(PY) scripts/purge.py --days $(DAYS)

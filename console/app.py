@@ -72,6 +72,10 @@ def _unauthenticated(request: Request) -> HTTPResponse:
 async def gate(request: Request) -> Optional[HTTPResponse]:
     app = request.app
     request.ctx.session = app.ctx.sessions.decode(request.cookies.get(auth.COOKIE))
+    if getattr(request.ctx, "refused", None) is not None:
+        # Sanic runs request middleware again for a request it refused itself (unknown path,
+        # oversized body): its error page, which shows no data, is the answer.
+        return None
     if request.path == "/api" or request.path.startswith("/api/"):
         problem = auth.bearer_problem(request.headers.get("authorization"), app.ctx.settings.console_api_token)
         if problem is None:
@@ -94,6 +98,10 @@ async def gate(request: Request) -> Optional[HTTPResponse]:
             return html(templates.error_page(request.ctx.session, "受け付けできませんでした", CSRF_REFUSED),
                         status=403)
     return None
+
+
+async def remember_refusal(request: Request, exception: BaseException) -> None:
+    request.ctx.refused = exception
 
 
 async def security_headers(request: Request, response: HTTPResponse) -> None:
@@ -154,5 +162,6 @@ def create_app(engine: Optional[Engine] = None, settings: Optional[Settings] = N
                content_type="text/css; charset=utf-8")
     app.register_middleware(gate, "request")
     app.register_middleware(security_headers, "response")
+    app.add_signal(remember_refusal, "http.lifecycle.exception")
     app.error_handler.add(Exception, on_error)
     return app

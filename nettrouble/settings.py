@@ -49,6 +49,11 @@ class Settings:
     sms_from_number: str
 
     @property
+    def tracker_db_url(self) -> str:
+        """The tracker store's database as a URL (TRACKER_DB_URL, else the SQLite file)."""
+        return os.environ.get("TRACKER_DB_URL", "").strip() or f"sqlite:///{self.tracker_db}"
+
+    @property
     def is_development(self) -> bool:
         return self.app_env == "development"
 

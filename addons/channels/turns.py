@@ -16,8 +16,11 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint
 
+import aiohttp
+
 from addons.channels import render
-from nettrouble import datafiles, service
+from nettrouble import datafiles, safety, service
+from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,22 @@ TEXT_ONLY = (
 
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\u2028\u2029\ufeff]")
 
+TOO_LONG = (
+    "恐れ入りますが、一度にお送りいただける文字数は{limit}文字までとなっております"
+    "（今回は{length}文字でした）。お手数ですが、要点を短くまとめるか、いくつかに分けてお送りください。"
+)
+EMPTY = "メッセージが空のようです。お困りのことを文字でお聞かせください。"
+
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def json_object(request: Any) -> Optional[Dict[str, Any]]:
+    """The request's JSON body when it is an object; None for anything else or broken JSON."""
+    try:
+        body = request.json
+    except Exception:  # noqa: BLE001 - Sanic raises its own error type for malformed JSON
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def clean_text(text: str) -> str:
@@ -54,6 +72,58 @@ def _centre_line() -> str:
         logger.exception("business/service.yml unreadable: the fallback reply uses the built-in number")
         line = _CENTRE_FALLBACK
     return f"お急ぎの場合は、{line} までお電話ください。"
+
+
+def degraded_text() -> str:
+    """Added to a turn while the action server is unreachable: the plain responses still came,
+    but questions, case references and articles cannot, so the user gets the phone number."""
+    return "\n".join([
+        "申し訳ございません。ただいまシステムの一部に不具合が起きており、ご案内の一部をお届けできません。",
+        _centre_line(),
+    ])
+
+
+class ActionServerProbe:
+    """Whether the action server answers its health check, asked at most every few seconds."""
+
+    UP_FOR_S = 10.0
+    DOWN_FOR_S = 2.0
+    TIMEOUT_S = 1.0
+
+    def __init__(self) -> None:
+        self._known: Optional[bool] = None
+        self._until = 0.0
+
+    @staticmethod
+    def health_url() -> str:
+        url = settings().action_server_url
+        return (url[: -len("/webhook")] if url.endswith("/webhook") else url.rstrip("/")) + "/health"
+
+    async def reachable(self) -> bool:
+        loop = asyncio.get_running_loop()
+        if self._known is not None and loop.time() < self._until:
+            return self._known
+        try:
+            timeout = aiohttp.ClientTimeout(total=self.TIMEOUT_S)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(self.health_url()) as reply:
+                    self._known = reply.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            self._known = False
+        self._until = loop.time() + (self.UP_FOR_S if self._known else self.DOWN_FOR_S)
+        if not self._known:
+            logger.error("the action server does not answer %s", self.health_url())
+        return self._known
+
+
+action_server = ActionServerProbe()
+
+
+def oversized_stand_in(text: str) -> Optional[str]:
+    """For a message too long to read: the safety intent to send in its place when it signals
+    danger or self-harm anywhere, so that the helplines still come; None otherwise."""
+    urgent = safety.most_urgent(safety.signals(text))
+    return f"/{urgent}" if urgent else None
 
 
 def fallback_text() -> str:
@@ -84,7 +154,11 @@ async def bot_turn(
     except Exception:  # noqa: BLE001 - any failure of the bot still gets the user an answer
         logger.exception("%s: the bot failed on a message; answering with the fallback", input_channel)
     messages = render.bot_messages(collector.messages)
-    return messages or [render.BotMessage(text=fallback_text())]
+    if not messages:
+        return [render.BotMessage(text=fallback_text())]
+    if not await action_server.reachable():
+        messages.append(render.BotMessage(text=degraded_text()))
+    return messages
 
 
 # ---- earlier turns -------------------------------------------------------------------------

@@ -41,11 +41,6 @@ SENDER_PREFIX = "web-"
 GREETING_PAYLOAD = "/greet"
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
-TOO_LONG = (
-    "恐れ入りますが、一度にお送りいただける文字数は{limit}文字までとなっております"
-    "（今回は{length}文字でした）。お手数ですが、要点を短くまとめるか、いくつかに分けてお送りください。"
-)
-
 SECURITY_HEADERS = {
     # Everything the page needs comes from this server; bot images may be any https address.
     "Content-Security-Policy": (
@@ -61,14 +56,6 @@ SECURITY_HEADERS = {
 @lru_cache(maxsize=None)
 def _static(name: str) -> bytes:
     return (STATIC_DIR / name).read_bytes()
-
-
-def _json_object(request: Request) -> Optional[Dict[str, Any]]:
-    try:
-        body = request.json
-    except Exception:  # noqa: BLE001 - Sanic raises its own error type for malformed JSON
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
@@ -174,7 +161,7 @@ class WebChatInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             if len(request.body or b"") > MAX_BODY_BYTES:
                 return _error(413, "too_large", "送信内容が大きすぎます。")
-            body = _json_object(request)
+            body = turns.json_object(request)
             if body is None:
                 return _error(400, "bad_request", "送信内容の形式が正しくありません。")
             sender_id = self.tokens.sender_id(body.get("token"))
@@ -186,9 +173,12 @@ class WebChatInput(InputChannel):
             if not text:
                 return _error(400, "no_message", "メッセージを入力してください。")
             if len(text) > MAX_MESSAGE_CHARS:
-                notice = render.BotMessage(text=TOO_LONG.format(limit=MAX_MESSAGE_CHARS, length=len(text)))
-                return response.json({"accepted": False, "messages": render.web_messages([notice])},
-                                     headers=SECURITY_HEADERS)
+                stand_in = turns.oversized_stand_in(text)
+                if stand_in is None:
+                    notice = render.BotMessage(text=turns.TOO_LONG.format(limit=MAX_MESSAGE_CHARS, length=len(text)))
+                    return response.json({"accepted": False, "messages": render.web_messages([notice])},
+                                         headers=SECURITY_HEADERS)
+                text = stand_in
             messages = await turns.bot_turn(on_new_message, text, sender_id, self.name())
             return response.json({"accepted": True, "messages": render.web_messages(messages)},
                                  headers=SECURITY_HEADERS)

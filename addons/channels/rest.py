@@ -1,0 +1,83 @@
+"""Rasa's REST channel (POST /webhooks/rest/webhook), made safe for any input.
+
+Same route and reply format as Rasa's own ``rest`` channel (a JSON list of messages with
+``recipient_id``, ``text`` and ``buttons``), so existing clients keep working. On top of it:
+malformed requests get a 400 with a message instead of a 500; empty and oversized messages get
+a polite answer (an oversized one that signals danger or self-harm still gets the helplines);
+and a turn where the bot says nothing, or the action server is down, still gives the user the
+centre's phone number. As with Rasa's channel, the client chooses the sender id: put this
+channel behind your own authentication before exposing it.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Dict, List, Text
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput as RasaRestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from addons.channels import render, turns
+
+MAX_MESSAGE_CHARS = 20_000
+MAX_BODY_BYTES = 256 * 1024
+MAX_SENDER_CHARS = 128
+
+
+def rest_messages(sender_id: str, messages: List[render.BotMessage]) -> List[Dict[str, Any]]:
+    result = []
+    for message in messages:
+        item: Dict[str, Any] = {"recipient_id": sender_id, "text": message.text}
+        if message.buttons:
+            item["buttons"] = [{"title": b.title, "payload": b.payload} for b in message.buttons]
+        if message.image:
+            item["image"] = message.image
+        result.append(item)
+    return result
+
+
+def _error(status: int, code: str, message: str) -> HTTPResponse:
+    return response.json({"error": code, "message": message}, status=status)
+
+
+class RestInput(RasaRestInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        rest = Blueprint("custom_rest_webhook", __name__)
+
+        @rest.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @rest.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if len(request.body or b"") > MAX_BODY_BYTES:
+                return _error(413, "too_large", "送信内容が大きすぎます。")
+            body = turns.json_object(request)
+            if body is None:
+                return _error(400, "bad_request", "JSON のオブジェクトで sender と message をお送りください。")
+            sender = body.get("sender")
+            if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+                return _error(400, "bad_sender", f"sender は1〜{MAX_SENDER_CHARS}文字の文字列でお送りください。")
+            message = body.get("message")
+            if not isinstance(message, str):
+                return _error(400, "no_message", "message は文字列でお送りください。")
+            text = turns.clean_text(message)
+            if not text:
+                return response.json(rest_messages(sender, [render.BotMessage(text=turns.EMPTY)]))
+            if len(text) > MAX_MESSAGE_CHARS:
+                stand_in = turns.oversized_stand_in(text)
+                if stand_in is None:
+                    notice = turns.TOO_LONG.format(limit=MAX_MESSAGE_CHARS, length=len(text))
+                    return response.json(rest_messages(sender, [render.BotMessage(text=notice)]))
+                text = stand_in
+            messages = await turns.bot_turn(
+                on_new_message, text, sender, self.name(), metadata=self.get_metadata(request)
+            )
+            return response.json(rest_messages(sender, messages))
+
+        return rest

@@ -1,0 +1,206 @@
+"""The agent console in a real browser: headless Debian Chromium driven by Playwright, against the
+console served by Sanic on a free port over a temporary SQLite database seeded through
+``nettrouble.cases.open_case``. Sign in, search a reference (a typo first), open the case, start
+work on it, check the caller's number, sign out.
+
+With ``CONSOLE_SCREENSHOT=/path/to/file.png`` the case page is saved there (for release notes).
+"""
+import asyncio
+import os
+import socket
+import threading
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from console.app import create_app
+from nettrouble import cases, db, identity
+from nettrouble.cases import CaseDraft
+from nettrouble.clock import JST
+from nettrouble.reference import format_reference
+from nettrouble.settings import settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+USER = "agent"
+PASSWORD = "e2e-console-password"
+NUMBER = "090-1234-5678"
+SUMMARY = "Xで知らないアカウントから毎日のように悪口を書かれています / 職場の名前も出されていて怖いです"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServedConsole:
+    """The console in a Sanic server on its own thread and event loop."""
+
+    def __init__(self, engine) -> None:
+        self.port = free_port()
+        self.app = create_app(engine)
+        self.loop = None
+
+        @self.app.listener("after_server_start")
+        async def remember_loop(app, loop):
+            self.loop = asyncio.get_running_loop()
+
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.app.run(host="127.0.0.1", port=self.port, access_log=False, register_sys_signals=False, motd=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ServedConsole":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the console did not start")
+
+    def stop(self) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.app.stop)
+        self.thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in dict(
+            PERSON_KEY_SECRET="e2e-person-key-secret", CONSOLE_USER=USER, CONSOLE_PASSWORD=PASSWORD,
+            CONSOLE_API_TOKEN="e2e-api-token", HANDOFF_WEBHOOK_URL="", CLOCK_OVERRIDE="", APP_ENV="development",
+        ).items():
+            patch.setenv(name, value)
+        settings.cache_clear()
+        engine = db.prepare(f"sqlite:///{tmp_path_factory.mktemp('console') / 'e2e.db'}")
+        yield engine
+        db.dispose_all()
+        settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def case(environment):
+    created, _ = cases.open_case(environment, CaseDraft(
+        conversation_id="web-7f3a9c",
+        channel="web",
+        trouble_type="defamation",
+        triage_answers={"platform": "X", "user_role": "self", "ongoing": "yes", "evidence_saved": "yes"},
+        urgency=["danger"],
+        eligibility="eligible",
+        eligibility_campaign="sns-defamation-2020",
+        person_key=identity.person_key(NUMBER),
+        articles_shown=["retweet-defamation", "disclosure-request-lawyer"],
+        summary=SUMMARY,
+    ), at=datetime(2020, 7, 15, 11, 2, tzinfo=JST), notify=False)
+    # another case, so that the list and the search have something to tell apart
+    cases.open_case(environment, CaseDraft(conversation_id="line-U12", channel="line", trouble_type="phishing",
+                                           summary="宅配業者を名乗るSMSのリンクを開いてしまいました"),
+                    at=datetime(2020, 7, 15, 10, 40, tzinfo=JST), notify=False)
+    return created
+
+
+@pytest.fixture(scope="module")
+def server(environment):
+    served = ServedConsole(environment).start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run scripts/install_chromium.sh"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+def typo_of(reference: str) -> str:
+    digits = reference.replace("NT-", "").replace("-", "")
+    return format_reference(digits[:9] + str((int(digits[9]) + 3) % 10))
+
+
+def test_sign_in_search_a_reference_and_open_the_case(browser, server, case):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    page = context.new_page()
+    policy_errors = []
+    page.on("console", lambda message: policy_errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+
+    # Nothing without sign-in: the case page sends the browser to the sign-in form.
+    page.goto(f"{server.url}/cases/{case.reference}")
+    expect(page).to_have_url(f"{server.url}/login?next=%2Fcases%2F{case.reference}")
+    page.get_by_label("ユーザー名").fill(USER)
+    page.get_by_label("パスワード").fill("wrong password")
+    page.get_by_role("button", name="サインイン").click()
+    expect(page.get_by_role("alert")).to_contain_text("ユーザー名またはパスワードが違います。")
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="サインイン").click()
+    expect(page).to_have_url(f"{server.url}/cases/{case.reference}")
+
+    page.get_by_role("link", name="一覧").click()
+    expect(page.get_by_role("heading", name="相談ケース一覧")).to_be_visible()
+    expect(page.locator("table.cases tbody tr")).to_have_count(2)
+    expect(page.locator("table.cases tbody tr.urgent")).to_contain_text(case.reference)
+
+    search = page.get_by_role("search").get_by_label("受付番号")
+    # A misheard digit: the check digit says so before any case is shown.
+    search.fill(typo_of(case.reference))
+    search.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("確認用の数字")
+    # Read out over the phone and typed as heard: lower case, no hyphens.
+    search = page.get_by_role("search").get_by_label("受付番号")
+    search.fill(case.reference.lower().replace("-", " "))
+    search.press("Enter")
+    expect(page).to_have_url(f"{server.url}/cases/{case.reference}")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"受付番号 {case.reference}")
+    banner = page.locator(".urgency")
+    expect(banner).to_contain_text("身の危険")
+    expect(banner).to_contain_text("最優先で対応してください")
+    fields = page.locator("dl.fields").first
+    for text in ("2020-07-15 11:02", "新規", "ウェブ", "SNSでの誹謗中傷", "無料相談の対象", "照合できます"):
+        expect(fields).to_contain_text(text)
+    expect(page.locator(".summary")).to_have_text(SUMMARY)
+    expect(page.get_by_role("link", name="リツイートだけでも？SNSでの投稿が名誉毀損になるケース")).to_be_visible()
+    # the stylesheet applies (served by the console itself, allowed by its policy)
+    assert page.evaluate("getComputedStyle(document.querySelector('.urgency')).borderTopStyle") == "solid"
+
+    # Start work: a real form POST, with the CSRF token and the browser's own Origin header.
+    page.get_by_role("button", name="対応を開始する").click()
+    expect(page.get_by_role("status")).to_have_text("状態を変更しました。")
+    expect(fields).to_contain_text("対応中")
+    expect(page.locator("table.history tbody tr").last).to_contain_text("新規 → 対応中")
+    expect(page.locator("table.history tbody tr").last).to_contain_text(USER)
+
+    page.get_by_label("お客さまの発信番号").fill("+81 90 1234 5678")
+    page.get_by_role("button", name="照合する").click()
+    expect(page.locator("form.caller").locator("..").get_by_role("status")).to_contain_text("一致しました")
+    expect(page.get_by_label("お客さまの発信番号")).to_have_value("")
+
+    screenshot = os.environ.get("CONSOLE_SCREENSHOT")
+    if screenshot:
+        page.screenshot(path=screenshot, full_page=True)
+
+    page.get_by_role("button", name="ログアウト").click()
+    expect(page).to_have_url(f"{server.url}/login")
+    page.goto(f"{server.url}/cases/{case.reference}")
+    expect(page).to_have_url(f"{server.url}/login?next=%2Fcases%2F{case.reference}")
+    assert policy_errors == []
+    assert cases.get_case(server.app.ctx.engine, case.reference).status == cases.IN_PROGRESS
+    context.close()

@@ -1,0 +1,72 @@
+"""make purge: old conversations and cases go, recent ones and the ledger stay."""
+import asyncio
+import sqlite3
+from datetime import datetime, timedelta
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import select
+
+from addons.tracker_store import MaskingSQLTrackerStore
+from nettrouble import cases, db, ledger, retention
+from nettrouble.clock import JST
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=JST)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = db.prepare(f"sqlite:///{tmp_path / 'cases.db'}")
+    yield engine
+    db.dispose_all()
+
+
+def test_cases_untouched_for_the_period_are_deleted_with_their_history(engine):
+    old, _ = cases.open_case(engine, cases.CaseDraft("old-user", trouble_type="phishing"),
+                             at=NOW - timedelta(days=100), notify=True)
+    recent, _ = cases.open_case(engine, cases.CaseDraft("new-user", trouble_type="phishing"),
+                                at=NOW - timedelta(days=5), notify=True)
+    key = "a" * 64
+    with engine.begin() as connection:
+        ledger.reserve(connection, "sns-defamation-2020", key, old.reference, at=NOW - timedelta(days=100))
+
+    assert retention.purge_cases(engine, retention.cutoff(NOW, 90)) == 1
+
+    assert cases.get_case(engine, old.reference) is None
+    assert cases.get_case(engine, recent.reference) is not None
+    with engine.connect() as connection:
+        assert connection.execute(select(cases.case_status_events.c.case_id)).scalars().all() == [recent.id]
+    assert ledger.holder(engine, "sns-defamation-2020", key).case_reference == old.reference
+
+
+def test_conversations_whose_last_event_is_old_are_deleted(tmp_path):
+    path = tmp_path / "tracker.db"
+    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+    def at(days):
+        return (NOW - timedelta(days=days)).timestamp()
+
+    conversations = {
+        "gone": [UserUttered("こんにちは", timestamp=at(100))],
+        "kept": [UserUttered("こんにちは", timestamp=at(100)), UserUttered("まだ続いています", timestamp=at(2))],
+        "fresh": [UserUttered("こんにちは", timestamp=at(1))],
+    }
+    for sender, events in conversations.items():
+        asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
+    store.engine.dispose()
+
+    conversations, events = retention.purge_conversations(f"sqlite:///{path}", retention.cutoff(NOW, 30))
+
+    assert conversations == 1 and events >= 1
+    senders = {row[0] for row in sqlite3.connect(path).execute("select distinct sender_id from events")}
+    assert senders == {"kept", "fresh"}
+
+
+def test_a_missing_tracker_database_purges_nothing(tmp_path):
+    assert retention.purge_conversations(f"sqlite:///{tmp_path / 'none.db'}", NOW) == (0, 0)
+
+
+def test_at_least_one_day_is_kept():
+    with pytest.raises(ValueError):
+        retention.cutoff(NOW, 0)

@@ -1,0 +1,52 @@
+"""Phone numbers and e-mail addresses never reach the tracker database."""
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+from addons.tracker_store import MaskingSQLTrackerStore
+
+DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
+NUMBER_FORMS = ["090-1234-5678", "09012345678", "０９０ー１２３４ー５６７８", "+81 90 1234 5678"]
+EMAIL = "taro.yamada@example.co.jp"
+
+
+def test_numbers_and_addresses_are_masked_in_the_database_file(tmp_path):
+    path = tmp_path / "tracker.db"
+    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    tracker = asyncio.run(store.get_or_create_tracker("carol"))
+    for number in NUMBER_FORMS:
+        text = f"番号は{number}、メールは{EMAIL}です"
+        tracker.update(UserUttered(text, parse_data={
+            "text": text, "intent": {"name": "inform", "confidence": 0.9},
+            "entities": [{"entity": "phone_number", "value": number, "start": 3, "end": 3 + len(number)}],
+        }))
+        tracker.update(SlotSet("platform", text))
+        tracker.update(ActionExecuted("action_listen"))
+    tracker.update(BotUttered("承りました"))
+    asyncio.run(store.save(tracker))
+    store.engine.dispose()
+
+    stored = path.read_bytes().decode("utf-8", "ignore")
+    rows = sqlite3.connect(path).execute("select data from events").fetchall()
+    decoded = "".join(json.dumps(json.loads(row[0]), ensure_ascii=False) for row in rows)
+    everything = stored + decoded
+    for number in NUMBER_FORMS + ["1234-5678", "12345678", EMAIL, "yamada"]:
+        assert number not in everything
+    assert "［電話番号］" in everything and "［メールアドレス］" in everything
+
+    again = asyncio.run(MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path)).retrieve("carol"))
+    user_texts = [e.text for e in again.events if isinstance(e, UserUttered)]
+    assert user_texts[0] == "番号は［電話番号］、メールは［メールアドレス］です"
+    assert len(again.events) == len(tracker.events)
+
+
+def test_the_turn_itself_still_sees_the_words_as_typed(tmp_path):
+    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    tracker = asyncio.run(store.get_or_create_tracker("dave"))
+    tracker.update(UserUttered("090-1234-5678"))
+    asyncio.run(store.save(tracker))
+    assert tracker.latest_message.text == "090-1234-5678"
