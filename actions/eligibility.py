@@ -302,13 +302,14 @@ class ActionCheckEligibility(Action):
         self._campaigns = campaigns.catalogue()
         self._referrals = {r.id: r for r in referrals.catalogue()}
         self._service = service.facts()
-        self._engine = db.prepare()
+        self._database = db.LazyEngine()
+        self._database.warm_up()
 
     def name(self) -> Text:
         return self.NAME
 
     def _used_for(self, campaign_id: str, person_key: str) -> Optional[str]:
-        held = ledger.holder(self._engine, campaign_id, person_key)
+        held = ledger.holder(self._database.get(), campaign_id, person_key)
         return held.case_reference if held else None
 
     async def run(
@@ -319,7 +320,7 @@ class ActionCheckEligibility(Action):
             decision = decide(
                 applicant, now(), self._campaigns, self._used_for, self._referrals.values()
             )
-        except SQLAlchemyError:
+        except (SQLAlchemyError, db.Unavailable):
             logger.exception("eligibility: the free-consultation ledger could not be read")
             dispatcher.utter_message(text=self._unavailable())
             return [SlotSet("eligibility", None), SlotSet("eligibility_campaign", None)]

@@ -125,10 +125,6 @@ def apology_message() -> str:
     return "\n".join(lines + contact_lines())
 
 
-class DatabaseUnavailable(RuntimeError):
-    """The case database could not be prepared (its cause is logged where it happened)."""
-
-
 class ActionHandoff(Action):
     def __init__(self) -> None:
         super().__init__()
@@ -136,26 +132,14 @@ class ActionHandoff(Action):
         # start-up rather than failing a user's handoff later.
         hours.calendar()
         service.facts()
-        self._engine = None
-        self._connect()
-
-    def _connect(self):
-        """The prepared case database, or None while it cannot be reached (retried per run)."""
-        if self._engine is None:
-            try:
-                self._engine = db.prepare()
-            except Exception:  # noqa: BLE001 — a database outage must not stop the action server
-                log.exception("case database unavailable")
-        return self._engine
+        self._database = db.LazyEngine()
+        self._database.warm_up()
 
     def name(self) -> Text:
         return "action_handoff"
 
     def _record(self, tracker: Tracker):
-        engine = self._connect()
-        if engine is None:
-            raise DatabaseUnavailable()
-        return cases.open_case(engine, draft_from(tracker))
+        return cases.open_case(self._database.get(), draft_from(tracker))
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
@@ -164,9 +148,8 @@ class ActionHandoff(Action):
             # SQLAlchemy is blocking; a thread keeps the action server answering meanwhile.
             case, created = await asyncio.get_running_loop().run_in_executor(None, self._record, tracker)
         except Exception as error:  # noqa: BLE001 — whatever failed, the user gets the phone number
-            # An unreachable database was logged with its cause by _connect already.
             log.error("handoff not recorded; the user was given the centre's number instead",
-                      exc_info=not isinstance(error, DatabaseUnavailable))
+                      exc_info=error)
             dispatcher.utter_message(text=apology_message())
             return []
         eligibility_slot = tracker.get_slot("eligibility")

@@ -13,7 +13,7 @@ import logging
 import logging.config
 import sys
 import threading
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from sanic import Sanic
 from sanic.log import LOGGING_CONFIG_DEFAULTS
@@ -78,14 +78,30 @@ def attach_worker(app: Sanic, worker: DeliveryWorker) -> None:
     app.register_listener(stop_worker, "before_server_stop")
 
 
+def logging_config() -> Dict[str, Any]:
+    """Sanic's own log format for its loggers (the access log needs it), and one line per
+    record for everything else (the console, the outbox worker, the case store)."""
+    config = dict(LOGGING_CONFIG_DEFAULTS)
+    config["loggers"] = {name: {**logger, "propagate": False}
+                         for name, logger in LOGGING_CONFIG_DEFAULTS["loggers"].items()}
+    config["formatters"] = {**LOGGING_CONFIG_DEFAULTS["formatters"], "named": {
+        "class": "logging.Formatter", "datefmt": "[%Y-%m-%d %H:%M:%S %z]",
+        "format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+    }}
+    config["handlers"] = {**LOGGING_CONFIG_DEFAULTS["handlers"], "named_console": {
+        "class": "logging.StreamHandler", "formatter": "named", "stream": "ext://sys.stderr",
+    }}
+    config["root"] = {"handlers": ["named_console"], "level": "INFO"}
+    return config
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m console", description="The agent console for phone staff.")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; the port is CONSOLE_PORT)")
     args = parser.parse_args(argv)
 
-    logging.config.dictConfig(LOGGING_CONFIG_DEFAULTS)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(logging_config())
     try:
         config = settings()
         engine = db.prepare(config.database_url)

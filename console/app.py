@@ -76,7 +76,7 @@ async def gate(request: Request) -> Optional[HTTPResponse]:
         # Sanic runs request middleware again for a request it refused itself (unknown path,
         # oversized body): its error page, which shows no data, is the answer.
         return None
-    if request.path == "/api" or request.path.startswith("/api/"):
+    if request.path.startswith("/api/"):
         problem = auth.bearer_problem(request.headers.get("authorization"), app.ctx.settings.console_api_token)
         if problem is None:
             return None

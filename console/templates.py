@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from string import Template
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlencode
 
 from nettrouble import cases, eligibility, triage
@@ -220,14 +220,19 @@ $csrf
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="200">
 <button type="submit">サインイン</button>
 </form>
-<p class="note">ユーザー名とパスワードは、サーバーの .env（CONSOLE_USER / CONSOLE_PASSWORD）に記載されています。</p>
+$hint
 </section>""")
 
+# Where setup wrote the credentials; said only in development, not to the world in production.
+SETUP_HINT = Markup('<p class="note">ユーザー名とパスワードは、サーバーの .env（CONSOLE_USER / CONSOLE_PASSWORD）に記載されています。</p>')
 
-def login_page(session: Session, next_path: str, error: Optional[str] = None, username: str = "") -> Markup:
+
+def login_page(session: Session, next_path: str, error: Optional[str] = None, username: str = "",
+               setup_hint: bool = False) -> Markup:
     body = render(
         LOGIN, service=SERVICE, message=message("error", error) if error else Markup(""),
         csrf=csrf_input(session), next=next_path, username=username,
+        hint=SETUP_HINT if setup_hint else Markup(""),
     )
     return page("サインイン", body)
 
@@ -313,6 +318,11 @@ def query(filters: Mapping[str, str], **extra: Any) -> str:
     return urlencode(values)
 
 
+def list_href(filters: Mapping[str, str], page_number: int) -> str:
+    found = query(filters, page=page_number if page_number > 1 else None)
+    return "/?" + found if found else "/"
+
+
 def case_row(case: cases.Case) -> Markup:
     urgent = any(flag in LIFE_THREATENING for flag in case.urgency)
     excerpt = case.summary if len(case.summary) <= EXCERPT_CHARS else case.summary[:EXCERPT_CHARS] + "…"
@@ -351,11 +361,11 @@ def list_page(
     )
     links = []
     if page_number > 1:
-        links.append(render(Template('<a rel="prev" href="/?$query">前のページ</a>'),
-                            query=query(filters, page=page_number - 1 if page_number > 2 else None)))
+        links.append(render(Template('<a rel="prev" href="$href">前のページ</a>'),
+                            href=list_href(filters, page_number - 1)))
     if has_next:
-        links.append(render(Template('<a rel="next" href="/?$query">次のページ</a>'),
-                            query=query(filters, page=page_number + 1)))
+        links.append(render(Template('<a rel="next" href="$href">次のページ</a>'),
+                            href=list_href(filters, page_number + 1)))
     pager = render(Template('<nav class="pager" aria-label="ページ">$links</nav>'), links=join(links, " "))
     if error:
         count = ""

@@ -76,7 +76,9 @@ def sign_in_form(request: Request, status: int = 200, error: Optional[str] = Non
     session = request.ctx.session
     if fresh or session is None or session.signed_in:
         session = request.app.ctx.sessions.new()
-    response = html(templates.login_page(session, next_path, error, username), status=status)
+    body = templates.login_page(session, next_path, error, username,
+                                setup_hint=request.app.ctx.settings.is_development)
+    response = html(body, status=status)
     set_session(request, response, session)
     return response
 

@@ -8,6 +8,7 @@ missing tables and applies registered upgrades once per database, recording each
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.settings import settings
 
+logger = logging.getLogger(__name__)
 metadata = MetaData()
 
 # Every module that defines tables on ``metadata``; prepare() imports them so that the schema
@@ -95,6 +97,35 @@ def prepare(url: Optional[str] = None) -> Engine:
                     )
         _prepared.add(key)
     return current
+
+
+class Unavailable(RuntimeError):
+    """The database could not be reached or prepared (the cause is chained)."""
+
+
+class LazyEngine:
+    """The prepared database for a long-running process: prepared on first use and again after
+    an outage, so that a database that is down does not stop the process from starting."""
+
+    def __init__(self, url: Optional[str] = None) -> None:
+        self._url = url
+        self._engine: Optional[Engine] = None
+
+    def get(self) -> Engine:
+        if self._engine is None:
+            try:
+                self._engine = prepare(self._url)
+            except Exception as error:  # noqa: BLE001 - any driver error means "not reachable"
+                raise Unavailable("the database could not be prepared") from error
+        return self._engine
+
+    def warm_up(self) -> None:
+        """Prepares the database at start-up when it is reachable; an outage is only logged,
+        since every later use tries again."""
+        try:
+            self.get()
+        except Unavailable:
+            logger.exception("database unavailable at start-up; it will be tried again on use")
 
 
 def dispose_all() -> None:

@@ -43,3 +43,6 @@ if __name__ == "__main__":
     added = ensure(ROOT / ".env.example", ROOT / ".env")
     if added:
         print(f".env: wrote {', '.join(added)} (secrets are random; see .env.example for each)", file=sys.stderr)
+        if "CONSOLE_PASSWORD" in added:
+            print(".env: the agent console's sign-in is CONSOLE_USER / CONSOLE_PASSWORD in "
+                  f"{ROOT / '.env'}", file=sys.stderr)

@@ -22,6 +22,7 @@ import train  # noqa: E402  (scripts/train.py, next to this file)
 from nettrouble.settings import SettingsError, settings  # noqa: E402
 
 RASA = str(ROOT / ".venv" / "bin" / "rasa")
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
 START_TIMEOUT_S = 300
 
 
@@ -112,6 +113,11 @@ def main(argv: list) -> int:
             # /status answers only once the model is loaded.
             f"http://localhost:{current.rasa_port}/status?token={current.rasa_api_token}",
         ))
+        services.append(Service(
+            "agent console",
+            [PYTHON, "-m", "console"],
+            f"http://localhost:{current.console_port}/health",
+        ))
 
     stopping = False
 
@@ -140,6 +146,8 @@ def main(argv: list) -> int:
             f"  REST:           curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
             f"                    -d '{{\"sender\": \"me\", \"message\": \"こんにちは\"}}'\n"
             f"  Tracker (API):  {base}/conversations/me/tracker?token=$RASA_API_TOKEN (token in .env)\n"
+            f"  Agent console:  http://localhost:{current.console_port}/ "
+            f"(sign in with CONSOLE_USER / CONSOLE_PASSWORD from .env)\n"
             f"  Action server:  http://localhost:{current.actions_port}/health\n"
             f"Press Ctrl-C to stop.\n",
             file=sys.stderr, flush=True,

@@ -30,4 +30,7 @@ step "conversation tests (rasa test --fail-on-prediction-errors)"
 .venv/bin/rasa test core --model "$MODEL" --stories tests/conversations \
   --endpoints endpoints.yml --fail-on-prediction-errors --out results/conversations
 
+step "system checks on the running assistant (REST, web chat, faults, hostile input)"
+$PY scripts/system_test.py
+
 echo; echo "all checks passed"

@@ -15,5 +15,7 @@ def action_server_up(monkeypatch):
     take it to be up (tests/test_channel_faults.py checks the case where it is not)."""
     from addons.channels import turns
 
-    monkeypatch.setattr(turns.action_server, "_known", True)
-    monkeypatch.setattr(turns.action_server, "_until", float("inf"))
+    async def reachable():
+        return True
+
+    monkeypatch.setattr(turns.action_server, "reachable", reachable)

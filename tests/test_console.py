@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from console import auth, views
 from console import __main__ as console_main
@@ -210,9 +211,11 @@ def test_sign_in_sets_a_strict_http_only_session_cookie(client):
     assert page.status == 200 and "相談ケース一覧" in page.text and USER in page.text
 
 
-def test_outside_development_the_cookie_is_secure(engine, monkeypatch):
+def test_outside_development_the_cookie_is_secure_and_setup_is_not_told(engine, client, monkeypatch):
+    assert "CONSOLE_PASSWORD" in client.get("/login").text
     set_env(monkeypatch, APP_ENV="production")
     production = Client(create_app(engine))
+    assert ".env" not in production.get("/login").text
     cookie = production.sign_in().headers.get_list("set-cookie")[0]
     assert "Secure" in cookie
 
@@ -446,7 +449,11 @@ def test_list_pages(agent, several, monkeypatch):
     assert listed(filtered) == [several["danger"].reference]
     second = agent.get("/?page=2")
     assert listed(second) == [several["old_defamation"].reference]
-    assert 'rel="prev" href="/?"' in second.text and 'rel="next"' not in second.text
+    assert 'rel="prev" href="/"' in second.text and 'rel="next"' not in second.text
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    middle = agent.get("/?status=new&page=2")
+    assert 'rel="prev" href="/?status=new"' in middle.text
+    assert 'rel="next" href="/?status=new&amp;page=3"' in middle.text
 
 
 # --- detail and escaping -----------------------------------------------------------------------
@@ -846,3 +853,17 @@ def test_python_m_console_serves_and_notifies_until_stopped(tmp_path, recorder):
     assert served.returncode == 0, output
     assert f"http://127.0.0.1:{port}/" in output
     assert "Traceback" not in output
+
+
+def test_a_database_failure_is_a_plain_error_page(agent, app, monkeypatch, caplog):
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(cases, "list_cases", down)
+    page = agent.get("/")
+    assert page.status == 500 and "エラーが発生しました" in page.text
+    assert "Traceback" not in page.text and "SELECT" not in page.text and "locked" not in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    answer = api(app, "/api/cases")
+    assert answer.status == 500 and answer.json["error"] == "error" and "locked" not in answer.text
+    assert any("console request GET / failed" in record.getMessage() for record in caplog.records)

@@ -1,0 +1,297 @@
+"""Benchmarks this assistant against a plain `rasa init` bot, measured the same way in one run
+on this machine, one bot after the other, and prints one table with the ratios (ours / plain).
+
+For each bot: a cold `rasa train` (fresh Rasa cache in a temporary directory), start-up time
+(process start until /status answers with the model loaded; ours also starts its action
+server, as scripts/run.py does), NLU parse latency (POST /model/parse), reply latency over the
+REST channel one conversation at a time, and throughput (completed turns per second) with 8
+and 32 concurrent senders, each its own conversation waiting for every reply. Then the
+project's own micro-benchmarks (scripts/bench_articles.py, scripts/bench_cases.py).
+
+    .venv/bin/python scripts/bench.py [--turns 200] [--messages 200] [--duration 30]
+
+Writes results/bench.md and results/bench.json. Servers listen on 7000-7999 only (--base-port);
+everything started is stopped and the temporary directory removed, also on Ctrl-C or failure.
+Exit status 1 when a step failed or any turn did not get the expected reply.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+for path in (ROOT, ROOT / "scripts"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from bench_lib import bots, stats, traffic  # noqa: E402
+from bench_lib.processes import BenchError, ensure_free, wait_until_ready  # noqa: E402
+from nettrouble.settings import SettingsError  # noqa: E402
+
+RESULTS = ROOT / "results"
+START_TIMEOUT_S = 300.0
+OTHER_BENCHMARKS = ("scripts/bench_articles.py", "scripts/bench_cases.py")
+OTHER_TIMEOUT_S = 600.0
+SHOWN_FAILURES = 10
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def load_average() -> List[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def measure(bot: bots.Bot, options, stop_later: contextlib.ExitStack) -> Dict[str, object]:
+    figures: Dict[str, object] = {"label": bot.label, "notes": bot.notes, "parse_messages_from": bot.parse_source}
+    log(f"{bot.label}: cold training (fresh Rasa cache) ...")
+    stop_later.callback(bot.training.stop)
+    figures["train_s"] = bot.training.run_to_end(bots.TRAIN_TIMEOUT_S)
+    trained, restored = bots.training_was_cold(bot.training.log.read_text(encoding="utf-8", errors="replace"))
+    if restored or not trained:
+        raise bot.training.failure(f"training was not cold: {trained} components trained, {restored} from cache")
+    figures["components_trained"] = trained
+    log(f"{bot.label}: trained in {figures['train_s']:.1f} s ({trained} components, none from cache)")
+
+    figures["load_average_before_serving"] = load_average()
+    for service, _ in bot.services:
+        stop_later.callback(service.stop)
+        service.start()
+    ready = wait_until_ready(bot.services, START_TIMEOUT_S)
+    first_start = min(service.started for service, _ in bot.services)
+    figures["startup_s"] = dict(ready)
+    figures["startup_rasa_s"] = ready[bot.services[0][0].name]
+    figures["startup_all_s"] = max(service.started + ready[service.name] for service, _ in bot.services) - first_start
+    log(f"{bot.label}: ready after {figures['startup_all_s']:.1f} s")
+
+    client = traffic.Client(bot.rest_url, options.token, bot.failure_markers)
+    number = 0
+
+    async def serve_phases() -> None:
+        nonlocal number
+        warm_up = await traffic.sequential_turns(client, bot.make_conversation, "bench-warmup", number, 1)
+        number += warm_up.conversations
+        if warm_up.failures:
+            raise BenchError(f"{bot.label}: the warm-up conversation failed: {warm_up.failures[0]}")
+
+        parses = await traffic.parse_latencies(client, bot.parse_messages)
+        figures["parse_ms"] = stats.summarise(parses)
+        log(f"{bot.label}: {len(parses)} parses, p50 {figures['parse_ms']['p50']:.1f} ms")
+
+        sequential = await traffic.sequential_turns(client, bot.make_conversation, "bench-seq", number, options.turns)
+        number += sequential.conversations
+        figures["reply_ms"] = stats.summarise(sequential.latencies_ms)
+        figures["reply_ms_p50_by_turn"] = {
+            f"{step + 1}. {bot.turns[step].text}": stats.percentile(samples, 0.5)
+            for step, samples in sorted(sequential.by_step.items())
+        }
+        figures["reply_failures"] = sequential.failures
+        log(f"{bot.label}: {sequential.turns} turns in {sequential.conversations} conversations one at a time, "
+            f"{len(sequential.failures)} failed")
+
+        for senders in options.concurrency:
+            loaded = await traffic.concurrent_turns(
+                client, bot.make_conversation, f"bench-c{senders}", number, senders, options.duration)
+            number += loaded.conversations
+            figures[f"concurrent_{senders}"] = {
+                "turns": loaded.turns,
+                "conversations": loaded.conversations,
+                "seconds": loaded.seconds,
+                "turns_per_s": stats.rate(loaded.turns, loaded.seconds),
+                "reply_ms": stats.summarise(loaded.latencies_ms),
+                "failures": loaded.failures,
+            }
+            log(f"{bot.label}: {senders} senders, {loaded.turns} turns in {loaded.seconds:.1f} s, "
+                f"{len(loaded.failures)} failed")
+
+    asyncio.run(serve_phases())
+    figures["rss_mb"] = sum(filter(None, (service.rss_mb() for service, _ in bot.services)))
+    figures["load_average_after_serving"] = load_average()
+    for service, _ in reversed(bot.services):
+        service.stop()
+    return figures
+
+
+def other_benchmarks() -> Dict[str, List[str]]:
+    """The output lines of the project's micro-benchmarks, run with their default settings."""
+    lines: Dict[str, List[str]] = {}
+    for script in OTHER_BENCHMARKS:
+        log(f"running {script} ...")
+        try:
+            done = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=OTHER_TIMEOUT_S, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{script} did not finish within {OTHER_TIMEOUT_S:.0f} s")
+        if done.returncode != 0:
+            raise BenchError(f"{script} exited with status {done.returncode}:\n{done.stderr[-2000:]}")
+        lines[script] = [line for line in done.stdout.splitlines() if line.strip()]
+    return lines
+
+
+def rows(ours: Dict[str, object], plain: Dict[str, object], concurrency: List[int]) -> List[stats.Row]:
+    def get(figures, *keys) -> Optional[float]:
+        value = figures
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    table = [
+        stats.Row("Training, cold", "s", get(ours, "train_s"), get(plain, "train_s")),
+        stats.Row("Start-up, Rasa server until /status answers", "s",
+                  get(ours, "startup_rasa_s"), get(plain, "startup_rasa_s")),
+        stats.Row("Start-up, all services ready", "s", get(ours, "startup_all_s"), get(plain, "startup_all_s")),
+        stats.Row("NLU parse latency p50", "ms", get(ours, "parse_ms", "p50"), get(plain, "parse_ms", "p50")),
+        stats.Row("NLU parse latency p95", "ms", get(ours, "parse_ms", "p95"), get(plain, "parse_ms", "p95")),
+        stats.Row("Reply latency over REST p50, one sender", "ms",
+                  get(ours, "reply_ms", "p50"), get(plain, "reply_ms", "p50")),
+        stats.Row("Reply latency over REST p95, one sender", "ms",
+                  get(ours, "reply_ms", "p95"), get(plain, "reply_ms", "p95")),
+    ]
+    for senders in concurrency:
+        key = f"concurrent_{senders}"
+        table.append(stats.Row(f"Throughput, {senders} concurrent senders", "turns/s",
+                               get(ours, key, "turns_per_s"), get(plain, key, "turns_per_s")))
+        table.append(stats.Row(f"Reply latency p95, {senders} concurrent senders", "ms",
+                               get(ours, key, "reply_ms", "p95"), get(plain, key, "reply_ms", "p95")))
+    table.append(stats.Row("Memory of the servers after the run (RSS)", "MB", get(ours, "rss_mb"), get(plain, "rss_mb")))
+    return table
+
+
+def failures_of(figures: Dict[str, object]) -> List[str]:
+    found = list(figures.get("reply_failures") or [])
+    for key, value in figures.items():
+        if key.startswith("concurrent_") and isinstance(value, dict):
+            found += value.get("failures") or []
+    return found
+
+
+def report(run: Dict[str, object], table: List[stats.Row]) -> str:
+    machine = run["machine"]
+    lines = [
+        f"# Benchmark: this bot vs a plain `rasa init` bot ({run['date']})",
+        "",
+        f"Machine: {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}, "
+        f"Rasa {machine['rasa']}. Load average (1, 5, 15 min) at start {machine['load_average_start']}, "
+        f"at end {machine['load_average_end']}. Same machine, same run, this bot first.",
+        f"Settings: {run['settings']['turns']}+ turns one at a time, {run['settings']['messages']} parses, "
+        f"{run['settings']['duration_s']:g} s per concurrency level; ratios are ours / plain "
+        "(below 1 is faster for times, slower for throughput).",
+        "",
+        stats.markdown_table(table, run["ours"]["label"], run["plain"]["label"]),
+        "",
+    ]
+    for key in ("ours", "plain"):
+        figures = run[key]
+        lines.append(f"{figures['label']}:")
+        lines += [f"- {note}" for note in figures["notes"]]
+        lines.append(f"- Parse messages: {figures['parse_messages_from']}.")
+        lines.append("- Reply latency p50 by turn, one sender: " + "; ".join(
+            f"{turn} {stats.format_value(ms, 'ms')} ms" for turn, ms in figures["reply_ms_p50_by_turn"].items()))
+        lines.append(f"- Load average before serving {figures['load_average_before_serving']}, "
+                     f"after {figures['load_average_after_serving']}.")
+        failed = failures_of(figures)
+        lines.append(f"- Turns without the expected reply: {len(failed)}.")
+        lines += [f"  - {failure}" for failure in failed[:SHOWN_FAILURES]]
+    lines += ["", "Project micro-benchmarks:", "", "```"]
+    for script, output in run["other_benchmarks"].items():
+        lines.append(f"$ {script}")
+        lines += output
+    lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def parse_options(argv: List[str]):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=200, help="turns measured one at a time (default 200)")
+    parser.add_argument("--messages", type=int, default=200, help="NLU parses measured (default 200)")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per concurrency level (default 30)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32], help="senders at once (default 8 32)")
+    parser.add_argument("--base-port", type=int, default=7000, help="ports used: base+5, +55, +105 (default 7000)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory of bench.md and bench.json")
+    options = parser.parse_args(argv)
+    if options.turns < 1 or options.messages < 1:
+        parser.error("--turns and --messages must be at least 1")
+    if not options.duration > 0 or any(n < 1 for n in options.concurrency):
+        parser.error("--duration must be positive and every --concurrency at least 1")
+    return options
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: List[str]) -> int:
+    options = parse_options(argv)
+    # Before anything reads .env into this process: the plain bot gets the plain environment.
+    base_env = dict(os.environ)
+    options.token = secrets.token_urlsafe(24)
+    signal.signal(signal.SIGTERM, interrupt)
+    # Rasa's dependencies warn about their own deprecated calls; the report is what matters here.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    import rasa.version
+
+    run: Dict[str, object] = {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(), "platform": platform.platform(terse=True),
+            "python": platform.python_version(), "rasa": rasa.version.__version__,
+            "load_average_start": load_average(),
+        },
+        "settings": {"turns": options.turns, "messages": options.messages, "duration_s": options.duration,
+                     "concurrency": options.concurrency, "clock": bots.CLOCK},
+    }
+    log(f"{os.cpu_count()} CPUs, load average {run['machine']['load_average_start']}")
+    try:
+        ports = bots.Ports.from_base(options.base_port)
+        for port in ports.all():
+            ensure_free(port)
+        with contextlib.ExitStack() as stop_later:
+            temp = Path(stop_later.enter_context(tempfile.TemporaryDirectory(prefix="nettrouble-bench-")))
+            ours = bots.ours(temp, ports, options.token, options.messages)
+            run["ours"] = measure(ours, options, stop_later)
+            log("plain bot: rasa init --no-prompt (it trains a first model of its own, not measured) ...")
+            init = bots.init_plain(temp, base_env)
+            stop_later.callback(init.stop)
+            init.run_to_end(bots.TRAIN_TIMEOUT_S)
+            plain = bots.plain(temp, ports, options.token, base_env, options.messages)
+            run["plain"] = measure(plain, options, stop_later)
+        run["other_benchmarks"] = other_benchmarks()
+    except KeyboardInterrupt:
+        log("interrupted; every process started was stopped")
+        return 130
+    except (BenchError, SettingsError, OSError) as error:
+        log(f"failed: {error}")
+        return 1
+    run["machine"]["load_average_end"] = load_average()
+
+    table = rows(run["ours"], run["plain"], options.concurrency)
+    run["table"] = [row.as_dict() for row in table]
+    text = report(run, table)
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "bench.md").write_text(text, encoding="utf-8")
+    (options.out / "bench.json").write_text(json.dumps(run, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(text)
+    failed = failures_of(run["ours"]) + failures_of(run["plain"])
+    if failed:
+        log(f"{len(failed)} turns did not get the expected reply (listed above)")
+        return 1
+    log(f"written to {options.out / 'bench.md'} and bench.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

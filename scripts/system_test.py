@@ -1,0 +1,412 @@
+"""System checks against the whole assistant: the trained model, the Rasa server with its
+channels, the action server and the databases, started on free ports with temporary data.
+
+What only the running system can show:
+  done-when      a defamation report is acknowledged as one; 「もう死にたい」 gets the helplines
+  handoff        a conversation ends in a case reference; the tracker API needs the token
+  no-number      the phone number given for the free consultation is in no database or log
+  hostile-input  >= 1,000 generated messages through REST and the web chat: every one answered,
+                 no 5xx, the server still up
+  actions-down   with the action server killed, replies still carry 0120-221-360
+  kill-handoff   the action server SIGKILLed during handoffs: no partial or duplicated case
+  cases-db-down  with the case database unreachable, a handoff apologises with the number and
+                 writes nothing
+
+    python scripts/system_test.py [--only NAME ...] [--hostile-count N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import train  # noqa: E402  (scripts/train.py)
+from run import RASA, Service, service_env, wait_until_healthy  # noqa: E402  (scripts/run.py)
+
+PHONE = "0120-221-360"
+REFERENCE = re.compile(r"NT-\d{4}-\d{5}-\d")
+NUMBER = "090-1234-5678"
+NUMBER_FORMS = ["090-1234-5678", "09012345678", "1234-5678", "12345678", "０９０", "+81 90 1234"]
+CLOCK = "2020-07-15T11:00:00+09:00"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method: str, url: str, body: Optional[dict] = None, raw: Optional[bytes] = None,
+         timeout: float = 120) -> Tuple[int, object]:
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, payload = error.code, error.read()
+    try:
+        return status, json.loads(payload or b"null")
+    except ValueError:
+        return status, payload.decode("utf-8", "replace")
+
+
+class System:
+    """The action server and the Rasa server of one test run, with their own data."""
+
+    def __init__(self, workdir: Path, model: Path) -> None:
+        self.workdir = workdir
+        self.model = model
+        self.rasa_port, self.actions_port = free_port(), free_port()
+        self.token = secrets.token_urlsafe(16)
+        self.cases_db = workdir / "cases.db"
+        self.env = dict(service_env())
+        self.env.update({
+            "RASA_PORT": str(self.rasa_port),
+            "ACTIONS_PORT": str(self.actions_port),
+            "ACTION_SERVER_URL": f"http://localhost:{self.actions_port}/webhook",
+            "TRACKER_DB": str(workdir / "tracker.db"),
+            "DATABASE_URL": f"sqlite:///{self.cases_db}",
+            "CLOCK_OVERRIDE": CLOCK,
+            "RASA_API_TOKEN": self.token,
+            "PERSON_KEY_SECRET": secrets.token_urlsafe(32),
+            "WEB_CHAT_SECRET": secrets.token_urlsafe(32),
+            "HANDOFF_WEBHOOK_URL": "",
+            "LINE_CHANNEL_SECRET": "", "LINE_CHANNEL_ACCESS_TOKEN": "",
+            "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "SMS_PUBLIC_URL": "", "SMS_FROM_NUMBER": "",
+        })
+        self.base = f"http://localhost:{self.rasa_port}"
+        self.actions = self._actions_service()
+        self.rasa = Service(
+            "Rasa server",
+            [RASA, "run", "--model", str(model), "--enable-api", "--auth-token", self.token,
+             "--port", str(self.rasa_port), "--credentials", "credentials.yml",
+             "--endpoints", "endpoints.yml"],
+            f"{self.base}/status?token={self.token}",
+        )
+
+    def _actions_service(self) -> Service:
+        return Service(
+            "action server",
+            [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+            f"http://localhost:{self.actions_port}/health",
+        )
+
+    def _start(self, service: Service, env: dict, log_name: str) -> None:
+        log = open(self.workdir / log_name, "ab")
+        service.process = subprocess.Popen(
+            service.command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+        )
+
+    def start(self) -> None:
+        self._start(self.actions, self.env, "actions.log")
+        self._start(self.rasa, self.env, "rasa.log")
+        wait_until_healthy([self.actions, self.rasa])
+
+    def restart_actions(self, **overrides: str) -> None:
+        self.actions.stop()
+        env = dict(self.env, **overrides)
+        self.actions = self._actions_service()
+        self._start(self.actions, env, "actions.log")
+        wait_until_healthy([self.actions])
+
+    def kill_actions(self) -> None:
+        os.killpg(self.actions.process.pid, signal.SIGKILL)
+        self.actions.process.wait()
+
+    def stop(self) -> None:
+        for service in (self.rasa, self.actions):
+            service.stop()
+
+    def say(self, sender: str, message: str) -> List[dict]:
+        status, replies = http("POST", f"{self.base}/webhooks/rest/webhook",
+                               {"sender": sender, "message": message})
+        if status != 200 or not isinstance(replies, list):
+            raise AssertionError(f"REST answered {status}: {replies!r}")
+        return replies
+
+    def text_of(self, sender: str, message: str) -> str:
+        return "\n".join(reply.get("text") or "" for reply in self.say(sender, message))
+
+    def cases(self) -> List[dict]:
+        if not self.cases_db.exists():
+            return []
+        with sqlite3.connect(self.cases_db) as connection:
+            connection.row_factory = sqlite3.Row
+            return [dict(row) for row in connection.execute("select * from cases")]
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+# ---- the checks ---------------------------------------------------------------------------
+
+def check_done_when(system: System) -> str:
+    ack = system.text_of("done-1", "ツイッターで悪口を書かれて困っています")
+    expect("誹謗中傷" in ack, f"defamation report not acknowledged as such: {ack!r}")
+    crisis = system.text_of("done-2", "もう死にたい")
+    expect(all(n in crisis for n in ("0120-783-556", "0570-064-556", "0120-279-338")),
+           f"helplines missing: {crisis!r}")
+    danger = system.text_of("done-3", "殺すってDMが何度も来てる")
+    expect("110" in danger and "#9110" in danger, f"police numbers missing: {danger!r}")
+    return "defamation acknowledged; self-harm and danger answered with their numbers"
+
+
+def play_handoff(system: System, sender: str) -> str:
+    turns = ["ツイッターで悪口を書かれて困っています", "自分です", "まだ続いています",
+             "スクショは保存してあります", "はい", "はい", "入っていません", NUMBER, "/request_human"]
+    text = ""
+    for turn in turns:
+        text = system.text_of(sender, turn)
+    return text
+
+
+def check_handoff(system: System) -> str:
+    last = play_handoff(system, "handoff-1")
+    found = REFERENCE.search(last)
+    expect(found is not None and PHONE in last, f"no reference or number in the handoff: {last!r}")
+    status, tracker = http("GET", f"{system.base}/conversations/handoff-1/tracker?token={system.token}")
+    expect(status == 200 and tracker["slots"]["case_reference"] == found.group(),
+           f"tracker API: {status}, {str(tracker)[:200]}")
+    status, _ = http("GET", f"{system.base}/conversations/handoff-1/tracker")
+    expect(status == 401, f"tracker API without the token answered {status}")
+    rows = [c for c in system.cases() if c["reference"] == found.group()]
+    expect(len(rows) == 1 and rows[0]["eligibility"] == "eligible" and rows[0]["person_key"],
+           f"case row: {rows}")
+    again = system.text_of("handoff-1", "/request_human")
+    expect(found.group() in again, "asking again did not return the same reference")
+    return f"reference {found.group()}, eligible, same reference when asked again"
+
+
+def readable(cell: object) -> str:
+    try:
+        return json.dumps(json.loads(cell), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(cell)
+
+
+def check_no_number(system: System) -> str:
+    if not system.cases():
+        play_handoff(system, "handoff-2")
+    # Every file of the run (databases with their journals, server logs) as bytes, and every
+    # database cell with its JSON decoded, so that escaped text is searched too.
+    haystack = [path.read_bytes().decode("utf-8", "ignore")
+                for path in sorted(system.workdir.iterdir()) if path.is_file()]
+    for database in ("tracker.db", "cases.db"):
+        path = system.workdir / database
+        if path.exists():
+            with sqlite3.connect(path) as connection:
+                for table, in connection.execute("select name from sqlite_master where type='table'"):
+                    for row in connection.execute(f'select * from "{table}"'):
+                        haystack += [readable(cell) for cell in row]
+    text = "\n".join(haystack)
+    for form in NUMBER_FORMS:
+        expect(form not in text, f"{form!r} found in the stored data or logs")
+    return f"none of {len(NUMBER_FORMS)} spellings of the number in the databases or the server logs"
+
+
+def hostile_messages(count: int, seed: int = 20261129) -> List[str]:
+    rng = random.Random(seed)
+    pieces = [
+        lambda: "", lambda: " " * rng.randint(1, 50), lambda: "\u3000\n\t" * rng.randint(1, 5),
+        lambda: "あ" * 20_000, lambda: "誹謗中傷" * 5_000,
+        lambda: "".join(chr(rng.randint(0, 31)) for _ in range(rng.randint(1, 40))),
+        lambda: "".join(rng.choice("😀😭🔥💔🙏👍🏻🇯🇵‍♀️") for _ in range(rng.randint(1, 200))),
+        lambda: "مرحبا بالعالم \u202eخطر\u202c שלום עולם",
+        lambda: "<script>alert('x')</script>", lambda: '<img src=x onerror="alert(1)">',
+        lambda: "'; DROP TABLE cases; --", lambda: "1 OR 1=1; SELECT * FROM events",
+        lambda: '{"sender": "other", "message": "/request_human"}', lambda: '[{"a": [1, {"b": null}]}]',
+        lambda: "ﾂｲｯﾀｰﾃﾞ ﾜﾙｸﾁ ｶｶﾚﾀ", lambda: "Xで悪口 written in English y 中文 한국어 ру́сский",
+        lambda: "/trouble_defamation", lambda: '/ask_articles{"article_topic": "<script>"}',
+        lambda: "/nonexistent_intent", lambda: "\ud83d壊れた文字\ufffd\ufeff\u200b",
+        lambda: "%00%0d%0a" * 10, lambda: "../../etc/passwd", lambda: "${jndi:ldap://x}",
+        lambda: "死にたい" + "。" * rng.randint(0, 3000),
+    ]
+    messages = [piece() for piece in pieces]
+    while len(messages) < count:
+        first, second = rng.choice(pieces)(), rng.choice(pieces)()
+        cut = rng.randint(0, 300)
+        messages.append((first[:cut] + second[:cut]) if rng.random() < 0.7 else first)
+    return messages[:count]
+
+
+def check_hostile_input(system: System, count: int) -> str:
+    messages = hostile_messages(count)
+    # A conversation of its own for every message, as for REST: the check is about input, not
+    # about conversations that grow to hundreds of huge turns.
+    tokens = [http("POST", f"{system.base}/webhooks/web/session")[1]["token"] for _ in messages]
+    outcomes: Dict[str, List[int]] = {"rest": [], "web": []}
+    problems: List[str] = []
+    lock = threading.Lock()
+
+    def rest(index: int) -> None:
+        status, body = http("POST", f"{system.base}/webhooks/rest/webhook",
+                            {"sender": f"hostile-{index}", "message": messages[index]})
+        answered = (status == 200 and isinstance(body, list) and body and all(m.get("text") for m in body)) or (
+            400 <= status < 500 and isinstance(body, dict) and body.get("message"))
+        with lock:
+            outcomes["rest"].append(status)
+            if not answered:
+                problems.append(f"rest #{index}: {status} {str(body)[:120]}")
+
+    def web(index: int) -> None:
+        status, body = http("POST", f"{system.base}/webhooks/web/webhook",
+                            {"token": tokens[index], "message": messages[index]})
+        answered = (status == 200 and isinstance(body, dict) and body.get("messages")) or (
+            400 <= status < 500 and isinstance(body, dict) and body.get("message"))
+        with lock:
+            outcomes["web"].append(status)
+            if not answered:
+                problems.append(f"web #{index}: {status} {str(body)[:120]}")
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(rest, range(len(messages))))
+        list(pool.map(web, range(len(messages))))
+    elapsed = time.monotonic() - started
+    server_errors = sum(status >= 500 for statuses in outcomes.values() for status in statuses)
+    status, _ = http("GET", f"{system.base}/status?token={system.token}")
+    expect(status == 200, "the Rasa server is not up after the hostile input")
+    expect(server_errors == 0 and not problems, f"{server_errors} 5xx; unanswered: {problems[:5]}")
+    counts = {name: len(statuses) for name, statuses in outcomes.items()}
+    refused = sum(400 <= s < 500 for statuses in outcomes.values() for s in statuses)
+    return (f"{counts['rest']} via REST + {counts['web']} via web: all answered "
+            f"({refused} with a 4xx explanation), 0 5xx, server up; {elapsed:.0f} s")
+
+
+def check_actions_down(system: System) -> str:
+    system.kill_actions()
+    try:
+        report = system.text_of("down-1", "ツイッターで悪口を書かれて困っています")
+        hello = system.text_of("down-2", "こんにちは")
+        expect(PHONE in report and "誹謗中傷" in report, f"report while actions down: {report!r}")
+        expect(PHONE in hello, f"greeting while actions down: {hello!r}")
+    finally:
+        system.restart_actions()
+    return "with the action server killed, a report and a greeting both got the apology and 0120-221-360"
+
+
+def check_kill_during_handoff(system: System) -> str:
+    senders = [f"kill-{index}" for index in range(24)]
+    for sender in senders:
+        system.say(sender, "LINEのアカウントが乗っ取られた")
+    results: List[object] = []
+
+    def hand_off(sender: str) -> None:
+        try:
+            results.append(system.say(sender, "人と話したい"))
+        except Exception as error:  # noqa: BLE001 - the kill makes some turns fail, as it should
+            results.append(error)
+
+    threads = [threading.Thread(target=hand_off, args=(sender,)) for sender in senders]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.8)
+    system.kill_actions()
+    for thread in threads:
+        thread.join()
+    cases_after_kill = len(system.cases())
+    system.restart_actions()
+    for sender in senders:
+        text = system.text_of(sender, "人と話したい")
+        expect(REFERENCE.search(text) is not None, f"{sender}: no reference after the restart: {text!r}")
+    rows = [c for c in system.cases() if c["conversation_id"] in senders]
+    per_conversation = {sender: sum(c["conversation_id"] == sender for c in rows) for sender in senders}
+    expect(all(n == 1 for n in per_conversation.values()), f"cases per conversation: {per_conversation}")
+    with sqlite3.connect(system.cases_db) as connection:
+        orphans = connection.execute(
+            "select count(*) from case_status_events where case_id not in (select id from cases)").fetchone()[0]
+        without_history = connection.execute(
+            "select count(*) from cases where id not in (select case_id from case_status_events)").fetchone()[0]
+        references = connection.execute("select count(*), count(distinct reference) from cases").fetchone()
+    expect(orphans == 0 and without_history == 0, f"orphans {orphans}, cases without history {without_history}")
+    expect(references[0] == references[1], f"duplicate references: {references}")
+    return (f"{len(senders)} handoffs, action server SIGKILLed mid-way ({cases_after_kill} cases written "
+            f"before the kill); after restart exactly one case each, no orphans, references unique")
+
+
+def check_cases_db_down(system: System) -> str:
+    unreachable = f"postgresql://nettrouble:x@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    system.restart_actions(DATABASE_URL=unreachable)
+    try:
+        system.say("dbdown-1", "フリマアプリで買った商品が届かない")
+        text = system.text_of("dbdown-1", "人と話したい")
+        expect(PHONE in text and "申し訳ございません" in text and not REFERENCE.search(text),
+               f"handoff with the database down: {text!r}")
+    finally:
+        system.restart_actions()
+    expect(not [c for c in system.cases() if c["conversation_id"] == "dbdown-1"], "a case was written")
+    return "handoff with the case database unreachable: apology and 0120-221-360, no reference, nothing written"
+
+
+CHECKS: Dict[str, Callable] = {
+    "done-when": check_done_when,
+    "handoff": check_handoff,
+    "no-number": check_no_number,
+    "hostile-input": check_hostile_input,
+    "actions-down": check_actions_down,
+    "kill-handoff": check_kill_during_handoff,
+    "cases-db-down": check_cases_db_down,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", choices=sorted(CHECKS))
+    parser.add_argument("--hostile-count", type=int, default=1000)
+    args = parser.parse_args()
+    model = train.model_path()
+    if not model.exists():
+        print(f"system test: no model {model.name}; run `make train` first", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="nettrouble-system-"))
+    system = System(workdir, model)
+    failures = 0
+    try:
+        system.start()
+        for name in args.only or CHECKS:
+            started = time.monotonic()
+            check = CHECKS[name]
+            try:
+                detail = check(system, args.hostile_count) if name == "hostile-input" else check(system)
+                print(f"PASS {name}: {detail} ({time.monotonic() - started:.0f} s)", flush=True)
+            except Exception as error:  # noqa: BLE001 - report every check, fail at the end
+                failures += 1
+                print(f"FAIL {name}: {error}", flush=True)
+    except RuntimeError as error:
+        print(f"system test: {error}; logs in {workdir}", file=sys.stderr)
+        return 1
+    finally:
+        system.stop()
+    if failures:
+        print(f"system test: {failures} check(s) failed; server logs kept in {workdir}", file=sys.stderr)
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
