@@ -5,17 +5,11 @@ work on it, check the caller's number, sign out.
 
 With ``CONSOLE_SCREENSHOT=/path/to/file.png`` the case page is saved there (for release notes).
 """
-import asyncio
 import os
-import socket
-import threading
-import time
-import urllib.request
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from console.app import create_app
 from nettrouble import cases, db, identity
@@ -23,60 +17,13 @@ from nettrouble.cases import CaseDraft
 from nettrouble.clock import JST
 from nettrouble.reference import format_reference
 from nettrouble.settings import settings
+from tests.fakes.served import ServedApp, chromium, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
 USER = "agent"
 PASSWORD = "e2e-console-password"
 NUMBER = "090-1234-5678"
 STATUS_CHANGED_AT = "2020-07-15T11:20:00+09:00"
 SUMMARY = "Xで知らないアカウントから毎日のように悪口を書かれています / 職場の名前も出されていて怖いです"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class ServedConsole:
-    """The console in a Sanic server on its own thread and event loop."""
-
-    def __init__(self, engine) -> None:
-        self.port = free_port()
-        self.app = create_app(engine)
-        self.loop = None
-
-        @self.app.listener("after_server_start")
-        async def remember_loop(app, loop):
-            self.loop = asyncio.get_running_loop()
-
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        self.app.run(host="127.0.0.1", port=self.port, access_log=False, register_sys_signals=False, motd=False)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "ServedConsole":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the console did not start")
-
-    def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.app.stop)
-        self.thread.join(15)
 
 
 @pytest.fixture(scope="module")
@@ -119,18 +66,15 @@ def case(environment):
 
 @pytest.fixture(scope="module")
 def server(environment):
-    served = ServedConsole(environment).start()
+    port = free_port()
+    served = ServedApp(create_app(environment), port, "/health").start()
     yield served
     served.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run scripts/install_chromium.sh"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+    yield from chromium()
 
 
 def typo_of(reference: str) -> str:
@@ -146,15 +90,15 @@ def test_sign_in_search_a_reference_and_open_the_case(browser, server, case):
             if "Content Security Policy" in message.text else None)
 
     # Nothing without sign-in: the case page sends the browser to the sign-in form.
-    page.goto(f"{server.url}/cases/{case.reference}")
-    expect(page).to_have_url(f"{server.url}/login?next=%2Fcases%2F{case.reference}")
+    page.goto(f"{server.base}/cases/{case.reference}")
+    expect(page).to_have_url(f"{server.base}/login?next=%2Fcases%2F{case.reference}")
     page.get_by_label("ユーザー名").fill(USER)
     page.get_by_label("パスワード").fill("wrong password")
     page.get_by_role("button", name="サインイン").click()
     expect(page.get_by_role("alert")).to_contain_text("ユーザー名またはパスワードが違います。")
     page.get_by_label("パスワード").fill(PASSWORD)
     page.get_by_role("button", name="サインイン").click()
-    expect(page).to_have_url(f"{server.url}/cases/{case.reference}")
+    expect(page).to_have_url(f"{server.base}/cases/{case.reference}")
 
     page.get_by_role("link", name="一覧").click()
     expect(page.get_by_role("heading", name="相談ケース一覧")).to_be_visible()
@@ -170,7 +114,7 @@ def test_sign_in_search_a_reference_and_open_the_case(browser, server, case):
     search = page.get_by_role("search").get_by_label("受付番号")
     search.fill(case.reference.lower().replace("-", " "))
     search.press("Enter")
-    expect(page).to_have_url(f"{server.url}/cases/{case.reference}")
+    expect(page).to_have_url(f"{server.base}/cases/{case.reference}")
 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"受付番号 {case.reference}")
     banner = page.locator(".urgency")
@@ -202,9 +146,9 @@ def test_sign_in_search_a_reference_and_open_the_case(browser, server, case):
         page.screenshot(path=screenshot, full_page=True)
 
     page.get_by_role("button", name="ログアウト").click()
-    expect(page).to_have_url(f"{server.url}/login")
-    page.goto(f"{server.url}/cases/{case.reference}")
-    expect(page).to_have_url(f"{server.url}/login?next=%2Fcases%2F{case.reference}")
+    expect(page).to_have_url(f"{server.base}/login")
+    page.goto(f"{server.base}/cases/{case.reference}")
+    expect(page).to_have_url(f"{server.base}/login?next=%2Fcases%2F{case.reference}")
     assert policy_errors == []
     assert cases.get_case(server.app.ctx.engine, case.reference).status == cases.IN_PROGRESS
     context.close()

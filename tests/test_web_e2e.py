@@ -1,71 +1,31 @@
 """The web chat page in a real browser: headless Debian Chromium driven by Playwright, against
 the real channel served by Sanic on a free port (a scripted agent instead of a model)."""
-import asyncio
-import socket
-import threading
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from rasa.core import run
 
 from addons.channels.web import WebChatInput
 from tests.fakes.agent import ARTICLES_URL, REFERENCE, FakeAgent
+from tests.fakes.served import ServedApp, chromium, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
 TROUBLE = "SNSで誹謗中傷されています"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class ServedChannel:
-    """The web channel in a Sanic server on its own thread and event loop."""
+class ServedChannel(ServedApp):
+    """The web channel with a scripted agent instead of a model."""
 
     def __init__(self) -> None:
         self.agent = FakeAgent()
-        self.port = free_port()
-        self.app = run.configure_app([WebChatInput.from_credentials({"secret": "e2e-secret"})],
-                                     port=self.port, enable_api=False)
-        self.app.ctx.agent = self.agent
-        self.loop = None
-
-        @self.app.listener("after_server_start")
-        async def remember_loop(app, loop):
-            self.loop = asyncio.get_running_loop()
-
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        self.app.run(host="127.0.0.1", port=self.port, access_log=False, register_sys_signals=False)
+        port = free_port()
+        app = run.configure_app([WebChatInput.from_credentials({"secret": "e2e-secret"})],
+                                port=port, enable_api=False)
+        app.ctx.agent = self.agent
+        super().__init__(app, port, "/webhooks/web/")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/webhooks/web/"
-
-    def start(self) -> "ServedChannel":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url, timeout=1) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the web channel did not start")
-
-    def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.app.stop)
-        self.thread.join(15)
+        return self.base + "/webhooks/web/"
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +37,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run scripts/install_chromium.sh"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+    yield from chromium()
 
 
 @pytest.fixture
