@@ -41,7 +41,8 @@ def read_yaml(path: Path) -> Any:
             return yaml.safe_load(handle)
     except FileNotFoundError:
         raise DataFileError(f"{path}: file not found") from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:
+        # PyYAML raises ValueError for impossible dates such as 2020-07-32.
         raise DataFileError(f"{path}: not valid YAML ({error})") from None
 
 
@@ -80,7 +81,9 @@ def require_fields(
 
 def unique_ids(path: Path, items: List[Mapping[str, Any]]) -> None:
     seen = set()
-    for item in items:
-        if item.get("id") in seen:
+    for index, item in enumerate(items):
+        if not isinstance(item.get("id"), (str, int)):
+            raise DataFileError(f"{path}: entry {index + 1} needs an 'id' that is a single word")
+        if item["id"] in seen:
             raise DataFileError(f"{path}: duplicate id '{item['id']}'")
-        seen.add(item.get("id"))
+        seen.add(item["id"])
