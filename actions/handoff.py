@@ -16,32 +16,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from nettrouble import cases, db, hours, service
+from nettrouble.triage import TRIAGE_SLOTS
 from nettrouble.clock import now
 
 log = logging.getLogger(__name__)
 
-# The triage questions of every trouble type; whichever of them are set go into the case.
-TRIAGE_SLOTS = (
-    "platform",
-    "user_role",
-    "ongoing",
-    "evidence_saved",
-    "money_lost",
-    "money_amount",
-    "payment_method",
-    "exposed_info",
-    "offline_contact",
-    "notice_received",
-    "post_still_up",
-    "can_login",
-    "payments_linked",
-    "entered_info",
-    "provider_contacted",
-    "seller_type",
-    "image_status",
-    "money_demanded",
-    "child_grade",
-)
 
 
 def _list_slot(value: Any) -> List[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -217,7 +217,7 @@ class ActionTriageSummary(Action):
         if trouble_type not in triage.TYPE_LABELS:
             dispatcher.utter_message(response="utter_choose_trouble_type")
             return []
-        lines = [f"ご相談の内容を確認させてください。", f"・ご相談の種類：{triage.TYPE_LABELS[trouble_type]}"]
+        lines = ["ご相談の内容を確認させてください。", f"・ご相談の種類：{triage.TYPE_LABELS[trouble_type]}"]
         lines += triage.summary_lines(trouble_type, answers(tracker))
         lines.append("この内容でよろしいでしょうか。")
         dispatcher.utter_message(

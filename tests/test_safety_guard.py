@@ -1,5 +1,5 @@
 """The SafetyGuard NLU component overrides whatever the classifier said."""
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 from addons.safety_guard import SIGNALS_KEY, SafetyGuard
