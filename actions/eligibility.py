@@ -232,11 +232,8 @@ class ActionCheckEligibility(Action):
             decision.reason, decision.campaign.id if decision.campaign else None, ",".join(decision.needs),
         )
         message = messages.decision_text(decision, applicant, self._service, self._referrals)
-        buttons = messages.decision_buttons(decision)
-        if buttons:
-            dispatcher.utter_message(text=message, buttons=buttons)
-        else:
-            dispatcher.utter_message(text=message)
+        # The rules offer the handoff next, except to a user without a docomo line.
+        dispatcher.utter_message(text=message)
         return [
             SlotSet("eligibility", decision.reason),
             SlotSet("eligibility_campaign", decision.campaign.id if decision.campaign else None),

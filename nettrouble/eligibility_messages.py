@@ -5,7 +5,7 @@ facts from business/service.yml; refusals are a cushion phrase, the reason and a
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping
+from typing import Mapping
 
 from nettrouble import identity
 from nettrouble.eligibility import (
@@ -158,9 +158,3 @@ def _undecided(decision: Decision) -> str:
     if NEEDS_TOPIC in decision.needs:
         text += "\nどのようなトラブルでお困りか、あわせてお聞かせください。"
     return text
-
-
-def decision_buttons(decision: Decision) -> List[Dict[str, str]]:
-    if decision.offer.call_centre:
-        return [{"title": "専門スタッフへの引き継ぎを依頼する", "payload": "/request_human"}]
-    return []

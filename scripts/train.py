@@ -63,7 +63,8 @@ def train_if_needed() -> Path:
             "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
             "--out", str(MODELS), "--fixed-model-name", target.name[: -len(".tar.gz")],
         ],
-        cwd=ROOT, env=env, check=True,
+        # Rasa's progress goes to stderr: stdout carries only the model path, for scripts.
+        cwd=ROOT, env=env, check=True, stdout=sys.stderr,
     )
     print(f"model: trained in {time.monotonic() - started:.0f} s", file=sys.stderr)
     _prune()
@@ -74,4 +75,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--path"]:
         print(model_path())
     else:
-        print(train_if_needed())
+        try:
+            print(train_if_needed())
+        except subprocess.CalledProcessError as error:
+            print(f"model: training failed (exit {error.returncode}); see the messages above",
+                  file=sys.stderr)
+            sys.exit(1)
