@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run shell train test lock purge
+.PHONY: setup run shell train test lock purge bench
 
 setup:
 	@scripts/setup.sh
@@ -18,6 +18,10 @@ train: setup
 
 test: setup
 	@scripts/test.sh
+
+# Benchmarks against a plain `rasa init` bot in the same run (about 15 min; ports 7000-7999).
+bench: setup
+	@$(PY) scripts/bench.py
 
 # Re-pins every package after a change to requirements.txt.
 lock: setup

@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -96,7 +95,7 @@ def measure(bot: bots.Bot, options, stop_later: contextlib.ExitStack) -> Dict[st
         number += sequential.conversations
         figures["reply_ms"] = stats.summarise(sequential.latencies_ms)
         figures["reply_ms_p50_by_turn"] = {
-            f"{step + 1}. {bot.turns[step].text}": stats.percentile(samples, 0.5)
+            f"{step + 1}. {bot.turn_labels[step]}": stats.percentile(samples, 0.5)
             for step, samples in sorted(sequential.by_step.items())
         }
         figures["reply_failures"] = sequential.failures
@@ -119,7 +118,8 @@ def measure(bot: bots.Bot, options, stop_later: contextlib.ExitStack) -> Dict[st
                 f"{len(loaded.failures)} failed")
 
     asyncio.run(serve_phases())
-    figures["rss_mb"] = sum(filter(None, (service.rss_mb() for service, _ in bot.services)))
+    memory = [mb for mb in (service.rss_mb() for service, _ in bot.services) if mb is not None]
+    figures["rss_mb"] = sum(memory) if memory else None
     figures["load_average_after_serving"] = load_average()
     for service, _ in reversed(bot.services):
         service.stop()
@@ -206,7 +206,8 @@ def report(run: Dict[str, object], table: List[stats.Row]) -> str:
         failed = failures_of(figures)
         lines.append(f"- Turns without the expected reply: {len(failed)}.")
         lines += [f"  - {failure}" for failure in failed[:SHOWN_FAILURES]]
-    lines += ["", "Project micro-benchmarks:", "", "```"]
+        lines.append("")
+    lines += ["Project micro-benchmarks:", "", "```"]
     for script, output in run["other_benchmarks"].items():
         lines.append(f"$ {script}")
         lines += output
@@ -215,7 +216,7 @@ def report(run: Dict[str, object], table: List[stats.Row]) -> str:
 
 
 def parse_options(argv: List[str]):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=200, help="turns measured one at a time (default 200)")
     parser.add_argument("--messages", type=int, default=200, help="NLU parses measured (default 200)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per concurrency level (default 30)")
@@ -239,10 +240,11 @@ def main(argv: List[str]) -> int:
     # Before anything reads .env into this process: the plain bot gets the plain environment.
     base_env = dict(os.environ)
     options.token = secrets.token_urlsafe(24)
+    # Explicit for SIGINT too: a shell that starts the benchmark in the background ignores it.
+    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
-    # Rasa's dependencies warn about their own deprecated calls; the report is what matters here.
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    import rasa.version
+    with bots.quiet_rasa():
+        import rasa.version
 
     run: Dict[str, object] = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),

@@ -4,10 +4,12 @@ tracker store). Each is trained into the benchmark's temporary directory with a 
 its own, so that training is cold and the repository's models/ and .rasa/ stay untouched."""
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 import yaml
 
@@ -70,27 +72,35 @@ class Ports:
 
 @dataclass
 class Bot:
-    key: str
     label: str
-    workdir: Path
     training: ManagedProcess
-    model: Path
     # (process, URL that answers 200 once it is ready), started together.
     services: List[Tuple[ManagedProcess, str]]
     rest_url: str
     parse_messages: List[str]
     parse_source: str
-    turns: Sequence[Turn]
+    # How each turn is named in the report (the phone number differs per conversation).
+    turn_labels: List[str]
     make_conversation: ConversationFactory
     failure_markers: List[str]
     notes: List[str] = field(default_factory=list)
 
 
+@contextlib.contextmanager
+def quiet_rasa():
+    """Rasa and its dependencies warn about their own deprecated calls while they load (and
+    turn such warnings back on), which would only clutter the benchmark's output."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
 def nlu_texts(path: Path) -> List[str]:
     # The same loader as scripts/evaluate_nlu.py (entity annotations removed by Rasa itself).
-    from evaluate_nlu import held_out_examples
+    with quiet_rasa():
+        from evaluate_nlu import held_out_examples
 
-    texts = [text for text, _ in held_out_examples(path) if text]
+        texts = [text for text, _ in held_out_examples(path) if text]
     if not texts:
         raise BenchError(f"{path} has no NLU examples")
     return texts
@@ -104,12 +114,17 @@ def phone_number(number: int) -> str:
     return f"090-{number // 10**4:04d}-{number % 10**4:04d}"
 
 
+def _sampled(items: List[str], count: int) -> str:
+    return "evenly sampled" if len(items) >= count else f"repeated in order to {count}"
+
+
 def _our_conversation(number: int) -> List[Turn]:
     return [Turn(t.text.replace("{phone}", phone_number(number)), t.expect) for t in OUR_TURNS]
 
 
 def _our_failure_markers() -> List[str]:
-    from addons.channels import turns
+    with quiet_rasa():
+        from addons.channels import turns
 
     markers = [turns.fallback_text().splitlines()[0], turns.degraded_text().splitlines()[0]]
     responses = (yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8")) or {}).get("responses") or {}
@@ -165,15 +180,15 @@ def ours(temp: Path, ports: Ports, token: str, parse_count: int) -> Bot:
                           ROOT, serve_env, work / "rasa.log")
     held_out = nlu_texts(HELD_OUT)
     return Bot(
-        key="ours", label="This bot", workdir=work, training=training, model=model,
+        label="This bot", training=training,
         services=[
             (rasa, f"http://127.0.0.1:{ports.ours_rasa}/status?token={token}"),
             (actions, f"http://127.0.0.1:{ports.ours_actions}/health"),
         ],
         rest_url=f"http://127.0.0.1:{ports.ours_rasa}",
         parse_messages=fixed_sample(held_out, parse_count),
-        parse_source=f"{HELD_OUT.relative_to(ROOT)} ({len(held_out)} Japanese messages, evenly sampled)",
-        turns=OUR_TURNS,
+        parse_source=f"{HELD_OUT.relative_to(ROOT)} ({len(held_out)} Japanese messages, {_sampled(held_out, parse_count)})",
+        turn_labels=[t.text.replace("{phone}", "090-XXXX-XXXX") for t in OUR_TURNS],
         make_conversation=_our_conversation,
         failure_markers=_our_failure_markers(),
         notes=[
@@ -216,12 +231,12 @@ def plain(temp: Path, ports: Ports, token: str, base_env: Dict[str, str], parse_
     nlu_file = project / "data" / "nlu.yml"
     examples = nlu_texts(nlu_file)
     return Bot(
-        key="plain", label="Plain `rasa init`", workdir=work, training=training, model=model,
+        label="Plain `rasa init`", training=training,
         services=[(rasa, f"http://127.0.0.1:{ports.plain_rasa}/status?token={token}")],
         rest_url=f"http://127.0.0.1:{ports.plain_rasa}",
         parse_messages=fixed_sample(examples, parse_count),
-        parse_source=f"its data/nlu.yml ({len(examples)} English examples, repeated in order)",
-        turns=PLAIN_TURNS,
+        parse_source=f"its data/nlu.yml ({len(examples)} English examples, {_sampled(examples, parse_count)})",
+        turn_labels=[t.text for t in PLAIN_TURNS],
         make_conversation=lambda number: list(PLAIN_TURNS),
         failure_markers=[],
         notes=[
