@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run shell train test lock purge bench
+.PHONY: setup run shell train test lock purge bench scaleout-test
 
 setup:
 	@scripts/setup.sh
@@ -22,6 +22,13 @@ test: setup
 # Benchmarks against a plain `rasa init` bot in the same run (about 15 min; ports 7000-7999).
 bench: setup
 	@$(PY) scripts/bench.py
+
+# The scale-out profile on this machine (deploy/README.md): PostgreSQL and Redis from Debian
+# packages (installed when missing, which needs root), two Rasa and two action servers; then the
+# case store's tests on PostgreSQL.
+scaleout-test: setup
+	@$(PY) scripts/scaleout_test.py
+	@scripts/postgres_tests.sh
 
 # Re-pins every package after a change to requirements.txt.
 lock: setup

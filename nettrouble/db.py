@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, event, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, event, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.settings import settings
@@ -31,6 +31,9 @@ schema_migrations = Table(
     Column("id", String(100), primary_key=True),
     Column("applied_at", DateTime(timezone=True), nullable=False),
 )
+
+# Any fixed number; it names the lock that serialises schema creation across processes.
+_SCHEMA_LOCK_KEY = 72_213_360
 
 Migration = Callable[[Connection], None]
 _MIGRATIONS: List[Tuple[str, Migration]] = []
@@ -86,8 +89,11 @@ def prepare(url: Optional[str] = None) -> Engine:
     with _lock:
         if key in _prepared:
             return current
-        metadata.create_all(current)
         with current.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Servers starting together take turns: the second finds the tables made.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            metadata.create_all(connection)
             applied = {row.id for row in connection.execute(select(schema_migrations.c.id))}
             for migration_id, upgrade in _MIGRATIONS:
                 if migration_id not in applied:

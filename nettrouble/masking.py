@@ -8,7 +8,7 @@ found there are the positions to replace in the original, whose other characters
 from __future__ import annotations
 
 import re
-from typing import Any, List, Tuple
+from typing import Any, Iterable, List, Tuple
 
 PHONE_MASK = "［電話番号］"
 EMAIL_MASK = "［メールアドレス］"
@@ -52,13 +52,22 @@ def _spans(folded: str) -> List[Tuple[int, int, str]]:
     return sorted(spans)
 
 
-def mask_text(text: str) -> str:
-    """``text`` with every phone number and e-mail address replaced by a placeholder."""
+def _digits(found: str) -> str:
+    return re.sub(r"[^0-9]", "", found.translate(_FOLD))
+
+
+def mask_text(text: str, keep: Iterable[str] = ()) -> str:
+    """``text`` with every phone number and e-mail address replaced by a placeholder, except
+    the numbers in ``keep`` (public numbers such as the centre's, however they are written)."""
     if not text:
         return text
+    kept = {_digits(number) for number in keep}
     pieces = []
     cursor = 0
-    for start, end, mask in _spans(text.translate(_FOLD)):
+    folded = text.translate(_FOLD)
+    for start, end, mask in _spans(folded):
+        if mask == PHONE_MASK and _digits(folded[start:end]) in kept:
+            continue
         pieces.append(text[cursor:start])
         pieces.append(mask)
         cursor = end
@@ -66,13 +75,13 @@ def mask_text(text: str) -> str:
     return "".join(pieces)
 
 
-def mask_data(value: Any) -> Any:
+def mask_data(value: Any, keep: Iterable[str] = ()) -> Any:
     """A copy of ``value`` (strings, and dicts, lists and tuples of them) with every string
     masked; dictionary keys and other values are kept as they are."""
     if isinstance(value, str):
-        return mask_text(value)
+        return mask_text(value, keep)
     if isinstance(value, dict):
-        return {key: mask_data(item) for key, item in value.items()}
+        return {key: mask_data(item, keep) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(mask_data(item) for item in value)
+        return type(value)(mask_data(item, keep) for item in value)
     return value

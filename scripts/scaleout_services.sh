@@ -5,6 +5,7 @@
 #                                              missing (root only), starts both with their data
 #                                              in DIR (default: a new temporary directory) and
 #                                              prints `export NAME=value` lines for eval
+#                                              (also kept in DIR/env, readable by its owner)
 #   scripts/scaleout_services.sh stop DIR      stops both and removes DIR
 #
 # Nothing here touches the system's own PostgreSQL cluster or Redis: the servers run as this
@@ -135,21 +136,30 @@ start_redis() {
   done
 }
 
+# Ends a process that is still running: TERM, up to 5 s, then KILL.
+end_process() {
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 stop_services() {
   local dir=$1 bin pid
   [ -f "$dir/$MARKER" ] || fail "$dir was not made by this script; nothing stopped or removed"
   bin=$(pg_bin || true)
-  if [ -n "$bin" ] && [ -f "$dir/pg/data/postmaster.pid" ]; then
-    as_pg "$bin/pg_ctl" -D "$dir/pg/data" -m fast -w -t "$START_TIMEOUT_S" stop >/dev/null 2>&1 \
-      || say "PostgreSQL in $dir did not stop cleanly"
+  if [ -f "$dir/pg/data/postmaster.pid" ]; then
+    pid=$(head -n 1 "$dir/pg/data/postmaster.pid")
+    if [ -n "$bin" ]; then
+      as_pg "$bin/pg_ctl" -D "$dir/pg/data" -m fast -w -t "$START_TIMEOUT_S" stop >/dev/null 2>&1 \
+        || say "PostgreSQL in $dir did not stop cleanly; ending it"
+    fi
+    # Its data is about to be deleted: whatever pg_ctl said, the server must be gone.
+    end_process "$pid"
   fi
   if [ -f "$dir/redis/pid" ]; then
-    pid=$(cat "$dir/redis/pid")
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+    end_process "$(cat "$dir/redis/pid")"
   fi
   rm -rf "$dir"
 }

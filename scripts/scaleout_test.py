@@ -1,6 +1,7 @@
 """The scale-out check: two Rasa servers and two action servers sharing PostgreSQL and Redis.
 
     python scripts/scaleout_test.py [--conversations 60] [--lock-conversations 21] [--model PATH]
+                                    [--endpoints FILE] [--transcripts FILE]
 
 Starts throwaway PostgreSQL and Redis (scripts/scaleout_services.sh; installing them needs root
 once), two action servers (ports 6155, 6156) and two Rasa servers (6105 → 6155, 6106 → 6156)
@@ -17,10 +18,12 @@ or var/. Then:
 
 It checks, through Rasa's HTTP API (GET /conversations/<id>/tracker?token=) and the databases,
 that every user message is stored exactly once and in order, every turn was answered with what
-the tracker recorded, no event is stored twice, the API and the events table agree, each
-conversation has exactly one case with the reference its user was given, and references are
-unique. It prints the counts and exits 1 on any failure. Every process it started is stopped and
-its temporary directory removed, also on Ctrl-C or an error.
+the tracker recorded (and without the action-server-down notice), no event is stored twice, the
+API and the events table agree, the conversations of a scenario were answered alike, each
+conversation has exactly one case with the reference its user was given and the right
+free-consultation decision, and references are unique. It prints the counts and reply latencies
+and exits 1 on any failure. Every process it started is stopped and its temporary directory
+removed, also on Ctrl-C or an error.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,7 +47,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -51,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 import train  # noqa: E402  (scripts/train.py)
+from addons.tracker_store import public_numbers  # noqa: E402
 from nettrouble.masking import mask_text  # noqa: E402
 from nettrouble.settings import setting_names  # noqa: E402
 from run import RASA, Service, wait_until_healthy  # noqa: E402  (scripts/run.py)
@@ -166,10 +171,12 @@ class Findings:
     out_of_order: int = 0  # a group of turns stored in another place than it was sent
     unanswered: int = 0  # a stored user message that no bot message follows
     reply_mismatch: int = 0  # what the user received is not what the tracker recorded
+    degraded: int = 0  # a reply carrying the action-server-down notice
     duplicate_events: int = 0  # the same event (type, time, text or name, value) stored twice
     api_db_mismatch: int = 0  # the HTTP API and the events table disagree
     divergent: int = 0  # answered otherwise than the other conversations of its scenario
     request_errors: int = 0  # a turn that got no HTTP 200 with a reply list
+    slow_turns: int = 0  # a turn answered after the channels' own time limit (a stuck lock)
     missing_cases: int = 0
     duplicate_cases: int = 0
     unexpected_cases: int = 0
@@ -239,15 +246,33 @@ def first_difference(received: Sequence[str], recorded: Sequence[str]) -> str:
     return f"recorded {len(recorded) - len(received)} more, e.g. {recorded[len(received)][:60]!r}"
 
 
-def check_turns(groups: Sequence[Sequence[Tuple[str, Sequence[str]]]], events: Sequence[Mapping]) -> Findings:
+def check_turns(
+    groups: Sequence[Sequence[Tuple[str, Sequence[str]]]],
+    events: Sequence[Mapping],
+    notices: Iterable[str] = (),
+) -> Findings:
     """Compares what was sent, group by group (a group's turns were sent at once, so they may
     be stored in any order among themselves), with the stored events of the conversation.
 
     ``groups``: lists of (message, reply texts) as the client sent and received them. The
-    tracker store masks phone numbers, so both sides are compared masked."""
+    tracker store masks phone numbers (in the bot's texts all but the public ones), so the
+    client's side is masked the same way before the comparison. ``notices``: texts
+    a channel adds to a reply without storing them (the action-server-down notice); each turn
+    that carries one counts as degraded and is compared without it."""
     found = Findings()
     turns = stored_turns(events)
-    expected = [[(mask_text(m), tuple(mask_text(r) for r in replies)) for m, replies in g] for g in groups]
+    public = public_numbers()
+    notices = {mask_text(n, public) for n in notices}
+    expected = []
+    for group in groups:
+        expected.append([])
+        for message, replies in group:
+            received = tuple(mask_text(r, public) for r in replies)
+            kept = tuple(r for r in received if r not in notices)
+            found.degraded += len(kept) != len(received)
+            expected[-1].append((mask_text(message), kept))
+    if found.degraded:
+        found.problems.append(f"{found.degraded} turn(s) told the user that part of the system had failed")
     sent_messages = Counter(m for group in expected for m, _ in group)
     stored_messages = Counter(turn.text for turn in turns)
     found.lost = sum((sent_messages - stored_messages).values())
@@ -265,16 +290,17 @@ def check_turns(groups: Sequence[Sequence[Tuple[str, Sequence[str]]]], events: S
         position += len(group)
         if Counter(m for m, _ in group) != Counter(turn.text for turn in window):
             found.out_of_order += 1
-            found.problems.append(f"turn {position}: sent {[m for m, _ in group]}, stored {[t.text for t in window]}")
+            found.problems.append(
+                f"turn {position}: sent {[m for m, _ in group]}, stored {[t.text for t in window]}"
+            )
             continue
         missing = Counter(group) - Counter((turn.text, turn.bot_texts) for turn in window)
         if missing:
             found.reply_mismatch += sum(missing.values())
             message, received = next(iter(missing))
             recorded = next(t.bot_texts for t in window if t.text == message)
-            found.problems.append(
-                f"turn {position}: the reply to {message!r} differs from the tracker: {first_difference(received, recorded)}"
-            )
+            found.problems.append(f"turn {position}: the reply to {message!r} differs from the tracker: "
+                                  f"{first_difference(received, recorded)}")
     if found.unanswered:
         found.problems.append(f"{found.unanswered} stored user message(s) without a bot reply")
     if found.duplicate_events:
@@ -293,10 +319,13 @@ def check_api_against_db(api_events: Sequence[Mapping], db_events: Sequence[Mapp
 
 
 def reply_signature(groups: Sequence[Sequence[Tuple[str, Sequence[str]]]]) -> Tuple:
-    """The bot's replies with case references blanked, each group's in a fixed order: equal for
-    every conversation of a scenario when the servers share the conversation state."""
+    """The turns with phone numbers masked and case references blanked, each group's in a fixed
+    order: equal for every conversation of a scenario when the servers share its state."""
     return tuple(
-        tuple(sorted((m, tuple(REFERENCE.sub("NT-…", r) for r in replies)) for m, replies in group))
+        tuple(sorted(
+            (mask_text(m), tuple(REFERENCE.sub("NT-…", mask_text(r)) for r in replies))
+            for m, replies in group
+        ))
         for group in groups
     )
 
@@ -350,7 +379,9 @@ def check_cases(
             found.problems.append(f"{sender}: eligibility {row['eligibility']!r}")
         if case.eligible and reservations[row["reference"]] != 1:
             found.ledger_mismatch += 1
-            found.problems.append(f"{sender}: {reservations[row['reference']]} ledger rows for {row['reference']}")
+            found.problems.append(
+                f"{sender}: {reservations[row['reference']]} ledger rows for {row['reference']}"
+            )
     known = {(sender, case.trouble_type) for sender, case in expected.items()}
     extra = [row for row in cases if (row["conversation_id"], row["trouble_type"]) not in known]
     found.unexpected_cases = len(extra)
@@ -358,7 +389,8 @@ def check_cases(
         found.problems.append(f"cases nobody asked for: {[r['reference'] for r in extra][:10]}")
     if found.duplicate_cases or found.duplicate_references:
         found.problems.append(
-            f"{found.duplicate_cases} duplicated case(s), {found.duplicate_references} duplicated reference(s)"
+            f"{found.duplicate_cases} duplicated case(s), "
+            f"{found.duplicate_references} duplicated reference(s)"
         )
     return found
 
@@ -511,8 +543,6 @@ def server_env(services: Mapping[str, str], secrets_: Mapping[str, str], server:
 
 
 def port_taken(port: int) -> bool:
-    import socket
-
     with socket.socket() as sock:
         sock.settimeout(1)
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -586,7 +616,9 @@ class Cluster:
 
 # ---- the run ------------------------------------------------------------------------------------
 
-def build_conversations(count: int, lock_count: int, run_id: str) -> Tuple[List[Conversation], List[Conversation]]:
+def build_conversations(
+    count: int, lock_count: int, run_id: str
+) -> Tuple[List[Conversation], List[Conversation]]:
     def phone(n: int) -> str:
         return f"090-6100-{n:04d}"
 
@@ -603,7 +635,10 @@ def build_conversations(count: int, lock_count: int, run_id: str) -> Tuple[List[
     return first, second
 
 
-def read_databases(services: Mapping[str, str], senders: Iterable[str]) -> Tuple[Dict[str, List[dict]], List[dict], List[str]]:
+def read_databases(
+    services: Mapping[str, str], senders: Iterable[str]
+) -> Tuple[Dict[str, List[dict]], List[dict], List[str]]:
+    """The stored events of every conversation, the case rows and the ledger's references."""
     from sqlalchemy import create_engine, text
 
     events: Dict[str, List[dict]] = defaultdict(list)
@@ -616,17 +651,25 @@ def read_databases(services: Mapping[str, str], senders: Iterable[str]) -> Tuple
         with cases.connect() as connection:
             rows = [dict(row._mapping) for row in connection.execute(
                 text("SELECT conversation_id, trouble_type, reference, eligibility FROM cases"))]
-            reserved = [row[0] for row in connection.execute(text("SELECT case_reference FROM free_consultations"))]
+            reserved = [row[0] for row in connection.execute(
+                text("SELECT case_reference FROM free_consultations"))]
     finally:
         tracker.dispose()
         cases.dispose()
     unknown = set(events) - set(senders)
     if unknown:
-        raise RuntimeError(f"the tracker store holds conversations this run did not have: {sorted(unknown)[:5]}")
+        raise RuntimeError(
+            f"the tracker store holds conversations this run did not have: {sorted(unknown)[:5]}"
+        )
     return events, rows, reserved
 
 
-def check_everything(cluster: Cluster, services: Mapping[str, str], conversations: Sequence[Conversation]) -> Tuple[Findings, Dict[str, int]]:
+def check_everything(
+    cluster: Cluster, services: Mapping[str, str], conversations: Sequence[Conversation]
+) -> Tuple[Findings, Dict[str, int]]:
+    from addons.channels.turns import TURN_TIMEOUT_S, degraded_text  # imports Rasa: only here
+
+    notices = [degraded_text()]
     total = Findings()
     db_events, case_rows, reserved = read_databases(services, [c.sender for c in conversations])
     signatures: Dict[Tuple[str, str], Dict[str, Tuple]] = defaultdict(dict)
@@ -636,18 +679,26 @@ def check_everything(cluster: Cluster, services: Mapping[str, str], conversation
         errors = [t for t in conversation.sent if t.error]
         # Read back from either server: both must see the same conversation.
         api_events = cluster.tracker_events(conversation.sender, SERVERS[index % 2])
-        found = check_turns(groups, api_events)
+        found = check_turns(groups, api_events, notices)
         found.add(check_api_against_db(api_events, db_events.get(conversation.sender, [])))
         found.request_errors = len(errors)
         if errors:
             found.problems.append(f"{len(errors)} request(s) failed, e.g. {errors[0].error}")
+        slow = [t for t in conversation.sent if t.latency_s >= TURN_TIMEOUT_S]
+        found.slow_turns = len(slow)
+        if slow:
+            found.problems.append(f"{slow[0].message!r} to {slow[0].server} took {slow[0].latency_s:.0f} s")
         for problem in found.problems:
             total.problems.append(f"{conversation.sender}: {problem}")
         found.problems = []
         total.add(found)
-        signatures[(conversation.phase, conversation.scenario.name)][conversation.sender] = reply_signature(groups)
+        # A degraded turn is counted once, above, not again as a divergent conversation.
+        answered = [[(m, [r for r in replies if r not in notices]) for m, replies in g] for g in groups]
+        group_key = (conversation.phase, conversation.scenario.name)
+        signatures[group_key][conversation.sender] = reply_signature(answered)
+        scenario = conversation.scenario
         expected[conversation.sender] = ExpectedCase(
-            conversation.scenario.trouble_type, conversation.scenario.eligible, tuple(conversation.references())
+            scenario.trouble_type, scenario.eligible, tuple(conversation.references())
         )
     for group in signatures.values():
         total.add(check_divergence(group))
@@ -658,6 +709,14 @@ def check_everything(cluster: Cluster, services: Mapping[str, str], conversation
         "reservations": len(reserved),
     }
     return total, figures
+
+
+def write_transcripts(path: Path, conversations: Sequence[Conversation]) -> None:
+    path.write_text(json.dumps([
+        {"sender": c.sender, "scenario": c.scenario.name, "phase": c.phase,
+         "turns": [[asdict(turn) for turn in group] for group in c.results]}
+        for c in conversations
+    ], ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def summary(conversations: Sequence[Conversation], seconds: float) -> str:
@@ -678,9 +737,13 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--conversations", type=int, default=60, help="phase 1 conversations (default 60)")
     parser.add_argument("--lock-conversations", type=int, default=21,
                         help="phase 2 conversations sent to both servers at once (default 21)")
-    parser.add_argument("--model", type=Path, help="model to serve (default: the current one, trained if needed)")
+    parser.add_argument("--model", type=Path,
+                        help="model to serve (default: the current one, trained if needed)")
+    parser.add_argument("--transcripts", type=Path,
+                        help="write every conversation (sent, received, server, latency) to this JSON file")
     parser.add_argument("--endpoints", default=ENDPOINTS,
-                        help=f"endpoints file of the servers (default {ENDPOINTS}), e.g. to try another lock store")
+                        help=f"endpoints file of the servers (default {ENDPOINTS}), "
+                             f"e.g. to try another lock store")
     args = parser.parse_args(argv)
     if args.conversations < 1 or args.lock_conversations < 0:
         parser.error("--conversations must be 1 or more and --lock-conversations 0 or more")
@@ -689,7 +752,13 @@ def main(argv: Sequence[str]) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_term)
-    model = args.model.resolve() if args.model else train.train_if_needed()
+    try:
+        model = args.model.resolve() if args.model else train.train_if_needed()
+    except subprocess.CalledProcessError:
+        print("scaleout: training the model failed (see above)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
     if not model.is_file():
         print(f"scaleout: no model at {model}", file=sys.stderr)
         return 2
@@ -702,7 +771,8 @@ def main(argv: Sequence[str]) -> int:
         print("scaleout: starting PostgreSQL and Redis", file=sys.stderr, flush=True)
         services.start()
         cluster = Cluster(model, args.endpoints, services.env, workdir / "logs")
-        print(f"scaleout: starting 2 action servers and 2 Rasa servers with {model.name}", file=sys.stderr, flush=True)
+        print(f"scaleout: starting 2 action servers and 2 Rasa servers with {model.name}",
+              file=sys.stderr, flush=True)
         started = time.monotonic()
         cluster.start()
         print(f"scaleout: servers up in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -712,6 +782,8 @@ def main(argv: Sequence[str]) -> int:
         first_s = play_all(first)
         second_s = play_all(second) if second else 0.0
         findings, figures = check_everything(cluster, services.env, first + second)
+        if args.transcripts:
+            write_transcripts(args.transcripts, first + second)
         errors = cluster.log_errors()
 
         everything = first + second

@@ -50,3 +50,20 @@ def test_the_turn_itself_still_sees_the_words_as_typed(tmp_path):
     tracker.update(UserUttered("090-1234-5678"))
     asyncio.run(store.save(tracker))
     assert tracker.latest_message.text == "090-1234-5678"
+
+
+def test_public_numbers_in_the_bots_messages_are_kept_and_a_users_number_is_not():
+    from addons.tracker_store import masked
+
+    bot = masked(BotUttered("センター 0120-221-360、いのちの電話 0120-783-556。ご入力の番号 090-1234-5678"))
+    assert "0120-221-360" in bot.text and "0120-783-556" in bot.text
+    assert "090-1234-5678" not in bot.text
+
+
+def test_a_person_key_is_stored_as_it_is():
+    from addons.tracker_store import masked
+
+    # hex digits that look like a phone number must not be taken for one
+    key = "0" * 20 + "09012345678" + "a" * 33
+    assert masked(SlotSet("person_key", key)).value == key
+    assert masked(SlotSet("platform", "09012345678")).value == "［電話番号］"
