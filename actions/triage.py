@@ -20,7 +20,7 @@ TROUBLE_BUTTONS = [
     {"title": label, "payload": f"/trouble_{trouble_type}"}
     for trouble_type, label in triage.TYPE_LABELS.items()
 ]
-SKIP_BUTTON = {"title": "スキップ", "payload": "スキップ"}
+SKIP_BUTTON = {"title": "スキップ", "payload": '/inform{"answer": "unknown"}'}
 
 
 def type_events(trouble_type: Optional[str]) -> List[EventType]:

@@ -247,6 +247,29 @@ def _free_text(text: str, limit: int = 40) -> Optional[str]:
     return cleaned
 
 
+# The values a button may send for each closed question (``/inform{"answer": "..."}``); the
+# open questions (platform, payment method, exposed information, grade) take short free text.
+CHOICES = {
+    **{slot: {YES, NO} for slot in YES_NO_SLOTS},
+    "user_role": {"self", "parent", "other", "poster", "student", "teacher"},
+    "notice_received": {"opinion_letter", "lawsuit_threat", "none"},
+    "entered_info": {"password", "card", "app", "personal", "nothing"},
+    "seller_type": {"business", "individual"},
+    "image_status": {"spread", "threatened"},
+}
+
+
+def _button_answer(slot: str, value: str) -> Answer:
+    """The answer a button sent; a value the question does not offer is not understood."""
+    if value == UNKNOWN:
+        return Answer(UNKNOWN)
+    if slot in CHOICES:
+        return Answer(value if value in CHOICES[slot] else None)
+    if slot == "money_amount":
+        return Answer(parse_yen(value))
+    return Answer(_free_text(value))
+
+
 def interpret(
     slot: str,
     text: str,
@@ -254,7 +277,12 @@ def interpret(
     entities: Iterable[Mapping] = (),
     trouble_type: Optional[str] = None,
 ) -> Answer:
-    """Reads the user's reply to the question for ``slot``."""
+    """Reads the user's reply to the question for ``slot``: a button's ``answer`` as sent, free
+    words as they are meant."""
+    entities = list(entities or [])
+    pressed = _entity(entities, "answer")
+    if pressed is not None:
+        return _button_answer(slot, pressed)
     if is_skip(text):
         return Answer(UNKNOWN)
     normalised = _norm(text)

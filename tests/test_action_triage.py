@@ -105,7 +105,7 @@ def test_second_failed_answer_explains_and_offers_to_skip():
     assert slot_events(events)["triage_failures"] == 2
     explanation = dispatcher.messages[0]
     assert "スキップ" in explanation["text"] and "「続いている」" in explanation["text"]
-    assert explanation["buttons"] == [{"title": "スキップ", "payload": "スキップ"}]
+    assert explanation["buttons"] == [{"title": "スキップ", "payload": '/inform{"answer": "unknown"}'}]
 
 
 def answer_state(slot, text, intent="inform", slots=None):

@@ -149,3 +149,41 @@ def test_summary_reads_back_answers_in_plan_order():
 def test_explanation_offers_to_skip():
     text = triage.explanation("ongoing")
     assert "スキップ" in text and "続いている" in text
+
+
+@pytest.mark.parametrize(
+    "slot, answer, expected",
+    [
+        ("ongoing", "yes", "yes"),
+        ("ongoing", "unknown", "unknown"),
+        ("ongoing", "maybe", None),
+        ("user_role", "poster", "poster"),
+        ("user_role", "admin", None),
+        ("image_status", "threatened", "threatened"),
+        ("platform", "Instagram", "Instagram"),
+        ("payment_method", "銀行振込", "銀行振込"),
+        ("money_amount", "unknown", "unknown"),
+        ("child_grade", "中学生", "中学生"),
+    ],
+)
+def test_a_pressed_button_is_taken_as_sent(slot, answer, expected):
+    entities = [{"entity": "answer", "value": answer}]
+    assert triage.interpret(slot, f'/inform{{"answer": "{answer}"}}', "inform", entities).value == expected
+
+
+def test_every_answer_button_of_the_domain_sends_a_value_its_question_accepts():
+    import yaml
+    from pathlib import Path
+    import json as json_module
+
+    domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
+    checked = 0
+    for slot in triage.TRIAGE_SLOTS:
+        for variant in domain["responses"][f"utter_ask_{slot}"]:
+            for button in variant.get("buttons", []):
+                assert button["payload"].startswith('/inform{"answer": '), (slot, button)
+                value = json_module.loads(button["payload"][len("/inform"):])["answer"]
+                entities = [{"entity": "answer", "value": value}]
+                assert triage.interpret(slot, button["payload"], "inform", entities).value is not None, (slot, button)
+                checked += 1
+    assert checked >= 80
