@@ -96,9 +96,11 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def _needs(self, tracker: Tracker) -> tuple:
         # The ledger is left to action_check_eligibility: whether a number was used before
-        # never changes which questions are worth asking.
+        # never changes which questions are worth asking. A request for an adviser does: it
+        # is refused whatever the number.
         decision = decide(
-            applicant_from(tracker), now(), self._campaigns, lambda *_: None, self._referrals
+            applicant_from(tracker, adviser_requested(tracker)), now(), self._campaigns,
+            lambda *_: None, self._referrals,
         )
         return decision.needs
 

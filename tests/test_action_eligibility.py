@@ -463,3 +463,12 @@ def _reserve_and_scan(form, check_action, env, caplog):
         for encoded in {spelling.encode("utf-8"), spelling.encode("utf-16-le")}:
             for blob in blobs:
                 assert encoded not in blob, spelling
+
+
+def test_no_number_is_asked_for_once_an_adviser_was_requested(env):
+    history = [{"event": "user", "text": "消費生活アドバイザーに無料で相談できますか？"},
+               {"event": "bot", "text": "…"}]
+    state = tracker({**READY, "person_key": None}, text="いいえ", intent="deny", requested="is_member",
+                    history=history)
+    required = asyncio.run(ValidateEligibilityForm().required_slots([], CollectingDispatcher(), state, {}))
+    assert "person_key" not in required
