@@ -6,7 +6,35 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+import os  # noqa: E402
+
 import pytest  # noqa: E402
+
+# The database tests run on SQLite, and again on PostgreSQL when TEST_POSTGRES_URL names a
+# disposable database (its tables are dropped before and after each test; see
+# scripts/postgres_tests.sh).
+DATABASE_BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(
+        not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set")),
+]
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def service_database(request, tmp_path):
+    """A prepared, empty service database (cases, ledger, outbox)."""
+    from nettrouble import db
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'service.db'}"
+    else:
+        url = os.environ["TEST_POSTGRES_URL"]
+        db.metadata.drop_all(db.engine(url))
+    engine = db.prepare(url)
+    yield engine
+    if request.param == "postgresql":
+        db.metadata.drop_all(engine)
+    db.dispose_all()
 
 
 @pytest.fixture(autouse=True)

@@ -2,14 +2,13 @@
 status changes, caller check and export."""
 import csv
 import io
-import os
 import threading
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, inspect, select
 
-from nettrouble import cases, db, identity, ledger, outbox
+from nettrouble import cases, identity, ledger, outbox
 from nettrouble.cases import CaseDraft, CaseError
 from nettrouble.clock import JST
 from nettrouble.masking import EMAIL_MASK, PHONE_MASK
@@ -24,31 +23,13 @@ def jst(*args):
     return datetime(*args, tzinfo=JST)
 
 
-# The same tests run on PostgreSQL when TEST_POSTGRES_URL names a disposable database (its
-# tables are dropped before and after each test).
-BACKENDS = [
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(
-        not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set")),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path, monkeypatch):
+@pytest.fixture
+def engine(service_database, monkeypatch):
     monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
     monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
     monkeypatch.setenv("CLOCK_OVERRIDE", "")
     settings.cache_clear()
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cases.db'}"
-    else:
-        url = os.environ["TEST_POSTGRES_URL"]
-        db.metadata.drop_all(db.engine(url))
-    created = db.prepare(url)
-    yield created
-    if request.param == "postgresql":
-        db.metadata.drop_all(created)
-    db.dispose_all()
+    yield service_database
     settings.cache_clear()
 
 

@@ -1,7 +1,6 @@
 """Notification outbox: delivered exactly once to a real local HTTP receiver, even when it was
 down at first; retried with backoff; never sent twice by two workers."""
 import json
-import os
 import socket
 import threading
 import time
@@ -16,30 +15,12 @@ from nettrouble.cases import CaseDraft
 from nettrouble.settings import settings
 
 
-# The same tests run on PostgreSQL when TEST_POSTGRES_URL names a disposable database (its
-# tables are dropped before and after each test).
-BACKENDS = [
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(
-        not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set")),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path, monkeypatch):
+@pytest.fixture
+def engine(service_database, monkeypatch):
     monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret")
     monkeypatch.setenv("CLOCK_OVERRIDE", "")
     settings.cache_clear()
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'outbox.db'}"
-    else:
-        url = os.environ["TEST_POSTGRES_URL"]
-        db.metadata.drop_all(db.engine(url))
-    created = db.prepare(url)
-    yield created
-    if request.param == "postgresql":
-        db.metadata.drop_all(created)
-    db.dispose_all()
+    yield service_database
     settings.cache_clear()
 
 
