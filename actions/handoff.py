@@ -16,6 +16,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from nettrouble import cases, db, hours, service
+from nettrouble.eligibility_answers import asks_for_adviser
 from nettrouble.triage import TRIAGE_SLOTS
 from nettrouble.clock import now
 
@@ -34,12 +35,25 @@ def _current_session(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return events[starts[-1] + 1:] if starts else events
 
 
+# Short replies of these intents (「はい」「こんにちは」) tell the agent nothing the structured
+# answers do not; longer ones may carry detail and are kept.
+_SMALL_TALK = {"affirm", "deny", "greet", "thank", "goodbye"}
+_SMALL_TALK_CHARS = 10
+
+
+def _is_small_talk(event: Dict[str, Any], text: str) -> bool:
+    intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+    return intent in _SMALL_TALK and len(text.strip()) <= _SMALL_TALK_CHARS
+
+
 def user_messages(tracker: Tracker) -> List[str]:
-    """What the user typed in this session, without button payloads ("/intent")."""
+    """What the user typed in this session, without button payloads ("/intent") and short
+    small talk."""
     texts = []
     for event in _current_session(tracker.events):
         text = event.get("text") if event.get("event") == "user" else None
-        if isinstance(text, str) and text.strip() and not text.lstrip().startswith("/"):
+        if (isinstance(text, str) and text.strip() and not text.lstrip().startswith("/")
+                and not _is_small_talk(event, text)):
             texts.append(text)
     return texts
 
@@ -77,7 +91,13 @@ def _newly_refused(case: cases.Case, eligibility_slot: Optional[str]) -> bool:
     return case.eligibility == cases.ALREADY_USED and eligibility_slot != cases.ALREADY_USED
 
 
-def handoff_message(case: cases.Case, created: bool, eligibility_slot: Optional[str]) -> str:
+def _adviser_asked(tracker: Tracker) -> bool:
+    return any(event.get("event") == "user" and asks_for_adviser(event.get("text") or "")
+               for event in tracker.events)
+
+
+def handoff_message(case: cases.Case, created: bool, eligibility_slot: Optional[str],
+                    adviser_asked: bool = False) -> str:
     opening = (
         "ご相談いただきありがとうございます。専門スタッフにおつなぎできるよう、ご相談の内容をお預かりしました。"
         if created
@@ -93,6 +113,12 @@ def handoff_message(case: cases.Case, created: bool, eligibility_slot: Optional[
         )
     elif case.eligibility == cases.ELIGIBLE:
         lines.append("今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象として承りました。")
+    if adviser_asked and case.eligibility != cases.ELIGIBLE:
+        # Asked for mid-triage, the handoff comes before any eligibility check could say so.
+        lines.append(
+            "消費生活アドバイザーなどへのご相談をご希望とのこと、承りました。消費生活アドバイザーなどへの"
+            "ご相談は有料のサービスとなり、SNSでの誹謗中傷に関する無料電話相談の対象外です。詳しくはお電話でご案内いたします。"
+        )
     return "\n".join(lines)
 
 
@@ -132,7 +158,8 @@ class ActionHandoff(Action):
             dispatcher.utter_message(text=apology_message())
             return []
         eligibility_slot = tracker.get_slot("eligibility")
-        dispatcher.utter_message(text=handoff_message(case, created, eligibility_slot))
+        dispatcher.utter_message(
+            text=handoff_message(case, created, eligibility_slot, _adviser_asked(tracker)))
         events = [SlotSet("case_reference", case.reference)]
         if _newly_refused(case, eligibility_slot):
             events.append(SlotSet("eligibility", cases.ALREADY_USED))

@@ -50,9 +50,11 @@ def prefilled(trouble_type: str, tracker: Tracker) -> Dict[str, Any]:
             found[slot] = value
     amount = parse_yen(conversation.entity_value(entities, "money_amount"))
     if "money_amount" in asked and amount:
-        found["money_amount"] = amount
-        if "money_lost" in asked:
-            found["money_lost"] = triage.YES
+        if "money_lost" not in asked:
+            found["money_amount"] = amount
+        elif triage.reports_loss(tracker.latest_message.get("text") or ""):
+            # 「10万円払えと言われた」 is a demand: whether money was lost is still asked.
+            found.update(money_amount=amount, money_lost=triage.YES)
     return found
 
 
@@ -70,7 +72,9 @@ class ActionStartTriage(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        trouble_type = conversation.trouble_type_of(tracker.get_intent_of_latest_message())
+        # The fallback intent is not skipped: its runner-up is exactly the guess not to act on.
+        trouble_type = conversation.trouble_type_of(
+            tracker.get_intent_of_latest_message(skip_fallback_intent=False))
         if trouble_type is None:
             return []
         events: List[EventType] = type_events(trouble_type)
@@ -135,6 +139,10 @@ class ValidateTriageForm(FormValidationAction):
 def _validator(slot: Text):
     async def validate(self, slot_value: Any, dispatcher: CollectingDispatcher,
                        tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if slot_value is not None and slot_value != tracker.latest_message.get("text"):
+            # An answer understood earlier, handed in again when the form is re-activated
+            # (after a safety message): reading the new message for it would overwrite it.
+            return {slot: slot_value}
         return self.validate_answer(slot, dispatcher, tracker)
 
     validate.__name__ = f"validate_{slot}"

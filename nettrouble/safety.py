@@ -57,16 +57,6 @@ _DANGER_PATTERNS = [
     r"しぇるたー|避難先|逃げ先",
     r"刺(す|され|さ(れ|な)|してやる|しに)",
     r"爆破|放火|(火|ひ)を(つけ|付け)",
-    r"つきまと|付きまと|付け回|つけまわ|(後|あと|跡)をつけ",
-    r"すとーかー|すとーきんぐ|待ち伏せ|まちぶせ|待ちぶせ",
-    r"(家|自宅|部屋|職場|玄関|会社|学校)(の前|の近く|のまわり|の周り|の外)(に|で|を)?(いる|い(た|ます)|来|き(た|て)|うろつ|待って|立って)",
-    r"(家|自宅|職場|住所|部屋)(まで|に)(来|き(た|て|ます|そう)|押しかけ|押し掛け|現れ|あらわれ|行く(ぞ|から|って|と))",
-    r"(家|自宅|部屋|職場|玄関|会社)(の前|の近く|のまわり|の周り|の外)(に|で)?.{0,8}(人|男|女|誰か|だれか|車)が(いる|い(た|ます)|うろつ|立って|待って|止ま)",
-    r"(知らない|しらない|見知らぬ)(人|男|女)が(家|玄関|部屋|うち)",
-    # someone at the door: 「ドアの外にずっといる」「チャイムが鳴りっぱなし」
-    r"(どあ|玄関|窓|まど|ベランダ|べらんだ)(の外|の前|の向こう|のそと)(に|で)?.{0,6}(いる|い(た|ます)|立って|待って|叩|たた)",
-    r"(ちゃいむ|いんたーほん|インターホン)(が|を)?.{0,4}(鳴りっぱなし|なりっぱなし|鳴り続|なり続|連打|何度も)",
-    r"(どあ|玄関)を?(叩|たた|こじ開|ガチャガチャ|がちゃがちゃ)",
     r"(今から|いまから|今夜|これから)(行く|いく|向かう)",
     r"押しかけ|押し掛け|おしかけ|うろつ",
     r"襲(う|われ|撃|い(に|か))|おそわれ|危害|暴力を(ふる|振る|受け)|殴(る|られ|り)|なぐ(る|られ)",
@@ -76,8 +66,28 @@ _DANGER_PATTERNS = [
     r"(gps|位置情報)(を)?(つけ|付け|仕掛け|しかけ)",
 ]
 
+# Someone following the user or turning up where they live: the answer 「家に来られたことはない」
+# to the question whether anyone came is a no, so a negation right after these does not count.
+_PRESENCE_PATTERNS = [
+    r"つきまと|付きまと|付け回|つけまわ|(後|あと|跡)をつけ",
+    r"すとーかー|すとーきんぐ|待ち伏せ|まちぶせ|待ちぶせ",
+    r"(家|自宅|部屋|職場|玄関|会社|学校)(の前|の近く|のまわり|の周り|の外)(に|で|を)?(いる|い(た|ます|ないか|そう)|来|き(た|て)|うろつ|待って|立って)",
+    r"(家|自宅|職場|住所|部屋)(まで|に)(来|き(た|て|ます|そう)|押しかけ|押し掛け|現れ|あらわれ|行く(ぞ|から|って|と))",
+    r"(家|自宅|部屋|職場|玄関|会社)(の前|の近く|のまわり|の周り|の外)(に|で)?.{0,8}(人|男|女|誰か|だれか|車)が(いる|い(た|ます)|うろつ|立って|待って|止ま)",
+    r"(知らない|しらない|見知らぬ)(人|男|女)が(家|玄関|部屋|うち)",
+    # someone at the door: 「ドアの外にずっといる」「チャイムが鳴りっぱなし」
+    r"(どあ|玄関|窓|まど|ベランダ|べらんだ)(の外|の前|の向こう|のそと)(に|で)?.{0,6}(いる|い(た|ます)|立って|待って|叩|たた)",
+    r"(ちゃいむ|いんたーほん|インターホン)(が|を)?.{0,4}(鳴りっぱなし|なりっぱなし|鳴り続|なり続|連打|何度も)",
+    r"(どあ|玄関)を?(叩|たた|こじ開|ガチャガチャ|がちゃがちゃ)",
+]
+# 「来てない」「来られたことはありません」, but not 「来ないで」 (they do come) or 「かもしれない」.
+_NEGATED = re.compile(
+    r"(は|も)?(い|われ|され|られ|れ)?(て|た)?(こと)?(は|も)?(い)?(ない(?!で(?!す)|よう|か)|ありません|なかった|ません)"
+)
+
 _SELF_HARM = re.compile("|".join(f"(?:{p})" for p in _SELF_HARM_PATTERNS))
 _DANGER = re.compile("|".join(f"(?:{p})" for p in _DANGER_PATTERNS))
+_PRESENCE = re.compile("|".join(f"(?:{p})" for p in _PRESENCE_PATTERNS))
 
 # Everything that is neither a letter nor a digit; ー is kept because it is part of words.
 _NOT_WORD = re.compile(r"[^\w\u30fc]|_")
@@ -99,6 +109,10 @@ def most_urgent(intents: Iterable[Optional[str]]) -> Optional[str]:
     return next((intent for intent in (SELF_HARM, DANGER) if intent in present), None)
 
 
+def _presence(folded: str) -> bool:
+    return any(not _NEGATED.match(folded, match.end()) for match in _PRESENCE.finditer(folded))
+
+
 def signals(text: str) -> List[str]:
     """The safety intents the text signals, self-harm first; empty when none."""
     if not text:
@@ -107,6 +121,6 @@ def signals(text: str) -> List[str]:
     found = []
     if _SELF_HARM.search(folded):
         found.append(SELF_HARM)
-    if _DANGER.search(folded):
+    if _DANGER.search(folded) or _presence(folded):
         found.append(DANGER)
     return found

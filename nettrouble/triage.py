@@ -16,6 +16,7 @@ from nettrouble.money import parse_yen
 UNKNOWN = "unknown"
 YES = "yes"
 NO = "no"
+NOT_PAID = "not_paid"
 
 # The questions of each trouble type, in the order asked (2–4 each, from the domain notes).
 PLANS: Dict[str, List[str]] = {
@@ -105,7 +106,7 @@ _YES = re.compile(
 # Per-question words that decide a yes/no answer even without はい or いいえ.
 _SLOT_YES = {
     "ongoing": r"続|今も|いまも|毎日|増え|エスカレ",
-    "post_still_up": r"公開|残って|そのまま|消してな|削除してな",
+    "post_still_up": r"(?<!非)公開|残って|そのまま",
     "can_login": r"ログインでき(る|ます)|入れ(る|ます)|使え(る|ます)",
     "evidence_saved": r"スクショ|スクリーンショット|保存|撮っ|url|控え|メモ",
 }
@@ -128,8 +129,18 @@ _SELF_WORDS = r"本人|自分|私|わたし|僕|ぼく|俺|おれ|じぶん"
 _NOTICE_PATTERNS = [
     ("opinion_letter", r"意見照会|照会書|開示|プロバイダ"),
     ("lawsuit_threat", r"訴え|訴訟|裁判|弁護士|示談|慰謝料|内容証明"),
-    ("none", r"届いてな|来てな|きてな|何も|なにも|まだ|ない"),
+    ("none", r"何も|なにも|まだ|ない"),
 ]
+# 「弁護士から通知は来てないです」 names a lawyer but says nothing came: checked first.
+_NOTICE_NONE = re.compile(r"(届い|来|き|受け取っ|もらっ)て(は|も)?(い)?(な|ません)")
+
+# A loss actually suffered (「3万円払ってしまった」), unlike a demand (「10万円払えと言われた」).
+_LOSS = re.compile(
+    r"払っ|支払っ|振り込ん|振込ん|ふりこん|取られ|とられ|使われ|つかわれ|引き落とされ|引き出され|"
+    r"騙し取|だましと|送金し|買わされ|かわされ|失っ"
+)
+_DEMAND = re.compile(r"請求|払え|支払え|払って(くれ|ください|ほしい)|要求|求められ")
+_NOT_PAID = re.compile(r"(払|支払|振り込ん|振込ん)(っ)?て(は|も)?(い)?(な|ません)|まだ(払|支払)")
 
 _ENTERED_PATTERNS = [
     ("password", r"パスワード|ぱすわーど|id|ログイン|暗証"),
@@ -138,6 +149,10 @@ _ENTERED_PATTERNS = [
     ("personal", r"住所|氏名|名前|電話番号|生年月日|個人情報"),
 ]
 _NOTHING = re.compile(r"何も|なにも|入力してな|入れてな|していない|してない|開いただけ|見ただけ")
+# 「パスワードは入れてない」 names what was not entered; a done verb keeps what was. Read per
+# clause: 「IDは入れてないけどカード番号は入れた」.
+_CLAUSE = re.compile(r"けど|けれど|が、|、|。|,")
+_ENTERED_DONE = re.compile(r"(入れ|いれ|入力し|教え|送っ|打ち込ん|登録し|インストールし)(た|ちゃ|てしま|まし)")
 
 _EXPOSED_PATTERNS = [
     ("住所", r"住所|家|自宅|最寄"),
@@ -212,8 +227,11 @@ def yes_no(slot: str, text: str, intent: Optional[str] = None) -> Optional[str]:
         # 「まだ続いています」 is a yes although まだ often starts a no; 「続いていない」 is not.
         if match and not _NEGATED_AFTER.match(normalised[match.end():]):
             return YES
-    if slot in _SLOT_NO and re.search(_SLOT_NO[slot], normalised):
-        return NO
+    if slot in _SLOT_NO:
+        match = re.search(_SLOT_NO[slot], normalised)
+        if match:
+            # 「消してません」: the post is still up; 「止まっていない」: it goes on.
+            return YES if _NEGATED_AFTER.match(normalised[match.end():]) else NO
     if _NO.search(normalised):
         return NO
     if _YES.search(normalised):
@@ -223,6 +241,13 @@ def yes_no(slot: str, text: str, intent: Optional[str] = None) -> Optional[str]:
     if intent == "deny":
         return NO
     return None
+
+
+def reports_loss(text: str) -> bool:
+    """True when the text says money was actually paid or taken, not merely demanded."""
+    normalised = _norm(text)
+    match = _LOSS.search(normalised)
+    return bool(match) and not _NEGATED_AFTER.match(normalised[match.end():])
 
 
 def _first_match(patterns: Sequence, text: str) -> Optional[str]:
@@ -291,8 +316,11 @@ def interpret(
         value = yes_no(slot, text, intent)
         also = {}
         if slot == "money_lost":
+            if _DEMAND.search(normalised) and not reports_loss(text) and value != NO:
+                # 「10万円請求された」 says what is demanded, not whether anything was paid.
+                return Answer(None)
             amount = parse_yen(_entity(entities, "money_amount") or text)
-            if amount:
+            if amount and value != NO:
                 value, also = YES, {"money_amount": amount}
         return Answer(value, also)
 
@@ -300,7 +328,12 @@ def interpret(
         return Answer(_entity(entities, "sns_platform") or _free_text(text))
 
     if slot == "payment_method":
-        return Answer(_entity(entities, "payment_service") or _free_text(text))
+        service = _entity(entities, "payment_service")
+        if service is None and _NOT_PAID.search(normalised):
+            # Nothing paid yet: for a scam that also answers whether money was lost.
+            lost = {"money_lost": NO} if "money_lost" in PLANS.get(trouble_type or "", []) else {}
+            return Answer(NOT_PAID, lost)
+        return Answer(service or _free_text(text))
 
     if slot == "money_amount":
         amount = parse_yen(_entity(entities, "money_amount") or text)
@@ -323,10 +356,16 @@ def interpret(
         return Answer(role)
 
     if slot == "notice_received":
+        if _NOTICE_NONE.search(normalised):
+            return Answer("none")
         return Answer(_first_match(_NOTICE_PATTERNS, normalised))
 
     if slot == "entered_info":
-        found = _all_matches(_ENTERED_PATTERNS, normalised)
+        found: List[str] = []
+        for clause in _CLAUSE.split(normalised):
+            if _NOTHING.search(clause) and not _ENTERED_DONE.search(clause):
+                continue
+            found += [item for item in _all_matches(_ENTERED_PATTERNS, clause) if item not in found]
         if found:
             return Answer(",".join(found))
         return Answer("nothing" if _NOTHING.search(normalised) or intent == "deny" else None)
@@ -339,6 +378,9 @@ def interpret(
         return Answer(_first_match(_SELLER_PATTERNS, normalised))
 
     if slot == "image_status":
+        spread = re.search(_IMAGE_PATTERNS[0][1], normalised)
+        if spread and _NEGATED_AFTER.match(normalised[spread.end():]):
+            return Answer("threatened")  # 「まだ投稿されていない」
         return Answer(_first_match(_IMAGE_PATTERNS, normalised))
 
     if slot == "child_grade":
@@ -397,6 +439,7 @@ _VALUE_TEXT = {
     "seller_type": {"business": "お店・事業者", "individual": "個人"},
     "image_status": {"spread": "すでに出回っている", "threatened": "ばらまくと脅されている"},
     "money_demanded": {YES: "求められている", NO: "求められていない"},
+    "payment_method": {NOT_PAID: "まだ支払っていない"},
 }
 _ENTERED_TEXT = {
     "password": "ID・パスワード", "card": "カード・口座の情報", "app": "アプリのインストール",

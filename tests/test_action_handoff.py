@@ -37,8 +37,9 @@ def pin(monkeypatch, moment):
     settings.cache_clear()
 
 
-def user(text, channel="rest"):
-    return {"event": "user", "text": text, "input_channel": channel, "parse_data": {"intent": {}}}
+def user(text, channel="rest", intent=None):
+    return {"event": "user", "text": text, "input_channel": channel,
+            "parse_data": {"intent": {"name": intent} if intent else {}}}
 
 
 def tracker(sender="conv-1", slots=None, events=None):
@@ -91,6 +92,15 @@ def test_request_human_before_triage_gets_a_reference_and_the_next_opening(env):
     assert "スタッフがこちらでのご相談内容を確認" in text
 
 
+def test_an_adviser_asked_for_before_any_eligibility_check_is_said_to_be_paid(env):
+    events = [user("ツイッターで悪口を書かれた"), user("消費生活アドバイザーに相談したいです")]
+    _, [text] = run(ActionHandoff(), tracker(slots={"trouble_type": "defamation"}, events=events))
+    assert "受付番号は" in text
+    assert "有料のサービスとなり、SNSでの誹謗中傷に関する無料電話相談の対象外" in text
+    _, [plain] = run(ActionHandoff(), tracker(sender="conv-2"))
+    assert "消費生活アドバイザー" not in plain
+
+
 def test_after_triage_the_case_carries_the_answers_and_masked_words(env, monkeypatch):
     pin(monkeypatch, WEEKDAY_MORNING)
     slots = {
@@ -119,6 +129,15 @@ def test_after_triage_the_case_carries_the_answers_and_masked_words(env, monkeyp
     assert case.urgency == ["danger"] and case.articles_shown == ["retweet-defamation", "disclosure-lawyer"]
     assert case.summary == f"Xで毎日悪口を書かれています / 相手から{PHONE_MASK}に電話も来ました"
     assert "ただいま受付時間内です（本日18:00まで）。" in texts[0]
+
+
+def test_short_yes_no_and_greetings_stay_out_of_the_summary(env):
+    events = [user("こんにちは", intent="greet"), user("ツイッターで悪口を書かれています"),
+              user("はい", intent="affirm"), user("/affirm", intent="affirm"),
+              user("いいえ、でも相手の名前はわかっています", intent="deny")]
+    run(ActionHandoff(), tracker(events=events))
+    assert cases.list_cases(engine())[0].summary == (
+        "ツイッターで悪口を書かれています / いいえ、でも相手の名前はわかっています")
 
 
 def test_only_the_current_session_goes_into_the_summary(env):

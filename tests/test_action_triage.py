@@ -44,6 +44,31 @@ def test_start_sets_the_type_and_prefills_from_the_report():
     assert dispatcher.messages == []
 
 
+def test_start_does_not_act_on_the_runner_up_of_an_unclear_message():
+    # 「お金はまだ取られていないと思います」 fell below the threshold with trouble_account second:
+    # the classifier's guess must not switch the type or erase the answers.
+    latest = message("お金はまだ取られていないと思います", "nlu_fallback", 0.3, ranking=[
+        {"name": "nlu_fallback", "confidence": 0.3}, {"name": "trouble_account", "confidence": 0.2}])
+    dispatcher, events = run(ActionStartTriage(), tracker(latest, slots={"trouble_type": "phishing"}))
+    assert events == [] and dispatcher.messages == []
+
+
+def test_a_demanded_amount_is_not_prefilled_as_money_lost():
+    latest = message("登録完了と出て10万円払えと言われました", "trouble_billing_scam",
+                     entities=[{"entity": "money_amount", "value": "10万円"}])
+    _, events = run(ActionStartTriage(), tracker(latest))
+    slots = slot_events(events)
+    assert slots.get("money_lost") is None and slots.get("money_amount") is None
+
+
+def test_a_paid_amount_is_prefilled_with_the_loss():
+    latest = message("ギフトカードで5万円払ってしまいました", "trouble_billing_scam",
+                     entities=[{"entity": "money_amount", "value": "5万円"}])
+    _, events = run(ActionStartTriage(), tracker(latest))
+    slots = slot_events(events)
+    assert slots["money_lost"] == "yes" and slots["money_amount"] == 50000
+
+
 def test_start_of_a_new_trouble_forgets_earlier_answers():
     latest = message("アカウントを乗っ取られた", "trouble_account")
     _, events = run(ActionStartTriage(), tracker(latest, slots={"trouble_type": "defamation", "ongoing": "yes"}))
@@ -142,6 +167,22 @@ def test_visits_at_home_after_doxxing_are_danger():
         "trouble_type": "privacy", "platform": "X", "exposed_info": "住所"}))
     assert "danger" in slot_events(events)["urgency"]
     assert dispatcher.messages[0]["response"] == "utter_urgent_danger"
+
+
+def test_answers_given_before_a_safety_message_survive_the_form_resuming():
+    # The form was stopped by a danger message; the user's next message re-activates it, and
+    # the answers understood before are handed in again: they must not be re-read from it.
+    latest = message("スクショは撮りました", "inform")
+    state = tracker(latest, slots={"trouble_type": "privacy", "platform": "Instagram",
+                                   "exposed_info": "住所・顔写真", "requested_slot": "offline_contact"},
+                    active_loop="triage_form",
+                    events=[{"event": "user", "text": "スクショは撮りました", "parse_data": latest},
+                            {"event": "slot", "name": "platform", "value": "Instagram"},
+                            {"event": "slot", "name": "exposed_info", "value": "住所・顔写真"}])
+    _, events = run_form(state)
+    slots = slot_events(events)
+    assert slots["platform"] == "Instagram" and slots["exposed_info"] == "住所・顔写真"
+    assert slots["requested_slot"] == "offline_contact"
 
 
 def test_last_answer_ends_the_form():

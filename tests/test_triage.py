@@ -47,6 +47,12 @@ def test_unknown_type_has_no_questions():
         ("ongoing", "スキップ", None, "unknown"),
         ("ongoing", "答えたくないです", None, "unknown"),
         ("ongoing", "ラーメン食べたい", None, None),
+        # A word that usually means "stopped", negated, means it goes on.
+        ("ongoing", "止まっていないです", None, "yes"),
+        ("post_still_up", "まだ消してません", None, "yes"),
+        ("post_still_up", "削除はしていない", None, "yes"),
+        ("post_still_up", "非公開にしました", None, "no"),
+        ("offline_contact", "家に来られたことはないです", None, "no"),
     ],
 )
 def test_yes_no_answers(slot, text, intent, expected):
@@ -84,6 +90,29 @@ def test_money_lost_with_an_amount_answers_both():
     assert answer.value == "yes" and answer.also == {"money_amount": 30000}
 
 
+def test_a_demanded_amount_is_not_a_loss():
+    assert triage.interpret("money_lost", "10万円払えと言われました").value is None
+    answer = triage.interpret("money_lost", "10万円請求されたけど払ってない")
+    assert answer.value == "no" and answer.also == {}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("3万円払ってしまいました", True), ("ギフトカードを買わされた", True), ("5万円使われた", True),
+     ("10万円払えと言われました", False), ("まだ払っていません", False), ("請求のSMSが来た", False)],
+)
+def test_reports_loss(text, expected):
+    assert triage.reports_loss(text) is expected
+
+
+def test_not_paid_yet_answers_the_payment_question_and_for_a_scam_the_loss():
+    scam = triage.interpret("payment_method", "払ってないです", trouble_type="billing_scam")
+    assert scam.value == triage.NOT_PAID and scam.also == {"money_lost": "no"}
+    shop = triage.interpret("payment_method", "まだ支払っていません", trouble_type="shopping")
+    assert shop.value == triage.NOT_PAID and shop.also == {}
+    assert triage.display("payment_method", triage.NOT_PAID) == "まだ支払っていない"
+
+
 @pytest.mark.parametrize(
     "slot, text, expected",
     [
@@ -96,11 +125,16 @@ def test_money_lost_with_an_amount_answers_both():
         ("notice_received", "意見照会書が届いた", "opinion_letter"),
         ("notice_received", "訴えると言われた", "lawsuit_threat"),
         ("notice_received", "何も届いていない", "none"),
+        ("notice_received", "弁護士から通知とかは来てないです", "none"),
+        ("notice_received", "弁護士から内容証明が来ました", "lawsuit_threat"),
         ("exposed_info", "住所と本名", "住所・本名"),
         ("seller_type", "メルカリの個人出品者", "individual"),
         ("seller_type", "通販サイトのお店", "business"),
         ("image_status", "もう拡散されてる", "spread"),
         ("image_status", "ばらまくと脅されている", "threatened"),
+        ("image_status", "まだ投稿されていません", "threatened"),
+        ("entered_info", "パスワードは入れてないです", "nothing"),
+        ("entered_info", "IDは入れてないけどカード番号を入れてしまった", "card"),
         ("child_grade", "中学2年です", "中学2年"),
         ("child_grade", "中2", "中2"),
     ],
