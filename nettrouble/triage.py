@@ -105,14 +105,18 @@ _YES = re.compile(
 
 # Per-question words that decide a yes/no answer even without はい or いいえ.
 _SLOT_YES = {
-    "ongoing": r"続|今も|いまも|毎日|増え|エスカレ",
+    "ongoing": r"続|今も|いまも|毎日|増え|エスカレ|たまに|時々|ときどき|まだ(書|来|き|届|あ|い)",
     "post_still_up": r"(?<!非)公開|残って|そのまま",
     "can_login": r"ログインでき(る|ます)|入れ(る|ます)|使え(る|ます)",
     "evidence_saved": r"スクショ|スクリーンショット|保存|撮っ|url|控え|メモ",
 }
+# Words that settle a no even beside the slot's yes words: 「スクショ撮り忘れました」.
+_SLOT_NO_FIRST = {
+    "evidence_saved": r"忘れ|わすれ|消しちゃ|消してしま",
+}
 _NEGATED_AFTER = re.compile(r"^[^、。,.!?！？]{0,6}?(ない|ません|なかった)")
 _SLOT_NO = {
-    "ongoing": r"止ま|止ん|やん|おさま|収ま|終わ|なくな|消え",
+    "ongoing": r"止ま|止ん|やん|おさま|収ま|終わ|なくな|消え|落ち着|おちつ|静か",
     "post_still_up": r"消し|削除|非公開|鍵",
     "can_login": r"ログインでき(ない|ません)|入れな|使えな|締め出",
 }
@@ -221,6 +225,8 @@ def is_skip(text: str) -> bool:
 
 def yes_no(slot: str, text: str, intent: Optional[str] = None) -> Optional[str]:
     normalised = _norm(text)
+    if slot in _SLOT_NO_FIRST and re.search(_SLOT_NO_FIRST[slot], normalised):
+        return NO
     specific_yes = _SLOT_YES.get(slot)
     if specific_yes:
         match = re.search(specific_yes, normalised)

@@ -53,6 +53,10 @@ def test_unknown_type_has_no_questions():
         ("post_still_up", "削除はしていない", None, "yes"),
         ("post_still_up", "非公開にしました", None, "no"),
         ("offline_contact", "家に来られたことはないです", None, "no"),
+        ("ongoing", "最近は落ち着いています", None, "no"),
+        ("ongoing", "たまにまだ書かれます", None, "yes"),
+        ("ongoing", "まだ書かれていないです", None, "no"),
+        ("evidence_saved", "スクショ撮り忘れました", None, "no"),
     ],
 )
 def test_yes_no_answers(slot, text, intent, expected):
