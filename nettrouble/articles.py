@@ -100,17 +100,7 @@ def _text(path: Path, where: str, field: str, value: Any, limit: int) -> str:
 
 
 def _day(path: Path, where: str, field: str, value: Any) -> date:
-    # YAML reads 2020-07-01 as a date; a time of day would make "which day in Japan" ambiguous.
-    if isinstance(value, datetime):
-        raise _fail(path, where, f"field '{field}' must be a date (YYYY-MM-DD) without a time")
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise _fail(path, where, f"field '{field}' must be a date (YYYY-MM-DD), not {value!r}")
+    return datafiles.day(value, f"{path}: {where} field '{field}'")
 
 
 def _tags(path: Path, where: str, value: Any) -> Tuple[str, ...]:

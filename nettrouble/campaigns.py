@@ -13,8 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Optional, Tuple
 
-import yaml
-
 from nettrouble import datafiles
 from nettrouble.clock import in_japan, start_of_day
 from nettrouble.ledger import MAX_CAMPAIGN_ID
@@ -50,38 +48,8 @@ class Campaign:
         return in_japan(moment) < self.starts_at
 
 
-class _DaysAsText(yaml.SafeLoader):
-    """PyYAML turns an unquoted 2020-07-01 into a date and fails on 2020-07-32 with a bare
-    ValueError, before anyone knows the entry; read days as text and check them here instead."""
-
-
-_DaysAsText.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _read(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_DaysAsText)
-    except FileNotFoundError:
-        raise datafiles.DataFileError(f"{path}: file not found") from None
-    except yaml.YAMLError as error:
-        raise datafiles.DataFileError(f"{path}: not valid YAML ({error})") from None
-
-
 def _day(path: Path, item: Mapping[str, Any], index: int, field: str) -> date:
-    value = item[field]
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise datafiles.DataFileError(
-        f"{path}: {datafiles.entry_name(item, index)} field '{field}' must be a day written "
-        f"YYYY-MM-DD, not {value!r}"
-    )
+    return datafiles.day(item[field], f"{path}: {datafiles.entry_name(item, index)} field '{field}'")
 
 
 def _campaign(path: Path, item: Mapping[str, Any], index: int) -> Campaign:
@@ -116,7 +84,7 @@ def _campaign(path: Path, item: Mapping[str, Any], index: int) -> Campaign:
 def load(path: Optional[Path] = None) -> Tuple[Campaign, ...]:
     """Every campaign of the file, validated; raises ``DataFileError`` naming file, id and field."""
     path = path or datafiles.business_file("campaigns.yml")
-    items = datafiles.entries(path, _read(path), "campaigns")
+    items = datafiles.entries(path, datafiles.read_yaml(path), "campaigns")
     datafiles.unique_ids(path, items)
     return tuple(_campaign(path, item, index) for index, item in enumerate(items))
 

@@ -6,6 +6,7 @@ answer to a user.
 """
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping
 
@@ -35,15 +36,38 @@ def business_file(name: str) -> Path:
     return BUSINESS_DIR / name
 
 
+class _DaysAsText(yaml.SafeLoader):
+    """PyYAML turns an unquoted 2020-07-01 into a date and fails on 2020-07-32 with a bare
+    ValueError, before anyone knows the entry; days are read as text and checked by ``day``."""
+
+
+_DaysAsText.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_DaysAsText)
     except FileNotFoundError:
         raise DataFileError(f"{path}: file not found") from None
-    except (yaml.YAMLError, ValueError) as error:
-        # PyYAML raises ValueError for impossible dates such as 2020-07-32.
+    except yaml.YAMLError as error:
         raise DataFileError(f"{path}: not valid YAML ({error})") from None
+
+
+def day(value: Any, where: str) -> date:
+    """A day written YYYY-MM-DD (or a ``date`` given by code); a time of day would make "which
+    day in Japan" ambiguous. ``where`` names file, entry and field for the error."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise DataFileError(f"{where} must be a date YYYY-MM-DD, not {value!r}")
 
 
 def entries(path: Path, document: Any, key: str) -> List[Mapping[str, Any]]:

@@ -110,17 +110,6 @@ def _month_day(path: Path, where: str, value: Any) -> Tuple[int, int]:
     return month, day
 
 
-def _date(path: Path, where: str, value: Any) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise datafiles.DataFileError(f"{path}: {where} must be a date YYYY-MM-DD, not {value!r}")
-
-
 def _closure(path: Path, item: Mapping[str, Any], index: int) -> Closure:
     values = datafiles.require_fields(path, item, index, ("id", "name"))
     where = datafiles.entry_name(item, index)
@@ -140,10 +129,10 @@ def _closure(path: Path, item: Mapping[str, Any], index: int) -> Closure:
             yearly_to=_month_day(path, f"{where} field 'yearly.to'", yearly["to"]),
         )
     if kinds == ["date"]:
-        day = _date(path, f"{where} field 'date'", item["date"])
+        day = datafiles.day(item["date"], f"{path}: {where} field 'date'")
         return Closure(**common, first=day, last=day)
-    first = _date(path, f"{where} field 'from'", item["from"])
-    last = _date(path, f"{where} field 'to'", item["to"])
+    first = datafiles.day(item["from"], f"{path}: {where} field 'from'")
+    last = datafiles.day(item["to"], f"{path}: {where} field 'to'")
     if last < first:
         raise datafiles.DataFileError(f"{path}: {where} ends ('to') before it starts ('from')")
     return Closure(**common, first=first, last=last)

@@ -10,7 +10,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, List, Tuple
+from typing import Any, Iterator, List, Tuple
 
 # Sudachi refuses input above 49,149 bytes of UTF-8; stay well below it.
 MAX_CHUNK_BYTES = 40_000
@@ -78,28 +78,30 @@ def _is_blank(surface: str) -> bool:
     )
 
 
-def words(text: str) -> List[Word]:
-    """Segments ``text`` into words with offsets into ``text``; blank tokens are dropped."""
-    result: List[Word] = []
+def _morphemes(text: str) -> Iterator[Tuple[int, Any]]:
+    """(offset of its chunk, Sudachi morpheme) for every non-blank token of ``text``."""
     if not text:
-        return result
+        return
     tokenizer = _tokenizer()
     # Same length as the original, so offsets still point into ``text``.
     text = _LONE_SURROGATE.sub("\ufffd", text)
     for offset, piece in chunks(text):
         for morpheme in tokenizer.tokenize(piece):
-            surface = morpheme.surface()
-            if _is_blank(surface):
-                continue
-            result.append(
-                Word(
-                    surface=surface,
-                    lemma=morpheme.normalized_form() or surface,
-                    start=offset + morpheme.begin(),
-                    end=offset + morpheme.end(),
-                )
-            )
-    return result
+            if not _is_blank(morpheme.surface()):
+                yield offset, morpheme
+
+
+def words(text: str) -> List[Word]:
+    """Segments ``text`` into words with offsets into ``text``; blank tokens are dropped."""
+    return [
+        Word(
+            surface=morpheme.surface(),
+            lemma=morpheme.normalized_form() or morpheme.surface(),
+            start=offset + morpheme.begin(),
+            end=offset + morpheme.end(),
+        )
+        for offset, morpheme in _morphemes(text)
+    ]
 
 
 def lemmas(text: str) -> List[str]:
@@ -122,18 +124,11 @@ def content_lemmas(text: str) -> List[str]:
     """The normalised, lower-cased forms of the content words of ``text``, in order, for
     search: 「開示請求の記事が読みたいです」 gives ['開示', '請求', '記事', '読む']."""
     result: List[str] = []
-    if not text:
-        return result
-    tokenizer = _tokenizer()
-    text = _LONE_SURROGATE.sub("\ufffd", text)
-    for _, piece in chunks(text):
-        for morpheme in tokenizer.tokenize(piece):
-            pos = morpheme.part_of_speech()
-            if pos[0] not in _CONTENT_POS or pos[1] in ("非自立可能", "数詞"):
-                continue
-            if _is_blank(morpheme.surface()):
-                continue
-            lemma = morpheme.normalized_form() or morpheme.surface()
-            if lemma not in _FUNCTION_LEMMAS:
-                result.append(lemma.lower())
+    for _, morpheme in _morphemes(text):
+        pos = morpheme.part_of_speech()
+        if pos[0] not in _CONTENT_POS or pos[1] in ("非自立可能", "数詞"):
+            continue
+        lemma = morpheme.normalized_form() or morpheme.surface()
+        if lemma not in _FUNCTION_LEMMAS:
+            result.append(lemma.lower())
     return result

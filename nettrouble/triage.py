@@ -114,7 +114,8 @@ _SLOT_YES = {
 _SLOT_NO_FIRST = {
     "evidence_saved": r"忘れ|わすれ|消しちゃ|消してしま",
 }
-_NEGATED_AFTER = re.compile(r"^[^、。,.!?！？]{0,6}?(ない|ません|なかった)")
+# A negation closing the same clause right after a match: 「消してません」「続いていない」.
+_NEGATED_AFTER = re.compile(r"[^、。,.!?！？]{0,6}?(ない|ません|なかった)")
 _SLOT_NO = {
     "ongoing": r"止ま|止ん|やん|おさま|収ま|終わ|なくな|消え|落ち着|おちつ|静か",
     "post_still_up": r"消し|削除|非公開|鍵",
@@ -223,6 +224,10 @@ def is_skip(text: str) -> bool:
     )
 
 
+def _negated(text: str, match: Optional[re.Match]) -> bool:
+    return bool(match) and bool(_NEGATED_AFTER.match(text, match.end()))
+
+
 def yes_no(slot: str, text: str, intent: Optional[str] = None) -> Optional[str]:
     normalised = _norm(text)
     if slot in _SLOT_NO_FIRST and re.search(_SLOT_NO_FIRST[slot], normalised):
@@ -231,13 +236,13 @@ def yes_no(slot: str, text: str, intent: Optional[str] = None) -> Optional[str]:
     if specific_yes:
         match = re.search(specific_yes, normalised)
         # 「まだ続いています」 is a yes although まだ often starts a no; 「続いていない」 is not.
-        if match and not _NEGATED_AFTER.match(normalised[match.end():]):
+        if match and not _negated(normalised, match):
             return YES
     if slot in _SLOT_NO:
         match = re.search(_SLOT_NO[slot], normalised)
         if match:
             # 「消してません」: the post is still up; 「止まっていない」: it goes on.
-            return YES if _NEGATED_AFTER.match(normalised[match.end():]) else NO
+            return YES if _negated(normalised, match) else NO
     if _NO.search(normalised):
         return NO
     if _YES.search(normalised):
@@ -253,7 +258,7 @@ def reports_loss(text: str) -> bool:
     """True when the text says money was actually paid or taken, not merely demanded."""
     normalised = _norm(text)
     match = _LOSS.search(normalised)
-    return bool(match) and not _NEGATED_AFTER.match(normalised[match.end():])
+    return bool(match) and not _negated(normalised, match)
 
 
 def _first_match(patterns: Sequence, text: str) -> Optional[str]:
@@ -385,7 +390,7 @@ def interpret(
 
     if slot == "image_status":
         spread = re.search(_IMAGE_PATTERNS[0][1], normalised)
-        if spread and _NEGATED_AFTER.match(normalised[spread.end():]):
+        if _negated(normalised, spread):
             return Answer("threatened")  # 「まだ投稿されていない」
         return Answer(_first_match(_IMAGE_PATTERNS, normalised))
 

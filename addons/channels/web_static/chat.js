@@ -75,9 +75,8 @@
     }
   }
 
-  function addUser(text) {
-    disableChoices();
-    var item = bubble("user");
+  function addPlain(kind, text) {
+    var item = bubble(kind);
     var body = document.createElement("p");
     body.className = "text";
     body.textContent = text;
@@ -86,14 +85,9 @@
     scrollToEnd();
   }
 
-  function addNotice(text) {
-    var item = bubble("notice");
-    var body = document.createElement("p");
-    body.className = "text";
-    body.textContent = text;
-    item.appendChild(body);
-    log.appendChild(item);
-    scrollToEnd();
+  function addUser(text) {
+    disableChoices();
+    addPlain("user", text);
   }
 
   function textWithParts(message) {
@@ -221,7 +215,7 @@
           restoreInput(message);
         }
       } catch (error) {
-        addNotice("送信できませんでした。通信状態をご確認のうえ、もう一度お送りください。");
+        addPlain("notice", "送信できませんでした。通信状態をご確認のうえ、もう一度お送りください。");
         if (typed) {
           restoreInput(message);
         }
@@ -269,7 +263,7 @@
           storeToken(null);
         }
       } catch (error) {
-        addNotice("これまでの会話を読み込めませんでした。このままご相談を続けられます。");
+        addPlain("notice", "これまでの会話を読み込めませんでした。このままご相談を続けられます。");
         return;
       } finally {
         setBusy(-1);
