@@ -72,6 +72,7 @@ class ActionOfferArticles(Action):
             )
             return []
         at = clock.now()
-        found = self.index.search(words, topic, at)
+        # The user's side of the story (victim, poster, parent) shapes the ranking.
+        found = self.index.search(words, topic, at, role=tracker.get_slot("user_role"))
         dispatcher.utter_message(text=articles.offer_text(found, at, self.service))
         return [SlotSet(SHOWN_SLOT, [article.id for article in found])] if found else []

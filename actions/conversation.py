@@ -10,6 +10,18 @@ from nettrouble.datafiles import TROUBLE_TYPES
 
 URGENCY_FLAGS = ("danger", "self_harm", "minor", "sexual_image")
 
+# Messages that are not answers: the forms hand them to the rules (with any answers they also
+# carry) and ask their open question again afterwards.
+INTERRUPTIONS = {
+    "urgent_danger", "urgent_self_harm", "request_human", "goodbye", "cancel", "correct_trouble_type",
+}
+# Questions, unless the message answers the question asked in so many words and asks nothing:
+# 「アプリを入れるように出たので入れました」 reads like a question about the app to the classifier.
+QUESTIONS = {
+    "ask_hours", "ask_service_info", "ask_articles", "ask_free_consultation", "faq", "bot_challenge",
+    "ask_next_step", "need_help",
+}
+
 
 def intent_name(message: Mapping[Text, Any]) -> Optional[Text]:
     return (message.get("intent") or {}).get("name")
@@ -20,6 +32,32 @@ def trouble_type_of(intent: Optional[Text]) -> Optional[Text]:
     if intent and intent.startswith("trouble_") and intent[len("trouble_"):] in TROUBLE_TYPES:
         return intent[len("trouble_"):]
     return None
+
+
+FAQ_INTENT = "faq"
+
+
+def faq_key(message: Mapping[Text, Any]) -> Optional[Text]:
+    """The FAQ key the response selector chose for the message (``faq/price`` → ``price``)."""
+    selected = ((message.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
+    key = selected.get("intent_response_key") or ""
+    return key.split("/", 1)[1] if key.startswith(FAQ_INTENT + "/") else None
+
+
+def fresh_reply(tracker: Tracker, form: Text) -> bool:
+    """Whether the latest user message is still unanswered: nothing but ``form`` itself has
+    run since. A form that runs again after a rule answered an interruption, or that is
+    activated by the rules after a reply, must not read an already answered message."""
+    neutral = {"action_listen", "action_extract_slots", form}
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            return True
+        if kind in ("bot", "action_execution_rejected"):
+            return False
+        if kind == "action" and event.get("name") not in neutral:
+            return False
+    return False
 
 
 def entity_value(entities: Iterable[Mapping[Text, Any]], name: Text) -> Optional[Text]:

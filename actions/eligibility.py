@@ -14,51 +14,61 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from nettrouble import campaigns, datafiles, db, identity, ledger, referrals, service
-from nettrouble import eligibility_answers as answers
+from actions import conversation
+from nettrouble import answers, campaigns, datafiles, db, identity, ledger, referrals, service
 from nettrouble import eligibility_messages as messages
 from nettrouble.clock import now
-from nettrouble.eligibility import NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY, Applicant, decide
+from nettrouble.eligibility import (
+    NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY, NOT_DOCOMO, Applicant, decide,
+)
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
 
 FORM_SLOTS = (NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY)
+FORM = "eligibility_form"
+YES_NO_QUESTIONS = (NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER)
 
-# Intents with which a user answers a question of the form. Any other intent (hours, a new
-# trouble, a request for staff, and above all the safety intents) is left to the rules: the form
-# rejects, the rule answers, and the form asks again afterwards.
-ANSWER_INTENTS = {"affirm", "deny", "inform", "nlu_fallback", None}
-SAFETY_PREFIX = "urgent_"
+# Intents with which a user answers a question of the form. Any other intent (hours, a
+# question about the service, a request for staff, and above all the safety intents) is left
+# to the rules: the form rejects, keeping what the message also answered, the rule answers,
+# and the form asks again afterwards. A question-like intent is still an answer when the words
+# answer the question asked and ask nothing (「はい、ドコモです」 heard as a question about docomo).
+ANSWER_INTENTS = {"affirm", "deny", "inform", "nlu_fallback", "ask_free_consultation", None}
 
 
 def _intent(tracker: Tracker) -> Optional[str]:
-    return (tracker.latest_message.get("intent") or {}).get("name")
+    return conversation.intent_name(tracker.latest_message)
 
 
-def _fresh_answer(tracker: Tracker) -> bool:
-    """Whether the latest user message has not been answered by anything else yet. After an
-    interruption (the user asked something else, a rule replied, the form resumed) the latest
-    message is not an answer to the form's question."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            return False
-        if event.get("event") == "user":
-            return True
-    return False
+def _answers_anyway(tracker: Tracker) -> bool:
+    """A question-like intent whose words answer the question asked and ask nothing."""
+    if _intent(tracker) not in conversation.QUESTIONS:
+        return False
+    text = tracker.latest_message.get("text") or ""
+    requested = tracker.get_slot(REQUESTED_SLOT)
+    if answers.asks_question(text):
+        return False
+    if requested == NEEDS_PERSON_KEY:
+        return sum(c.isdigit() for c in text) >= 10
+    return requested in answers.read(text, YES_NO_QUESTIONS, None)
+
+
+def _is_answer(tracker: Tracker) -> bool:
+    return _intent(tracker) in ANSWER_INTENTS or _answers_anyway(tracker)
 
 
 def _answer_text(tracker: Tracker, slot: str) -> Optional[str]:
     """The user's answer to the question for ``slot``, or None when the latest message is not one."""
-    if tracker.get_slot(REQUESTED_SLOT) != slot or not _fresh_answer(tracker):
+    if tracker.get_slot(REQUESTED_SLOT) != slot or not conversation.fresh_reply(tracker, FORM):
         return None
-    if (_intent(tracker) or "").startswith(SAFETY_PREFIX):
+    if not _is_answer(tracker):
         return None
     return tracker.latest_message.get("text") or ""
 
@@ -126,24 +136,33 @@ class ValidateEligibilityForm(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
         if requested in FORM_SLOTS and tracker.get_slot(requested) is None:
             text = _answer_text(tracker, requested)
-            if text is not None and answers.is_skip(text):
+            if text is not None and answers.is_skip(text) and not any(c.isdigit() for c in text):
                 return SlotSet(REQUESTED_SLOT, None)
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         return SlotSet(REQUESTED_SLOT, next((s for s in required if tracker.get_slot(s) is None), None))
 
+    def _yes_no_answers(self, tracker: Tracker) -> Dict[Text, Any]:
+        """The docomo-line and membership answers in the latest message: the one asked, and
+        the other when the user gives it ahead (「ドコモです、会員ではないです」)."""
+        if not conversation.fresh_reply(tracker, FORM):
+            return {}
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        asked = requested if requested in YES_NO_QUESTIONS and _is_answer(tracker) else None
+        message = tracker.latest_message
+        return answers.read(message.get("text") or "", YES_NO_QUESTIONS, asked,
+                            intent=_intent(tracker), entities=message.get("entities") or [])
+
     def _extract_yes_no(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
-        text = _answer_text(tracker, slot)
-        if text is None:
-            return {}
-        if answers.is_skip(text):
-            return {slot: None}
-        intent = _intent(tracker)
-        if intent not in ANSWER_INTENTS:
-            return {}
-        answer = answers.yes_no(slot, text, intent)
-        if answer is None:
+        found = self._yes_no_answers(tracker)
+        value = found.get(slot)
+        if value == answers.UNKNOWN:
+            return {slot: None}  # skipped: next_requested_slot ends the form
+        if value in (answers.YES, answers.NO):
+            return {slot: value}
+        if _answer_text(tracker, slot) is not None and not found:
             dispatcher.utter_message(text=messages.YES_NO_REASK[slot])
-        return {slot: answer}
+            return {slot: None}
+        return {}
 
     def extract_docomo_line(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -162,7 +181,7 @@ class ValidateEligibilityForm(FormValidationAction):
         text = _answer_text(tracker, NEEDS_PERSON_KEY)
         if text is None:
             return {}
-        if answers.is_skip(text):
+        if answers.is_skip(text) and not any(c.isdigit() for c in text):
             return {NEEDS_PERSON_KEY: None}
         try:
             return {NEEDS_PERSON_KEY: identity.person_key(text, self._secret)}
@@ -171,6 +190,16 @@ class ValidateEligibilityForm(FormValidationAction):
                 return {}
             dispatcher.utter_message(text=f"{messages.NUMBER_REASKS[invalid.reason]}\n{messages.SKIP_HINT}")
             return {NEEDS_PERSON_KEY: None}
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        if conversation.fresh_reply(tracker, FORM) and not _is_answer(tracker):
+            # Not an answer: its rule runs; an answer it also carried (「ドコモですけど電話したい」)
+            # is kept, and the form asks what is still open afterwards.
+            found = {slot: value for slot, value in self._yes_no_answers(tracker).items()
+                     if value in (answers.YES, answers.NO)}
+            return [SlotSet(slot, value) for slot, value in found.items()] + [ActionExecutionRejected(FORM)]
+        return await super().run(dispatcher, tracker, domain)
 
     def validate_docomo_line(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -228,16 +257,25 @@ class ActionCheckEligibility(Action):
         except (SQLAlchemyError, db.Unavailable):
             logger.exception("eligibility: the free-consultation ledger could not be read")
             dispatcher.utter_message(text=messages.unavailable_text(self._service))
-            return [SlotSet("eligibility", None), SlotSet("eligibility_campaign", None)]
+            return [SlotSet("eligibility", None), SlotSet("eligibility_campaign", None),
+                    SlotSet("next_step", next_step(None, tracker.get_slot("handoff_requested")))]
         logger.info(
             "eligibility: reason=%s campaign=%s needs=%s",
             decision.reason, decision.campaign.id if decision.campaign else None, ",".join(decision.needs),
         )
         message = messages.decision_text(decision, applicant, self._service, self._referrals)
-        # The rules offer the handoff next, except to a user without a docomo line.
         dispatcher.utter_message(text=message)
         return [
             SlotSet("eligibility", decision.reason),
             SlotSet("eligibility_campaign", decision.campaign.id if decision.campaign else None),
+            SlotSet("next_step", next_step(decision.reason, tracker.get_slot("handoff_requested"))),
         ]
+
+
+def next_step(reason: Optional[str], handoff_requested: bool) -> str:
+    """After the decision: nothing to offer without a docomo line (the service needs one); the
+    reference at once for a user who asked for staff; otherwise the offer of staff."""
+    if reason == NOT_DOCOMO:
+        return "nothing"
+    return "handoff" if handoff_requested else "offer_staff"
 

@@ -15,8 +15,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from nettrouble import cases, db, hours, service
-from nettrouble.eligibility_answers import asks_for_adviser
+from nettrouble import campaigns, cases, db, hours, service, triage
+from nettrouble.answers import asks_for_adviser
 from nettrouble.triage import TRIAGE_SLOTS
 from nettrouble.clock import now
 
@@ -160,7 +160,41 @@ class ActionHandoff(Action):
         eligibility_slot = tracker.get_slot("eligibility")
         dispatcher.utter_message(
             text=handoff_message(case, created, eligibility_slot, _adviser_asked(tracker)))
-        events = [SlotSet("case_reference", case.reference)]
+        events = [SlotSet("case_reference", case.reference), SlotSet("handoff_requested", False)]
         if _newly_refused(case, eligibility_slot):
             events.append(SlotSet("eligibility", cases.ALREADY_USED))
         return events
+
+
+def free_check_pending(tracker: Tracker) -> bool:
+    """Whether a running free-consultation campaign covers the trouble and its check has not
+    decided yet: a request for staff finishes the check first."""
+    topic = tracker.get_slot("trouble_type")
+    moment = now()
+    running = any(c.covers(topic) and c.running(moment) for c in campaigns.catalogue())
+    return running and tracker.get_slot("eligibility") is None
+
+
+class ActionRequestStaff(Action):
+    """The user wants to talk to staff. Before the reference, what the phone agent needs and
+    the user would lose otherwise: the essential question of the trouble type when it is still
+    open, then the free-consultation questions still needed while a campaign covers the trouble.
+    Sets ``next_step`` (triage, eligibility or handoff) for the rules."""
+
+    def name(self) -> Text:
+        return "action_request_staff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        answers = {slot: tracker.get_slot(slot) for slot in TRIAGE_SLOTS}
+        trouble_type = tracker.get_slot("trouble_type")
+        if not tracker.get_slot("triage_done") and triage.essential_question(trouble_type, answers):
+            step = "triage"
+            dispatcher.utter_message(response="utter_staff_one_question")
+        elif free_check_pending(tracker):
+            step = "eligibility"
+            dispatcher.utter_message(response="utter_staff_check_first")
+        else:
+            step = "handoff"
+        return [SlotSet("handoff_requested", True), SlotSet("next_step", step)]

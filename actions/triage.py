@@ -1,65 +1,118 @@
-"""Triage actions: start, the form's validation, corrections, summary and first steps."""
+"""Triage actions: start, the form's reading of every reply, the summary, switching and first
+steps. What the words mean is ``nettrouble.answers``; which questions a type needs is
+``nettrouble.triage``."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+import json
+from functools import lru_cache
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from actions import conversation
-from nettrouble import campaigns, guidance, referrals, triage
-from nettrouble.money import parse_yen
+from actions import conversation, service_questions
+from nettrouble import answers, campaigns, guidance, referrals, triage
+from nettrouble.intents import ALSO_ASKED
 
 TRIAGE_FORM = "triage_form"
+CONFIRMED = "triage_confirmed"
 # A type named in the middle of the form switches the triage only when the classifier is this
-# sure; below it the message is read as an answer to the question asked.
+# sure; below it the message is read as an answer to the questions.
 SWITCH_CONFIDENCE = 0.6
-TROUBLE_BUTTONS = [
-    {"title": label, "payload": f"/trouble_{trouble_type}"}
-    for trouble_type, label in triage.TYPE_LABELS.items()
-]
 SKIP_BUTTON = {"title": "スキップ", "payload": '/inform{"answer": "unknown"}'}
+SUMMARY_BUTTONS = [
+    {"title": "はい、合っています", "payload": "/affirm"},
+    {"title": "回答を直したい", "payload": "/deny"},
+    {"title": "相談の種類が違う", "payload": "/correct_trouble_type"},
+]
+# Small talk mid-way is acknowledged and the question asked again.
+SMALL_TALK = {"greet": "utter_greet", "thank": "utter_thank"}
+
+
+# The free-consultation answers a user may give during the triage (「ドコモで、サポートには
+#入ってないです」), kept so that the check does not ask them again.
+CHECK_AHEAD = ("docomo_line", "is_member")
+# A switch between these types is the same story seen from the other side (the user turns out
+# to be the one who posted): the answers both ask for are kept.
+SAME_STORY = {("defamation", "own_post"), ("own_post", "defamation")}
+
+
+def covered(trouble_type: Optional[str]) -> bool:
+    return any(campaign.covers(trouble_type) for campaign in campaigns.catalogue())
 
 
 def type_events(trouble_type: Optional[str]) -> List[EventType]:
     """Sets the type, and whether a free-consultation campaign covers it (the check follows
     the triage only then)."""
-    covered = any(campaign.covers(trouble_type) for campaign in campaigns.catalogue())
-    return [SlotSet("trouble_type", trouble_type), SlotSet("free_consultation_topic", covered)]
+    return [SlotSet("trouble_type", trouble_type), SlotSet("free_consultation_topic", covered(trouble_type))]
 
 
-def answers(tracker: Tracker) -> Dict[str, Any]:
+def readable_slots(trouble_type: str) -> List[str]:
+    """What a message during the triage of ``trouble_type`` may answer."""
+    return list(triage.PLANS[trouble_type]) + (list(CHECK_AHEAD) if covered(trouble_type) else [])
+
+
+def answers_of(tracker: Tracker) -> Dict[str, Any]:
     return {slot: tracker.get_slot(slot) for slot in triage.TRIAGE_SLOTS}
 
 
 def cleared_answers() -> List[EventType]:
-    return [SlotSet(slot, None) for slot in triage.TRIAGE_SLOTS] + [SlotSet("triage_failures", 0)]
+    return [SlotSet(slot, None) for slot in triage.TRIAGE_SLOTS] + [
+        SlotSet("triage_failures", 0), SlotSet(CONFIRMED, None), SlotSet("short_question", False),
+    ]
 
 
-def prefilled(trouble_type: str, tracker: Tracker) -> Dict[str, Any]:
-    """Answers already given in the message that reported the trouble, e.g. the platform in
-    「インスタで晒された」 or the amount in 「PayPayで3万円使われた」."""
-    asked = set(triage.PLANS[trouble_type])
-    entities = tracker.latest_message.get("entities") or []
-    found: Dict[str, Any] = {}
-    for slot, entity in (("platform", "sns_platform"), ("payment_method", "payment_service")):
-        value = conversation.entity_value(entities, entity)
-        if slot in asked and value:
-            found[slot] = value
-    amount = parse_yen(conversation.entity_value(entities, "money_amount"))
-    if "money_amount" in asked and amount:
-        if "money_lost" not in asked:
-            found["money_amount"] = amount
-        elif triage.reports_loss(tracker.latest_message.get("text") or ""):
-            # 「10万円払えと言われた」 is a demand: whether money was lost is still asked.
-            found.update(money_amount=amount, money_lost=triage.YES)
-    return found
+@lru_cache(maxsize=256)
+def _read(text: str, slots: Tuple[str, ...], asked: Optional[str], intent: Optional[str],
+          entities: str, trouble_type: Optional[str], known: str) -> Dict[str, Any]:
+    return answers.read(text, slots, asked, intent=intent, entities=json.loads(entities),
+                        trouble_type=trouble_type, known=json.loads(known))
+
+
+def read_reply(tracker: Tracker, slots: Sequence[str], asked: Optional[str],
+               trouble_type: Optional[str]) -> Dict[str, Any]:
+    """What the latest message answers among ``slots`` (one reading per message, cached: every
+    ``extract_<slot>`` of a run asks for it)."""
+    message = tracker.latest_message or {}
+    entities = [
+        {"entity": e.get("entity"), "value": e.get("value")} for e in message.get("entities") or []
+    ]
+    known = {slot: tracker.get_slot(slot) for slot in ("money_lost",)}
+    return dict(_read(
+        message.get("text") or "", tuple(slots), asked, conversation.intent_name(message),
+        json.dumps(entities, ensure_ascii=False, sort_keys=True), trouble_type,
+        json.dumps(known, sort_keys=True),
+    ))
+
+
+def opening_answers(trouble_type: str, tracker: Tracker) -> Dict[str, Any]:
+    """The answers in the message that reported the trouble: 「インスタで住所を晒された」
+    answers the platform and what was exposed."""
+    return read_reply(tracker, readable_slots(trouble_type), None, trouble_type)
+
+
+def _minor_flags(urgency: List[Text], tracker: Tracker, found: Mapping[str, Any]) -> List[Text]:
+    text = tracker.latest_message.get("text") or ""
+    if (found.get("user_role") in ("parent", "student", "teacher") or found.get("child_grade")
+            or answers.mentions_minor(text)):
+        return conversation.with_flag(urgency, "minor")
+    return urgency
+
+
+def switch_to_own_post(dispatcher: CollectingDispatcher, found: Dict[str, Any]) -> List[EventType]:
+    """The user turns out to be the one who posted: the poster's questions apply."""
+    dispatcher.utter_message(response="utter_switch_to_own_post")
+    found.pop("user_role", None)
+    return type_events("own_post")
 
 
 class ActionStartTriage(Action):
-    """Sets ``trouble_type`` from the reported trouble and prepares the form's answers."""
+    """Sets ``trouble_type`` from the reported trouble, takes every answer the message already
+    gives, and answers a question asked in the same message (the price, the free consultation,
+    a wish to call) before the form's first question."""
 
     def name(self) -> Text:
         return "action_start_triage"
@@ -79,109 +132,232 @@ class ActionStartTriage(Action):
             return []
         events: List[EventType] = type_events(trouble_type)
         if tracker.get_slot("trouble_type") != trouble_type or tracker.get_slot("triage_done"):
-            events += cleared_answers()
+            events += cleared_answers() + [SlotSet("case_reference", None), SlotSet("eligibility", None)]
         events.append(SlotSet("triage_done", False))
-        events += [SlotSet(slot, value) for slot, value in prefilled(trouble_type, tracker).items()]
+        found = opening_answers(trouble_type, tracker)
+        if trouble_type == "defamation" and found.get("user_role") == "poster":
+            events += switch_to_own_post(dispatcher, found)
+            trouble_type = "own_post"
+        events += [SlotSet(slot, value) for slot, value in found.items()]
         urgency = conversation.urgency_of(tracker)
         if trouble_type == "sexual_image":
             urgency = conversation.with_flag(urgency, "sexual_image")
             dispatcher.utter_message(text=conversation.sexual_image_notice())
-        if triage.mentions_minor(tracker.latest_message.get("text") or ""):
-            urgency = conversation.with_flag(urgency, "minor")
-        events.append(SlotSet("urgency", urgency))
+        events.append(SlotSet("urgency", _minor_flags(urgency, tracker, found)))
+        events += service_questions.answer_also_asked(dispatcher, tracker, trouble_type)
         return events
 
 
 class ValidateTriageForm(FormValidationAction):
-    """Asks only the questions of the trouble type; reads free answers; explains after two
-    answers it could not read, and offers to skip."""
+    """Reads every reply for all the open questions of the trouble type, asks only what is
+    still open, and ends with the summary, which the user confirms or corrects."""
 
     def name(self) -> Text:
         return "validate_triage_form"
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
-        return triage.plan(tracker.get_slot("trouble_type"), answers(tracker))
-
-    def validate_answer(self, slot: Text, dispatcher: CollectingDispatcher,
-                        tracker: Tracker) -> Dict[Text, Any]:
         trouble_type = tracker.get_slot("trouble_type")
+        if trouble_type not in triage.PLANS:
+            return []
+        known = answers_of(tracker)
+        if tracker.get_slot("handoff_requested"):
+            essential = triage.essential_question(trouble_type, known)
+            return [essential] if essential else []
+        return triage.plan(trouble_type, known) + [CONFIRMED]
+
+    def _reading(self, tracker: Tracker, asked: Optional[str]) -> Dict[str, Any]:
+        """The answers in the latest message to the open questions of the type."""
+        trouble_type = tracker.get_slot("trouble_type")
+        if trouble_type not in triage.PLANS:
+            return {}
+        if tracker.get_slot(REQUESTED_SLOT) == CONFIRMED:
+            found = read_reply(tracker, triage.plan(trouble_type, answers_of(tracker)), None, trouble_type)
+            # At the summary only a change counts: 「はい、合っています」 repeats nothing.
+            return {slot: value for slot, value in found.items() if value != tracker.get_slot(slot)}
+        found = read_reply(tracker, readable_slots(trouble_type), asked, trouble_type)
+        if answers.asks_question(tracker.latest_message.get("text") or ""):
+            # 「ドコモ回線じゃなくても使えますか？」 asks; it does not answer the check.
+            found = {slot: value for slot, value in found.items() if slot not in CHECK_AHEAD}
+        return found
+
+    @staticmethod
+    def _switches_type(tracker: Tracker) -> bool:
+        """A clearly different trouble named mid-way: the rules switch the triage."""
         message = tracker.latest_message
-        reply = triage.interpret(
-            slot, message.get("text") or "", conversation.intent_name(message),
-            message.get("entities") or [], trouble_type,
-        )
-        if reply.value is None:
-            failures = int(tracker.get_slot("triage_failures") or 0) + 1
-            if failures >= 2:
-                dispatcher.utter_message(text=triage.explanation(slot), buttons=[SKIP_BUTTON])
-            else:
-                dispatcher.utter_message(response="utter_triage_not_understood")
-            return {slot: None, "triage_failures": failures}
+        new_type = conversation.trouble_type_of(conversation.intent_name(message))
+        confidence = (message.get("intent") or {}).get("confidence", 0.0)
+        return bool(new_type) and new_type != tracker.get_slot("trouble_type") \
+            and confidence >= SWITCH_CONFIDENCE
 
-        result: Dict[Text, Any] = {slot: reply.value, **reply.also, "triage_failures": 0}
-        urgency = conversation.urgency_of(tracker)
-        if slot == "user_role" and reply.value == "poster" and trouble_type == "defamation":
-            # The user turns out to be the one who posted: the poster's questions apply.
-            dispatcher.utter_message(response="utter_switch_to_own_post")
-            result.update({event["name"]: event["value"] for event in type_events("own_post")})
-        if reply.value in ("parent", "student", "teacher") or slot == "child_grade":
-            urgency = conversation.with_flag(urgency, "minor")
-        if slot == "offline_contact" and reply.value == triage.YES:
-            urgency = conversation.with_flag(urgency, "danger")
+    def _interrupts(self, tracker: Tracker, cues: Mapping[str, Any]) -> bool:
+        intent = conversation.intent_name(tracker.latest_message)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        if intent in conversation.INTERRUPTIONS:
+            return True
+        if self._switches_type(tracker):
+            # A reply that answers the question asked in so many words is an answer, whatever
+            # trouble the classifier heard in it: 「うん、知らない利用があって1万2千円引かれてました」
+            # to "was money lost?".
+            return requested not in cues
+        answered = requested in cues
+        return intent in conversation.QUESTIONS and not (answered and not answers.asks_question(
+            tracker.latest_message.get("text") or ""))
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        intent = conversation.intent_name(tracker.latest_message)
+        events: List[EventType] = []
+        if conversation.fresh_reply(tracker, TRIAGE_FORM):
+            cues = self._reading(tracker, None)
+            if self._interrupts(tracker, cues):
+                # Not an answer: the rule for it runs; what the message also answered is kept
+                # (not for another trouble, whose questions differ).
+                kept = {} if self._switches_type(tracker) else cues
+                return [SlotSet(slot, value) for slot, value in kept.items()] \
+                    + self._urgency_events(tracker, kept) + [ActionExecutionRejected(TRIAGE_FORM)]
+            requested = tracker.get_slot(REQUESTED_SLOT)
+            found = self._reading(tracker, requested if requested in triage.TRIAGE_SLOTS else None)
+            events = self._also_asked(dispatcher, tracker, found)
+            tracker.add_slots(events)
+            events += self._answer_events(dispatcher, tracker, found, intent, bool(events))
+            tracker.add_slots(events)
+        validation = await self._extract_validation_events(dispatcher, tracker, domain)
+        return events + validation
+
+    def _urgency_events(self, tracker: Tracker, found: Mapping[str, Any]) -> List[EventType]:
+        urgency = _minor_flags(conversation.urgency_of(tracker), tracker, found)
+        return [SlotSet("urgency", urgency)] if urgency != conversation.urgency_of(tracker) else []
+
+    @staticmethod
+    def _also_asked(dispatcher: CollectingDispatcher, tracker: Tracker,
+                    found: Mapping[str, Any]) -> List[EventType]:
+        """A question asked in the same message as an answer or a trouble (「補償っていくらまで
+        出るんですか」 heard as the trouble itself) is answered here, before the next question;
+        a wish to call makes the rest of the triage short."""
+        if not tracker.latest_message.get(ALSO_ASKED):
+            return []
+        events = service_questions.answer_also_asked(dispatcher, tracker, tracker.get_slot("trouble_type"))
+        # Something was said: the open question is asked again without "I could not read that".
+        return events + [SlotSet("triage_failures", 0)]
+
+    def _answer_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       found: Dict[str, Any], intent: Optional[Text], replied: bool = False) -> List[EventType]:
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        trouble_type = tracker.get_slot("trouble_type")
+        if requested == CONFIRMED:
+            return self._summary_reply(dispatcher, tracker, found, intent)
+        events: List[EventType] = []
+        understood = bool(found)
+        answered = requested in found or requested not in triage.TRIAGE_SLOTS
+        if trouble_type == "defamation" and found.get("user_role") == "poster":
+            events += switch_to_own_post(dispatcher, found)
+        events += [SlotSet(slot, value) for slot, value in found.items()]
+        events.append(SlotSet("short_question", understood and not answered))
+        if found.get("offline_contact") == answers.YES and intent != "urgent_danger":
             dispatcher.utter_message(response="utter_urgent_danger")
-        if triage.mentions_minor(message.get("text") or ""):
-            urgency = conversation.with_flag(urgency, "minor")
-        result["urgency"] = urgency
-        return result
+            events.append(SlotSet("urgency", conversation.with_flag(
+                _minor_flags(conversation.urgency_of(tracker), tracker, found), "danger")))
+        else:
+            events += self._urgency_events(tracker, found)
+        if understood or replied:
+            return events + [SlotSet("triage_failures", 0)]
+        if intent in SMALL_TALK:
+            dispatcher.utter_message(response=SMALL_TALK[intent])
+            return events + [SlotSet("triage_failures", tracker.get_slot("triage_failures") or 0)]
+        failures = int(tracker.get_slot("triage_failures") or 0) + 1
+        if failures >= 2 and requested in triage.HINTS:
+            dispatcher.utter_message(text=triage.explanation(requested), buttons=[SKIP_BUTTON])
+        else:
+            dispatcher.utter_message(response="utter_triage_not_understood")
+        return events + [SlotSet("triage_failures", failures)]
+
+    def _summary_reply(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       found: Dict[str, Any], intent: Optional[Text]) -> List[EventType]:
+        """At the summary: a change of answer is taken and the summary shown again; a yes
+        confirms; 「回答を直したい」 asks what to change."""
+        if found:
+            events: List[EventType] = []
+            if tracker.get_slot("trouble_type") == "defamation" and found.get("user_role") == "poster":
+                events += switch_to_own_post(dispatcher, found)
+            dispatcher.utter_message(response="utter_summary_corrected")
+            return events + [SlotSet(slot, value) for slot, value in found.items()] + [SlotSet(CONFIRMED, None)]
+        said = answers.bare_yes_no(CONFIRMED, answers.Message(tracker.latest_message.get("text") or "").clauses, intent)
+        if intent == "affirm" or said == answers.YES:
+            urgency = conversation.urgency_of(tracker) or ["none"]
+            return [SlotSet(CONFIRMED, True), SlotSet("triage_done", True), SlotSet("urgency", urgency)]
+        if intent == "deny" or said == answers.NO:
+            # Nothing is thrown away: the user says what to change, the summary waits for it.
+            dispatcher.utter_message(response="utter_summary_what_to_correct")
+            return [SlotSet(CONFIRMED, None), SlotSet("triage_failures", 0)]
+        dispatcher.utter_message(response="utter_summary_unclear")
+        return [SlotSet(CONFIRMED, None), SlotSet("triage_failures", 0)]
 
 
-def _validator(slot: Text):
-    async def validate(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                       tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        if slot_value is not None and slot_value != tracker.latest_message.get("text"):
-            # An answer understood earlier, handed in again when the form is re-activated
-            # (after a safety message): reading the new message for it would overwrite it.
-            return {slot: slot_value}
-        return self.validate_answer(slot, dispatcher, tracker)
+def _keep(slot: Text):
+    """Values reach validation only from this action's own reading, or from an earlier turn;
+    one a reader would not give (a forged payload) is dropped."""
+    def validate(self, slot_value: Any, dispatcher: CollectingDispatcher,
+                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return {slot: slot_value if answers.valid(slot, slot_value) else None}
 
     validate.__name__ = f"validate_{slot}"
     return validate
 
 
 for _slot in triage.TRIAGE_SLOTS:
-    setattr(ValidateTriageForm, f"validate_{_slot}", _validator(_slot))
+    setattr(ValidateTriageForm, f"validate_{_slot}", _keep(_slot))
+
+
+class ActionAskTriageConfirmed(Action):
+    """The form's last question: reads back what was understood, to confirm or correct."""
+
+    def name(self) -> Text:
+        return "action_ask_triage_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        trouble_type = tracker.get_slot("trouble_type")
+        dispatcher.utter_message(text=summary_text(trouble_type, answers_of(tracker), True),
+                                 buttons=SUMMARY_BUTTONS)
+        return []
+
+
+def summary_text(trouble_type: Text, known: Mapping[str, Any], ask: bool) -> Text:
+    lines = ["ご相談の内容を確認させてください。" if ask else "ご相談の内容は次のとおりです。",
+             f"・ご相談の種類：{triage.TYPE_LABELS.get(trouble_type, '未確認')}"]
+    lines += triage.summary_lines(trouble_type, known)
+    if ask:
+        lines.append("この内容でよろしいでしょうか。")
+    return "\n".join(lines)
 
 
 class ActionTroubleMidForm(Action):
-    """A trouble reported while the triage form asks: another type switches the triage; the
-    same type (or a doubtful one) is read as the answer to the question asked."""
+    """A clearly different trouble reported while the triage form asks: the triage switches
+    to it, keeping the answers the message gives for the new type."""
 
     def name(self) -> Text:
         return "action_trouble_mid_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        message = tracker.latest_message
-        new_type = conversation.trouble_type_of(conversation.intent_name(message))
+        new_type = conversation.trouble_type_of(conversation.intent_name(tracker.latest_message))
         current = tracker.get_slot("trouble_type")
-        requested = tracker.get_slot("requested_slot")
-        if requested in triage.TRIAGE_SLOTS:
-            reply = triage.interpret(
-                requested, message.get("text") or "", None, message.get("entities") or [], current
-            )
-            doubtful = (message.get("intent") or {}).get("confidence", 0.0) < SWITCH_CONFIDENCE
-            if reply.value is not None and (new_type == current or doubtful):
-                return [SlotSet(requested, reply.value)] + [
-                    SlotSet(slot, value) for slot, value in reply.also.items()
-                ]
         if new_type is None or new_type == current:
             return []
-        dispatcher.utter_message(response=f"utter_ack_{new_type}")
-        dispatcher.utter_message(response="utter_triage_restarting")
-        events = type_events(new_type) + [SlotSet("requested_slot", None)]
-        events += cleared_answers()
-        events += [SlotSet(slot, value) for slot, value in prefilled(new_type, tracker).items()]
+        kept: Dict[str, Any] = {}
+        if (current, new_type) in SAME_STORY:
+            dispatcher.utter_message(response="utter_switch_to_own_post" if new_type == "own_post"
+                                     else f"utter_ack_{new_type}")
+            kept = {slot: tracker.get_slot(slot) for slot in triage.PLANS[new_type]
+                    if slot in triage.PLANS.get(current, []) and tracker.get_slot(slot) is not None}
+        else:
+            dispatcher.utter_message(response=f"utter_ack_{new_type}")
+            dispatcher.utter_message(response="utter_triage_restarting")
+        events = type_events(new_type) + [SlotSet(REQUESTED_SLOT, None)] + cleared_answers()
+        found = {**kept, **opening_answers(new_type, tracker)}
+        found.pop("user_role", None) if new_type == "own_post" else None
+        events += [SlotSet(slot, value) for slot, value in found.items()]
         if new_type == "sexual_image":
             dispatcher.utter_message(text=conversation.sexual_image_notice())
             events.append(SlotSet("urgency", conversation.with_flag(
@@ -197,47 +373,8 @@ class ActionResetTriage(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        return type_events(None) + [SlotSet("triage_done", False),
-                                    SlotSet("requested_slot", None)] + cleared_answers()
-
-
-class ActionResetTriageAnswers(Action):
-    """Keeps the type but asks every question again (the user wants to correct an answer)."""
-
-    def name(self) -> Text:
-        return "action_reset_triage_answers"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(response="utter_triage_asking_again")
-        return [SlotSet("triage_done", False)] + cleared_answers()
-
-
-class ActionTriageSummary(Action):
-    """Reads back what was understood and asks the user to confirm or correct it."""
-
-    def name(self) -> Text:
-        return "action_triage_summary"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        trouble_type = tracker.get_slot("trouble_type")
-        if trouble_type not in triage.TYPE_LABELS:
-            dispatcher.utter_message(response="utter_choose_trouble_type")
-            return []
-        lines = ["ご相談の内容を確認させてください。", f"・ご相談の種類：{triage.TYPE_LABELS[trouble_type]}"]
-        lines += triage.summary_lines(trouble_type, answers(tracker))
-        lines.append("この内容でよろしいでしょうか。")
-        dispatcher.utter_message(
-            text="\n".join(lines),
-            buttons=[
-                {"title": "はい、合っています", "payload": "/affirm"},
-                {"title": "回答を直したい", "payload": "/deny"},
-                {"title": "相談の種類が違う", "payload": "/correct_trouble_type"},
-            ],
-        )
-        urgency = conversation.urgency_of(tracker)
-        return [SlotSet("triage_done", True), SlotSet("urgency", urgency or ["none"])]
+        return type_events(None) + [SlotSet("triage_done", False), SlotSet("handoff_requested", False),
+                                    SlotSet(REQUESTED_SLOT, None)] + cleared_answers()
 
 
 class ActionFirstSteps(Action):
@@ -256,7 +393,7 @@ class ActionFirstSteps(Action):
         if trouble_type not in triage.TYPE_LABELS:
             return []
         dispatcher.utter_message(text=guidance.guidance_text(
-            trouble_type, answers(tracker), conversation.urgency_of(tracker)
+            trouble_type, answers_of(tracker), conversation.urgency_of(tracker)
         ))
         return []
 
@@ -276,32 +413,8 @@ class ActionRecordUrgency(Action):
         for intent, flag in (("urgent_self_harm", "self_harm"), ("urgent_danger", "danger")):
             if intent in signals:
                 urgency = conversation.with_flag(urgency, flag)
-        if triage.mentions_minor(message.get("text") or ""):
+        if answers.mentions_minor(message.get("text") or ""):
             urgency = conversation.with_flag(urgency, "minor")
         if "minor" in urgency and conversation.intent_name(message) == "urgent_danger":
             dispatcher.utter_message(text=conversation.child_lines())
         return [SlotSet("urgency", urgency)]
-
-
-class ActionClarifyTrouble(Action):
-    """Low confidence or a near tie: offers the two or three likeliest trouble types as
-    buttons instead of guessing, or the whole menu when no trouble type is among them."""
-
-    def name(self) -> Text:
-        return "action_clarify_trouble"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        candidates = []
-        for entry in ranking[:4]:
-            trouble_type = conversation.trouble_type_of(entry.get("name"))
-            if trouble_type and trouble_type not in candidates:
-                candidates.append(trouble_type)
-        if not candidates:
-            dispatcher.utter_message(response="utter_ask_rephrase")
-            return []
-        buttons = [{"title": triage.TYPE_LABELS[t], "payload": f"/trouble_{t}"} for t in candidates[:3]]
-        buttons.append({"title": "どれにも当てはまらない", "payload": "/correct_trouble_type"})
-        dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
-        return []

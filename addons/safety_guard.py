@@ -1,9 +1,12 @@
-"""Makes sure a danger or self-harm message is never routed as anything else.
+"""Makes sure a danger or self-harm message is never routed as anything else, and that an
+ordinary one is not taken for one.
 
-Runs after DIET and the FallbackClassifier. When the rule-based detector in
+Runs after the classifier and the FallbackClassifier. When the rule-based detector in
 ``nettrouble.safety`` finds a signal the classifier missed, the message's intent becomes the
 safety intent with full confidence, so the safety rules answer it wherever the conversation is.
 The signals are kept on the message (``safety_signals``) for the actions that record urgency.
+When only the classifier heard danger or self-harm, and the message holds none of the words such
+a message would (``safety.plausible``), the classifier's best other intent is taken instead.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -23,6 +27,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from addons.tokenizer import READING
 from nettrouble import safety
 
 SIGNALS_KEY = "safety_signals"
@@ -52,9 +57,14 @@ class SafetyGuard(GraphComponent, IntentClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            found = safety.signals(message.get(TEXT) or "")
+            # The tokenizer already read the words aloud: the patterns also see the text in kana.
+            tokens = message.get(TOKENS_NAMES[TEXT]) or []
+            reading = "".join(token.get(READING) or token.text for token in tokens) if tokens else None
+            text = message.get(TEXT) or ""
+            found = safety.signals(text, reading)
             message.set(SIGNALS_KEY, found, add_to_output=True)
             if not found:
+                self._unless_implausible(message, text, reading)
                 continue
             predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             # Self-harm outranks danger, whichever layer saw it.
@@ -70,3 +80,14 @@ class SafetyGuard(GraphComponent, IntentClassifier):
             message.set(INTENT, override, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [override] + ranking, add_to_output=True)
         return messages
+
+    @staticmethod
+    def _unless_implausible(message: Message, text: str, reading: Any) -> None:
+        predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if predicted not in (safety.DANGER, safety.SELF_HARM) or safety.plausible(text, reading):
+            return
+        ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or []
+                   if entry.get(INTENT_NAME_KEY) not in (safety.DANGER, safety.SELF_HARM)]
+        if ranking:
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

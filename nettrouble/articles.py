@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from nettrouble import datafiles
 from nettrouble.clock import JST, now
 from nettrouble.service import Service
-from nettrouble.japanese import content_lemmas
+from nettrouble.japanese import content_lemmas, reading
 
 SITE_ROOT = "https://nettrouble.docomo.ne.jp/"
 ACCESS_LEVELS = ("members",)
@@ -46,6 +46,36 @@ K1 = 1.2
 B = 0.75
 # An article of the user's trouble type scores this much more than its words alone.
 CATEGORY_BOOST = 1.5
+# The user's side of the story (the triage's user_role) favours the articles written for it:
+# someone who posted reads the poster's articles, a parent or a teacher the children's ones.
+ROLE_CATEGORIES = {
+    "poster": ("own_post",),
+    "parent": ("bullying", "sexual_image"),
+    "teacher": ("bullying",),
+    "student": ("bullying",),
+}
+ROLE_BOOST = 1.3
+# Chat words as users type them, spelled as the catalogue does: RT, 垢, リプ.
+SLANG = (
+    (re.compile(r"(?<![A-Za-z])RT(?![A-Za-z])|りついーと"), "リツイート"),
+    (re.compile(r"(?<![本裏捨鍵])垢(?!消|BAN)|あか(?=を|が|の|乗|のっと)"), "アカウント"),
+    (re.compile(r"裏垢|うらあか"), "裏アカウント"),
+    (re.compile(r"捨て垢|すてあか"), "捨てアカウント"),
+    (re.compile(r"リプ(?!ライ)|りぷ(?!らい)"), "リプライ"),
+    (re.compile(r"(?<![A-Za-z])DM(?![A-Za-z])"), "ダイレクトメッセージ"),
+    (re.compile(r"スクショ|すくしょ"), "スクリーンショット"),
+)
+# A query typed in kana (「わるぐちをかかれた」) shares no word with an article written in
+# kanji (「悪口」), and Sudachi cuts kana text elsewhere than the kanji words. For such a query
+# the pairs of sounds of the whole query count too: an article matches on them when it holds at
+# least MIN_PAIR_COVERAGE of the query's pairs (so that gibberish matches nothing), and they weigh
+# PAIR_WEIGHT of a word in the index.
+KANA_QUERY_SHARE = 0.6
+MIN_PAIR_COVERAGE = 0.3
+PAIR_WEIGHT = 0.1
+_PAIR = "~"
+_KANA = re.compile(r"[\u3041-\u309f\u30a0-\u30ffー]")
+_LETTER = re.compile(r"\w")
 # A match scoring under this share of the best one shares too little with the user's words
 # to be worth a place (架空請求 for someone asking about 開示請求).
 MIN_SHARE_OF_BEST = 1 / 3
@@ -233,11 +263,28 @@ def free_until(article: Article, at: datetime) -> Optional[date]:
     return max(window.end for window in article.free_windows if window.covers(day))
 
 
+def _unslang(text: str) -> str:
+    for pattern, spelled in SLANG:
+        text = pattern.sub(spelled, text)
+    return text
+
+
 def _terms(text: str) -> List[str]:
     """Search terms of ``text``: its content words and each pair of neighbouring content
     words, so that 開示請求 matches 「発信者情報開示請求」 better than 架空請求 does."""
-    words = [word for word in content_lemmas(text) if word not in _REQUEST_WORDS]
+    words = [word for word in content_lemmas(_unslang(text)) if word not in _REQUEST_WORDS]
     return words + [f"{first} {second}" for first, second in zip(words, words[1:])]
+
+
+def _sound_pairs(text: str) -> List[str]:
+    """Pairs of hiragana of the text's reading: 「悪口」 and 「わるぐち」 give わる, るぐ, ぐち."""
+    spoken = "".join(ch for ch in reading(_unslang(text)) if "\u3041" <= ch <= "\u3096")
+    return [_PAIR + spoken[i:i + 2] for i in range(len(spoken) - 1)]
+
+
+def _typed_in_kana(text: str) -> bool:
+    letters = _LETTER.findall(text)
+    return bool(letters) and len(_KANA.findall(text)) / len(letters) >= KANA_QUERY_SHARE
 
 
 def query_terms(text: str) -> List[str]:
@@ -261,6 +308,8 @@ class Index:
                 for text in value if isinstance(value, tuple) else (value,):
                     for term in _terms(text):
                         weights[term] += weight
+                    for term in _sound_pairs(text):
+                        weights[term] += weight * PAIR_WEIGHT
             self._weights.append(dict(weights))
         self._lengths = [sum(weights.values()) for weights in self._weights]
         self._average_length = (sum(self._lengths) / len(self._lengths)) if self._lengths else 1.0
@@ -281,7 +330,8 @@ class Index:
         return score
 
     def search(
-        self, text: str, topic: Optional[str] = None, at: Optional[datetime] = None, limit: int = 3
+        self, text: str, topic: Optional[str] = None, at: Optional[datetime] = None, limit: int = 3,
+        role: Optional[str] = None,
     ) -> List[Article]:
         """Up to ``limit`` published articles for the user's words and trouble type, best first.
 
@@ -291,13 +341,21 @@ class Index:
         the list in the catalogue's order."""
         today = japan_day(at or now())
         terms = query_terms(text)
+        query = (text or "")[:MAX_QUERY_CHARS]
+        pairs = list(dict.fromkeys(_sound_pairs(query))) if terms and _typed_in_kana(query) else []
+        favoured = ROLE_CATEGORIES.get(role or "", ())
         published = [p for p, article in enumerate(self.articles) if article.published <= today]
         matched: List[Tuple[float, int, int]] = []
         for position in published:
             score = self._bm25(position, terms) if terms else 0.0
             in_topic = self.articles[position].category == topic
+            if pairs:
+                shared = sum(1 for pair in pairs if pair in self._weights[position])
+                if score > 0 or shared >= MIN_PAIR_COVERAGE * len(pairs):
+                    score += self._bm25(position, pairs)
             if score > 0:
                 boosted = score * (CATEGORY_BOOST if in_topic else 1.0)
+                boosted *= ROLE_BOOST if self.articles[position].category in favoured else 1.0
                 matched.append((-boosted, 0 if in_topic else 1, position))
         matched.sort()
         floor = -matched[0][0] * MIN_SHARE_OF_BEST if matched else 0.0

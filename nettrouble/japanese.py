@@ -26,6 +26,8 @@ class Word:
     lemma: str
     start: int
     end: int
+    # How the word is pronounced, in hiragana: 悪口 and わるぐち both read わるぐち.
+    reading: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -91,6 +93,24 @@ def _morphemes(text: str) -> Iterator[Tuple[int, Any]]:
                 yield offset, morpheme
 
 
+_KATAKANA = re.compile("[\u30a1-\u30f6]")
+_KANA_OR_KANJI = re.compile("[\u3041-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヵヶ]")
+
+
+def hiragana(text: str) -> str:
+    """Katakana letters as the hiragana of the same sound: スクショ → すくしょ."""
+    return _KATAKANA.sub(lambda match: chr(ord(match.group()) - 0x60), text)
+
+
+def _reading(morpheme: Any) -> str:
+    """The morpheme's sound in hiragana; words without kana or kanji (X, ID, 3) as written,
+    lower-cased, since Sudachi spells their reading differently from how users type them."""
+    surface = morpheme.surface()
+    if not _KANA_OR_KANJI.search(surface):
+        return surface.lower()
+    return hiragana(morpheme.reading_form() or surface)
+
+
 def words(text: str) -> List[Word]:
     """Segments ``text`` into words with offsets into ``text``; blank tokens are dropped."""
     return [
@@ -99,14 +119,32 @@ def words(text: str) -> List[Word]:
             lemma=morpheme.normalized_form() or morpheme.surface(),
             start=offset + morpheme.begin(),
             end=offset + morpheme.end(),
+            reading=_reading(morpheme),
         )
         for offset, morpheme in _morphemes(text)
     ]
 
 
-def lemmas(text: str) -> List[str]:
-    """The normalised, lower-cased word forms of ``text``, for indexing and matching."""
-    return [word.lemma.lower() for word in words(text)]
+_KANJI_OR_KATAKANA = re.compile("[\u30a1-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヵヶ]")
+
+
+def kana_spelling(text: str) -> str:
+    """``text`` as a phone user who types only kana writes it: words with kanji or katakana
+    as their hiragana reading, Latin letters, digits and punctuation as they are:
+    「インスタで悪口書かれた」 → 「いんすたでわるぐちかかれた」."""
+    pieces, position = [], 0
+    for word in words(text):
+        pieces.append(text[position:word.start])
+        pieces.append(word.reading if _KANJI_OR_KATAKANA.search(word.surface) else word.surface)
+        position = word.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def reading(text: str) -> str:
+    """The whole text as it sounds, in hiragana, words joined without spaces: 「インスタで悪口
+    書かれた」 and 「いんすたでわるぐちかかれた」 both give いんすたでわるぐちかかれた."""
+    return "".join(word.reading for word in words(text))
 
 
 # Parts of speech that carry the topic of a sentence. Particles, auxiliaries, symbols, pronouns,
@@ -120,15 +158,16 @@ _FUNCTION_LEMMAS = {
 }
 
 
-def content_lemmas(text: str) -> List[str]:
-    """The normalised, lower-cased forms of the content words of ``text``, in order, for
-    search: 「開示請求の記事が読みたいです」 gives ['開示', '請求', '記事', '読む']."""
-    result: List[str] = []
+def _content_morphemes(text: str) -> Iterator[Any]:
     for _, morpheme in _morphemes(text):
         pos = morpheme.part_of_speech()
         if pos[0] not in _CONTENT_POS or pos[1] in ("非自立可能", "数詞"):
             continue
-        lemma = morpheme.normalized_form() or morpheme.surface()
-        if lemma not in _FUNCTION_LEMMAS:
-            result.append(lemma.lower())
-    return result
+        if (morpheme.normalized_form() or morpheme.surface()) not in _FUNCTION_LEMMAS:
+            yield morpheme
+
+
+def content_lemmas(text: str) -> List[str]:
+    """The normalised, lower-cased forms of the content words of ``text``, in order, for
+    search: 「開示請求の記事が読みたいです」 gives ['開示', '請求', '記事', '読む']."""
+    return [(m.normalized_form() or m.surface()).lower() for m in _content_morphemes(text)]

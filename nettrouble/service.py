@@ -19,6 +19,10 @@ class Service:
     eligibility_text: str
     site_url: str
     articles_url: str
+    fraud_cover_name: str
+    fraud_cover_cap_text: str
+    fraud_cover_payments_text: str
+    fraud_cover_insurer: str
 
 
 def load(path: Optional[Path] = None) -> Service:

@@ -23,12 +23,15 @@ step "training data and domain (rasa data validate)"
 step "model"
 MODEL=$($PY scripts/train.py)
 
-step "held-out NLU: intent accuracy floor 0.90 and every danger/self-harm message"
+step "held-out NLU: kanji accuracy >= 0.90, kana within 0.03 of it, FAQ >= 0.90, every danger/self-harm message, no false alarm"
 $PY scripts/evaluate_nlu.py --model "$MODEL"
 
 step "conversation tests (rasa test --fail-on-prediction-errors)"
 .venv/bin/rasa test core --model "$MODEL" --stories tests/conversations \
   --endpoints endpoints.yml --fail-on-prediction-errors --out results/conversations
+
+step "typed conversations on the running assistant (>= 95 % fully right, <= 2 % of turns confused)"
+$PY scripts/typed_conversations.py --model "$MODEL"
 
 step "system checks on the running assistant (REST, web chat, faults, hostile input)"
 $PY scripts/system_test.py

@@ -23,6 +23,8 @@ INPUTS = [
     "data",
     "addons/tokenizer.py",
     "addons/entities.py",
+    "addons/reading_features.py",
+    "addons/intent_classifier.py",
     "nettrouble/japanese.py",
     "constraints.txt",
 ]

@@ -106,7 +106,7 @@ def check(slots, text="無料相談の対象か知りたい", history=None):
 
 def test_eligible(env):
     events, messages = check({**READY, "person_key": key_of("090-1111-2222")})
-    assert slot_events(events) == {"eligibility": "eligible", "eligibility_campaign": CAMPAIGN}
+    assert slot_events(events) == {"eligibility": "eligible", "eligibility_campaign": CAMPAIGN, "next_step": "offer_staff"}
     text = texts(messages)
     assert "「SNSの誹謗中傷に関する電話相談の無料開放」（期間：2020年7月1日〜2020年8月31日）の対象です" in text
     assert "0120-221-360" in text and "10:00〜18:00（土日・祝日・年末年始を除く）" in text
@@ -117,7 +117,7 @@ def test_eligible(env):
 
 def test_already_a_member(env):
     events, messages = check({**READY, "is_member": "yes"})
-    assert slot_events(events) == {"eligibility": "member", "eligibility_campaign": None}
+    assert slot_events(events) == {"eligibility": "member", "eligibility_campaign": None, "next_step": "offer_staff"}
     text = texts(messages)
     assert "ご加入中のお客さまは" in text and "0120-221-360" in text
     assert "月額" not in text
@@ -125,7 +125,7 @@ def test_already_a_member(env):
 
 def test_not_docomo(env):
     events, messages = check({**READY, "docomo_line": "no"})
-    assert slot_events(events) == {"eligibility": "not_docomo", "eligibility_campaign": None}
+    assert slot_events(events) == {"eligibility": "not_docomo", "eligibility_campaign": None, "next_step": "nothing"}
     text = texts(messages)
     assert "申し訳ございません" in text and "ドコモの回線契約" in text
     # The service itself needs a docomo line: joining is not offered, public bodies are.
@@ -145,7 +145,7 @@ def test_not_docomo(env):
 def test_outside_the_campaign(env, monkeypatch, moment, reason, words):
     pin_clock(monkeypatch, moment)
     events, messages = check({**READY, "person_key": key_of("090-1111-2222")})
-    assert slot_events(events) == {"eligibility": reason, "eligibility_campaign": CAMPAIGN}
+    assert slot_events(events) == {"eligibility": reason, "eligibility_campaign": CAMPAIGN, "next_step": "offer_staff"}
     text = texts(messages)
     assert words in text
     assert "月額500円（税抜）" in text and "https://nettrouble.docomo.ne.jp/" in text
@@ -157,7 +157,8 @@ def test_already_used(env):
     engine = db.prepare()
     assert ledger.reserve(engine, CAMPAIGN, key, "NT-2007-12345-6").result == ledger.RESERVED
     events, messages = check({**READY, "person_key": key})
-    assert slot_events(events) == {"eligibility": "already_used", "eligibility_campaign": CAMPAIGN}
+    assert slot_events(events) == {"eligibility": "already_used", "eligibility_campaign": CAMPAIGN,
+                                   "next_step": "offer_staff"}
     text = texts(messages)
     assert "お一人さま一案件" in text and "NT-2007-12345-6" in text
     # The same case asked about again is fine.
@@ -167,7 +168,8 @@ def test_already_used(env):
 
 def test_topic_not_covered(env):
     events, messages = check({**READY, "trouble_type": "phishing"})
-    assert slot_events(events) == {"eligibility": "topic_not_covered", "eligibility_campaign": None}
+    assert slot_events(events) == {"eligibility": "topic_not_covered", "eligibility_campaign": None,
+                                   "next_step": "offer_staff"}
     text = texts(messages)
     assert "対象外" in text and "月額500円（税抜）" in text
     assert "フィッシング対策協議会" in text  # public bodies for the user's own topic
@@ -190,7 +192,7 @@ def test_adviser_request_earlier_in_the_enquiry(env):
 
 def test_undecided_says_what_is_missing(env):
     events, messages = check({"trouble_type": "defamation", "docomo_line": "yes"})
-    assert slot_events(events) == {"eligibility": None, "eligibility_campaign": None}
+    assert slot_events(events) == {"eligibility": None, "eligibility_campaign": None, "next_step": "offer_staff"}
     text = texts(messages)
     assert "ネットトラブルあんしんサポートにご加入中かどうか" in text
     assert "ご本人確認のためのドコモの携帯電話番号" in text
@@ -215,7 +217,7 @@ def test_database_unavailable_gives_an_apology_and_the_phone_number(env, monkeyp
     db.dispose_all()
     state = tracker({**READY, "person_key": key_of("090-1111-2222")})
     events, messages = run(action, state)
-    assert slot_events(events) == {"eligibility": None, "eligibility_campaign": None}
+    assert slot_events(events) == {"eligibility": None, "eligibility_campaign": None, "next_step": "offer_staff"}
     assert "申し訳ございません" in texts(messages) and "0120-221-360" in texts(messages)
 
 
@@ -349,10 +351,25 @@ def test_a_skipped_question_ends_the_form_without_guessing(env, requested):
 
 @pytest.mark.parametrize("intent", ["urgent_self_harm", "urgent_danger", "ask_hours", "trouble_phishing"])
 def test_other_intents_are_left_to_the_rules(env, intent):
-    # Nothing is extracted, so Rasa's form rejects and the rule for the intent answers.
+    # The form rejects and the rule for the intent answers; naming docomo is not having a line.
     events, messages = validate({"trouble_type": "defamation"}, "ドコモの営業時間は？", intent,
                                 requested="docomo_line")
     assert "docomo_line" not in slot_events(events) and messages == []
+    assert any(e["event"] == "action_execution_rejected" for e in events)
+
+
+def test_an_answer_given_with_a_request_for_staff_is_kept(env):
+    events, messages = validate({"trouble_type": "defamation"}, "ドコモですけど、もう電話したいです",
+                                "request_human", requested="docomo_line")
+    assert slot_events(events) == {"docomo_line": "yes"} and messages == []
+    assert any(e["event"] == "action_execution_rejected" for e in events)
+
+
+def test_the_membership_answered_ahead_is_not_asked(env):
+    events, _ = validate({"trouble_type": "defamation"}, "ドコモで、サポートには入ってないです", "inform",
+                         requested="docomo_line")
+    slots = slot_events(events)
+    assert (slots["docomo_line"], slots["is_member"], slots[REQUESTED_SLOT]) == ("yes", "no", "person_key")
 
 
 def test_the_safety_intent_is_never_swallowed_even_with_a_number(env):

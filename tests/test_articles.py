@@ -334,6 +334,7 @@ def test_the_labelled_set_is_large_enough_and_names_real_articles(shipped):
     for entry in queries:
         assert entry["expected"] and set(entry["expected"]) <= ids, entry
         assert entry.get("trouble_type") in (None, *TROUBLE_TYPES)
+        assert entry.get("role") in (None, "self", "parent", "poster", "teacher", "student", "other")
         assert all(by_id(shipped, i).published <= LATE.date() for i in entry["expected"])
 
 
@@ -342,24 +343,25 @@ def hit_rate(search):
     queries = labelled_queries()
     misses = []
     for entry in queries:
-        found = [a.id for a in search(entry["query"], entry.get("trouble_type"))][:3]
+        found = [a.id for a in search(entry["query"], entry.get("trouble_type"), entry.get("role"))][:3]
         if not set(entry["expected"]) & set(found):
             misses.append((entry["query"], found, entry["expected"]))
     return 1 - len(misses) / len(queries), misses
 
 
-def test_hit_at_3_on_the_labelled_queries_is_at_least_0_9(shipped_index):
-    rate, misses = hit_rate(lambda words, topic: shipped_index.search(words, topic, LATE))
+def test_hit_at_3_on_the_labelled_queries_is_at_least_0_95(shipped_index):
+    rate, misses = hit_rate(lambda words, topic, role: shipped_index.search(words, topic, LATE, role=role))
     print(f"\narticle search hit@3 = {rate:.3f} over {len(labelled_queries())} queries")
     for miss in misses:
         print("  miss:", *miss)
-    assert rate >= 0.9, misses
+    assert len(labelled_queries()) >= 100
+    assert rate >= 0.95, misses
 
 
 def test_the_hit_rate_check_can_fail(shipped_index):
     """The figure means something: ranking by trouble type alone, ignoring the user's words,
     falls well below the bar."""
-    rate, _ = hit_rate(lambda words, topic: shipped_index.search("", topic, LATE))
+    rate, _ = hit_rate(lambda words, topic, role: shipped_index.search("", topic, LATE))
     assert rate < 0.9
 
 

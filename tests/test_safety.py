@@ -152,3 +152,21 @@ def test_odd_input_is_handled(text):
 
 def test_folding_unifies_spellings():
     assert safety.fold("ﾀﾋ に　たい！") == safety.fold("タヒにたい") == "たひにたい"
+
+
+def test_every_danger_and_self_harm_example_holds_a_plausible_word():
+    """The guard drops a classifier's safety intent only in messages without any such word:
+    no known danger or self-harm message may be one of those."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    files = [root / "data" / "nlu" / "safety.yml"] + [
+        root / "tests" / name for name in ("nlu_heldout.yml", "nlu_heldout_kana.yml", "nlu_heldout_kana_natural.yml")]
+    implausible = [m.get("text") for path in files for m in load_data(str(path)).intent_examples
+                   if m.get("intent") in (safety.DANGER, safety.SELF_HARM) and not safety.plausible(m.get("text"))]
+    assert implausible == []
+
+
+def test_ordinary_troubles_without_harm_words_are_not_plausible():
+    assert not safety.plausible("子どもの顔と名前が勝手にYouTubeに上げられている")
+    assert not safety.plausible("ゆーちゅーぶのこめらんでなまえだされてぼろくそいわれてる")

@@ -47,3 +47,23 @@ def test_ordinary_message_is_untouched_and_signals_are_output():
     message = run(classified("PayPayで不正利用された", "trouble_payment_fraud"))
     assert message.get(INTENT)["name"] == "trouble_payment_fraud"
     assert message.as_dict(only_output_properties=True)[SIGNALS_KEY] == []
+
+
+def ranked(text, *pairs):
+    message = Message.build(text=text)
+    message.set(INTENT, {"name": pairs[0][0], "confidence": pairs[0][1]}, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": c} for n, c in pairs], add_to_output=True)
+    return message
+
+
+def test_danger_heard_only_by_the_classifier_in_an_ordinary_message_is_not_kept():
+    message = run(ranked("子どもの顔と名前が勝手にYouTubeに上げられている",
+                         ("urgent_danger", 0.62), ("trouble_privacy", 0.3)))
+    assert message.get(INTENT)["name"] == "trouble_privacy"
+    assert "urgent_danger" not in [e["name"] for e in message.get(INTENT_RANKING_KEY)]
+
+
+def test_danger_heard_only_by_the_classifier_in_a_plausible_message_is_kept():
+    message = run(ranked("知らない人から位置情報付きで「今見てる」って来た、怖い",
+                         ("urgent_danger", 0.5), ("trouble_privacy", 0.3)))
+    assert message.get(INTENT)["name"] == "urgent_danger"

@@ -1,0 +1,100 @@
+"""Replies outside the questions: a change to an answer of the triage after its summary, a
+reply to an open offer that could not be read, and a first message too unclear to place."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import conversation
+from actions.handoff import draft_from
+from actions.triage import answers_of, read_reply, summary_text
+from nettrouble import cases, db, triage
+
+log = logging.getLogger(__name__)
+
+# Offers that wait for a yes or a no; an unreadable reply to one asks it again.
+OPEN_OFFERS = ("utter_offer_handoff", "utter_offer_continue_triage", "utter_offer_continue_eligibility")
+
+
+def open_offer(tracker: Tracker) -> Optional[Text]:
+    """The offer the bot made just before the latest user message, if any."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name") if event.get("name") in OPEN_OFFERS else None
+    return None
+
+
+class ActionReadAnswer(Action):
+    def __init__(self) -> None:
+        self._database = db.LazyEngine()
+
+    def name(self) -> Text:
+        return "action_read_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        changes = self._changes(tracker)
+        if changes:
+            return await self._correct(dispatcher, tracker, changes)
+        offer = open_offer(tracker)
+        if offer:
+            return [FollowupAction(offer)]
+        intent = conversation.intent_name(tracker.latest_message)
+        if intent in ("affirm", "deny"):
+            dispatcher.utter_message(response="utter_anything_else")
+            return []
+        return self._clarify(dispatcher, tracker)
+
+    @staticmethod
+    def _changes(tracker: Tracker) -> Dict[str, Any]:
+        """Answers the message changes, once the triage has been confirmed."""
+        trouble_type = tracker.get_slot("trouble_type")
+        if not tracker.get_slot("triage_done") or trouble_type not in triage.PLANS:
+            return {}
+        found = read_reply(tracker, triage.plan(trouble_type, answers_of(tracker)), None, trouble_type)
+        return {slot: value for slot, value in found.items() if value != tracker.get_slot(slot)}
+
+    async def _correct(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       changes: Dict[str, Any]) -> List[EventType]:
+        events: List[EventType] = [SlotSet(slot, value) for slot, value in changes.items()]
+        tracker.add_slots(events)
+        dispatcher.utter_message(response="utter_summary_corrected")
+        dispatcher.utter_message(text=summary_text(tracker.get_slot("trouble_type"), answers_of(tracker), False))
+        reference = tracker.get_slot("case_reference")
+        if reference:
+            try:
+                # The case holds the answers the agent reads: bring it up to date.
+                await asyncio.get_running_loop().run_in_executor(
+                    None, cases.open_case, self._database.get(), draft_from(tracker))
+                dispatcher.utter_message(text=f"受付番号 {reference} のご相談内容も更新しました。")
+            except Exception as error:  # noqa: BLE001 — the correction stands in the chat
+                log.error("correction not written to the case", exc_info=error)
+        return events
+
+    @staticmethod
+    def _clarify(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """Offers the two or three likeliest trouble types as buttons instead of guessing, or
+        the whole menu when no trouble type is among them."""
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        candidates: List[Text] = []
+        for entry in ranking[:4]:
+            trouble_type = conversation.trouble_type_of(entry.get("name"))
+            if trouble_type and trouble_type not in candidates:
+                candidates.append(trouble_type)
+        if not candidates:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        buttons = [{"title": triage.TYPE_LABELS[t], "payload": f"/trouble_{t}"} for t in candidates[:3]]
+        buttons.append({"title": "どれにも当てはまらない", "payload": "/correct_trouble_type"})
+        dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
+        return []

@@ -1,0 +1,69 @@
+"""Checks the classifier's intent against the message's words (nettrouble/intents.py).
+
+Runs after the intent classifier and before the FallbackClassifier. An intent that changes the
+course of the conversation needs its words, else the runner-up is taken; words that ask for
+staff make the intent request_human. When the message reports a trouble and asks a question,
+the trouble becomes the intent (with the two intents' confidence together, since both explain
+the message) and the questions go to ``also_asked`` for the triage's start to answer.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from nettrouble import intents
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class IntentReview(GraphComponent, IntentClassifier):
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "IntentReview":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            classified = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            intent = intents.review(classified, ranking, text)
+            if intent != classified:
+                score = next((e.get(PREDICTED_CONFIDENCE_KEY, 0.0) for e in ranking
+                              if e.get(INTENT_NAME_KEY) == intent), 0.0)
+                # Taken on the words, not the model's score: confident enough not to be doubted.
+                self._lead(message, ranking, intent, max(score, 0.5))
+            found = intents.split(intent, message.get(INTENT_RANKING_KEY) or [], text)
+            if found is None:
+                continue
+            message.set(intents.ALSO_ASKED, list(found.also_asked), add_to_output=True)
+            # Both intents explain the message: the trouble leads with their confidence together.
+            self._lead(message, ranking, found.trouble, min(1.0, max(found.confidence, 0.5)))
+        return messages
+
+    @staticmethod
+    def _lead(message: Message, ranking: List[Dict[Text, Any]], intent: Text, confidence: float) -> None:
+        leading = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: confidence}
+        rest = [e for e in ranking if e.get(INTENT_NAME_KEY) != intent]
+        message.set(INTENT, leading, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [leading] + rest, add_to_output=True)
