@@ -19,7 +19,7 @@ INTERRUPTIONS = {
 # 「アプリを入れるように出たので入れました」 reads like a question about the app to the classifier.
 QUESTIONS = {
     "ask_hours", "ask_service_info", "ask_articles", "ask_free_consultation", "faq", "bot_challenge",
-    "ask_next_step", "need_help",
+    "ask_next_step",
 }
 
 

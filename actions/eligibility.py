@@ -159,7 +159,7 @@ class ValidateEligibilityForm(FormValidationAction):
             return {slot: None}  # skipped: next_requested_slot ends the form
         if value in (answers.YES, answers.NO):
             return {slot: value}
-        if _answer_text(tracker, slot) is not None and not found:
+        if _answer_text(tracker, slot) is not None and not found and not self._number_ahead(tracker):
             dispatcher.utter_message(text=messages.YES_NO_REASK[slot])
             return {slot: None}
         return {}
@@ -180,7 +180,7 @@ class ValidateEligibilityForm(FormValidationAction):
         """Only the hash leaves this method; the number is neither stored, logged nor returned."""
         text = _answer_text(tracker, NEEDS_PERSON_KEY)
         if text is None:
-            return {}
+            return self._number_ahead(tracker)
         if answers.is_skip(text) and not any(c.isdigit() for c in text):
             return {NEEDS_PERSON_KEY: None}
         try:
@@ -190,6 +190,19 @@ class ValidateEligibilityForm(FormValidationAction):
                 return {}
             dispatcher.utter_message(text=f"{messages.NUMBER_REASKS[invalid.reason]}\n{messages.SKIP_HINT}")
             return {NEEDS_PERSON_KEY: None}
+
+    def _number_ahead(self, tracker: Tracker) -> Dict[Text, Any]:
+        """A mobile number typed before its question (the user answers ahead): its hash is kept
+        and the question not asked. Anything that is not clearly a number is left alone."""
+        if not conversation.fresh_reply(tracker, FORM) or tracker.get_slot(REQUESTED_SLOT) not in YES_NO_QUESTIONS:
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        if sum(c.isdigit() for c in text) < 10:
+            return {}
+        try:
+            return {NEEDS_PERSON_KEY: identity.person_key(text, self._secret)}
+        except identity.InvalidNumber:
+            return {}
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:

@@ -189,7 +189,10 @@ class ActionRequestStaff(Action):
     ) -> List[Dict[Text, Any]]:
         answers = {slot: tracker.get_slot(slot) for slot in TRIAGE_SLOTS}
         trouble_type = tracker.get_slot("trouble_type")
-        if not tracker.get_slot("triage_done") and triage.essential_question(trouble_type, answers):
+        # The question is a courtesy to the agent, not a gate: asked for staff again instead of
+        # an answer, the user gets the reference.
+        insists = bool(tracker.get_slot("handoff_requested"))
+        if not tracker.get_slot("triage_done") and not insists and triage.essential_question(trouble_type, answers):
             step = "triage"
             dispatcher.utter_message(response="utter_staff_one_question")
         elif free_check_pending(tracker):

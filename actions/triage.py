@@ -102,10 +102,13 @@ def _minor_flags(urgency: List[Text], tracker: Tracker, found: Mapping[str, Any]
     return urgency
 
 
-def switch_to_own_post(dispatcher: CollectingDispatcher, found: Dict[str, Any]) -> List[EventType]:
-    """The user turns out to be the one who posted: the poster's questions apply."""
+def switch_to_own_post(dispatcher: CollectingDispatcher, tracker: Tracker,
+                       found: Dict[str, Any]) -> List[EventType]:
+    """The user turns out to be the one who posted: the poster's questions apply, and the
+    message is read again for them (「書いたのは私です。訴えるって言われてます」)."""
     dispatcher.utter_message(response="utter_switch_to_own_post")
     found.pop("user_role", None)
+    found.update(read_reply(tracker, readable_slots("own_post"), None, "own_post"))
     return type_events("own_post")
 
 
@@ -136,7 +139,7 @@ class ActionStartTriage(Action):
         events.append(SlotSet("triage_done", False))
         found = opening_answers(trouble_type, tracker)
         if trouble_type == "defamation" and found.get("user_role") == "poster":
-            events += switch_to_own_post(dispatcher, found)
+            events += switch_to_own_post(dispatcher, tracker, found)
             trouble_type = "own_post"
         events += [SlotSet(slot, value) for slot, value in found.items()]
         urgency = conversation.urgency_of(tracker)
@@ -200,9 +203,9 @@ class ValidateTriageForm(FormValidationAction):
             # trouble the classifier heard in it: 「うん、知らない利用があって1万2千円引かれてました」
             # to "was money lost?".
             return requested not in cues
-        answered = requested in cues
-        return intent in conversation.QUESTIONS and not (answered and not answers.asks_question(
-            tracker.latest_message.get("text") or ""))
+        text = tracker.latest_message.get("text") or ""
+        answered = requested in cues or answers.is_skip(text)
+        return intent in conversation.QUESTIONS and not (answered and not answers.asks_question(text))
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
@@ -251,7 +254,7 @@ class ValidateTriageForm(FormValidationAction):
         understood = bool(found)
         answered = requested in found or requested not in triage.TRIAGE_SLOTS
         if trouble_type == "defamation" and found.get("user_role") == "poster":
-            events += switch_to_own_post(dispatcher, found)
+            events += switch_to_own_post(dispatcher, tracker, found)
         events += [SlotSet(slot, value) for slot, value in found.items()]
         events.append(SlotSet("short_question", understood and not answered))
         if found.get("offline_contact") == answers.YES and intent != "urgent_danger":
@@ -279,11 +282,14 @@ class ValidateTriageForm(FormValidationAction):
         if found:
             events: List[EventType] = []
             if tracker.get_slot("trouble_type") == "defamation" and found.get("user_role") == "poster":
-                events += switch_to_own_post(dispatcher, found)
+                events += switch_to_own_post(dispatcher, tracker, found)
             dispatcher.utter_message(response="utter_summary_corrected")
             return events + [SlotSet(slot, value) for slot, value in found.items()] + [SlotSet(CONFIRMED, None)]
         said = answers.bare_yes_no(CONFIRMED, answers.Message(tracker.latest_message.get("text") or "").clauses, intent)
-        if intent == "affirm" or said == answers.YES:
+        trouble_type = tracker.get_slot("trouble_type")
+        restated = read_reply(tracker, triage.plan(trouble_type, answers_of(tracker)), None, trouble_type)
+        if intent == "affirm" or said == answers.YES or (restated and intent != "deny"):
+            # 「お店だと思う」 repeating an answer of the summary agrees with it.
             urgency = conversation.urgency_of(tracker) or ["none"]
             return [SlotSet(CONFIRMED, True), SlotSet("triage_done", True), SlotSet("urgency", urgency)]
         if intent == "deny" or said == answers.NO:

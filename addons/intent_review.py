@@ -49,21 +49,24 @@ class IntentReview(GraphComponent, IntentClassifier):
             ranking = message.get(INTENT_RANKING_KEY) or []
             intent = intents.review(classified, ranking, text)
             if intent != classified:
-                score = next((e.get(PREDICTED_CONFIDENCE_KEY, 0.0) for e in ranking
-                              if e.get(INTENT_NAME_KEY) == intent), 0.0)
-                # Taken on the words, not the model's score: confident enough not to be doubted.
-                self._lead(message, ranking, intent, max(score, 0.5))
-            found = intents.split(intent, message.get(INTENT_RANKING_KEY) or [], text)
+                # Taken on the words: the intent they replace is no rival to doubt over.
+                ranking = self._lead(message, ranking, intent, 0.9, drop=(classified,))
+            found = intents.split(intent, ranking, text)
             if found is None:
                 continue
             message.set(intents.ALSO_ASKED, list(found.also_asked), add_to_output=True)
-            # Both intents explain the message: the trouble leads with their confidence together.
-            self._lead(message, ranking, found.trouble, min(1.0, max(found.confidence, 0.5)))
+            # The trouble leads and the questions are answered with it: they explain the message
+            # together, so the trouble takes their confidence and they leave the ranking.
+            self._lead(message, ranking, found.trouble, min(1.0, max(found.confidence, 0.5)),
+                       drop=(intent,) + found.also_asked)
         return messages
 
     @staticmethod
-    def _lead(message: Message, ranking: List[Dict[Text, Any]], intent: Text, confidence: float) -> None:
-        leading = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: confidence}
-        rest = [e for e in ranking if e.get(INTENT_NAME_KEY) != intent]
+    def _lead(message: Message, ranking: List[Dict[Text, Any]], intent: Text, confidence: float,
+              drop: tuple = ()) -> List[Dict[Text, Any]]:
+        score = next((e.get(PREDICTED_CONFIDENCE_KEY, 0.0) for e in ranking if e.get(INTENT_NAME_KEY) == intent), 0.0)
+        leading = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: max(score, confidence)}
+        rest = [e for e in ranking if e.get(INTENT_NAME_KEY) not in (intent,) + tuple(drop)]
         message.set(INTENT, leading, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [leading] + rest, add_to_output=True)
+        return [leading] + rest

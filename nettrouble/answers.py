@@ -103,7 +103,7 @@ def find_all(pattern: "re.Pattern[str]", message: Message) -> List[Hit]:
 # 「保存してません」「続いていない」「消してないです」「ドコモじゃないです」; not 「わからない」
 # (a doubt), 「かもしれない」 or 「しかない」.
 _NEGATION = re.compile(
-    r"^[^、。]{0,8}?(?:(?<!わから)(?<!わかん)(?<!しれ)(?<!しか)(?<!知ら)(?<!しら)ない|ません|なかった|"
+    r"^[^、。]{0,8}?(?:(?<!わから)(?<!わかん)(?<!しれ)(?<!しか)(?<!知ら)(?<!しら)ない|なく(な|て)|ません|なかった|"
     r"ねー|ねえ|(?:じゃ|では)(?:な|ありま)|ず(?:に|で|$))"
 )
 
@@ -125,12 +125,12 @@ _SKIP_EXPLICIT = _compile(
     r"言いたくな|いいたくな|次へ|つぎへ|秘密|ひみつ|内緒|ないしょ|教えたくな|おしえたくな|伝えたくな"
 )
 _SKIP_VAGUE = _compile(
-    r"わから|分から|判ら|わかん|不明|ふめい|知らな|しらな|覚えてな|おぼえてな|忘れ(た|ちゃ|まし)|"
+    r"わから|分から|判ら|わかん|わかりませ|分かりませ|判りませ|不明|ふめい|知らな|しらな|知りませ|しりませ|覚えてな|おぼえてな|忘れ(た|ちゃ|まし)|"
     r"わすれ(た|ちゃ|まし)|びみょう|微妙|なんとも|何とも|どうだろ|どうかな|さあ"
 )
 _BARE_NO = _compile(
     r"^(いいえ|いえ(?!の)|いや(?!が)|ううん|うーうん|うぅん|no(?![a-z])|ちが|違|ない|無い|なし|無し|"
-    r"ありません|ぜんぜん|全然|特に(な|何も)|とくに(な|なにも)|何も|なにも|ゼロ|ぜろ|0|未|してな|"
+    r"ありません|ぜんぜん|全然|特に(な|何も)|とくに(な|なにも)|何も|なにも|ゼロ|ぜろ|0(円|件)?$|未|してな|"
     r"してません|いない|いません|出てな|でてな|だめ)"
 )
 _BARE_YES = _compile(
@@ -403,6 +403,8 @@ _SELF_AHEAD = _compile(
     + _FIRST_PERSON + r"(が|は|も)?\s*(.{0,20})(書かれ|かかれ|言われ|いわれ|叩かれ|たたかれ|晒され|さらされ|中傷|ちゅうしょう|"
     r"ターゲット|たーげっと|標的|いじめ|撮られ|とられ|脅され|おどされ|からかわれ|無視され|むしされ|はぶられ|ハブられ)|"
     + _FIRST_PERSON + r"(について|に対して|にたいして|宛|あて)|"
+    r"(対象|たいしょう|ターゲット|たーげっと|標的)(は|が)" + _FIRST_PERSON + "|"
+    + _FIRST_PERSON + r"が(対象|たいしょう|ターゲット|たーげっと|標的)|"
     + _FIRST_PERSON + r"[\s、]*(は|も)?(中学生|ちゅうがくせい|高校生|こうこうせい|小学生|しょうがくせい|学生|がくせい|生徒|せいと|"
     r"中[1-3１-３]|高[1-3１-３]|ちゅう(いち|に|さん)|こう(いち|に|さん))"
 )
@@ -518,7 +520,7 @@ def _items(pairs: Sequence[Tuple[str, "re.Pattern[str]"]], clause: Clause) -> Li
 _EXPOSED = (
     ("住所", _compile(r"住所|じゅうしょ|(?<!実)家(?!族|庭|電)|いえ(?!ない|ません)|自宅|じたく|最寄|もより|住んでる場所|すんでるばしょ|住まい|すまい")),
     ("本名", _compile(r"本名|ほんみょう|(?<!店の)名前|なまえ|氏名|しめい|実名|じつめい|フルネーム|ふるねーむ")),
-    ("勤務先・学校", _compile(r"勤務先|きんむさき|職場|しょくば|会社|かいしゃ|学校|がっこう|学年|がくねん|クラス|くらす|バイト先|ばいとさき|大学|だいがく")),
+    ("勤務先・学校", _compile(r"勤務先|きんむさき|勤め先|つとめさき|職場|しょくば|会社|かいしゃ|学校|がっこう|学年|がくねん|クラス|くらす|バイト先|ばいとさき|大学|だいがく")),
     ("顔写真", _compile(r"顔|かお|写真|しゃしん|画像|がぞう|動画|どうが|プリ|ぷり")),
     ("電話番号", _compile(r"電話番号|でんわばんごう|携帯(の)?番号|けいたいばんごう|番号|ばんごう|line(の)?id|ラインid|らいんid")),
     ("家族のこと", _compile(r"家族|かぞく|子ども|子供|こども|夫|妻|おっと|つま|両親|りょうしん")),
@@ -730,7 +732,17 @@ def _kana_yen(text: str) -> Optional[int]:
     return parse_yen(spelled + "円")
 
 
+# 「5万じゃなくて3万円でした」: the amount after the correction counts.
+_CORRECTED = re.compile(r"(じゃなく|ではなく|でなく|じゃなかっ|ではなかっ)(て|で)?")
+
+
 def amount_in(message: Message) -> Optional[Found]:
+    for clause in message.clauses:
+        parts = _CORRECTED.split(clause.folded)
+        if len(parts) > 1:
+            value = parse_yen(parts[-1])
+            if value is not None:
+                return Found(value, (clause.index,))
     for clause in message.clauses:
         if find(_AMOUNT_CUE, clause) or re.fullmatch(r"[0-9,]+", clause.folded):
             value = parse_yen(clause.folded)
@@ -826,6 +838,16 @@ _OWN_LINE = _compile(
 )
 
 
+# Unasked, membership is said only in its own words: 「ドコモ使ってます」 is about the line.
+_MEMBER_WORDS = _compile(r"会員|かいいん|加入|かにゅう|(さぽーと|サポート)(には|にも|に|は|を|も)?(入|はい|使|つか|契約|けいやく)")
+
+
+def _read_member(message: Message, context: Context) -> Optional[Found]:
+    if not context.asked and not find_all(_MEMBER_WORDS, message):
+        return None
+    return _yes_no_reader(_YES_NO["is_member"])(message, context)
+
+
 def _read_docomo(message: Message, context: Context) -> Optional[Found]:
     if not context.asked and not find_all(_OWN_LINE, message):
         return None
@@ -853,7 +875,7 @@ READERS: Dict[str, Reader] = {
     "image_status": _read_image,
     "money_demanded": _yes_no("money_demanded"),
     "docomo_line": _read_docomo,
-    "is_member": _yes_no("is_member"),
+    "is_member": _read_member,
 }
 
 YES_NO_SLOTS = frozenset({

@@ -17,15 +17,17 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from nettrouble import answers
+from nettrouble import answers, safety
 
 # The message key (parse data) listing the service questions asked together with the trouble.
 ALSO_ASKED = "also_asked"
 SERVICE_INTENTS = ("request_human", "ask_free_consultation", "faq", "ask_hours", "ask_service_info")
 TROUBLE_PREFIX = "trouble_"
 # A question the classifier ranks at least this high, with words that ask it, is asked
-# alongside a trouble (a wish to call needs its words only: they are unmistakable).
-MIN_QUESTION_CONFIDENCE = 0.03
+# alongside a trouble. A wish to call needs its words only, and a question about the service
+# hardly any rank: their words (a subject of the service and a question) are unmistakable.
+MIN_QUESTION_CONFIDENCE = {"faq": 0.002, "request_human": 0.0, "ask_free_consultation": 0.0}
+DEFAULT_QUESTION_CONFIDENCE = 0.03
 
 
 def _compile(pattern: str) -> "re.Pattern[str]":
@@ -50,10 +52,11 @@ TROUBLE_CUES: Dict[str, "re.Pattern[str]"] = {
         r"アカウント(を|が)?(盗|ぬす|奪|うば|取られ|とられ)"),
     "phishing": _compile(
         r"偽(の)?(sms|さいと|サイト|めーる|メール|アプリ)|にせ(の)?(さいと|めーる|えすえむえす)|フィッシング|ふぃっしんぐ|"
-        r"(リンク|りんく|url)(を)?(押|お|踏|ふ|開|ひら|タップ|たっぷ)|入力してしま|にゅうりょくしてしま"),
+        r"(リンク|りんく|url)(を)?(押|お|踏|ふ|開|ひら|タップ|たっぷ)|入力してしま|にゅうりょくしてしま|"
+        r"(sms|めーる|メール|メッセージ|めっせーじ|お知らせ|おしらせ|通知|つうち)(.{0,20})(押し|おし|押さ|踏ん|ふん|開い|ひらい|タップ|たっぷ)"),
     "payment_fraud": _compile(
-        r"身に覚えのない|みにおぼえのない|覚えのない(請求|決済|利用|引き落とし)|勝手に(使|つか|引き落|決済|買|かわ)|"
-        r"不正利用|ふせいりよう|知らない(請求|決済|引き落とし)"),
+        r"身に覚えのない|みにおぼえのない|覚えのない(請求|決済|利用|引き落とし)|勝手に(使|つか|引き落|決済|買|かわ|払)|"
+        r"(不正利用|ふせいりよう)(され|に(あ|遭)|が(あ|発生|はっせい))|知らない(請求|決済|引き落とし|利用|支払|購入)"),
     "billing_scam": _compile(
         r"架空請求|かくうせいきゅう|ワンクリック|わんくりっく|未納料金|みのうりょうきん|サポート詐欺|"
         r"(ウイルス|ういるす)(に)?(感染|かんせん)|(払|はら)えって|請求(の|が)(sms|めーる|メール|画面|がめん)"),
@@ -62,7 +65,7 @@ TROUBLE_CUES: Dict[str, "re.Pattern[str]"] = {
         r"(フリマ|ふりま|メルカリ|めるかり|通販|つうはん)(で|の)(.{0,10})(買|か|購入|取引)"),
     "sexual_image": _compile(
         r"(裸|はだか|性的|えっち|下着|したぎ|ぬーど|わいせつ|猥褻)(姿|すがた|っぽい|な)?(の)?(画像|がぞう|写真|しゃしん|動画|どうが|自撮り|じどり)|"
-        r"リベンジポルノ|りべんじぽるの|"
+        r"リベンジポルノ|りべんじぽるの|(ビデオ通話|びでおつうわ|テレビ電話|てれびでんわ)(.{0,20})(録画|ろくが|撮られ|とられ|録られ)|"
         r"セクストーション|(画像|写真|動画)を(ばらま|拡散|晒|さら)(く|す)"),
     "bullying": _compile(
         r"いじめ|イジメ|仲間外れ|なかまはずれ|(はぶ|ハブ)られ|(クラス|くらす)(の)?(line|らいん|グループ|ぐるーぷ)"),
@@ -71,12 +74,17 @@ QUESTION_CUES: Dict[str, "re.Pattern[str]"] = {
     "request_human": _compile(
         r"電話(で|を)?(相談|そうだん|話|はな|し)(したい|たい|させて)|でんわ(で)?(そうだん|はな)?したい|"
         r"電話したい|担当(者|の方)|オペレーター|人と話|ひとと(はな)|スタッフ(と|に|さん)|直接(話|相談)|つないで"),
-    "ask_free_consultation": _compile(r"無料|むりょう|タダで|ただで"),
+    # 無料 or キャンペーン, asked about or wished for: 「無料のアプリを入れた」 asks nothing.
+    "ask_free_consultation": _compile(
+        r"(無料|むりょう|タダ|ただ(で|に)|0円|ぜろえん|キャンペーン|きゃんぺーん|お試し|おためし)"
+        r".{0,40}([?？]|ですか|ますか|でしょうか|かな|って本当|ってほんと|って聞い|ってきい|聞きました|ききました|"
+        r"受けられ|うけられ|使え|つかえ|したい|受けたい|使いたい|できる|でき(ます|れば))"),
     # A question about one of the service's own subjects, not 「どうしたらいいですか」.
     "faq": _compile(
         r"(補償|ほしょう|料金|りょうきん|いくら|月額|げつがく|あぷり|アプリ|加入|かにゅう|入会|解約|かいやく|無料|むりょう|会員|かいいん|"
         r"受付番号|記事|きじ|土日|どにち|祝日|年末|フリーダイヤル|電話代|保険|ほけん|対象|たいしょう|条件|じょうけん|申し込|申込|"
-        r"手続き|期間|いつまで|何回|なんかい|弁護士|べんごし|家族|かぞく|ドコモ以外|ドコモじゃ|他社)"
+        r"手続き|期間|いつまで|何回|なんかい|弁護士|べんごし|家族|かぞく|ドコモ以外|ドコモじゃ|他社|"
+        r"対応して|たいおうして|扱って|あつかって|相談(でき|に乗|にの|して(も|いい))|そうだん(でき|にの|しても))"
         r".{0,30}([?？]|ですか|ますか|でしょうか|かな|って本当|ってほんと|って聞い|ってきい|知りたい|しりたい|教えて|おしえて|の$|る$)"),
     "ask_hours": _compile(r"何時|なんじ|営業時間|受付時間|うけつけじかん|(今|いま)(電話)?(つなが|やって)"),
     "ask_service_info": _compile(r"(あんしんサポート|このサービス)(って|とは)"),
@@ -89,12 +97,19 @@ NEEDED_WORDS: Dict[str, "re.Pattern[str]"] = {
                                       r"(お金|おかね)(が|は)?かから"),
     "correct_trouble_type": _compile(r"(違|ちが)(う|い|います|って)|間違|まちが|種類|しゅるい|じゃな|ではな|選び直|えらびなお|"
                                      r"カテゴリ|かてごり|ジャンル|じゃんる|分類|ぶんるい|判定|認識|勘違|かんちが|話では|はなしでは"),
+    # A no: 「発行してください」 heard as one has none of these.
+    "deny": _compile(r"いいえ|いえ|いや|ううん|うーん|ノー|no(?![a-z])|ちが|違|いらな|いりませ|要らな|不要|結構|けっこう|"
+                     r"しな(い|くて)|しません|やめ|止め|見送|みおく|遠慮|えんりょ|また(に|今度|こんど)|あとで|後で|今は(いい|大丈夫|まだ)|"
+                     r"大丈夫|だいじょうぶ|自分で|じぶんで|ないです|ない$|なし|無し|まだ|未|だめ|ダメ|結構です|いいです$|いいや|いーや|"
+                     r"お断|おことわ|必要な|ひつようない|ません$|なかった|じゃない|ではない"),
     "cancel": _compile(r"やめ|止め|キャンセル|きゃんせる|中止|ちゅうし|リセット|りせっと|最初から|さいしょから|はじめから|"
                        r"いらない|いりません|もういい|ストップ|すとっぷ|打ち切|なかったことに|戻して|もどして"),
 }
 # Words that ask for staff: they outweigh a classifier that heard only 「相談したい」.
 STAFF_WORDS = "request_human"
 _ASKS_FOR_HELP = ("need_help", "greet", "ask_free_consultation", "inform", "faq", "ask_service_info")
+# Intents of a first message that asks for help in general.
+_OPENERS = ("need_help", "greet")
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,8 @@ _HYPOTHETICAL = re.compile(r"^(たら|ら|た場合|たばあい|たとき|た�
 
 
 def _describes(pattern: "re.Pattern[str]", message: answers.Message) -> bool:
-    for clause in message.clauses:
+    whole = answers.Clause(-1, message.folded, "".join(c.reading for c in message.clauses))
+    for clause in message.clauses + [whole]:
         for view in clause.views():
             for match in pattern.finditer(view):
                 if not _HYPOTHETICAL.match(view[match.end():]):
@@ -117,6 +133,8 @@ def _describes(pattern: "re.Pattern[str]", message: answers.Message) -> bool:
     return False
 
 
+# A ranked trouble the words describe replaces one they do not describe from this confidence up.
+MIN_RIVAL_CONFIDENCE = 0.1
 # Intimate images are urgent whatever else the message tells: their words decide the trouble.
 URGENT_TROUBLE = "trouble_sexual_image"
 
@@ -128,11 +146,31 @@ def review(intent: Optional[str], ranking: Sequence[Mapping], text: str) -> Opti
     message = answers.Message(text)
     if not message.clauses or text.lstrip().startswith("/"):
         return intent
-    if intent and intent.startswith(TROUBLE_PREFIX) and intent != URGENT_TROUBLE and _describes(
-            TROUBLE_CUES[URGENT_TROUBLE[len(TROUBLE_PREFIX):]], message):
+    if intent and (intent.startswith(TROUBLE_PREFIX) or intent == safety.DANGER) and intent != URGENT_TROUBLE \
+            and _describes(TROUBLE_CUES[URGENT_TROUBLE[len(TROUBLE_PREFIX):]], message) and not safety.signals(text):
+        # Sextortion heard as danger by the classifier alone is answered as what it is; its
+        # answer has the police numbers too.
         return URGENT_TROUBLE
+    if intent and intent.startswith(TROUBLE_PREFIX) and _describes(QUESTION_CUES["faq"], message) and not any(
+            _describes(cue, message) for cue in TROUBLE_CUES.values()):
+        # 「不正利用されたら、いくらまで補償される？」 imagines a trouble and asks about the service.
+        return "faq"
+    if intent and intent.startswith(TROUBLE_PREFIX):
+        # A trouble whose words are absent, beside one other ranked trouble whose words are there:
+        # 「不在のお知らせのメッセージを押してしまいました」 is phishing, not one's own post.
+        described = [entry.get("name") for entry in ranking
+                     if (entry.get("name") or "").startswith(TROUBLE_PREFIX)
+                     and float(entry.get("confidence") or 0.0) >= MIN_RIVAL_CONFIDENCE
+                     and _describes(TROUBLE_CUES[entry["name"][len(TROUBLE_PREFIX):]], message)]
+        if intent not in described and len(described) == 1:
+            return described[0]
     if intent in _ASKS_FOR_HELP and _describes(QUESTION_CUES[STAFF_WORDS], message):
         return STAFF_WORDS
+    if intent in _OPENERS:
+        # 「性的な画像のことで相談したいです」 names its trouble: that is what it is about.
+        named = [TROUBLE_PREFIX + kind for kind, cue in TROUBLE_CUES.items() if _describes(cue, message)]
+        if len(named) == 1:
+            return named[0]
     if intent in NEEDED_WORDS and not _describes(NEEDED_WORDS[intent], message):
         for entry in ranking:
             name = entry.get("name")
@@ -150,7 +188,8 @@ def split(intent: Optional[str], ranking: Sequence[Mapping], text: str) -> Optio
         return None
     asked = [
         question for question in SERVICE_INTENTS
-        if (question in (intent, STAFF_WORDS) or scores.get(question, 0.0) >= MIN_QUESTION_CONFIDENCE)
+        if (question == intent or scores.get(question, 0.0)
+            >= MIN_QUESTION_CONFIDENCE.get(question, DEFAULT_QUESTION_CONFIDENCE))
         and _describes(QUESTION_CUES[question], message)
     ]
     # A question about the free consultation is answered by its own check; a generic question

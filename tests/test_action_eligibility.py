@@ -489,3 +489,11 @@ def test_no_number_is_asked_for_once_an_adviser_was_requested(env):
                     history=history)
     required = asyncio.run(ValidateEligibilityForm().required_slots([], CollectingDispatcher(), state, {}))
     assert "person_key" not in required
+
+
+def test_a_number_typed_before_its_question_is_kept_and_not_asked(env):
+    events, messages = validate({"trouble_type": "defamation"}, "０９０１１１１２２２２", "inform",
+                                requested="docomo_line")
+    slots = slot_events(events)
+    assert slots["person_key"] == key_of("090-1111-2222") and slots[REQUESTED_SLOT] == "docomo_line"
+    assert "docomo_line" not in slots or slots["docomo_line"] is None

@@ -235,3 +235,38 @@ def test_a_malformed_tracker_still_gets_the_phone_number(env):
     broken = tracker(events=[user("人と話したい"), "not an event"])
     assert_apology(*run(ActionHandoff(), broken))
     assert count(cases.cases) == 0
+
+
+# --- action_request_staff: what comes before the reference ----------------------------------
+
+def route(slots, monkeypatch, moment="2020-07-15T11:00:00+09:00"):
+    from actions.handoff import ActionRequestStaff
+
+    pin(monkeypatch, moment)
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionRequestStaff().run(dispatcher, tracker(slots=slots), {}))
+    values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    return values["next_step"], [m.get("response") for m in dispatcher.messages], values
+
+
+def test_staff_before_any_trouble_gives_the_reference_at_once(env, monkeypatch):
+    step, said, values = route({}, monkeypatch)
+    assert step == "handoff" and said == [] and values["handoff_requested"] is True
+
+
+def test_staff_during_the_triage_asks_the_essential_question_first(env, monkeypatch):
+    assert route({"trouble_type": "privacy", "platform": "X"}, monkeypatch)[:2] == (
+        "triage", ["utter_staff_one_question"])
+
+
+def test_staff_asked_for_again_instead_of_an_answer_gets_the_reference(env, monkeypatch):
+    step, _, _ = route({"trouble_type": "account", "handoff_requested": True}, monkeypatch)
+    assert step == "handoff"
+
+
+def test_staff_in_a_campaign_topic_finishes_the_check_first(env, monkeypatch):
+    slots = {"trouble_type": "defamation", "platform": "X"}
+    assert route(slots, monkeypatch)[:2] == ("eligibility", ["utter_staff_check_first"])
+    # Once decided, or outside the campaign, nothing stands before the reference.
+    assert route({**slots, "eligibility": "eligible"}, monkeypatch)[0] == "handoff"
+    assert route(slots, monkeypatch, "2026-12-02T11:00:00+09:00")[0] == "handoff"

@@ -385,3 +385,22 @@ def test_danger_with_a_child_adds_the_children_lines():
     dispatcher, events = run(ActionRecordUrgency(), state)
     assert slot_events(events)["urgency"] == ["danger", "minor"]
     assert "0120-0-78310" in texts(dispatcher)[0]
+
+
+def test_a_question_heard_as_the_trouble_itself_is_answered_and_the_question_asked_again():
+    latest = message("その前に、不正利用の補償っていくらまで出るんですか？", "trouble_account", also_asked=["faq"],
+                     response_selector={"faq": {"response": {"intent_response_key": "faq/fraud_cover_amount"}}})
+    dispatcher, events = run_form(tracker(latest, slots={"trouble_type": "account", "platform": "Instagram",
+                                                         "requested_slot": "can_login"}, active_loop="triage_form"))
+    assert "100万円" in texts(dispatcher)[0]
+    assert not rejected(events) and slot_events(events)["requested_slot"] == "can_login"
+    assert "utter_triage_not_understood" not in responses(dispatcher)
+
+
+def test_a_wish_to_call_in_an_answer_shortens_the_triage():
+    latest = message("ログインできないです、もう電話で相談したい", "trouble_account", also_asked=["request_human"])
+    dispatcher, events = run_form(tracker(latest, slots={"trouble_type": "account", "platform": "X",
+                                                         "requested_slot": "can_login"}, active_loop="triage_form"))
+    slots = slot_events(events)
+    assert slots["can_login"] == "no" and slots["handoff_requested"] is True
+    assert slots["requested_slot"] is None  # the essential question is answered: on to the reference

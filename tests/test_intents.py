@@ -57,3 +57,9 @@ def test_a_statement_the_classifier_took_for_a_question_is_the_trouble_alone():
 
 def test_a_plain_trouble_report_asks_nothing():
     assert intents.split("trouble_defamation", ranked(("trouble_defamation", 0.9)), "Xで悪口を書かれて、どうしたらいいですか") is None
+
+
+@pytest.mark.parametrize("text, expected", [("発行してください", "affirm"), ("今はいいです", "deny"),
+                                            ("大丈夫です、いりません", "deny")])
+def test_a_no_needs_words_of_refusal(text, expected):
+    assert intents.review("deny", ranked(("deny", 0.5), ("affirm", 0.3)), text) == expected
