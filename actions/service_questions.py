@@ -46,16 +46,23 @@ class ActionAnswerFaq(Action):
 
 class ActionFreeConsultationIntro(Action):
     """What the free consultation is, said before its questions while a campaign runs. Outside
-    a campaign it says nothing: the check's decision says that it has ended or not begun."""
+    a campaign, and for a trouble the campaign does not cover, it says nothing: the check's
+    decision says that it has ended or not begun, or that the trouble is not covered, at once."""
 
     def name(self) -> Text:
         return "action_free_consultation_intro"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        if faq.campaign_phase(now())[0] == "during":
-            key = AFTER_TRIAGE_KEY if tracker.active_loop.get("name") == "triage_form" else INTRO_KEY
-            dispatcher.utter_message(text=faq_text(key, tracker))
+        phase, campaign = faq.campaign_phase(now())
+        if phase != "during":
+            return []
+        if tracker.active_loop.get("name") == "triage_form":
+            dispatcher.utter_message(text=faq_text(AFTER_TRIAGE_KEY, tracker))
+            return []
+        trouble_type = tracker.get_slot("trouble_type")
+        if not trouble_type or campaign.covers(trouble_type):
+            dispatcher.utter_message(text=faq_text(INTRO_KEY, tracker))
         return []
 
 

@@ -1,5 +1,5 @@
 """Rasa's SQL tracker store, with phone numbers and e-mail addresses masked before they are
-written.
+written, and a turn stopped by Rasa's circuit breaker closed so that the conversation goes on.
 
 The Rasa server and the action server see the user's words as typed during the turn (the
 eligibility check turns a number into its keyed hash then); what reaches the database, and so
@@ -13,8 +13,10 @@ import logging
 from functools import lru_cache
 from typing import FrozenSet, Iterator
 
+from rasa.core.processor import MAX_NUMBER_OF_PREDICTIONS
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from nettrouble import datafiles, ledger, masking, referrals, service
@@ -47,6 +49,27 @@ def masked(event: Event) -> Event:
     return event
 
 
+def stopped_by_circuit_breaker(tracker: DialogueStateTracker) -> bool:
+    """Whether the last turn ended at Rasa's limit of actions instead of with a listen.
+
+    Rasa counts the actions since the last listen across later user messages, so such a
+    conversation would trip the breaker again at once on every message it ever gets (seen when
+    the action server died mid-turn and each custom action failed in turn)."""
+    actions = 0
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted):
+            if event.action_name in (ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME):
+                break
+            actions += 1
+    return actions >= MAX_NUMBER_OF_PREDICTIONS
+
+
 class MaskingSQLTrackerStore(SQLTrackerStore):
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if stopped_by_circuit_breaker(tracker):
+            logger.warning("a turn stopped at the limit of actions: the conversation listens again")
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await super().save(tracker)
+
     def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator[Event]:
         return (masked(event) for event in super()._additional_events(session, tracker))

@@ -107,8 +107,9 @@ def main(argv: list) -> int:
     if not shell:
         services.append(Service(
             "Rasa server",
+            # one "--auth-token=…" argument: a token beginning with "-" would read as an option
             [RASA, "run", "--model", str(model), "--enable-api",
-             "--auth-token", current.rasa_api_token, "--port", str(current.rasa_port),
+             f"--auth-token={current.rasa_api_token}", "--port", str(current.rasa_port),
              "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
             # /status answers only once the model is loaded.
             f"http://localhost:{current.rasa_port}/status?token={current.rasa_api_token}",

@@ -570,7 +570,7 @@ class Cluster:
         }
         self.rasa = {
             server: Service(f"Rasa server {server}",
-                            [RASA, "run", "--model", str(model), "--enable-api", "--auth-token", self.token,
+                            [RASA, "run", "--model", str(model), "--enable-api", f"--auth-token={self.token}",
                              "--interface", "127.0.0.1", "--port", str(rasa_port),
                              "--credentials", "credentials.yml", "--endpoints", endpoints],
                             f"http://127.0.0.1:{rasa_port}/status?token={self.token}")

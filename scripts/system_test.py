@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -48,6 +50,15 @@ REFERENCE = re.compile(r"NT-\d{4}-\d{5}-\d")
 NUMBER = "090-1234-5678"
 NUMBER_FORMS = ["090-1234-5678", "09012345678", "1234-5678", "12345678", "０９０", "+81 90 1234"]
 CLOCK = "2020-07-15T11:00:00+09:00"
+
+
+def first_sentence(response: str) -> str:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return domain["responses"][response][0]["text"].split("。")[0]
+
+
+# How the bot starts when it asks the trouble's one question before issuing a reference.
+STAFF_ONE_QUESTION = first_sentence("utter_staff_one_question")
 
 
 def free_port() -> int:
@@ -100,7 +111,8 @@ class System:
         self.actions = self._actions_service()
         self.rasa = Service(
             "Rasa server",
-            [RASA, "run", "--model", str(model), "--enable-api", "--auth-token", self.token,
+            # one "--auth-token=…" argument: a token beginning with "-" would read as an option
+            [RASA, "run", "--model", str(model), "--enable-api", f"--auth-token={self.token}",
              "--port", str(self.rasa_port), "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml"],
             f"{self.base}/status?token={self.token}",
@@ -332,6 +344,10 @@ def check_kill_during_handoff(system: System) -> str:
     system.restart_actions()
     for sender in senders:
         text = system.text_of(sender, "人と話したい")
+        if REFERENCE.search(text) is None and STAFF_ONE_QUESTION in text:
+            # the request the kill cut short never reached the bot, so it asks the trouble's one
+            # question before the reference; asked for staff again, it issues the reference
+            text = system.text_of(sender, "人と話したい")
         expect(REFERENCE.search(text) is not None, f"{sender}: no reference after the restart: {text!r}")
     rows = [c for c in system.cases() if c["conversation_id"] in senders]
     per_conversation = {sender: sum(c["conversation_id"] == sender for c in rows) for sender in senders}

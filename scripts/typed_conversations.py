@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import train  # noqa: E402  (scripts/train.py)
-from system_test import System, http  # noqa: E402  (scripts/system_test.py)
+from system_test import System, first_sentence, http  # noqa: E402  (scripts/system_test.py)
 
 from addons.channels.sms import SmsInput, twilio_signature  # noqa: E402
 from nettrouble import answers, triage  # noqa: E402
@@ -63,8 +63,7 @@ CONFUSION_RESPONSES = ("utter_ask_rephrase", "utter_triage_not_understood", "utt
 
 
 def confusion_markers() -> List[str]:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    markers = [domain["responses"][name][0]["text"].split("。")[0] for name in CONFUSION_RESPONSES]
+    markers = [first_sentence(name) for name in CONFUSION_RESPONSES]
     markers += [text.split("、", 1)[1].split("。")[0] for text in YES_NO_REASK.values()]
     markers.append(triage.explanation("ongoing").split("「")[0])
     return markers

@@ -53,6 +53,14 @@ def test_the_free_consultation_is_introduced_only_while_a_campaign_runs(clock):
     assert dispatcher.messages == []  # the decision says it has ended, once
 
 
+def test_no_introduction_for_a_trouble_the_campaign_does_not_cover(clock):
+    asked = message("無料で電話相談できますか？", "ask_free_consultation")
+    dispatcher, _ = run(ActionFreeConsultationIntro(), tracker(asked, slots={"trouble_type": "shopping"}))
+    assert dispatcher.messages == []  # the decision says at once that shopping is not covered
+    dispatcher, _ = run(ActionFreeConsultationIntro(), tracker(asked, slots={"trouble_type": "defamation"}))
+    assert "確認させてください" in texts(dispatcher)[0]
+
+
 def test_what_to_do_now_with_a_reference(clock):
     dispatcher, _ = run(ActionNextStepAdvice(), tracker(message("どうすればいい？", "ask_next_step"),
                                                        slots={"case_reference": "NT-2007-12345-6"}))

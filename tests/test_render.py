@@ -178,6 +178,24 @@ def test_a_long_turn_is_shortened_but_keeps_numbers_and_reference():
     assert "ご不安なことと存じます" in joined  # filler fills the room that is left, in order
 
 
+def test_a_shortened_turn_keeps_the_question_its_menu_answers():
+    filler = [BotMessage("ご不安なことと存じます。落ち着いて、ひとつずつ確認してまいりましょう。" * 2) for _ in range(6)]
+    question = BotMessage("ドコモの携帯電話回線をお使いですか？",
+                          buttons=(Button("はい（ドコモ回線です）", "/affirm"), Button("いいえ（他社です）", "/deny")))
+    texts = render.sms_texts(filler + [question], max_texts=4)
+    joined = "".join(texts)
+    assert len(texts) <= 4
+    assert "ドコモの携帯電話回線をお使いですか？" in joined and "1: はい（ドコモ回線です）" in joined
+
+
+def test_a_shortened_line_keeps_its_beginning():
+    # the title's first sentence no longer fits beside the first line; its second would
+    filler = BotMessage("あ" * 49)
+    title = BotMessage("2. 誹謗中傷の投稿を削除してもらうには？運営者への削除依頼の流れ")
+    texts = render.sms_texts([filler, title], max_texts=1)
+    assert texts == ["あ" * 49]
+
+
 def test_emoji_counts_double_in_ucs2():
     assert render.ucs2_length("あ😀") == 3
     texts = render.sms_texts([BotMessage("😀" * 40)])

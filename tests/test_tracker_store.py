@@ -1,4 +1,5 @@
-"""Phone numbers and e-mail addresses never reach the tracker database."""
+"""Phone numbers and e-mail addresses never reach the tracker database; a turn stopped by
+Rasa's circuit breaker does not stop the conversation."""
 import asyncio
 import json
 import sqlite3
@@ -67,3 +68,32 @@ def test_a_person_key_is_stored_as_it_is():
     key = "0" * 20 + "09012345678" + "a" * 33
     assert masked(SlotSet("person_key", key)).value == key
     assert masked(SlotSet("platform", "09012345678")).value == "［電話番号］"
+
+
+def test_a_turn_stopped_by_the_circuit_breaker_leaves_the_conversation_listening(tmp_path):
+    from types import SimpleNamespace
+
+    from rasa.core.processor import MAX_NUMBER_OF_PREDICTIONS, MessageProcessor
+
+    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    tracker = asyncio.run(store.get_or_create_tracker("erin"))
+    tracker.update(UserUttered("人と話したい", parse_data={"intent": {"name": "request_human", "confidence": 1.0}}))
+    for index in range(MAX_NUMBER_OF_PREDICTIONS):  # each custom action failed, the next was predicted
+        tracker.update(ActionExecuted("triage_form" if index % 2 else "action_request_staff"))
+    asyncio.run(store.save(tracker))
+
+    again = asyncio.run(store.retrieve("erin"))
+    again.update(UserUttered("人と話したい", parse_data={"intent": {"name": "request_human", "confidence": 1.0}}))
+    processor = SimpleNamespace(max_number_of_predictions=MAX_NUMBER_OF_PREDICTIONS)
+    assert not MessageProcessor.is_action_limit_reached(processor, again, True)
+
+
+def test_an_ordinary_turn_is_stored_as_it_is(tmp_path):
+    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    tracker = asyncio.run(store.get_or_create_tracker("frank"))
+    tracker.update(UserUttered("こんにちは"))
+    tracker.update(ActionExecuted("utter_greet"))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    assert [e.action_name for e in asyncio.run(store.retrieve("frank")).events
+            if isinstance(e, ActionExecuted)][-2:] == ["utter_greet", "action_listen"]

@@ -273,14 +273,16 @@ def _without_extra_urls(texts: List[str]) -> List[str]:
 
 def _sms_lines(messages: Sequence[BotMessage]) -> List[Tuple[str, bool]]:
     """(line, must keep) pairs: lines with a phone number, a case reference or a menu entry
-    survive shortening."""
+    survive shortening, and so does the question a menu answers (the text of a message with
+    buttons): 「1: はい」 alone asks nothing."""
     texts = _without_extra_urls([m.text for m in messages] + [m.image for m in messages if m.image])
+    asks = [bool(m.buttons) for m in messages] + [False for m in messages if m.image]
     lines = []
-    for text in texts:
+    for text, with_menu in zip(texts, asks):
         for line in text.splitlines():
             line = re.sub(r"[ \t\u3000]+", " ", line).strip()
             if line:
-                lines.append((line, bool(PHONE.search(line) or CASE_REFERENCE.search(line))))
+                lines.append((line, with_menu or bool(PHONE.search(line) or CASE_REFERENCE.search(line))))
     menu = turn_buttons(messages)
     if menu:
         lines += [(f"{number}: {button.title}", True) for number, button in enumerate(menu, 1)]
@@ -303,22 +305,26 @@ def sms_texts(messages: Sequence[BotMessage], max_texts: int = SMS_MAX_PER_TURN)
     """The SMS of one turn, each at most 70 UCS-2 characters (one segment), at most
     ``max_texts`` of them. When the turn is longer, lines are left out from the end,
     never one with a phone number, a case reference or a menu entry."""
-    units: List[Tuple[str, bool, bool]] = []  # (text, starts a line, must keep)
-    for line, must in _sms_lines(messages):
+    units: List[Tuple[str, bool, bool, int]] = []  # (text, starts a line, must keep, line number)
+    for number, (line, must) in enumerate(_sms_lines(messages)):
         for index, piece in enumerate(_units(line, SMS_SEGMENT, ucs2_length)):
             if piece.strip():
-                units.append((piece.strip(), index == 0, must))
+                units.append((piece.strip(), index == 0, must, number))
     chosen = [u for u in units if u[2]]
     if len(_pack_sms([(u[0], u[1]) for u in chosen])) > max_texts:
         logger.warning("SMS reply keeps only %d texts although its numbers need more", max_texts)
         return _pack_sms([(u[0], u[1]) for u in chosen])[:max_texts]
     selected = {id(u) for u in chosen}
+    # A line loses its end, never its beginning: 「運営者への削除依頼の流れ」 alone means nothing.
+    cut_lines = set()
     for unit in units:
         if unit[2]:
             continue
         trial = [u for u in units if id(u) in selected or u is unit]
-        if len(_pack_sms([(u[0], u[1]) for u in trial])) <= max_texts:
+        if unit[3] not in cut_lines and len(_pack_sms([(u[0], u[1]) for u in trial])) <= max_texts:
             selected.add(id(unit))
+        else:
+            cut_lines.add(unit[3])
     return _pack_sms([(u[0], u[1]) for u in units if id(u) in selected])
 
 

@@ -137,7 +137,7 @@ def _our_failure_markers() -> List[str]:
 
 def _rasa_serve(model: Path, token: str, port: int) -> List[str]:
     # As scripts/run.py starts it, but listening on the loopback interface only.
-    return [RASA, "run", "--model", str(model), "--enable-api", "--auth-token", token,
+    return [RASA, "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
             "--port", str(port), "--interface", "127.0.0.1",
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]
 
