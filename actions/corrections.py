@@ -79,7 +79,10 @@ class ActionReadAnswer(Action):
                 dispatcher.utter_message(text=f"受付番号 {reference} のご相談内容も更新しました。")
             except Exception as error:  # noqa: BLE001 — the correction stands in the chat
                 log.error("correction not written to the case", exc_info=error)
-        return events
+        # A correction typed while an offer waited for its answer: the offer again, so that the
+        # user's next 「はい」 has a question to answer.
+        offer = open_offer(tracker)
+        return events + [FollowupAction(offer)] if offer else events
 
     @staticmethod
     def _clarify(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:

@@ -689,6 +689,14 @@ _PAYMENT_WORDS = (
     ("キャリア決済", _compile(r"きゃりあ|キャリア|携帯(料金|代)|けいたい(りょうきん|だい)|スマホ(料金|代)|すまほ(りょうきん|だい)")),
     ("暗号資産", _compile(r"暗号資産|あんごうしさん|仮想通貨|かそうつうか|ビットコイン|びっとこいん")),
     ("後払い", _compile(r"後払い|あとばらい")),
+    # Payment apps as they are said, for messages written in kana: the entity extractor names
+    # them when written as on their logos (PayPay, d払い), with the same canonical names.
+    ("PayPay", _compile(r"ぺいぺい")),
+    ("d払い", _compile(r"でぃーばらい|でーばらい|でぃー払い")),
+    ("楽天ペイ", _compile(r"らくてんぺい")),
+    ("メルペイ", _compile(r"めるぺい")),
+    ("LINE Pay", _compile(r"らいんぺい")),
+    ("au PAY", _compile(r"えーゆーぺい|あうぺい")),
 )
 _NOT_PAID = _compile(
     r"(払|はら|支払|しはら|振り込ん|ふりこん|振込ん)(っ)?て(は|も)?(い)?(な|ません)|まだ(払|はら|支払|しはら)|(払|はら)って(ない|ません)"

@@ -43,8 +43,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         workdir = Path(tempfile.mkdtemp(prefix=f"transcripts-{clock}-"))
         system = System(workdir, model)
         system.env["CLOCK_OVERRIDE"] = plan["clocks"][clock]
-        system.start()
         try:
+            system.start()
             for conversation in (c for c in conversations if c["clock"] == clock):
                 text = play(system.say, conversation["sender"], conversation["messages"])
                 (TRANSCRIPTS / conversation["file"]).write_text(text, encoding="utf-8")

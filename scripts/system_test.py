@@ -134,7 +134,11 @@ class System:
     def start(self) -> None:
         self._start(self.actions, self.env, "actions.log")
         self._start(self.rasa, self.env, "rasa.log")
-        wait_until_healthy([self.actions, self.rasa])
+        try:
+            wait_until_healthy([self.actions, self.rasa])
+        except BaseException:
+            self.stop()  # a server that started must not outlive a start that failed
+            raise
 
     def restart_actions(self, **overrides: str) -> None:
         self.actions.stop()

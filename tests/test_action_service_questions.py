@@ -93,6 +93,18 @@ def test_a_correction_after_the_summary_changes_the_answer_and_shows_it(clock):
     assert "止まっている" in texts(dispatcher)[1]
 
 
+def test_a_correction_while_staff_is_offered_offers_it_again(clock):
+    latest = message("やっぱり続いてました", "inform")
+    events = [{"event": "action", "name": "utter_offer_handoff"}, {"event": "bot", "text": "発行しますか？"},
+              {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": "やっぱり続いてました", "parse_data": latest}]
+    corrected = dict(DONE, ongoing="no")
+    dispatcher, events = run(ActionReadAnswer(), tracker(latest, slots=corrected, events=events))
+    assert slot_events(events) == {"ongoing": "yes"}
+    assert dispatcher.messages[0]["response"] == "utter_summary_corrected"
+    assert events[-1] == FollowupAction("utter_offer_handoff")
+
+
 def test_an_unreadable_reply_to_an_offer_asks_it_again(clock):
     latest = message("うーんと", "nlu_fallback")
     events = [{"event": "action", "name": "utter_offer_handoff"}, {"event": "bot", "text": "発行しますか？"},

@@ -122,6 +122,8 @@ def test_user_role(trouble_type, text, expected):
         ("child_grade", "中学生です", "中学生"),
         ("payment_method", "払ってないです", answers.NOT_PAID),
         ("payment_method", "コンビニでアマギフ買って番号を送った", "ギフトカード"),
+        ("payment_method", "ぺいぺいではらった", "PayPay"),
+        ("payment_method", "でぃーばらいです", "d払い"),
         ("platform", "地域の掲示板", "掲示板"),
         ("platform", "はい", None),
         ("platform", "あ" * 200, None),
