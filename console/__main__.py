@@ -1,5 +1,9 @@
-"""``python -m console``: the agent console on CONSOLE_PORT, and the handoff notification worker
-when HANDOFF_WEBHOOK_URL is set.
+"""``python -m console``: the agent console on BIND_HOST:CONSOLE_PORT, and the handoff
+notification worker when HANDOFF_WEBHOOK_URL is set (each POST signed with
+HANDOFF_WEBHOOK_SECRET).
+
+Before it serves it runs the production checks, makes the files it creates private and masks
+every log record (``nettrouble.log_privacy``).
 
 The worker (``nettrouble.outbox.run_forever``) makes blocking HTTP calls and database writes,
 so it runs on a thread of its own, never on Sanic's event loop. It starts once the server is up
@@ -20,8 +24,8 @@ from sanic.log import LOGGING_CONFIG_DEFAULTS
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nettrouble import db, outbox
-from nettrouble.settings import ROOT, SettingsError, settings
+from nettrouble import db, log_privacy, outbox
+from nettrouble.settings import ROOT, SettingsError, check_production, protect_files, settings
 
 from console.app import create_app
 
@@ -29,11 +33,13 @@ log = logging.getLogger("console")
 
 
 class DeliveryWorker:
-    """``outbox.run_forever`` on a daemon thread, with a stop that waits for it."""
+    """``outbox.run_forever`` on a daemon thread, with a stop that waits for it. The signing
+    key is HANDOFF_WEBHOOK_SECRET unless ``secret`` is given; without one it does not start."""
 
     def __init__(self, engine: Engine, url: str, interval: float = 5.0,
-                 timeout: float = outbox.DEFAULT_TIMEOUT):
+                 timeout: float = outbox.DEFAULT_TIMEOUT, secret: Optional[str] = None):
         self.engine, self.url = engine, outbox.check_url(url)
+        self.secret = secret or settings().require("handoff_webhook_secret")
         self.interval, self.timeout = interval, timeout
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -49,7 +55,7 @@ class DeliveryWorker:
         self._thread = threading.Thread(
             target=outbox.run_forever,
             args=(self.engine, self.url, self._stop),
-            kwargs={"interval": self.interval, "timeout": self.timeout},
+            kwargs={"interval": self.interval, "timeout": self.timeout, "secret": self.secret},
             name="handoff-outbox",
             daemon=True,
         )
@@ -97,13 +103,15 @@ def logging_config() -> Dict[str, Any]:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m console", description="The agent console for phone staff.")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1; the port is CONSOLE_PORT)")
+    parser.add_argument("--host", help="address to listen on (default BIND_HOST; the port is CONSOLE_PORT)")
     args = parser.parse_args(argv)
 
     logging.config.dictConfig(logging_config())
+    log_privacy.install()
     try:
         config = settings()
+        check_production(config)
+        protect_files()
         engine = db.prepare(config.database_url)
         app = create_app(engine, config)
         worker = DeliveryWorker(engine, config.handoff_webhook_url) if config.handoff_webhook_url else None
@@ -119,12 +127,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         attach_worker(app, worker)
     else:
         log.info("handoff notifications: off (HANDOFF_WEBHOOK_URL is empty)")
+    host = args.host or config.bind_host
     print(
-        f"エージェントコンソール: http://{args.host}:{config.console_port}/ "
+        f"エージェントコンソール: http://{host}:{config.console_port}/ "
         f"(ユーザー名とパスワードは {ROOT / '.env'} の CONSOLE_USER / CONSOLE_PASSWORD)",
         flush=True,
     )
-    app.run(host=args.host, port=config.console_port, access_log=True, motd=False)
+    app.run(host=host, port=config.console_port, access_log=True, motd=False)
     return 0
 
 

@@ -7,14 +7,23 @@ Each row is claimed with a lease before it is sent, so several workers never sen
 same moment; a receiver may still see a row twice when its answer was lost, which the
 ``Idempotency-Key`` header (the row id) lets it recognise.
 
+Every POST is signed: ``X-NetTrouble-Signature: t=<unix seconds>,v1=<hex>``, where ``v1`` is
+HMAC-SHA256 under HANDOFF_WEBHOOK_SECRET of ``f"{t}.{body}"`` (the body as sent, UTF-8 JSON).
+A receiver recomputes it over the raw body, compares in constant time and refuses a ``t`` more
+than five minutes from its own clock, so that a recorded request cannot be replayed later
+(README, "Security", has a receiver). ``t`` is the time of each attempt, not of the case.
+
 Retry times follow the real clock, not ``CLOCK_OVERRIDE``: a demo pinned to one moment must
 still retry, and delivery is plumbing rather than a business rule.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -39,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.clock import JST, in_japan
 from nettrouble.db import metadata
+from nettrouble.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +57,7 @@ MAX_RETRY = timedelta(hours=1)
 DEFAULT_TIMEOUT = 10.0
 BATCH = 50
 MAX_ERROR_CHARS = 300
+SIGNATURE_HEADER = "X-NetTrouble-Signature"
 
 outbox = Table(
     "outbox",
@@ -108,7 +119,13 @@ def check_url(url: str) -> str:
     return url
 
 
-def _post(url: str, outbox_id: str, body: bytes, timeout: float) -> Optional[str]:
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    """The value of SIGNATURE_HEADER for ``body`` sent at ``timestamp`` (Unix seconds)."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def _post(url: str, outbox_id: str, body: bytes, timeout: float, secret: str) -> Optional[str]:
     """None when the receiver accepted the notification (2xx), else a short reason."""
     request = urllib.request.Request(
         url,
@@ -118,6 +135,7 @@ def _post(url: str, outbox_id: str, body: bytes, timeout: float) -> Optional[str
             "Content-Type": "application/json",
             "Idempotency-Key": outbox_id,
             "User-Agent": "nettrouble-handoff/1",
+            SIGNATURE_HEADER: signature(secret, body, int(time.time())),
         },
     )
     try:
@@ -156,9 +174,12 @@ def deliver_pending(
     now: Optional[datetime] = None,
     timeout: float = DEFAULT_TIMEOUT,
     batch: int = BATCH,
+    secret: Optional[str] = None,
 ) -> DeliveryReport:
-    """POSTs every notification that is due at ``now``, oldest first, at most ``batch``."""
+    """POSTs every notification that is due at ``now``, oldest first, at most ``batch``, signed
+    with ``secret`` (default HANDOFF_WEBHOOK_SECRET, which must then be set)."""
     check_url(url)
+    secret = secret or settings().require("handoff_webhook_secret")
     at = in_japan(now) if now else wall_clock()
     due = (
         select(outbox)
@@ -178,7 +199,7 @@ def deliver_pending(
              "case": row.payload},
             ensure_ascii=False,
         ).encode("utf-8")
-        error = _post(url, row.id, body, timeout)
+        error = _post(url, row.id, body, timeout, secret)
         attempts = row.attempts + 1
         with engine.begin() as connection:
             if error is None:
@@ -203,13 +224,15 @@ def run_forever(
     stop_event: threading.Event,
     interval: float = 5.0,
     timeout: float = DEFAULT_TIMEOUT,
+    secret: Optional[str] = None,
 ) -> None:
     """Delivers pending notifications every ``interval`` seconds until ``stop_event`` is set.
     For a worker thread or process; a database or network failure is logged and retried."""
     check_url(url)
+    secret = secret or settings().require("handoff_webhook_secret")
     while not stop_event.is_set():
         try:
-            deliver_pending(engine, url, timeout=timeout)
+            deliver_pending(engine, url, timeout=timeout, secret=secret)
         except Exception:  # noqa: BLE001 — the worker must outlive a database outage
             log.exception("handoff notification run failed; retrying in %.0f s", interval)
         stop_event.wait(interval)

@@ -3,6 +3,10 @@
 Values come from the process environment first, then from ``.env`` at the repository root
 (python-dotenv); ``.env.example`` documents every one. Nothing is read at import time: call
 ``settings()``. Tests that change the environment call ``settings.cache_clear()``.
+
+Every process that starts a server calls ``check_production()`` (with APP_ENV=production it
+refuses placeholder, empty or short secrets and a pinned clock) and ``protect_files()`` (files
+it creates are its owner's only).
 """
 from __future__ import annotations
 
@@ -16,6 +20,14 @@ from typing import Optional
 ROOT = Path(__file__).resolve().parent.parent
 BUSINESS_DIR = ROOT / "business"
 VAR_DIR = ROOT / "var"
+
+# What scripts/ensure_env.py replaces with a random secret in .env.example.
+PLACEHOLDER = "<generated>"
+# Generated secrets are longer (43 characters); production refuses anything shorter.
+MIN_SECRET_CHARS = 32
+# The secrets production cannot run without (HANDOFF_WEBHOOK_SECRET too when the webhook is on).
+PRODUCTION_SECRETS = ("rasa_api_token", "action_server_token", "person_key_secret", "console_password",
+                      "console_api_token", "web_chat_secret")
 
 
 class SettingsError(RuntimeError):
@@ -47,6 +59,19 @@ class Settings:
     sms_public_url: str
     sms_api_base: str
     sms_from_number: str
+    # Security (issue 13): shared secret of the action server, where the servers listen, log
+    # line format, the handoff webhook's signing key, and the limits one client can reach.
+    action_server_token: str
+    bind_host: str
+    log_format: str
+    handoff_webhook_secret: str
+    max_message_chars: int
+    messages_per_minute: int
+    cases_per_hour: int
+    number_checks_per_conversation: int
+    number_checks_per_hour: int
+    line_event_max_age_s: int
+    trusted_proxies: tuple
 
     @property
     def tracker_db_url(self) -> str:
@@ -91,6 +116,15 @@ def _port(name: str, default: int) -> int:
     return int(raw)
 
 
+def _count(name: str, default: int) -> int:
+    raw = _text(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of 1 or more, not {raw!r}")
+    return int(raw)
+
+
 def _under_root(path: str) -> str:
     """Relative file paths in .env are relative to the repository, whatever the cwd."""
     return str(ROOT / path) if path and not Path(path).is_absolute() else path
@@ -100,6 +134,13 @@ def _database_url(raw: str) -> str:
     prefix = "sqlite:///"
     if raw.startswith(prefix) and not raw.startswith(prefix + "/"):
         return prefix + _under_root(raw[len(prefix):])
+    return raw
+
+
+def _choice(name: str, allowed: tuple) -> str:
+    raw = _text(name, allowed[0]).lower()
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
     return raw
 
 
@@ -147,9 +188,59 @@ def settings() -> Settings:
         sms_public_url=_text("SMS_PUBLIC_URL"),
         sms_api_base=_text("SMS_API_BASE", "https://api.twilio.com").rstrip("/"),
         sms_from_number=_text("SMS_FROM_NUMBER"),
+        action_server_token=_text("ACTION_SERVER_TOKEN"),
+        bind_host=_text("BIND_HOST", "127.0.0.1"),
+        log_format=_choice("LOG_FORMAT", ("text", "json")),
+        handoff_webhook_secret=_text("HANDOFF_WEBHOOK_SECRET"),
+        max_message_chars=_count("MAX_MESSAGE_CHARS", 2000),
+        messages_per_minute=_count("MESSAGES_PER_MINUTE", 20),
+        cases_per_hour=_count("CASES_PER_HOUR", 3),
+        number_checks_per_conversation=_count("NUMBER_CHECKS_PER_CONVERSATION", 3),
+        number_checks_per_hour=_count("NUMBER_CHECKS_PER_HOUR", 10),
+        line_event_max_age_s=_count("LINE_EVENT_MAX_AGE_S", 3600),
+        trusted_proxies=tuple(p.strip() for p in _text("TRUSTED_PROXIES").split(",") if p.strip()),
     )
 
 
 def setting_names() -> list:
     """The environment variable of every setting, for documentation checks."""
     return [field.name.upper() for field in fields(Settings)]
+
+
+def check_production(current: Optional[Settings] = None) -> None:
+    """With APP_ENV=production, a SettingsError naming every secret that is empty, still the
+    placeholder of .env.example or shorter than MIN_SECRET_CHARS, and CLOCK_OVERRIDE when set.
+    Nothing is checked in other environments (development, the test runs)."""
+    current = current or settings()
+    if current.app_env != "production":
+        return
+    names = list(PRODUCTION_SECRETS) + (["handoff_webhook_secret"] if current.handoff_webhook_url else [])
+    problems = []
+    for name in names:
+        value = getattr(current, name)
+        if not value:
+            problems.append(f"{name.upper()} is empty")
+        elif value == PLACEHOLDER:
+            problems.append(f"{name.upper()} is still {PLACEHOLDER}")
+        elif len(value) < MIN_SECRET_CHARS:
+            problems.append(f"{name.upper()} is shorter than {MIN_SECRET_CHARS} characters")
+    if current.clock_override is not None:
+        problems.append("CLOCK_OVERRIDE is set (it pins the time for demos and tests only)")
+    if problems:
+        raise SettingsError(
+            "APP_ENV=production refuses to start: " + "; ".join(problems)
+            + ". Put random secrets in .env (scripts/ensure_env.py writes them) or the environment."
+        )
+
+
+def protect_files() -> None:
+    """Files this process creates from now on (databases, logs) are readable by their owner
+    only, and so are those already in var/: they hold conversations and cases."""
+    os.umask(0o077)
+    if not VAR_DIR.is_dir():
+        return
+    VAR_DIR.chmod(0o700)
+    for pattern in ("*.db", "*.db-journal", "*.db-wal", "*.db-shm", "*.log"):
+        for path in VAR_DIR.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.chmod(0o600)

@@ -1,6 +1,8 @@
 """Creates or completes .env from .env.example, writing a fresh secret for each <generated>.
 
-Existing values are never changed; settings new in .env.example are appended.
+Existing values are never changed; settings new in .env.example are appended. A generated
+secret is 43 URL-safe characters and never begins with "-", which command-line parsers would
+take for an option.
 """
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PLACEHOLDER = "<generated>"
+sys.path.insert(0, str(ROOT))
+
+from nettrouble.settings import PLACEHOLDER  # noqa: E402
+
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 
@@ -18,10 +23,18 @@ def _names(lines):
     return {m.group(1) for m in map(_ASSIGNMENT.match, lines) if m}
 
 
+def new_secret() -> str:
+    """43 random URL-safe characters (production wants at least 32), not beginning with "-"."""
+    while True:
+        value = secrets.token_urlsafe(32)
+        if not value.startswith("-"):
+            return value
+
+
 def _fill(line: str) -> str:
     if not _ASSIGNMENT.match(line):
         return line
-    return line.replace(PLACEHOLDER, secrets.token_urlsafe(32))
+    return line.replace(PLACEHOLDER, new_secret())
 
 
 def ensure(example: Path, target: Path) -> list:

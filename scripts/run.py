@@ -3,6 +3,9 @@ server, prints where to talk to the bot, and stops everything on Ctrl-C.
 
     python scripts/run.py           # servers in the foreground until Ctrl-C
     python scripts/run.py --shell   # action server plus `rasa shell` in this terminal
+
+Both servers go through scripts/launch.py, so no secret is on a command line, and listen on
+BIND_HOST (127.0.0.1 by default).
 """
 from __future__ import annotations
 
@@ -19,11 +22,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import train  # noqa: E402  (scripts/train.py, next to this file)
-from nettrouble.settings import SettingsError, settings  # noqa: E402
+from nettrouble.settings import SettingsError, check_production, protect_files, settings  # noqa: E402
 
-RASA = str(ROOT / ".venv" / "bin" / "rasa")
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
+LAUNCH = [PYTHON, str(ROOT / "scripts" / "launch.py")]
 START_TIMEOUT_S = 300
+
+
+# Test and benchmark traffic all comes from 127.0.0.1, one client to the per-client limits:
+# the system checks, the typed conversations, the scale-out test and bench raise them
+# (tests/security/ runs with the limits of .env.example).
+LOAD_TEST_LIMITS = {
+    "MESSAGES_PER_MINUTE": "100000",
+    "CASES_PER_HOUR": "100000",
+    "NUMBER_CHECKS_PER_HOUR": "100000",
+}
 
 
 def service_env() -> dict:
@@ -37,6 +50,11 @@ def service_env() -> dict:
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
+
+
+def local_address(bind_host: str) -> str:
+    """Where this machine reaches a server that listens on ``bind_host``."""
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
 
 
 class Service:
@@ -88,36 +106,36 @@ def main(argv: list) -> int:
     shell = "--shell" in argv
     try:
         current = settings()
+        check_production(current)
+        for name in ("rasa_api_token", "action_server_token"):
+            current.require(name)
     except SettingsError as error:
         print(f"run: {error}", file=sys.stderr)
         return 2
-    if not current.rasa_api_token:
-        print("run: RASA_API_TOKEN is empty; set it in .env (make setup writes one)", file=sys.stderr)
-        return 2
     (ROOT / "var").mkdir(exist_ok=True)
+    # Inherited by the servers: their databases and logs are readable by this user only.
+    protect_files()
     model = train.train_if_needed()
     env = service_env()
+    host = local_address(current.bind_host)
 
     actions = Service(
         "action server",
-        [RASA, "run", "actions", "--actions", "actions", "--port", str(current.actions_port)],
-        f"http://localhost:{current.actions_port}/health",
+        [*LAUNCH, "actions"],
+        f"http://{host}:{current.actions_port}/health",
     )
     services = [actions]
     if not shell:
         services.append(Service(
             "Rasa server",
-            # one "--auth-token=…" argument: a token beginning with "-" would read as an option
-            [RASA, "run", "--model", str(model), "--enable-api",
-             f"--auth-token={current.rasa_api_token}", "--port", str(current.rasa_port),
-             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-            # /status answers only once the model is loaded.
-            f"http://localhost:{current.rasa_port}/status?token={current.rasa_api_token}",
+            [*LAUNCH, "rasa", "--model", str(model)],
+            # /status answers only once the model is loaded. The token stays in this process.
+            f"http://{host}:{current.rasa_port}/status?token={current.rasa_api_token}",
         ))
         services.append(Service(
             "agent console",
             [PYTHON, "-m", "console"],
-            f"http://localhost:{current.console_port}/health",
+            f"http://{host}:{current.console_port}/health",
         ))
 
     stopping = False
@@ -137,7 +155,7 @@ def main(argv: list) -> int:
             print("run: action server is up; starting rasa shell (type /stop to leave)", file=sys.stderr)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             return subprocess.call(
-                [RASA, "shell", "--model", str(model), "--endpoints", "endpoints.yml"],
+                [*LAUNCH, "shell", "--model", str(model)],
                 cwd=ROOT, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
         base = f"http://localhost:{current.rasa_port}"

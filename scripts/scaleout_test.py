@@ -58,7 +58,7 @@ import train  # noqa: E402  (scripts/train.py)
 from addons.tracker_store import public_numbers  # noqa: E402
 from nettrouble.masking import mask_text  # noqa: E402
 from nettrouble.settings import setting_names  # noqa: E402
-from run import RASA, Service, wait_until_healthy  # noqa: E402  (scripts/run.py)
+from run import LAUNCH, LOAD_TEST_LIMITS, Service, wait_until_healthy  # noqa: E402  (scripts/run.py)
 
 SERVICES_SCRIPT = ROOT / "scripts" / "scaleout_services.sh"
 ENDPOINTS = "deploy/endpoints.scaleout.yml"
@@ -530,7 +530,9 @@ def server_env(services: Mapping[str, str], secrets_: Mapping[str, str], server:
     env.update(services)
     env.update(secrets_)
     env.update({
-        "APP_ENV": "production",
+        # Not "production", which refuses the pinned clock this test needs.
+        "APP_ENV": "test",
+        "BIND_HOST": "127.0.0.1",
         "RASA_PORT": str(rasa_port),
         "ACTIONS_PORT": str(actions_port),
         "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
@@ -538,6 +540,7 @@ def server_env(services: Mapping[str, str], secrets_: Mapping[str, str], server:
         "RASA_TELEMETRY_ENABLED": "false",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **LOAD_TEST_LIMITS,
     })
     return env
 
@@ -553,26 +556,27 @@ class Cluster:
 
     def __init__(self, model: Path, endpoints: str, services: Mapping[str, str], logs: Path) -> None:
         self.logs = logs
-        self.token = secrets.token_urlsafe(24)
+        self.token = secrets.token_urlsafe(32)
         shared = {
             "RASA_API_TOKEN": self.token,
+            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
             "PERSON_KEY_SECRET": secrets.token_urlsafe(32),
             "WEB_CHAT_SECRET": secrets.token_urlsafe(32),
-            "CONSOLE_PASSWORD": secrets.token_urlsafe(16),
-            "CONSOLE_API_TOKEN": secrets.token_urlsafe(24),
+            "CONSOLE_PASSWORD": secrets.token_urlsafe(32),
+            "CONSOLE_API_TOKEN": secrets.token_urlsafe(32),
         }
         self.envs = {server: server_env(services, shared, server) for server in SERVERS}
         self.actions = {
             server: Service(f"action server {server}",
-                            [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+                            [*LAUNCH, "actions"],
                             f"http://127.0.0.1:{actions_port}/health")
             for server, (_, actions_port) in PORTS.items()
         }
         self.rasa = {
             server: Service(f"Rasa server {server}",
-                            [RASA, "run", "--model", str(model), "--enable-api", f"--auth-token={self.token}",
-                             "--interface", "127.0.0.1", "--port", str(rasa_port),
-                             "--credentials", "credentials.yml", "--endpoints", endpoints],
+                            # Through scripts/launch.py: ports from RASA_PORT and ACTIONS_PORT,
+                            # the token from the environment, never the command line.
+                            [*LAUNCH, "rasa", "--model", str(model), "--endpoints", endpoints],
                             f"http://127.0.0.1:{rasa_port}/status?token={self.token}")
             for server, (rasa_port, _) in PORTS.items()
         }
@@ -587,10 +591,11 @@ class Cluster:
         self.logs.mkdir(parents=True, exist_ok=True)
         for group in (self.actions, self.rasa):
             for server, service in group.items():
-                log = open(self.logs / f"{service.name.replace(' ', '-')}.log", "ab")
-                service.process = subprocess.Popen(service.command, cwd=ROOT, env=self.envs[server],
-                                                   stdout=log, stderr=log, start_new_session=True)
-                log.close()
+                path = self.logs / f"{service.name.replace(' ', '-')}.log"
+                # Logs may hold what users typed: readable by this user only.
+                with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
+                    service.process = subprocess.Popen(service.command, cwd=ROOT, env=self.envs[server],
+                                                       stdout=log, stderr=log, start_new_session=True)
         wait_until_healthy(self.services())
 
     def stop(self) -> None:

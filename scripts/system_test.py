@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import train  # noqa: E402  (scripts/train.py)
-from run import RASA, Service, service_env, wait_until_healthy  # noqa: E402  (scripts/run.py)
+from run import LAUNCH, LOAD_TEST_LIMITS, Service, service_env, wait_until_healthy  # noqa: E402  (scripts/run.py)
 
 PHONE = "0120-221-360"
 REFERENCE = re.compile(r"NT-\d{4}-\d{5}-\d")
@@ -90,13 +90,15 @@ class System:
         self.workdir = workdir
         self.model = model
         self.rasa_port, self.actions_port = free_port(), free_port()
-        self.token = secrets.token_urlsafe(16)
+        self.token = secrets.token_urlsafe(32)
         self.cases_db = workdir / "cases.db"
         self.env = dict(service_env())
         self.env.update({
             "RASA_PORT": str(self.rasa_port),
             "ACTIONS_PORT": str(self.actions_port),
-            "ACTION_SERVER_URL": f"http://localhost:{self.actions_port}/webhook",
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
+            "BIND_HOST": "127.0.0.1",
             "TRACKER_DB": str(workdir / "tracker.db"),
             "DATABASE_URL": f"sqlite:///{self.cases_db}",
             "CLOCK_OVERRIDE": CLOCK,
@@ -106,30 +108,32 @@ class System:
             "HANDOFF_WEBHOOK_URL": "",
             "LINE_CHANNEL_SECRET": "", "LINE_CHANNEL_ACCESS_TOKEN": "",
             "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "SMS_PUBLIC_URL": "", "SMS_FROM_NUMBER": "",
+            **LOAD_TEST_LIMITS,
         })
-        self.base = f"http://localhost:{self.rasa_port}"
+        self.base = f"http://127.0.0.1:{self.rasa_port}"
         self.actions = self._actions_service()
+        # Through scripts/launch.py, as `make run` starts it: the token is in the environment,
+        # not on the command line, and the ports come from RASA_PORT and ACTIONS_PORT above.
         self.rasa = Service(
             "Rasa server",
-            # one "--auth-token=…" argument: a token beginning with "-" would read as an option
-            [RASA, "run", "--model", str(model), "--enable-api", f"--auth-token={self.token}",
-             "--port", str(self.rasa_port), "--credentials", "credentials.yml",
-             "--endpoints", "endpoints.yml"],
+            [*LAUNCH, "rasa", "--model", str(model)],
             f"{self.base}/status?token={self.token}",
         )
 
     def _actions_service(self) -> Service:
         return Service(
             "action server",
-            [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-            f"http://localhost:{self.actions_port}/health",
+            [*LAUNCH, "actions"],
+            f"http://127.0.0.1:{self.actions_port}/health",
         )
 
     def _start(self, service: Service, env: dict, log_name: str) -> None:
-        log = open(self.workdir / log_name, "ab")
-        service.process = subprocess.Popen(
-            service.command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
-        )
+        # Logs may hold what users typed: readable by this user only, like the databases.
+        descriptor = os.open(self.workdir / log_name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with open(descriptor, "ab") as log:
+            service.process = subprocess.Popen(
+                service.command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+            )
 
     def start(self) -> None:
         self._start(self.actions, self.env, "actions.log")

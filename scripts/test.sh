@@ -15,7 +15,7 @@ step "browser for the end-to-end tests"
 scripts/install_chromium.sh
 
 step "unit and integration tests (pytest)"
-$PY -m pytest -q tests
+$PY -m pytest -q tests --ignore=tests/security
 
 step "training data and domain (rasa data validate)"
 .venv/bin/rasa data validate --config config.yml --domain domain.yml --data data
@@ -32,6 +32,9 @@ step "conversation tests (rasa test --fail-on-prediction-errors)"
 
 step "typed conversations on the running assistant (>= 95 % fully right, <= 2 % of turns confused)"
 $PY scripts/typed_conversations.py --model "$MODEL"
+
+step "attack suite (tests/security): every attack of issue 13 replayed against the running assistant"
+NETTROUBLE_MODEL="$MODEL" $PY -m pytest -q tests/security
 
 step "system checks on the running assistant (REST, web chat, faults, hostile input)"
 $PY scripts/system_test.py

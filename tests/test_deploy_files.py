@@ -14,7 +14,7 @@ APP_SERVICES = ("rasa-a", "rasa-b", "actions-a", "actions-b", "console")
 PINNED = re.compile(r"^[a-z0-9][a-z0-9._/-]*:(\d+\.\d+(\.\d+)?)(-[a-z0-9.]+)?$")
 REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)")
 ENDPOINT_VARS = {
-    "ACTION_SERVER_URL": "http://127.0.0.1:6155/webhook",
+    "ACTION_SERVER_URL": "http://127.0.0.1:6155/webhook", "ACTION_SERVER_TOKEN": "action-secret",
     "TRACKER_DB_HOST": "db.internal", "TRACKER_DB_PORT": "5432", "TRACKER_DB_NAME": "rasa",
     "TRACKER_DB_USER": "rasa", "TRACKER_DB_PASSWORD": "tracker-secret",
     "REDIS_HOST": "redis.internal", "REDIS_PORT": "6380", "REDIS_DB": "2", "REDIS_PASSWORD": "redis-secret",
@@ -104,7 +104,8 @@ def test_each_rasa_server_has_its_own_action_server_and_waits_for_it(services):
 
 def test_both_rasa_servers_share_one_tracker_store_and_one_lock_store(services):
     a, b = services["rasa-a"]["environment"], services["rasa-b"]["environment"]
-    shared = [name for name in ENDPOINT_VARS if name != "ACTION_SERVER_URL"]
+    # The action server's address differs per server; its token comes from .env for all.
+    shared = [name for name in ENDPOINT_VARS if not name.startswith("ACTION_SERVER_")]
     assert {n: a[n] for n in shared} == {n: b[n] for n in shared}
     assert a["TRACKER_DB_HOST"] == "postgres" and a["REDIS_HOST"] == "redis"
 
@@ -223,6 +224,7 @@ def test_the_lock_store_is_the_atomic_redis_lock_store(endpoints):
 
 def test_the_action_endpoint_comes_from_the_environment(endpoints):
     assert endpoints.action.url == ENDPOINT_VARS["ACTION_SERVER_URL"]
+    assert endpoints.action.headers == {"X-Action-Token": ENDPOINT_VARS["ACTION_SERVER_TOKEN"]}
 
 
 def test_a_missing_variable_stops_rasa_instead_of_connecting_somewhere(monkeypatch):

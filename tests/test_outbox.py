@@ -1,5 +1,8 @@
 """Notification outbox: delivered exactly once to a real local HTTP receiver, even when it was
-down at first; retried with backoff; never sent twice by two workers."""
+down at first; retried with backoff; never sent twice by two workers; signed so that a receiver
+can refuse forged and replayed notifications."""
+import hashlib
+import hmac
 import json
 import socket
 import threading
@@ -15,10 +18,29 @@ from nettrouble.cases import CaseDraft
 from nettrouble.settings import settings
 
 
+SECRET = "test-webhook-secret-of-32-characters!"
+
+
+def verify_signature(secret, header, body, now=None, tolerance_s=300):
+    """The receiver of the README's "Security" section: True when ``header`` (the value of
+    X-NetTrouble-Signature) signs ``body`` (the raw bytes received) under ``secret`` and its
+    time is within five minutes of ours."""
+    try:
+        parts = dict(part.split("=", 1) for part in header.split(","))
+        timestamp, given = int(parts["t"]), parts["v1"]
+    except (AttributeError, KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
+        return False
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, given)
+
+
 @pytest.fixture
 def engine(service_database, monkeypatch):
     monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret")
     monkeypatch.setenv("CLOCK_OVERRIDE", "")
+    monkeypatch.setenv("HANDOFF_WEBHOOK_SECRET", SECRET)
     settings.cache_clear()
     yield service_database
     settings.cache_clear()
@@ -27,8 +49,10 @@ def engine(service_database, monkeypatch):
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records every request it gets."""
 
-    def __init__(self, port, status=200, delay=0.0, location=None):
+    def __init__(self, port, status=200, delay=0.0, location=None, secret=None):
         self.port, self.status, self.delay, self.location = port, status, delay, location
+        # With a secret it answers 401 to a request whose signature does not verify.
+        self.secret = secret
         self.requests = []
         self.server = None
 
@@ -40,7 +64,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((self.path, dict(self.headers), body))
                 time.sleep(receiver.delay)
-                self.send_response(receiver.status)
+                signed = receiver.secret is None or verify_signature(
+                    receiver.secret, self.headers.get("X-NetTrouble-Signature"), body)
+                self.send_response(receiver.status if signed else 401)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
@@ -230,3 +256,41 @@ def test_run_forever_survives_a_database_failure(tmp_path, receiver, caplog):
     assert not worker.is_alive()
     assert "handoff notification run failed" in caplog.text
     db.dispose_all()
+
+
+def test_notifications_are_signed_and_a_verifying_receiver_accepts_only_the_right_key(engine, receiver):
+    new_case(engine)
+    hook = receiver(secret=SECRET).start()
+    url = f"http://127.0.0.1:{hook.port}/"
+    at = outbox.wall_clock()
+    # Signed under another key: the receiver refuses it and the row is retried.
+    assert outbox.deliver_pending(engine, url, now=at, secret="another-secret-of-32-characters!!") == (
+        outbox.DeliveryReport(0, 1))
+    assert rows(engine)[0].last_error == "HTTP 401"
+    # Under HANDOFF_WEBHOOK_SECRET (the default): accepted.
+    assert outbox.deliver_pending(engine, url, now=at + timedelta(minutes=1)) == outbox.DeliveryReport(1, 0)
+    _, headers, body = hook.requests[-1]
+    # Header names are case-insensitive (urllib sends it as X-nettrouble-signature).
+    header = {name.lower(): value for name, value in headers.items()}["x-nettrouble-signature"]
+    timestamp = int(header.split(",")[0].removeprefix("t="))
+    assert abs(time.time() - timestamp) < 60
+    assert header == outbox.signature(SECRET, body, timestamp)
+    # The same request is worthless later or altered: the time is inside the signature.
+    assert verify_signature(SECRET, header, body)
+    assert not verify_signature(SECRET, header, body, now=timestamp + 301)
+    assert not verify_signature(SECRET, header, body.replace(b"defamation", b"fraud"))
+    assert not verify_signature(SECRET, header.replace(f"t={timestamp}", f"t={timestamp + 1}"), body)
+    for malformed in (None, "", "v1=00", "t=x,v1=00", f"t={timestamp}"):
+        assert not verify_signature(SECRET, malformed, body)
+
+
+def test_delivery_without_a_signing_key_is_refused(engine, receiver, monkeypatch):
+    from nettrouble.settings import SettingsError
+
+    new_case(engine)
+    monkeypatch.setenv("HANDOFF_WEBHOOK_SECRET", "")
+    settings.cache_clear()
+    hook = receiver().start()
+    with pytest.raises(SettingsError, match="HANDOFF_WEBHOOK_SECRET"):
+        outbox.deliver_pending(engine, f"http://127.0.0.1:{hook.port}/")
+    assert hook.requests == []

@@ -136,7 +136,7 @@ def _our_failure_markers() -> List[str]:
 
 
 def _rasa_serve(model: Path, token: str, port: int) -> List[str]:
-    # As scripts/run.py starts it, but listening on the loopback interface only.
+    # The plain bot: a plain `rasa run`, listening on the loopback interface only.
     return [RASA, "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
             "--port", str(port), "--interface", "127.0.0.1",
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]
@@ -163,20 +163,22 @@ def ours(temp: Path, ports: Ports, token: str, parse_count: int) -> Bot:
         env,
         RASA_PORT=str(ports.ours_rasa),
         ACTIONS_PORT=str(ports.ours_actions),
-        ACTION_SERVER_URL=f"http://localhost:{ports.ours_actions}/webhook",
+        ACTION_SERVER_URL=f"http://127.0.0.1:{ports.ours_actions}/webhook",
+        RASA_API_TOKEN=token,
+        BIND_HOST="127.0.0.1",
         TRACKER_DB=str(work / "tracker.db"),
         TRACKER_DB_URL="",
         DATABASE_URL=f"sqlite:///{work / 'nettrouble.db'}",
         CLOCK_OVERRIDE=CLOCK,
         # Benchmark cases must not reach a real handoff webhook.
         HANDOFF_WEBHOOK_URL="",
+        **run.LOAD_TEST_LIMITS,
     )
-    actions = ManagedProcess(
-        "action server (this bot)",
-        [RASA, "run", "actions", "--actions", "actions", "--port", str(ports.ours_actions)],
-        ROOT, serve_env, work / "actions.log",
-    )
-    rasa = ManagedProcess("Rasa server (this bot)", _rasa_serve(model, token, ports.ours_rasa),
+    # As scripts/run.py starts them (scripts/launch.py: ports from RASA_PORT and ACTIONS_PORT,
+    # the API token from the environment).
+    actions = ManagedProcess("action server (this bot)", [*run.LAUNCH, "actions"],
+                             ROOT, serve_env, work / "actions.log")
+    rasa = ManagedProcess("Rasa server (this bot)", [*run.LAUNCH, "rasa", "--model", str(model)],
                           ROOT, serve_env, work / "rasa.log")
     held_out = nlu_texts(HELD_OUT)
     return Bot(

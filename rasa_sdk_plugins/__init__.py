@@ -1,0 +1,84 @@
+"""rasa_sdk's plugin package: the action server trusts no caller that lacks the shared secret.
+
+rasa_sdk 3.6 imports a top-level package of this name when it exists (``rasa_sdk/plugin.py``),
+registers it through ``init_hooks`` and calls ``attach_sanic_app_extensions(app)`` before it
+serves. It is found because the repository root is on the path: scripts/launch.py puts it there
+and checks that the plugin was registered, since rasa_sdk silently runs without one it cannot
+import.
+
+What it adds to the action server's Sanic app:
+  - every request but ``GET /health`` must carry ``X-Action-Token`` equal to
+    ACTION_SERVER_TOKEN (endpoints.yml makes Rasa send it), compared in constant time;
+  - a POST must be ``Content-Type: application/json``, which a web page cannot send to
+    another site without a CORS preflight that this server never grants;
+  - refusals are returned as responses (a raised exception would reach rasa_sdk's handler,
+    which answers 500 with the request body), and that handler is replaced by one that never
+    echoes the request: an action call carries the whole conversation.
+An empty ACTION_SERVER_TOKEN stops the server before it listens.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import sys
+
+import pluggy
+from sanic import Sanic, response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+
+from nettrouble.settings import settings
+
+hookimpl = pluggy.HookimplMarker("rasa_sdk")
+log = logging.getLogger(__name__)
+
+TOKEN_HEADER = "X-Action-Token"
+OPEN_ROUTES = {("GET", "/health")}
+
+
+def init_hooks(manager: pluggy.PluginManager) -> None:
+    manager.register(sys.modules[__name__])
+
+
+def _media_type(request: Request) -> str:
+    return (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def refusal(request: Request, token: bytes):
+    """The response that refuses ``request``, or None when it may go on."""
+    if (request.method, request.path) in OPEN_ROUTES:
+        return None
+    given = (request.headers.get(TOKEN_HEADER) or "").encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(given, token):
+        log.warning("action server: refused a %s request from %s without the right %s",
+                    request.method, request.ip, TOKEN_HEADER)
+        return response.json({"error": "unauthorized"}, status=401)
+    if request.method == "POST" and _media_type(request) != "application/json":
+        return response.json({"error": "unsupported media type"}, status=415)
+    return None
+
+
+def guard(app: Sanic, token: str) -> None:
+    """Adds the token and media-type checks and the non-echoing error handler to ``app``."""
+    secret = token.encode("utf-8")
+
+    @app.middleware("request")
+    async def require_token(request: Request):
+        return refusal(request, secret)
+
+    @app.exception(Exception)
+    async def no_echo(request: Request, exception: Exception):
+        if isinstance(exception, SanicException):
+            return response.json({"error": "request refused"}, status=exception.status_code)
+        log.error("action server: %s on %s %s", type(exception).__name__, request.method, request.path,
+                  exc_info=exception)
+        return response.json({"error": "internal error"}, status=500)
+
+
+@hookimpl
+def attach_sanic_app_extensions(app: Sanic) -> None:
+    token = settings().action_server_token
+    if not token:
+        raise SystemExit("action server: ACTION_SERVER_TOKEN is empty; set it in .env (make setup "
+                         "writes one) or in the environment, the same for Rasa and the action server")
+    guard(app, token)
