@@ -6,13 +6,19 @@ eligibility check turns a number into its keyed hash then); what reaches the dat
 every later turn and anyone reading the conversations, carries placeholders instead. The bot's
 own messages keep the public numbers they quote (the centre, the helplines), so that a
 conversation read back still shows them.
+
+A sender id that is a phone number or an e-mail address (an SMS sender) is stored as its keyed
+hash (``masking.conversation_key``): every query hashes the id it is given, and the rows Rasa
+writes get the hashed id just before they are flushed, so the raw id still finds the
+conversation and never reaches the database.
 """
 from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import FrozenSet, Iterator
+from typing import Any, FrozenSet, Iterator
 
+import sqlalchemy
 from rasa.core.processor import MAX_NUMBER_OF_PREDICTIONS
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
@@ -65,6 +71,20 @@ def stopped_by_circuit_breaker(tracker: DialogueStateTracker) -> bool:
 
 
 class MaskingSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Rasa's save() builds each row from tracker.sender_id itself; this is the one place
+        # where the id of every new row can be replaced without copying save().
+        sqlalchemy.event.listen(self.sessionmaker, "before_flush", self._hash_new_sender_ids)
+
+    def _hash_new_sender_ids(self, session, _flush_context, _instances) -> None:
+        for row in session.new:
+            if isinstance(row, self.SQLEvent):
+                row.sender_id = masking.conversation_key(row.sender_id)
+
+    def _event_query(self, session, sender_id: str, fetch_events_from_all_sessions: bool):
+        return super()._event_query(session, masking.conversation_key(sender_id), fetch_events_from_all_sessions)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         if stopped_by_circuit_breaker(tracker):
             logger.warning("a turn stopped at the limit of actions: the conversation listens again")

@@ -111,3 +111,185 @@ def test_hostile_input_stays_fast(hostile):
     started = time.perf_counter()
     mask_text(hostile)
     assert time.perf_counter() - started < 2.0
+
+
+# ---- generated forms (hypothesis) ------------------------------------------------------------
+
+import re  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+
+import phonenumbers  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings, strategies as st  # noqa: E402
+
+from nettrouble.reference import new_reference  # noqa: E402
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")
+SEPARATORS = ["", "-", ".", "/", "_", " ", "ー", "－", "‐", "　", " - "]
+# Japanese text around a number, without digits of any kind (kanji numerals included: 一 right
+# before a number written in kanji would be read as part of it) and without ASCII letters.
+AROUND = st.text(alphabet="あいうえおかきくけこさしすせそ電話番号連絡先はですまでにおねがいしますカタコーヒ、。！（）「」", max_size=12)
+GROUPINGS = {11: [(3, 4, 4), (3, 8), (11,), (1,) * 11], 10: [(2, 4, 4), (3, 3, 4), (4, 2, 4), (4, 3, 3), (10,), (1,) * 10]}
+
+
+@st.composite
+def national_numbers(draw):
+    kind = draw(st.sampled_from(["mobile", "landline", "0120", "0570", "050"]))
+    rest = lambda n: "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=n, max_size=n)))  # noqa: E731
+    if kind == "mobile":
+        number = draw(st.sampled_from(["070", "080", "090"])) + draw(st.sampled_from("123456789")) + rest(7)
+    elif kind == "050":
+        number = "050" + draw(st.sampled_from("123456789")) + rest(7)
+    elif kind in ("0120", "0570"):
+        number = kind + draw(st.sampled_from("123456789")) + rest(5)
+    else:
+        number = "0" + draw(st.sampled_from("3456789")) + draw(st.sampled_from("123456789")) + rest(7)
+    # the oracle: only numbers that phonenumbers holds valid for Japan
+    assume(phonenumbers.is_valid_number(phonenumbers.parse(number, "JP")))
+    return number
+
+
+@st.composite
+def written(draw, national):
+    """``national`` as a person may write it: grouped, separated, with a prefix, in some digits."""
+    grouping = draw(st.sampled_from(GROUPINGS[len(national)]))
+    separator = draw(st.sampled_from(SEPARATORS))
+    if grouping == (1,) * len(national):
+        separator = draw(st.sampled_from([" ", "-", "."]))  # one digit at a time needs one
+    groups, at = [], 0
+    for size in grouping:
+        groups.append(national[at:at + size])
+        at += size
+    prefix = draw(st.sampled_from(["", "", "+81 ", "+81-", "81-", "81 ", "+81(0)", "＋８１ "]))
+    if prefix:
+        groups[0] = groups[0][1:]  # the prefix stands for the trunk 0
+        groups = [g for g in groups if g]
+    text = prefix + separator.join(groups)
+    style = draw(st.sampled_from(["ascii", "full", "kanji"]))
+    if style == "full":
+        text = text.translate(FULL_WIDTH)
+    elif style == "kanji" and not prefix:
+        text = text.translate(KANJI)
+    return text
+
+
+def digits_in(text):
+    return re.sub(r"[^0-9]", "", text.translate({ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")})
+                  .translate({ord(c): ord("0") + i for i, c in enumerate("〇一二三四五六七八九")}))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(data=st.data(), before=AROUND, after=AROUND)
+def test_generated_numbers_leave_no_digit_behind(data, before, after):
+    national = data.draw(national_numbers())
+    number = data.draw(written(national))
+    masked = mask_text(before + number + after)
+    assert digits_in(masked) == "", (number, masked)
+    assert masked == before + PHONE_MASK + after
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_two_generated_numbers_in_one_message_are_both_masked(data):
+    first = data.draw(written(data.draw(national_numbers())))
+    second = data.draw(written(data.draw(national_numbers())))
+    masked = mask_text(f"携帯は{first}、自宅は{second}です")
+    assert digits_in(masked) == "", masked
+
+
+LOCAL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-+", min_size=1, max_size=20).filter(
+    lambda s: s[0] not in "._-+")
+LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12).filter(
+    lambda s: s[0] != "-" and s[-1] != "-")
+
+
+@settings(max_examples=300, deadline=None)
+@given(local=LOCAL, labels=st.lists(LABEL, min_size=1, max_size=4), before=AROUND, after=AROUND,
+       full_width=st.booleans())
+def test_generated_addresses_are_masked_whole(local, labels, before, after, full_width):
+    address = f"{local}@{'.'.join(labels)}"
+    if full_width:
+        address = address.translate({code - 0xFEE0: code for code in range(0xFF01, 0xFF5F)})
+    masked = mask_text(before + address + after)
+    assert masked == before + EMAIL_MASK + after, (address, masked)
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31),
+                           timezones=st.just(timezone.utc)),
+       before=AROUND, after=AROUND)
+def test_case_references_survive(moment, before, after):
+    reference = new_reference(moment)
+    text = f"{before}受付番号は{reference}{after}"
+    assert mask_text(text) == text
+    assert mask_text(f"{reference} 090-1234-5678") == f"{reference} {PHONE_MASK}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(year=st.integers(1990, 2099), month=st.integers(1, 12), day=st.integers(1, 28),
+       amount=st.integers(0, 99_999_999), separator=st.sampled_from(["-", "/", "."]))
+def test_dates_and_amounts_survive(year, month, day, amount, separator):
+    for text in [
+        f"{year}{separator}{month:02d}{separator}{day:02d}に投稿",
+        f"{year}年{month}月{day}日",
+        f"{month:02d}/{day:02d} {hour_minute(day)}",
+        f"{amount}円",
+        f"{amount:,}円",
+        f"¥{amount:,}",
+        f"{amount // 10000}万円",
+        f"被害額は{amount}円、{year}{separator}{month:02d}{separator}{day:02d}に振り込みました",
+    ]:
+        assert mask_text(text) == text, text
+
+
+def hour_minute(seed):
+    return f"{seed % 24:02d}:{seed % 60:02d}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["NT-2007-16230-7", "受付番号 NT-2007-16230-7 です", "nt2007162307", "ＮＴ－２００７－１６２３０－７",
+     "30000円", "3万円", "2020-07-15", "2020/07/15 10:30", "〒100-0001", "郵便番号100-0001",
+     "第一回", "二〇二〇年七月一五日", "3,000,000円", "127.0.0.1:5005", "2024-05-01 12:34:56,789"],
+)
+def test_ordinary_figures_survive(text):
+    assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["090.1234.5678", "090/1234/5678", "090_1234_5678", "0 9 0 1 2 3 4 5 6 7 8", "〇九〇一二三四五六七八",
+     "〇九〇-一二三四-五六七八", "81-90-1234-5678", "81 3 1234 5678", "090ー1234ー5678", "０９０ー１２３４ー５６７８",
+     "+81 90 1234 5678", "+81-3-1234-5678", "090 1234-5678", "090\n1234\n5678", "0120-221-360",
+     "0570-064-556", "050-1234-5678", "03-1234-56789"],
+)
+def test_the_forms_found_in_issue_13_are_masked(text):
+    assert mask_text(f"番号は{text}です") == f"番号は{PHONE_MASK}です"
+
+
+@pytest.mark.parametrize("address", ["user@localhost", "taro@example", "ｔａｒｏ＠ｌｏｃａｌｈｏｓｔ"])
+def test_addresses_at_a_bare_host_name_are_masked(address):
+    assert mask_text(f"連絡は{address}まで") == f"連絡は{EMAIL_MASK}まで"
+
+
+def test_masking_is_fast_on_ordinary_messages():
+    short = "ツイッターで悪口を書かれて困っています。電話は090-1234-5678です"
+    long = ("昨日から知らないアカウントに悪口を書かれています。どうしたらいいですか。" * 60)[:2000]
+    for text, limit in ((short, 0.001), (long, 0.01)):
+        rounds = 200 if text is short else 20
+        started = time.perf_counter()
+        for _ in range(rounds):
+            mask_text(text)
+        assert (time.perf_counter() - started) / rounds < limit
+
+
+def test_a_conversation_key_hashes_only_personal_sender_ids():
+    from nettrouble.masking import conversation_key
+
+    secret = "k" * 32
+    assert conversation_key("web-3f2a9c", secret) == "web-3f2a9c"
+    key = conversation_key("+819012345678", secret)
+    assert key.startswith("hmac:") and len(key) == 69 and "9012345678" not in key
+    assert conversation_key("taro@example.com", secret).startswith("hmac:")
+    assert conversation_key(key, secret) == key  # a stored key reads back as itself
+    assert conversation_key("+819012345678", "other" * 8) != key

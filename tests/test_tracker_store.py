@@ -97,3 +97,45 @@ def test_an_ordinary_turn_is_stored_as_it_is(tmp_path):
     asyncio.run(store.save(tracker))
     assert [e.action_name for e in asyncio.run(store.retrieve("frank")).events
             if isinstance(e, ActionExecuted)][-2:] == ["utter_greet", "action_listen"]
+
+
+def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path, monkeypatch):
+    from nettrouble import masking
+    from nettrouble.settings import settings
+
+    monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret-for-sender-ids-0123456789")
+    settings.cache_clear()
+    path = tmp_path / "tracker.db"
+    sender = "+81 90-1234-5678"
+    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    tracker = asyncio.run(store.get_or_create_tracker(sender))
+    tracker.update(UserUttered("こんにちは"))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    tracker.update(UserUttered("もう一度"))  # a second save adds to the same conversation
+    asyncio.run(store.save(tracker))
+    store.engine.dispose()
+
+    stored_ids = {row[0] for row in sqlite3.connect(path).execute("select sender_id from events")}
+    key = masking.conversation_key(sender)
+    assert stored_ids == {key} and key.startswith("hmac:") and len(key) == 69
+    assert b"1234" not in path.read_bytes()
+
+    again = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    found = asyncio.run(again.retrieve(sender))
+    assert found.sender_id == sender
+    assert [e.text for e in found.events if isinstance(e, UserUttered)] == ["こんにちは", "もう一度"]
+    assert asyncio.run(again.keys()) == [key]
+    assert len(asyncio.run(again.retrieve(key)).events) == len(found.events)  # a listed key reads back
+    assert asyncio.run(again.retrieve_full_tracker(sender)) is not None
+    settings.cache_clear()
+
+
+def test_an_ordinary_sender_id_is_stored_as_it_is(tmp_path):
+    path = tmp_path / "tracker.db"
+    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    tracker = asyncio.run(store.get_or_create_tracker("web-3f2a9c"))
+    tracker.update(UserUttered("こんにちは"))
+    asyncio.run(store.save(tracker))
+    store.engine.dispose()
+    assert {row[0] for row in sqlite3.connect(path).execute("select sender_id from events")} == {"web-3f2a9c"}
