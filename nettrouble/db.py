@@ -23,7 +23,8 @@ metadata = MetaData()
 
 # Every module that defines tables on ``metadata``; prepare() imports them so that the schema
 # is complete whichever process (action server, console, scripts) starts first.
-TABLE_MODULES = ["nettrouble.ledger", "nettrouble.cases", "nettrouble.outbox"]
+TABLE_MODULES = ["nettrouble.ledger", "nettrouble.cases", "nettrouble.outbox", "nettrouble.limits",
+                 "nettrouble.number_proof", "nettrouble.deliveries"]
 
 schema_migrations = Table(
     "schema_migrations",

@@ -1,5 +1,6 @@
 """The LINE channel: signed webhook fixtures through Sanic's test client, the LINE API replaced by
-a local recording HTTP server (LINE_API_BASE points at it)."""
+a local recording HTTP server (LINE_API_BASE points at it), the deliveries handled kept in the
+test's service database."""
 import base64
 import hashlib
 import hmac
@@ -13,6 +14,7 @@ from rasa.core import run
 
 from addons.channels import turns
 from addons.channels.line import LineInput
+from nettrouble import limits
 from nettrouble.settings import settings
 from tests.fakes.agent import FakeAgent
 from tests.fakes.http_recorder import RecordingServer
@@ -20,14 +22,16 @@ from tests.fakes.http_recorder import RecordingServer
 SECRET = "line-channel-secret"
 ACCESS_TOKEN = "line-access-token"
 USER = "U4af4980629a0b0c0d0e0f0a0b0c0d0e0f"
+CONVERSATION = "line-" + USER
 REPLY = "/v2/bot/message/reply"
 PUSH = "/v2/bot/message/push"
 
 
 @pytest.fixture
-def line_api(monkeypatch):
+def line_api(monkeypatch, service_database):
     server = RecordingServer().start()
     monkeypatch.setenv("LINE_API_BASE", server.url)
+    monkeypatch.setenv("DATABASE_URL", service_database.url.render_as_string(hide_password=False))
     settings.cache_clear()
     yield server
     server.stop()
@@ -55,9 +59,13 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def event(kind="message", redelivery=False, event_id=None, source=None, **fields):
     return {
-        "type": kind, "mode": "active", "timestamp": 1_752_000_000_000,
+        "type": kind, "mode": "active", "timestamp": now_ms(),
         "source": source or {"type": "user", "userId": USER},
         "webhookEventId": event_id or uuid.uuid4().hex.upper()[:26],
         "deliveryContext": {"isRedelivery": redelivery},
@@ -110,8 +118,10 @@ def test_bad_or_missing_signature_is_401_and_nothing_is_processed(app, line_api,
     assert agent.received == [] and line_api.requests == []
 
 
-def test_malformed_body_with_valid_signature_is_400(app, line_api, agent):
-    for body in (b"{not json", b"[]", b'{"events": {}}'):
+def test_malformed_or_odd_body_with_valid_signature_is_400(app, line_api, agent):
+    deep = b'{"events": [], "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for body in (b"{not json", b"[]", b'{"events": {}}', b'{"events": [NaN]}', deep,
+                 b'{"events": [' + b",".join([b"{}"] * 5000) + b"]}", b'{"events": []}\xff'):
         assert post(app, body).status == 400
     assert agent.received == [] and line_api.requests == []
 
@@ -120,7 +130,8 @@ def test_text_message_gets_one_reply_call_with_quick_replies(app, line_api, agen
     incoming = text_event("ＳＮＳで誹謗中傷されています")
     assert post(app, webhook_body(incoming)).status == 200
     assert agent.texts == ["SNSで誹謗中傷されています"]
-    assert agent.received[0].sender_id == USER and agent.received[0].input_channel == "line"
+    assert agent.received[0].sender_id == CONVERSATION and agent.received[0].input_channel == "line"
+    assert agent.received[0].metadata == {limits.CLIENT: limits.client_key("line", USER)}
     [call] = line_api.requests
     assert call.path == REPLY and call.method == "POST"
     assert call.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
@@ -152,6 +163,36 @@ def test_redelivery_of_an_event_never_handled_is_answered(app, line_api, agent):
     assert post(app, webhook_body(text_event("初めて届きました", redelivery=True))).status == 200
     assert agent.texts == ["初めて届きました"]
     assert len(line_api.to(REPLY)) == 1
+
+
+def test_an_event_without_an_id_delivered_twice_is_handled_once(app, line_api, agent):
+    first = text_event("IDのないイベント")
+    del first["webhookEventId"]
+    assert post(app, webhook_body(first)).status == 200
+    assert post(app, webhook_body(dict(first, replyToken=uuid.uuid4().hex))).status == 200
+    # the same text at another moment is another message
+    assert post(app, webhook_body(dict(first, timestamp=first["timestamp"] + 1000))).status == 200
+    assert agent.texts == ["IDのないイベント", "IDのないイベント"]
+
+
+def test_handled_events_are_remembered_across_a_restart(line_api, agent):
+    incoming = text_event("再起動の前")
+    post(make_app(agent), webhook_body(incoming))
+    post(make_app(agent), webhook_body(dict(incoming, deliveryContext={"isRedelivery": True})))
+    assert agent.texts == ["再起動の前"]
+
+
+@pytest.mark.parametrize("moment", [
+    lambda: now_ms() - 3 * 365 * 24 * 3600 * 1000,   # years ago
+    lambda: now_ms() - 3601 * 1000,                   # just past LINE_EVENT_MAX_AGE_S
+    lambda: now_ms() + 3600 * 1000,                   # an hour ahead
+    lambda: None, lambda: "1752000000000", lambda: True,
+])
+def test_events_too_old_in_the_future_or_undated_are_dropped(app, line_api, agent, moment):
+    incoming = text_event("古いイベント")
+    incoming["timestamp"] = moment()
+    assert post(app, webhook_body(incoming)).status == 200
+    assert agent.received == [] and line_api.requests == []
 
 
 def test_standby_events_are_ignored(app, line_api, agent):
@@ -196,7 +237,10 @@ def test_events_without_anything_to_say_send_nothing(app, line_api, agent, kind)
 def test_group_conversation_is_the_group(app, line_api, agent):
     source = {"type": "group", "groupId": "Ca56f94637cc4347f90a25382909b24b9", "userId": USER}
     post(app, webhook_body(text_event("グループから", source=source)))
-    assert agent.received[0].sender_id == "Ca56f94637cc4347f90a25382909b24b9"
+    assert agent.received[0].sender_id == "line-Ca56f94637cc4347f90a25382909b24b9"
+    assert agent.received[0].metadata[limits.CLIENT] == limits.client_key("line", USER)
+    [call] = line_api.to(REPLY)
+    assert call.json()["replyToken"]
 
 
 def test_several_events_are_answered_in_order(app, line_api, agent):
@@ -292,11 +336,23 @@ def test_unreachable_api_is_logged_not_raised(monkeypatch, agent, caplog):
     assert "LINE push failed after 3 attempts" in caplog.text
 
 
-def test_remembered_event_ids_are_bounded():
-    seen = turns.SeenIds(capacity=3)
-    assert [seen.first_time(i) for i in "abcd"] == [True] * 4
-    assert seen.first_time("d") is False and seen.first_time("b") is False
-    assert seen.first_time("a") is True  # the oldest was forgotten
+def test_a_long_text_is_cut_and_the_user_told(app, line_api, agent):
+    limit = settings().max_message_chars
+    post(app, webhook_body(text_event("あ" * 4000)))
+    assert agent.texts == ["あ" * limit]
+    [call] = line_api.to(REPLY)
+    assert call.json()["messages"][0]["text"] == turns.CUT.format(limit=limit)
+
+
+def test_past_the_messages_per_minute_the_user_gets_a_polite_answer(monkeypatch, line_api, agent):
+    monkeypatch.setattr(turns.UserTurns, "LIMITED_PAUSE_S", 0.0)
+    monkeypatch.setenv("MESSAGES_PER_MINUTE", "2")
+    settings.cache_clear()
+    app = make_app(agent)
+    post(app, webhook_body(text_event("その1"), text_event("その2"), text_event("その3")))
+    assert agent.texts == ["その1", "その2"]
+    last = line_api.to(REPLY)[-1].json()["messages"]
+    assert [m["text"] for m in last] == [turns.limited_text()] and "0120-221-360" in last[0]["text"]
 
 
 def test_oversized_body_is_refused_before_anything_else(app, line_api, agent):

@@ -1,5 +1,6 @@
 """The SMS channel: Twilio-format signed form posts through Sanic's test client, Twilio's
-Messages API replaced by a local recording HTTP server (SMS_API_BASE points at it)."""
+Messages API replaced by a local recording HTTP server (SMS_API_BASE points at it), the
+deliveries handled kept in the test's service database."""
 import base64
 import logging
 from urllib.parse import urlencode
@@ -9,7 +10,8 @@ from rasa.core import run
 from twilio.request_validator import RequestValidator
 
 from addons.channels import render, sms, turns
-from addons.channels.sms import SmsInput, twilio_signature
+from addons.channels.sms import SmsInput
+from nettrouble import identity, limits
 from nettrouble.settings import settings
 from tests.fakes.agent import FakeAgent
 
@@ -22,11 +24,12 @@ MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 
 
 @pytest.fixture
-def twilio_api(monkeypatch):
+def twilio_api(monkeypatch, service_database):
     from tests.fakes.http_recorder import RecordingServer
 
     server = RecordingServer().start()
     monkeypatch.setenv("SMS_API_BASE", server.url)
+    monkeypatch.setenv("DATABASE_URL", service_database.url.render_as_string(hide_password=False))
     monkeypatch.setenv("SMS_PUBLIC_URL", PUBLIC_URL)
     monkeypatch.setenv("SMS_FROM_NUMBER", OUR_NUMBER)
     settings.cache_clear()
@@ -40,11 +43,15 @@ def agent():
     return FakeAgent()
 
 
-@pytest.fixture
-def app(twilio_api, agent):
+def make_app(agent):
     app = run.configure_app([SmsInput.from_credentials({"account_sid": ACCOUNT, "auth_token": TOKEN})], port=5005)
     app.ctx.agent = agent
     return app
+
+
+@pytest.fixture
+def app(twilio_api, agent):
+    return make_app(agent)
 
 
 _sids = iter(range(1, 10_000))
@@ -78,24 +85,15 @@ def sent_texts(twilio_api):
 
 # ---- signature -----------------------------------------------------------------------------
 
-def test_signature_matches_twilios_published_example():
-    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
-              "From": "+12349013030", "To": "+18005551212"}
-    assert twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", params.items()) \
-        == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
-
-
-def test_signature_matches_twilios_validator_on_japanese_text():
-    form = twilio_form("ネットで誹謗中傷されています。どうすればいいですか？ ＃１")
-    assert twilio_signature(TOKEN, PUBLIC_URL, form.items()) == \
-        RequestValidator(TOKEN).compute_signature(PUBLIC_URL, form)
-
-
 def test_signed_message_is_answered_through_the_provider(app, twilio_api, agent):
     answer = post(app, twilio_form("ＳＮＳで誹謗中傷されています"))
     assert answer.status == 200
     assert answer.content_type.startswith("text/xml") and answer.text.endswith("<Response/>")
     assert agent.texts == ["SNSで誹謗中傷されています"]
+    assert agent.received[0].metadata == {
+        limits.CLIENT: limits.client_key("sms", PHONE),
+        limits.SENDER_PERSON_KEY: identity.key_for("09012345678", settings().require("person_key_secret")),
+    }
     calls = twilio_api.to(MESSAGES)
     assert len(calls) >= 1
     assert calls[0].headers["Authorization"] == "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
@@ -131,12 +129,33 @@ def test_bad_signature_is_403_and_nothing_is_processed(app, twilio_api, agent, c
     assert agent.received == [] and twilio_api.requests == []
 
 
-def test_replayed_message_is_processed_once(app, twilio_api, agent):
+def test_replayed_message_is_processed_once_even_after_a_restart(app, twilio_api, agent):
     form = twilio_form("一度だけ")
     assert post(app, form).status == 200
     assert post(app, form).status == 200
+    assert post(make_app(agent), form).status == 200
     assert agent.texts == ["一度だけ"]
     assert len(twilio_api.to(MESSAGES)) == 1
+
+
+@pytest.mark.parametrize("sid", [None, ""])
+def test_signed_message_without_a_message_sid_is_400_and_not_processed(app, twilio_api, agent, sid):
+    form = twilio_form("IDなし", MessageSid=sid)  # SmsSid alone is not enough
+    assert post(app, form).status == 400
+    assert agent.received == [] and twilio_api.requests == []
+
+
+@pytest.mark.parametrize("sender", ["+815012345678", "+12025550123", "0312345678"])
+def test_only_a_japanese_mobile_sender_gets_a_person_key(app, twilio_api, agent, sender):
+    post(app, twilio_form("こんにちは", sender=sender))
+    assert agent.received[0].metadata == {limits.CLIENT: limits.client_key("sms", sender)}
+
+
+def test_a_long_message_is_cut_and_the_user_told(app, twilio_api, agent):
+    limit = settings().max_message_chars
+    post(app, twilio_form("あ" * (limit + 500)))
+    assert agent.texts == ["あ" * limit]
+    assert sent_texts(twilio_api)[0] == turns.CUT.format(limit=limit)
 
 
 def test_non_utf8_body_is_refused(app, twilio_api, agent):
@@ -222,6 +241,7 @@ def test_phone_number_is_neither_logged_nor_the_conversation_id(app, twilio_api,
         post(app, twilio_form("1"))
     sender = agent.received[0].sender_id
     assert sender.startswith("sms-") and "9012345678" not in sender
+    assert limits.client_key("sms", PHONE) == agent.received[0].metadata[limits.CLIENT]
     assert agent.received[1].text == "/affirm"
     assert "21211" in caplog.text  # the provider error was logged ...
     assert "9012345678" not in caplog.text  # ... without the number
@@ -238,3 +258,22 @@ def test_provider_retries_when_twilio_is_busy(app, twilio_api, agent):
     post(app, twilio_form("こんにちは"))
     calls = twilio_api.to(MESSAGES)
     assert len(calls) == 2 and calls[0].form() == calls[1].form()
+
+
+# ---- the delivery log ----------------------------------------------------------------------
+
+def test_deliveries_are_per_channel_hashed_and_pruned_after_a_while(service_database):
+    from datetime import datetime, timedelta, timezone
+
+    from nettrouble import deliveries
+
+    long_ago = datetime.now(timezone.utc) - deliveries.KEEP - timedelta(minutes=1)
+    assert deliveries.first_time(service_database, "sms", "SM1", at=long_ago) is True
+    assert deliveries.first_time(service_database, "sms", "SM1", at=long_ago) is False
+    assert deliveries.first_time(service_database, "line", "SM1") is True  # another channel's id
+    # the next delivery prunes what is older than KEEP: a replay that late counts as new
+    assert deliveries.first_time(service_database, "sms", "SM2") is True
+    assert deliveries.first_time(service_database, "sms", "SM1") is True
+    with service_database.connect() as connection:
+        keys = [row.delivery_key for row in connection.execute(deliveries.deliveries.select())]
+    assert "SM1" not in keys and all(len(key) == deliveries.KEY_LENGTH for key in keys)

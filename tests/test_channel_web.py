@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from rasa.core import run
 
-from addons.channels import web
+from addons.channels import turns
 from addons.channels.web import WebChatInput
+from nettrouble import limits
 from nettrouble.settings import settings
 from tests.fakes.agent import REFERENCE, FakeAgent
 
@@ -150,12 +151,48 @@ def test_huge_body_is_refused(app, agent):
     assert answer.status == 413 and agent.received == []
 
 
-def test_too_long_message_is_answered_politely_and_not_processed(app, agent):
-    answer = say(app, new_token(app), "誹" * (web.MAX_MESSAGE_CHARS + 1))
-    assert answer.status == 200 and answer.json["accepted"] is False
-    [notice] = answer.json["messages"]
-    assert "2000文字まで" in notice["text"] and "2001文字" in notice["text"]
+def test_a_long_message_is_cut_and_the_user_told(app, agent):
+    limit = settings().max_message_chars
+    answer = say(app, new_token(app), "誹" * (limit + 1))
+    assert answer.status == 200 and answer.json["accepted"] is True
+    assert answer.json["messages"][0]["text"] == turns.CUT.format(limit=limit)
+    assert agent.texts == ["誹" * limit]
+
+
+def test_a_long_message_with_self_harm_at_the_end_gets_the_safety_intent(app, agent):
+    answer = say(app, new_token(app), "つらい。" * 2000 + "もう死にたい")
+    assert answer.status == 200 and agent.texts == ["/urgent_self_harm"]
+
+
+def test_odd_json_is_refused(app, agent):
+    token = new_token(app)
+    for raw in ('{"token": "%s", "message": "x", "n": NaN}' % token,
+                '{"token": "%s", "message": "x", "a": %s%s}' % (token, "[" * 5000, "]" * 5000),
+                '{"token": "%s", "message": "x", "a": %s%s}' % (token, "{\"a\":" * 40, "}" * 40)):
+        _, answer = app.test_client.post("/webhooks/web/webhook", data=raw)
+        assert answer.status == 400 and answer.json["error"] == "bad_request"
     assert agent.received == []
+
+
+def test_the_client_address_is_the_only_metadata(app, agent):
+    say(app, new_token(app), "こんにちは")
+    assert agent.received[0].metadata == {limits.CLIENT: limits.client_key("web", "127.0.0.1")}
+
+
+def test_past_the_messages_per_minute_the_message_is_not_accepted(monkeypatch, agent):
+    monkeypatch.setattr(turns.UserTurns, "LIMITED_PAUSE_S", 0.0)
+    monkeypatch.setenv("MESSAGES_PER_MINUTE", "2")
+    settings.cache_clear()
+    try:
+        app = make_app(agent)
+        token = new_token(app)
+        answers = [say(app, token, f"その{n}") for n in range(3)]
+    finally:
+        settings.cache_clear()
+    assert agent.texts == ["その0", "その1"]
+    assert answers[2].json["accepted"] is False  # the page gives the text back to the input
+    [notice] = answers[2].json["messages"]
+    assert notice["text"] == turns.limited_text() and "0120-221-360" in notice["text"]
 
 
 def test_text_is_nfkc_normalised(app, agent):
@@ -241,8 +278,6 @@ def test_credentials_file_starts_every_channel_with_empty_secrets(monkeypatch, c
 # ---- the shared fallback -------------------------------------------------------------------
 
 def test_a_turn_that_outlives_its_timeout_is_answered_with_the_fallback(caplog):
-    from addons.channels import turns
-
     agent = FakeAgent(delay_s=5.0)
     with caplog.at_level(logging.ERROR):
         messages = asyncio.run(turns.bot_turn(agent.handle_message, "こんにちは", "web-x", "web", timeout=0.2))

@@ -6,8 +6,14 @@ so the little of the API this needs is written here:
 - ``POST /webhooks/line/webhook``: ``X-Line-Signature`` must be base64(HMAC-SHA256(channel
   secret, raw body)), compared in constant time; otherwise 401 and nothing is processed. The
   webhook answers 200 at once and the turns run in the background, so LINE's timeout is never hit.
-- Events already handled (same ``webhookEventId``: a redelivery or a replayed request) and
-  events of a channel in standby mode are dropped.
+- The body is read by ``turns.json_object`` after the signature check: odd JSON is a 400.
+- Events already handled are dropped: known by ``webhookEventId``, or when it is missing by the
+  source, timestamp and message id or text; ``deliveryContext.isRedelivery`` changes nothing. The
+  memory is the service database (``turns.DeliveryLog``), shared by servers and restarts. Events
+  older than LINE_EVENT_MAX_AGE_S or dated in the future (a replay), and events of a channel in
+  standby mode, are dropped too.
+- The conversation id is ``line-`` + the group, room or user id (``turns.conversation_id``), a
+  prefix that the REST channel refuses; the client of the message limits is the LINE user.
 - One reply call per turn with up to 5 messages and the buttons as quick replies. Only when
   the reply token cannot be used (rejected, or the turn outlived its window) is the answer
   pushed, with an ``X-Line-Retry-Key`` that stays the same across retries.
@@ -36,6 +42,8 @@ from nettrouble.settings import settings
 logger = logging.getLogger(__name__)
 
 HTTP_TIMEOUT_S = 10.0
+# LINE's clock and ours may differ a little; an event dated further ahead is not from LINE.
+MAX_FUTURE_S = 300
 # LINE's webhooks are a few kilobytes; anything near this is not from LINE.
 MAX_BODY_BYTES = 1024 * 1024
 # A reply token is valid for about a minute; after this long a push is the safe way.
@@ -49,8 +57,8 @@ def line_signature(secret: str, body: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def conversation_id(source: Any) -> Optional[str]:
-    """A group or room is one conversation; otherwise the user is."""
+def source_id(source: Any) -> Optional[str]:
+    """The LINE id of the conversation: a group or room is one conversation; otherwise the user is."""
     if not isinstance(source, dict):
         return None
     for key in ("groupId", "roomId", "userId"):
@@ -78,7 +86,8 @@ class LineInput(InputChannel):
         self.enabled = bool(channel_secret and access_token)
         self.api_base = (api_base or settings().line_api_base).rstrip("/")
         self.reply_window_s = reply_window_s
-        self.seen = turns.SeenIds()
+        self.seen = turns.DeliveryLog(self.name())
+        self.turns = turns.UserTurns(self.name())
         self.background = turns.BackgroundTurns(self.name())
 
     @classmethod
@@ -98,15 +107,42 @@ class LineInput(InputChannel):
         # bytes: compare_digest refuses str with non-ASCII characters, which a forger may send
         return hmac.compare_digest(line_signature(self.channel_secret, body).encode(), signature.strip().encode())
 
-    def _new_events(self, events: List[Any]) -> List[Dict[str, Any]]:
+    @staticmethod
+    def delivery_id(event: Dict[str, Any]) -> str:
+        """``webhookEventId``; without one, the source, time and content of the event."""
+        event_id = event.get("webhookEventId")
+        if isinstance(event_id, str) and event_id:
+            return "id:" + event_id
+        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        postback = event.get("postback") if isinstance(event.get("postback"), dict) else {}
+        content = message.get("id") or message.get("text") or postback.get("data") or ""
+        parts = [source_id(event.get("source")), event.get("timestamp"), event.get("type"), content]
+        return "event:" + json.dumps(parts, ensure_ascii=False, default=str)
+
+    @staticmethod
+    def timely(event: Dict[str, Any], max_age_s: float) -> bool:
+        """Whether the event's ``timestamp`` (ms since the epoch) is neither older than
+        ``max_age_s`` nor in the future; LINE always sends one."""
+        stamp = event.get("timestamp")
+        if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
+            return False
+        age_s = time.time() - stamp / 1000
+        return -MAX_FUTURE_S <= age_s <= max_age_s
+
+    async def _new_events(self, events: List[Any]) -> List[Dict[str, Any]]:
         fresh = []
+        max_age_s = settings().line_event_max_age_s
         for event in events:
             if not isinstance(event, dict) or event.get("mode") == "standby":
                 continue
-            event_id = event.get("webhookEventId")
-            if isinstance(event_id, str) and event_id and not self.seen.first_time(event_id):
+            if not self.timely(event, max_age_s):
+                logger.warning("LINE %r event dropped: its timestamp is missing, too old or in the future",
+                               event.get("type"))
+                continue
+            if not await self.seen.first_time(self.delivery_id(event)):
                 redelivery = (event.get("deliveryContext") or {}).get("isRedelivery")
-                logger.info("LINE event %s dropped: already handled (redelivery: %s)", event_id, bool(redelivery))
+                logger.info("LINE %r event dropped: already handled (redelivery: %s)", event.get("type"),
+                            bool(redelivery))
                 continue
             fresh.append(event)
         return fresh
@@ -129,14 +165,11 @@ class LineInput(InputChannel):
             if not self.signature_valid(body, request.headers.get("x-line-signature")):
                 logger.warning("LINE webhook refused: missing or wrong X-Line-Signature")
                 return response.json({"error": "invalid signature"}, status=401)
-            try:
-                document = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                return response.json({"error": "body is not JSON"}, status=400)
-            events = document.get("events") if isinstance(document, dict) else None
+            document = turns.json_object(body)
+            events = document.get("events") if document is not None else None
             if not isinstance(events, list):
-                return response.json({"error": "no events list"}, status=400)
-            fresh = self._new_events(events)
+                return response.json({"error": "body is not a JSON object with an events list"}, status=400)
+            fresh = await self._new_events(events)
             if fresh:
                 self.background.start(self._handle_events(on_new_message, fresh, time.monotonic()))
             return response.json({})
@@ -155,8 +188,9 @@ class LineInput(InputChannel):
     async def _handle_event(self, on_new_message: turns.OnNewMessage, event: Dict[str, Any],
                             received: float) -> None:
         kind = event.get("type")
-        sender = conversation_id(event.get("source"))
-        if sender is None:
+        source = event.get("source")
+        line_id = source_id(source)
+        if line_id is None:
             logger.warning("LINE %r event without a source: ignored", kind)
             return
         text = None
@@ -168,7 +202,7 @@ class LineInput(InputChannel):
                 text = turns.clean_text(message["text"])
             elif message.get("type"):
                 # sticker, image, video, audio, file, location, and any type LINE adds later
-                await self._answer(event, sender, [render.BotMessage(text=turns.TEXT_ONLY)], received)
+                await self._answer(event, line_id, [render.BotMessage(text=turns.TEXT_ONLY)], received)
                 return
         elif kind == "postback":
             postback = event.get("postback") if isinstance(event.get("postback"), dict) else {}
@@ -176,10 +210,12 @@ class LineInput(InputChannel):
                 text = turns.clean_text(postback["data"])
         if not text:
             return  # unfollow, join, leave, unsend, … : nothing to say
-        messages = await turns.bot_turn(on_new_message, text, sender, self.name())
-        await self._answer(event, sender, messages, received)
+        # In a group the client is the member who wrote, when LINE says who; else the group.
+        user = source.get("userId") if isinstance(source.get("userId"), str) and source["userId"] else line_id
+        answer = await self.turns.answer(on_new_message, text, turns.conversation_id(self.name(), line_id), user)
+        await self._answer(event, line_id, answer.messages, received)
 
-    async def _answer(self, event: Dict[str, Any], sender: str, messages: List[render.BotMessage],
+    async def _answer(self, event: Dict[str, Any], line_id: str, messages: List[render.BotMessage],
                       received: float) -> None:
         payload = render.line_messages(messages)
         if not payload:
@@ -196,7 +232,7 @@ class LineInput(InputChannel):
                     logger.error("LINE refused the channel access token (HTTP %s): check LINE_CHANNEL_ACCESS_TOKEN", status)
                     return
                 logger.warning("LINE reply failed (HTTP %s): pushing the answer instead", status)
-            await self._push(http, sender, payload)
+            await self._push(http, line_id, payload)
 
     async def _push(self, http: aiohttp.ClientSession, to: str, payload: List[Dict[str, Any]]) -> None:
         retry_key = str(uuid.uuid4())

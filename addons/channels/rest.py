@@ -2,11 +2,16 @@
 
 Same route and reply format as Rasa's own ``rest`` channel (a JSON list of messages with
 ``recipient_id``, ``text`` and ``buttons``), so existing clients keep working. On top of it:
-malformed requests get a 400 with a message instead of a 500; empty and oversized messages get
-a polite answer (an oversized one that signals danger or self-harm still gets the helplines);
-and a turn where the bot says nothing, or the action server is down, still gives the user the
-centre's phone number. As with Rasa's channel, the client chooses the sender id: put this
-channel behind your own authentication before exposing it.
+malformed or odd JSON gets a 400 with a message instead of a 500; an empty message gets a polite
+answer; the client's limits of ``turns.UserTurns`` apply (messages per minute per address, long
+messages cut); and a turn where the bot says nothing, or the action server is down, still gives
+the user the centre's phone number.
+
+As with Rasa's channel the client chooses the sender id, so put this channel behind your own
+authentication before exposing it. It cannot reach another channel's conversations: ids with a
+prefix of the web chat, LINE or SMS (``web-``, ``line-``, ``sms-``, any case) are refused with a
+400. Unlike Rasa's channel, a ``metadata`` field of the request is ignored: the only metadata is
+the client's keyed address, which the server sets.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from sanic.response import HTTPResponse
 
 from addons.channels import render, turns
 
-MAX_MESSAGE_CHARS = 20_000
+# Requests above this are refused unread; a longer message inside it is cut (turns.UserTurns).
 MAX_BODY_BYTES = 256 * 1024
 MAX_SENDER_CHARS = 128
 
@@ -42,6 +47,9 @@ def _error(status: int, code: str, message: str) -> HTTPResponse:
 
 
 class RestInput(RasaRestInput):
+    def __init__(self) -> None:
+        self.turns = turns.UserTurns(self.name())
+
     @classmethod
     def name(cls) -> Text:
         return "rest"
@@ -57,27 +65,21 @@ class RestInput(RasaRestInput):
         async def receive(request: Request) -> HTTPResponse:
             if len(request.body or b"") > MAX_BODY_BYTES:
                 return _error(413, "too_large", "送信内容が大きすぎます。")
-            body = turns.json_object(request)
+            body = turns.json_object(request.body)
             if body is None:
                 return _error(400, "bad_request", "JSON のオブジェクトで sender と message をお送りください。")
             sender = body.get("sender")
             if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
                 return _error(400, "bad_sender", f"sender は1〜{MAX_SENDER_CHARS}文字の文字列でお送りください。")
+            if turns.in_another_channel(sender):
+                return _error(400, "bad_sender", "その sender はほかのチャネルの会話のため使えません。")
             message = body.get("message")
             if not isinstance(message, str):
                 return _error(400, "no_message", "message は文字列でお送りください。")
             text = turns.clean_text(message)
             if not text:
                 return response.json(rest_messages(sender, [render.BotMessage(text=turns.EMPTY)]))
-            if len(text) > MAX_MESSAGE_CHARS:
-                stand_in = turns.oversized_stand_in(text)
-                if stand_in is None:
-                    notice = turns.TOO_LONG.format(limit=MAX_MESSAGE_CHARS, length=len(text))
-                    return response.json(rest_messages(sender, [render.BotMessage(text=notice)]))
-                text = stand_in
-            messages = await turns.bot_turn(
-                on_new_message, text, sender, self.name(), metadata=self.get_metadata(request)
-            )
-            return response.json(rest_messages(sender, messages))
+            answer = await self.turns.answer(on_new_message, text, sender, turns.client_address(request))
+            return response.json(rest_messages(sender, answer.messages))
 
         return rest

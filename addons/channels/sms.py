@@ -1,32 +1,40 @@
 """SMS channel with a webhook in Twilio's format.
 
 - ``POST /webhooks/sms/webhook`` takes Twilio's form post (From, To, Body, MessageSid, …).
-  ``X-Twilio-Signature`` must be base64(HMAC-SHA1(auth token, SMS_PUBLIC_URL + every POST
-  parameter's name and value, sorted)): the URL is configuration because a proxy changes the
-  one the server sees. Otherwise 403 and nothing is processed.
+  ``X-Twilio-Signature`` is checked by the ``twilio`` package's ``RequestValidator`` against
+  SMS_PUBLIC_URL (configuration, because a proxy changes the URL the server sees); otherwise 403
+  and nothing is processed.
+- A signed request without ``MessageSid`` is refused (400). A ``MessageSid`` already handled (a
+  replayed request: Twilio's signature carries no time) is dropped; the memory is the service
+  database (``turns.DeliveryLog``), shared by servers and restarts.
 - The webhook answers with an empty TwiML ``<Response/>`` at once; the turn runs in the
   background and the answer goes out through an ``SmsProvider``.
 - Buttons become a numbered menu; a reply of 「1」 (or 「１」) sends that button's payload. The
   menu is read back from the conversation in the tracker store, so it survives restarts and
   works with several servers.
-- The phone number is never logged and is not the conversation id: that is a keyed hash.
+- The phone number is never logged and is not the conversation id: that is ``sms-`` + a keyed
+  hash (``turns.conversation_id``), a prefix that the REST channel refuses. The sender's number
+  is the client of the message limits, and for a Japanese mobile number the message metadata
+  carries its person key (``limits.SENDER_PERSON_KEY``): the free-consultation check uses it to
+  see that a number typed in an SMS conversation is the sender's own.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 from urllib.parse import parse_qsl
 
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
 
 from addons.channels import render, turns
-from addons.channels.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
+from nettrouble import identity, limits
+from nettrouble.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -36,12 +44,27 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 EMPTY_MESSAGE = "メッセージの内容が届いていないようです。お手数ですが、お困りのことを文字でお送りください。"
 
 
-def twilio_signature(auth_token: str, url: str, params: Iterable[Tuple[str, str]]) -> str:
-    """Twilio's request signature: parameters sorted by name (then value), each name+value
-    appended to the URL, HMAC-SHA1 with the auth token, base64."""
-    data = url + "".join(name + value for name, value in sorted(set(params)))
-    digest = hmac.new(auth_token.encode("utf-8"), data.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
+class _Form(dict):
+    """POST parameters as RequestValidator reads them: every value of a repeated name."""
+
+    def getall(self, name: str) -> List[str]:
+        return self[name]
+
+
+def _form(params: List[Tuple[str, str]]) -> _Form:
+    form = _Form()
+    for name, value in params:
+        form.setdefault(name, []).append(value)
+    return form
+
+
+def sender_person_key(phone: str) -> Optional[str]:
+    """The person key of the sender's number when it is a Japanese mobile number, else None."""
+    try:
+        national = identity.normalise(phone)
+    except identity.InvalidNumber:
+        return None
+    return identity.key_for(national, settings().require("person_key_secret"))
 
 
 class SmsInput(InputChannel):
@@ -56,7 +79,9 @@ class SmsInput(InputChannel):
         self.public_url = public_url
         self.provider = provider
         self.enabled = bool(auth_token and public_url and provider is not None)
-        self.seen = turns.SeenIds()
+        self.validator = RequestValidator(auth_token)
+        self.seen = turns.DeliveryLog(self.name())
+        self.turns = turns.UserTurns(self.name())
         self.background = turns.BackgroundTurns(self.name())
 
     @classmethod
@@ -78,15 +103,13 @@ class SmsInput(InputChannel):
     def signature_valid(self, params: List[Tuple[str, str]], signature: Optional[str]) -> bool:
         if not signature:
             return False
-        expected = twilio_signature(self.auth_token, self.public_url, params)
-        # bytes: compare_digest refuses str with non-ASCII characters, which a forger may send
-        return hmac.compare_digest(expected.encode(), signature.strip().encode())
+        return self.validator.validate(self.public_url, _form(params), signature.strip())
 
     def sender_id(self, phone: str) -> str:
         """The conversation id of a phone number: keyed, so the number is in no log or store."""
         digest = hmac.new(self.auth_token.encode("utf-8"), b"sms-sender:" + phone.encode("utf-8"),
                           hashlib.sha256).hexdigest()
-        return "sms-" + digest[:32]
+        return turns.conversation_id(self.name(), digest[:32])
 
     def blueprint(self, on_new_message: turns.OnNewMessage) -> Blueprint:
         sms = Blueprint("nettrouble_sms", __name__)
@@ -111,11 +134,14 @@ class SmsInput(InputChannel):
                 logger.warning("SMS webhook refused: missing or wrong X-Twilio-Signature")
                 return response.text("invalid signature", status=403)
             fields = dict(params)
-            message_sid = fields.get("MessageSid") or fields.get("SmsSid") or ""
-            if message_sid and not self.seen.first_time(message_sid):
+            message_sid = fields.get("MessageSid") or ""
+            if not message_sid:
+                logger.warning("SMS webhook refused: signed, but without a MessageSid")
+                return response.text("MessageSid missing", status=400)
+            if not await self.seen.first_time(message_sid):
                 logger.info("SMS %s dropped: already handled", message_sid)
             elif not fields.get("From"):
-                logger.warning("SMS %s without a sender: ignored", message_sid or "(no id)")
+                logger.warning("SMS %s without a sender: ignored", message_sid)
             else:
                 has_media = fields.get("NumMedia", "0").strip() not in ("", "0")
                 self.background.start(self._answer(
@@ -132,8 +158,12 @@ class SmsInput(InputChannel):
         if not text:
             messages = [render.BotMessage(text=turns.TEXT_ONLY if has_media else EMPTY_MESSAGE)]
         else:
-            messages = await turns.bot_turn(on_new_message, await self._chosen(agent, sender, text),
-                                            sender, self.name())
+            person_key = sender_person_key(phone)
+            answer = await self.turns.answer(
+                on_new_message, await self._chosen(agent, sender, text), sender, phone,
+                {limits.SENDER_PERSON_KEY: person_key} if person_key else None,
+            )
+            messages = answer.messages
         for part in render.sms_texts(messages):
             try:
                 await self.provider.send(phone, part)

@@ -1,16 +1,40 @@
-"""What every channel does with a user's turn: clean the text, run the bot, never leave the
-user without a reply, and read earlier turns back from the tracker store.
+"""What every channel does with a user's turn: read the request safely, clean the text, keep
+one client from hurting others, run the bot, never leave the user without a reply, and read
+earlier turns back from the tracker store.
 
-Logs never carry the user's text or phone number: only the channel and what went wrong.
+- **Request bodies**: ``json_object`` is the one JSON parser of the channels; broken or odd JSON
+  (not an object, NaN, nesting deeper than ``MAX_JSON_DEPTH``, huge arrays) is refused (400).
+- **Clients**: ``client_address`` is the web or REST client's address (``X-Forwarded-For`` is
+  believed only from TRUSTED_PROXIES). Every message carries ``limits.client_key`` of its client
+  in the metadata (``limits.CLIENT``); nothing a client sends becomes metadata.
+- **Limits** (``UserTurns``): past MESSAGES_PER_MINUTE a client gets a polite answer with the
+  centre's number and the message is not processed (counted in this server's memory, a long
+  message once per MAX_MESSAGE_CHARS it holds; nginx's ``limit_req`` covers the scale-out
+  profile). A message longer than MAX_MESSAGE_CHARS is cut to that length before Rasa tokenises
+  it, once the whole text has been searched for danger and self-harm words (in a worker thread,
+  off the event loop), so the helplines still come.
+- **Conversation ids**: the web chat, LINE and SMS ids are made by the server under a prefix of
+  their own (``conversation_id``: ``web-``, ``line-``, ``sms-``), so no two channels can name the
+  same conversation; REST, whose client picks the id, refuses those prefixes.
+- **Deliveries** (``DeliveryLog``): LINE events and SMS already handled are remembered in the
+  service database (``nettrouble.deliveries``), across restarts and servers.
+
+Logs never carry the user's text, address or phone number: only the channel and what went wrong.
 """
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import json
 import logging
 import re
+import time
 import unicodedata
-from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -19,7 +43,7 @@ from sanic import Blueprint
 import aiohttp
 
 from addons.channels import render
-from nettrouble import datafiles, safety, service
+from nettrouble import datafiles, db, deliveries, limits, safety, service
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -36,22 +60,105 @@ TEXT_ONLY = (
 
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\u2028\u2029\ufeff]")
 
-TOO_LONG = (
-    "恐れ入りますが、一度にお送りいただける文字数は{limit}文字までとなっております"
-    "（今回は{length}文字でした）。お手数ですが、要点を短くまとめるか、いくつかに分けてお送りください。"
-)
+CUT = "長いメッセージのため、最初の{limit}文字までを読み取ってお返事いたします。"
 EMPTY = "メッセージが空のようです。お困りのことを文字でお聞かせください。"
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-def json_object(request: Any) -> Optional[Dict[str, Any]]:
-    """The request's JSON body when it is an object; None for anything else or broken JSON."""
+# ---- request bodies ------------------------------------------------------------------------
+
+# Real requests of every channel nest a few levels and hold short lists (LINE sends a few
+# events at a time); anything beyond these is not a client of ours and only costs time.
+MAX_JSON_DEPTH = 32
+MAX_JSON_ITEMS = 1000
+# Converting an integer of thousands of digits takes quadratic time.
+_MAX_INT_DIGITS = 30
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) > _MAX_INT_DIGITS:
+        raise ValueError("integer too long")
+    return int(digits)
+
+
+def _reasonable(document: Any) -> bool:
+    stack: List[Tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > MAX_JSON_DEPTH or len(node) > MAX_JSON_ITEMS:
+                return False
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return True
+
+
+def json_object(body: Optional[bytes]) -> Optional[Dict[str, Any]]:
+    """The request body as a JSON object; None for anything else: not UTF-8, broken JSON, a top
+    level that is not an object, NaN or Infinity, an integer of more than 30 digits, nesting
+    deeper than MAX_JSON_DEPTH, an array or object of more than MAX_JSON_ITEMS entries."""
     try:
-        body = request.json
-    except Exception:  # noqa: BLE001 - Sanic raises its own error type for malformed JSON
+        document = json.loads((body or b"").decode("utf-8"), parse_constant=_refuse_constant,
+                              parse_int=_bounded_int)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
-    return body if isinstance(body, dict) else None
+    return document if isinstance(document, dict) and _reasonable(document) else None
+
+
+# ---- who the client is ---------------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def _networks(entries: Tuple[str, ...]) -> Tuple[Any, ...]:
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            logger.error("TRUSTED_PROXIES: %r is not an address or network; it is ignored", entry)
+    return tuple(networks)
+
+
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(settings().trusted_proxies))
+
+
+def client_address(request: Any) -> str:
+    """The address of a web or REST client: the connecting address, unless that is one of
+    TRUSTED_PROXIES; then the last address in X-Forwarded-For that is not a trusted proxy (the
+    ones left of it are whatever the client chose to send)."""
+    peer = request.ip
+    if not _trusted(peer):
+        return peer
+    hops = [hop.strip() for header in request.headers.getall("x-forwarded-for", [])
+            for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop):
+            return hop
+    return hops[0] if hops else peer
+
+
+# ---- conversation ids ----------------------------------------------------------------------
+
+# The channels whose conversation ids the server makes, each under its own prefix, so that no
+# id of one channel can be an id of another. REST, whose client picks the id, refuses them all.
+OWN_PREFIXES = {"web": "web-", "line": "line-", "sms": "sms-"}
+
+
+def conversation_id(channel: str, local_id: str) -> str:
+    return OWN_PREFIXES[channel] + local_id
+
+
+def in_another_channel(sender_id: str) -> bool:
+    """Whether an id chosen by a REST client names a web chat, LINE or SMS conversation."""
+    return sender_id.strip().lower().startswith(tuple(OWN_PREFIXES.values()))
 
 
 def clean_text(text: str) -> str:
@@ -113,10 +220,19 @@ class ActionServerProbe:
 action_server = ActionServerProbe()
 
 
-def oversized_stand_in(text: str) -> Optional[str]:
-    """For a message too long to read: the safety intent to send in its place when it signals
-    danger or self-harm anywhere, so that the helplines still come; None otherwise."""
-    urgent = safety.most_urgent(safety.signals(text))
+# Rasa's safety guard searches the part of a long message it is given with every view of the
+# text; here the rest is searched, from a little before the cut so that a phrase cut in two is
+# found. Without Sudachi's reading view (reading=""): the patterns hold the kanji and the kana
+# forms, and the reading is what makes a long text slow (measured: 17 ms per 1,000 characters
+# with it, 2 ms without).
+_CUT_OVERLAP = 100
+
+
+def oversized_stand_in(text: str, limit: int) -> Optional[str]:
+    """For a message longer than ``limit``: the safety intent to send in its place when the
+    part beyond what Rasa reads signals danger or self-harm, so that the helplines still
+    come; None otherwise."""
+    urgent = safety.most_urgent(safety.signals(text[max(0, limit - _CUT_OVERLAP):], reading=""))
     return f"/{urgent}" if urgent else None
 
 
@@ -155,6 +271,108 @@ async def bot_turn(
     return messages
 
 
+# ---- a user's turn: limits, then the bot ---------------------------------------------------
+
+def limited_text() -> str:
+    """The answer to a client past MESSAGES_PER_MINUTE, whose message was not read."""
+    return "\n".join([
+        "恐れ入りますが、短い時間に続けて多くのメッセージが届いたため、ただいまのメッセージは読み取っておりません。",
+        "1分ほどおいてから、もう一度お送りください。",
+        _centre_line(),
+    ])
+
+
+class MessageRate:
+    """Messages per minute per client, in this server's memory: the times of each client's
+    messages of the last minute (at most the limit of them), for the most recent clients only.
+
+    A long message weighs as many messages as it holds MAX_MESSAGE_CHARS (``weight``): what
+    bounds the time one client takes from the others is the text it makes the server search,
+    not only the number of its messages."""
+
+    WINDOW_S = 60.0
+
+    def __init__(self, capacity: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clients: "OrderedDict[str, Deque[float]]" = OrderedDict()
+        self._capacity = capacity
+        self._clock = clock
+
+    def allow(self, client: str, limit: int, weight: int = 1) -> bool:
+        """True, and counted ``weight`` times, when that keeps ``client`` within ``limit`` in
+        the last minute; False (not counted) otherwise. A weight above the limit counts as the
+        limit: such a message passes once the client has sent nothing for a minute."""
+        moment = self._clock()
+        weight = min(weight, limit)
+        times = self._clients.setdefault(client, deque())
+        self._clients.move_to_end(client)
+        while times and moment - times[0] >= self.WINDOW_S:
+            times.popleft()
+        if len(times) + weight > limit:
+            return False
+        times.extend([moment] * weight)
+        # A client forgotten here starts again from zero: only the least recent ones go.
+        while len(self._clients) > self._capacity:
+            self._clients.popitem(last=False)
+        return True
+
+
+# One worker thread, off the event loop, searches the long messages one at a time whoever sends
+# them: the event loop is never held for a whole search.
+_SAFETY_SCAN = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety-scan")
+
+
+async def readable_text(text: str) -> Tuple[str, Optional[str]]:
+    """What Rasa may read of a message, and the notice for the user when it was cut: at most
+    MAX_MESSAGE_CHARS characters; a longer message that signals danger or self-harm in the part
+    cut off becomes that safety intent instead, so that the helplines come."""
+    limit = settings().max_message_chars
+    if len(text) <= limit:
+        return text, None
+    stand_in = await asyncio.get_running_loop().run_in_executor(_SAFETY_SCAN, oversized_stand_in, text, limit)
+    if stand_in is not None:
+        return stand_in, None
+    return text[:limit], CUT.format(limit=limit)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The messages for the user, and whether their message was read (False: over the limit)."""
+
+    messages: List[render.BotMessage]
+    read: bool = True
+
+
+class UserTurns:
+    """A channel's way to the bot for a cleaned, non-empty message: the client's message limit,
+    the processing limit, the client's identity in the metadata, then ``bot_turn``.
+
+    The polite answer past the limit comes after ``LIMITED_PAUSE_S``: a person hardly notices,
+    and a script that sends as fast as it is answered slows down to one message per pause and
+    connection instead of keeping the event loop busy with refusals."""
+
+    LIMITED_PAUSE_S = 2.0
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.rate = MessageRate()
+
+    async def answer(self, on_new_message: OnNewMessage, text: str, sender_id: str, client: str,
+                     metadata: Optional[Dict[str, Any]] = None) -> Answer:
+        """``client``: the address, LINE user id or phone number (only its keyed hash goes on);
+        ``metadata``: what the channel itself adds (never anything the client sent)."""
+        client_key = limits.client_key(self.channel, client)
+        weight = -(-len(text) // settings().max_message_chars)
+        if not self.rate.allow(client_key, settings().messages_per_minute, weight):
+            logger.warning("%s: a client sent more than %d messages in a minute; one was not processed",
+                           self.channel, settings().messages_per_minute)
+            await asyncio.sleep(self.LIMITED_PAUSE_S)
+            return Answer([render.BotMessage(text=limited_text())], read=False)
+        text, notice = await readable_text(text)
+        messages = await bot_turn(on_new_message, text, sender_id, self.channel,
+                                  metadata={**(metadata or {}), limits.CLIENT: client_key})
+        return Answer(([render.BotMessage(text=notice)] if notice else []) + messages)
+
+
 # ---- earlier turns -------------------------------------------------------------------------
 
 def bot_message_of(event: BotUttered) -> render.BotMessage:
@@ -189,24 +407,25 @@ def last_bot_turn(events: List[Any]) -> List[render.BotMessage]:
 
 # ---- delivery bookkeeping ------------------------------------------------------------------
 
-class SeenIds:
-    """The most recent delivery ids, to drop a platform's redelivery of what was handled.
+class DeliveryLog:
+    """A channel's deliveries already handled, to drop a platform's redelivery or a replayed
+    request: ``nettrouble.deliveries`` in the service database, called off the event loop."""
 
-    In memory and bounded: a redelivery comes within minutes, so old ids can be forgotten."""
+    def __init__(self, channel: str) -> None:
+        self._channel = channel
+        self._database = db.LazyEngine()
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._ids: "OrderedDict[str, None]" = OrderedDict()
-        self._capacity = capacity
+    def _first_time(self, delivery_id: str) -> bool:
+        return deliveries.first_time(self._database.get(), self._channel, delivery_id)
 
-    def first_time(self, delivery_id: str) -> bool:
-        """True the first time an id is seen (and remembers it)."""
-        if delivery_id in self._ids:
-            self._ids.move_to_end(delivery_id)
-            return False
-        self._ids[delivery_id] = None
-        if len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
-        return True
+    async def first_time(self, delivery_id: str) -> bool:
+        """True the first time ``delivery_id`` arrives. While the database is unreachable every
+        delivery counts as new: a user left without an answer is worse than one answered twice."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, self._first_time, delivery_id)
+        except Exception:  # noqa: BLE001 - any database error; the cause is in the log
+            logger.exception("%s: the delivery log is unavailable; the delivery is handled as new", self._channel)
+            return True
 
 
 class BackgroundTurns:

@@ -8,6 +8,13 @@
 
 The server issues every sender id and signs it (HMAC-SHA256 with WEB_CHAT_SECRET); the token
 is ``<id>.<signature>``. A client can only write into a conversation whose token it was given.
+The conversation id is ``web-<id>`` (``turns.conversation_id``), a prefix that the REST channel
+refuses, so no other channel can write into a web chat conversation.
+
+Bodies are read by ``turns.json_object`` (odd JSON: 400); the client is the connecting address
+(``turns.client_address``), limited in messages per minute, and long messages are cut
+(``turns.UserTurns``). A message that was not read comes back with ``accepted: false`` and the
+page gives the text back to the input.
 """
 from __future__ import annotations
 
@@ -33,10 +40,9 @@ logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "web_static"
 STATIC_TYPES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
-MAX_MESSAGE_CHARS = 2000
+# Requests above this are refused unread; a longer message inside it is cut (turns.UserTurns).
 MAX_BODY_BYTES = 64 * 1024
 HISTORY_LIMIT = 200
-SENDER_PREFIX = "web-"
 # The page opens a conversation by sending this without showing it; history hides it too.
 GREETING_PAYLOAD = "/greet"
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -85,7 +91,7 @@ class SenderTokens:
             return None
         if not hmac.compare_digest(self._signature(sender).encode(), signature.encode()):
             return None
-        return SENDER_PREFIX + sender
+        return turns.conversation_id("web", sender)
 
 
 def history_entries(events: List[Any]) -> List[Dict[str, Any]]:
@@ -114,6 +120,7 @@ class WebChatInput(InputChannel):
 
     def __init__(self, secret: str) -> None:
         self.tokens = SenderTokens(secret) if secret else None
+        self.turns = turns.UserTurns(self.name())
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebChatInput":
@@ -161,7 +168,7 @@ class WebChatInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             if len(request.body or b"") > MAX_BODY_BYTES:
                 return _error(413, "too_large", "送信内容が大きすぎます。")
-            body = turns.json_object(request)
+            body = turns.json_object(request.body)
             if body is None:
                 return _error(400, "bad_request", "送信内容の形式が正しくありません。")
             sender_id = self.tokens.sender_id(body.get("token"))
@@ -172,15 +179,8 @@ class WebChatInput(InputChannel):
             text = turns.clean_text(body["message"])
             if not text:
                 return _error(400, "no_message", "メッセージを入力してください。")
-            if len(text) > MAX_MESSAGE_CHARS:
-                stand_in = turns.oversized_stand_in(text)
-                if stand_in is None:
-                    notice = render.BotMessage(text=turns.TOO_LONG.format(limit=MAX_MESSAGE_CHARS, length=len(text)))
-                    return response.json({"accepted": False, "messages": render.web_messages([notice])},
-                                         headers=SECURITY_HEADERS)
-                text = stand_in
-            messages = await turns.bot_turn(on_new_message, text, sender_id, self.name())
-            return response.json({"accepted": True, "messages": render.web_messages(messages)},
+            answer = await self.turns.answer(on_new_message, text, sender_id, turns.client_address(request))
+            return response.json({"accepted": answer.read, "messages": render.web_messages(answer.messages)},
                                  headers=SECURITY_HEADERS)
 
         return web
