@@ -2,8 +2,11 @@
 
 ``validate_eligibility_form`` asks only what ``nettrouble.eligibility`` still needs (docomo line?
 already a member? the docomo number) and reads free Japanese answers. The number is turned into
-its keyed hash inside ``extract_person_key``: the slot only ever holds the hash.
-``action_check_eligibility`` runs the engine and words the decision for the user.
+its keyed hash inside ``extract_person_key``: the slot only ever holds the hash. Where an SMS
+provider is configured and the number is not the SMS sender's own, a one-time code is sent to
+it and asked for (``number_code``). Number checks are limited per conversation and per client.
+``action_check_eligibility`` runs the engine and words the decision for the user; the ledger
+(another person's case) is consulted only for a user whose number is proved.
 
 Everything read from files, the secret and the database is set up in ``__init__``, which
 rasa_sdk runs when the action server starts: a malformed file or a missing secret stops it there.
@@ -20,8 +23,8 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import conversation
-from nettrouble import answers, campaigns, datafiles, db, identity, ledger, referrals, service
+from actions import conversation, number_proof as proof
+from nettrouble import answers, campaigns, datafiles, db, identity, ledger, number_proof, referrals, service
 from nettrouble import eligibility_messages as messages
 from nettrouble.clock import now
 from nettrouble.eligibility import (
@@ -31,7 +34,7 @@ from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
 
-FORM_SLOTS = (NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY)
+FORM_SLOTS = (NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY, proof.SLOT)
 FORM = "eligibility_form"
 YES_NO_QUESTIONS = (NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER)
 
@@ -57,6 +60,8 @@ def _answers_anyway(tracker: Tracker) -> bool:
         return False
     if requested == NEEDS_PERSON_KEY:
         return sum(c.isdigit() for c in text) >= 10
+    if requested == proof.SLOT:
+        return number_proof.read_code(text) is not None
     return requested in answers.read(text, YES_NO_QUESTIONS, None)
 
 
@@ -100,6 +105,7 @@ class ValidateEligibilityForm(FormValidationAction):
         self._campaigns = campaigns.catalogue()
         self._referrals = referrals.catalogue()
         self._secret = settings().require("person_key_secret")
+        self._database = db.LazyEngine()
 
     def name(self) -> Text:
         return "validate_eligibility_form"
@@ -123,8 +129,17 @@ class ValidateEligibilityForm(FormValidationAction):
     ) -> List[Text]:
         # Slots already holding a value stay in the list so that rasa_sdk validates the answer
         # that has just decided the outcome (e.g. "no docomo line") instead of dropping it.
-        needs = self._needs(tracker)
+        needs = set(self._needs(tracker))
+        if self._code_needed(tracker):
+            needs.add(proof.SLOT)
         return [s for s in FORM_SLOTS if tracker.get_slot(s) is not None or s in needs]
+
+    @staticmethod
+    def _code_needed(tracker: Tracker) -> bool:
+        """A number was given that is not the SMS sender's, and codes can be sent."""
+        person_key = tracker.get_slot(NEEDS_PERSON_KEY)
+        return (ledger.is_person_key(person_key) and not proof.sender_proves(tracker, person_key)
+                and proof.codes_available())
 
     async def next_requested_slot(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -138,6 +153,8 @@ class ValidateEligibilityForm(FormValidationAction):
             text = _answer_text(tracker, requested)
             if text is not None and answers.is_skip(text) and not any(c.isdigit() for c in text):
                 return SlotSet(REQUESTED_SLOT, None)
+        if tracker.get_slot(proof.SLOT) == proof.UNPROVED and tracker.get_slot(NEEDS_PERSON_KEY) is None:
+            return SlotSet(REQUESTED_SLOT, None)  # number checks used up: staff confirm on the phone
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         return SlotSet(REQUESTED_SLOT, next((s for s in required if tracker.get_slot(s) is None), None))
 
@@ -159,7 +176,7 @@ class ValidateEligibilityForm(FormValidationAction):
             return {slot: None}  # skipped: next_requested_slot ends the form
         if value in (answers.YES, answers.NO):
             return {slot: value}
-        if _answer_text(tracker, slot) is not None and not found and not self._number_ahead(tracker):
+        if _answer_text(tracker, slot) is not None and not found and self._number_ahead(tracker) is None:
             dispatcher.utter_message(text=messages.YES_NO_REASK[slot])
             return {slot: None}
         return {}
@@ -174,35 +191,82 @@ class ValidateEligibilityForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         return self._extract_yes_no(NEEDS_IS_MEMBER, dispatcher, tracker)
 
-    def extract_person_key(
+    async def extract_person_key(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Only the hash leaves this method; the number is neither stored, logged nor returned."""
         text = _answer_text(tracker, NEEDS_PERSON_KEY)
         if text is None:
-            return self._number_ahead(tracker)
+            ahead = self._number_ahead(tracker)
+            return {} if ahead is None else await self._checked(dispatcher, tracker, *ahead)
         if answers.is_skip(text) and not any(c.isdigit() for c in text):
             return {NEEDS_PERSON_KEY: None}
         try:
-            return {NEEDS_PERSON_KEY: identity.person_key(text, self._secret)}
+            key = identity.person_key(text, self._secret)
         except identity.InvalidNumber as invalid:
             if invalid.reason == identity.NO_NUMBER and _intent(tracker) not in ANSWER_INTENTS:
                 return {}
             dispatcher.utter_message(text=f"{messages.NUMBER_REASKS[invalid.reason]}\n{messages.SKIP_HINT}")
             return {NEEDS_PERSON_KEY: None}
+        return await self._checked(dispatcher, tracker, text, key)
 
-    def _number_ahead(self, tracker: Tracker) -> Dict[Text, Any]:
-        """A mobile number typed before its question (the user answers ahead): its hash is kept
-        and the question not asked. Anything that is not clearly a number is left alone."""
+    async def _checked(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                       key: str) -> Dict[Text, Any]:
+        """A number read from the user's reply, within the limits on number checks, and with a
+        code on its way to it when the form will ask for one."""
+        engine = self._database.get()
+        if not await proof.within_check_limits(tracker, engine):
+            dispatcher.utter_message(text=messages.NUMBER_CHECK_LIMIT)
+            return {NEEDS_PERSON_KEY: None, proof.SLOT: proof.UNPROVED}
+        values: Dict[Text, Any] = {NEEDS_PERSON_KEY: key, proof.SLOT: None}
+        if proof.sender_proves(tracker, key) or not proof.codes_available():
+            return values
+        if not await proof.send_code(tracker, engine, text, key):
+            dispatcher.utter_message(text=messages.CODE_NOT_SENT)
+            values[proof.SLOT] = proof.UNPROVED
+        return values
+
+    def _number_ahead(self, tracker: Tracker) -> Optional[tuple]:
+        """A mobile number typed before its question (the user answers ahead), as (text, key):
+        its hash is kept and the question not asked. Anything not clearly a number is None."""
         if not conversation.fresh_reply(tracker, FORM) or tracker.get_slot(REQUESTED_SLOT) not in YES_NO_QUESTIONS:
-            return {}
+            return None
         text = tracker.latest_message.get("text") or ""
         if sum(c.isdigit() for c in text) < 10:
-            return {}
+            return None
         try:
-            return {NEEDS_PERSON_KEY: identity.person_key(text, self._secret)}
+            return text, identity.person_key(text, self._secret)
         except identity.InvalidNumber:
+            return None
+
+    async def extract_number_code(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The one-time code: verified, asked again (wrong or unreadable), or given up on (skipped,
+        too many wrong tries): then staff confirm the number on the phone."""
+        text = _answer_text(tracker, proof.SLOT)
+        if text is None:
             return {}
+        if answers.is_skip(text) and number_proof.read_code(text) is None:
+            dispatcher.utter_message(text=messages.STAFF_WILL_CONFIRM)
+            return {proof.SLOT: proof.UNPROVED}
+        typed = number_proof.read_code(text)
+        if typed is None:
+            dispatcher.utter_message(text=messages.CODE_UNREADABLE)
+            return {proof.SLOT: None}
+        checked = await proof.blocking(number_proof.check, self._database.get(), tracker.sender_id,
+                                       tracker.get_slot(NEEDS_PERSON_KEY), typed)
+        if checked.result == number_proof.VERIFIED:
+            dispatcher.utter_message(text=messages.CODE_VERIFIED)
+            return {proof.SLOT: proof.VERIFIED}
+        if checked.result == number_proof.WRONG:
+            dispatcher.utter_message(text=messages.CODE_WRONG.format(tries=checked.tries_left))
+            return {proof.SLOT: None}
+        if checked.result == number_proof.EXPIRED:
+            dispatcher.utter_message(text=messages.CODE_EXPIRED)
+            return {proof.SLOT: None, NEEDS_PERSON_KEY: None}
+        dispatcher.utter_message(text=messages.CODE_LOCKED)
+        return {proof.SLOT: proof.UNPROVED}
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
@@ -230,6 +294,11 @@ class ValidateEligibilityForm(FormValidationAction):
         # Whatever reaches this slot by another road (a forged payload, a raw number) is dropped.
         return {NEEDS_PERSON_KEY: value if ledger.is_person_key(value) else None}
 
+    def validate_number_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {proof.SLOT: value if value in (proof.VERIFIED, proof.UNPROVED) else None}
+
 
 def adviser_requested(tracker: Tracker) -> bool:
     """Whether the user asked for a consumer-affairs adviser in the messages of this enquiry
@@ -256,17 +325,20 @@ class ActionCheckEligibility(Action):
         return self.NAME
 
     def _used_for(self, campaign_id: str, person_key: str) -> Optional[str]:
+        """The case holding the number for a user who proved it is theirs. A pending claim does
+        not count: the proved claim will take the number from it at the handoff."""
         held = ledger.holder(self._database.get(), campaign_id, person_key)
-        return held.case_reference if held else None
+        return held.case_reference if held and held.state == ledger.CONFIRMED else None
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         applicant = applicant_from(tracker, adviser_requested(tracker))
         try:
-            decision = decide(
-                applicant, now(), self._campaigns, self._used_for, self._referrals.values()
-            )
+            proved = applicant.person_key is not None and await proof.proof(tracker, self._database.get()) is not None
+            # Never computed from another person's case while the number may not be the user's.
+            used_for = self._used_for if proved else (lambda *_: None)
+            decision = decide(applicant, now(), self._campaigns, used_for, self._referrals.values())
         except (SQLAlchemyError, db.Unavailable):
             logger.exception("eligibility: the free-consultation ledger could not be read")
             dispatcher.utter_message(text=messages.unavailable_text(self._service))
@@ -276,7 +348,7 @@ class ActionCheckEligibility(Action):
             "eligibility: reason=%s campaign=%s needs=%s",
             decision.reason, decision.campaign.id if decision.campaign else None, ",".join(decision.needs),
         )
-        message = messages.decision_text(decision, applicant, self._service, self._referrals)
+        message = messages.decision_text(decision, applicant, self._service, self._referrals, proved)
         dispatcher.utter_message(text=message)
         return [
             SlotSet("eligibility", decision.reason),

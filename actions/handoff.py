@@ -1,22 +1,32 @@
 """action_handoff: the user wants to talk to staff, so the conversation becomes a case.
 
-The case (with its notification and, for an eligible user, the free-consultation reservation)
-is written by ``nettrouble.cases.open_case`` in one transaction; the user gets the reference,
-the centre's number and hours, and whether it is open now or when it next opens. If the case
+The case (with its notification and, for an eligible user, the free-consultation claim) is
+written by ``nettrouble.cases.open_case`` in one transaction; the user gets the reference, the
+centre's number and hours, and whether it is open now or when it next opens. If the case
 database cannot be reached, the user still gets an apology with the number and the hours.
+
+Nothing in the tracker is taken as a decision: the free-consultation decision is made again
+here from the user's answers by the rule engine, and the claim is pending unless the number was
+proved in this conversation (``actions.number_proof``). A client may open ``CASES_PER_HOUR``
+new cases an hour; past that the user gets the phone number instead of a reference.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
+from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from nettrouble import campaigns, cases, db, hours, service, triage
+from actions import number_proof as proof
+from actions.eligibility import adviser_requested, applicant_from
+from nettrouble import campaigns, cases, db, hours, ledger, limits, referrals, service, triage
 from nettrouble.answers import asks_for_adviser
+from nettrouble.eligibility import decide
+from nettrouble.eligibility_messages import ALREADY_USED_TEXT, PENDING_CLAIM
+from nettrouble.settings import settings
 from nettrouble.triage import TRIAGE_SLOTS
 from nettrouble.clock import now
 
@@ -58,19 +68,25 @@ def user_messages(tracker: Tracker) -> List[str]:
     return texts
 
 
-def draft_from(tracker: Tracker) -> cases.CaseDraft:
+def draft_from(tracker: Tracker, proved_by: Optional[str] = None) -> cases.CaseDraft:
+    """The case as this conversation knows it. The free-consultation decision is the rule
+    engine's on the user's answers, made here without the ledger (``open_case`` claims the
+    number), never the ``eligibility`` slot."""
     triage = {name: tracker.get_slot(name) for name in TRIAGE_SLOTS}
+    applicant = applicant_from(tracker, adviser_requested(tracker))
+    decision = decide(applicant, now(), campaigns.catalogue(), lambda *_: None, referrals.catalogue())
     return cases.CaseDraft(
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or cases.UNKNOWN,
         trouble_type=tracker.get_slot("trouble_type") or cases.UNKNOWN,
         triage_answers={name: value for name, value in triage.items() if value is not None},
         urgency=_list_slot(tracker.get_slot("urgency")),
-        eligibility=tracker.get_slot("eligibility"),
-        eligibility_campaign=tracker.get_slot("eligibility_campaign"),
-        person_key=tracker.get_slot("person_key"),
+        eligibility=decision.reason,
+        eligibility_campaign=decision.campaign.id if decision.campaign else None,
+        person_key=applicant.person_key,
         articles_shown=_list_slot(tracker.get_slot("articles_shown")),
         summary=cases.summarise(user_messages(tracker)),
+        proved_by=proved_by,
     )
 
 
@@ -85,10 +101,16 @@ def contact_lines() -> List[str]:
     ]
 
 
-def _newly_refused(case: cases.Case, eligibility_slot: Optional[str]) -> bool:
-    """The reservation found the free consultation used by another case, which the eligibility
-    check (and so the user) did not know yet."""
-    return case.eligibility == cases.ALREADY_USED and eligibility_slot != cases.ALREADY_USED
+def _free_consultation_line(case: cases.Case, proved: bool) -> Optional[str]:
+    """What the user is told about the free consultation. Until the number is proved, the
+    same words whatever the ledger said (free, pending, used or claimed by someone else)."""
+    if case.eligibility not in (cases.ELIGIBLE, cases.ALREADY_USED):
+        return None
+    if not proved or case.claim_state == ledger.PENDING:
+        return "今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象となる見込みです。" + PENDING_CLAIM
+    if case.eligibility == cases.ALREADY_USED:
+        return ALREADY_USED_TEXT + "今回のご相談は通常のご相談として承ります。"
+    return "今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象として承りました。"
 
 
 def _adviser_asked(tracker: Tracker) -> bool:
@@ -96,8 +118,7 @@ def _adviser_asked(tracker: Tracker) -> bool:
                for event in tracker.events)
 
 
-def handoff_message(case: cases.Case, created: bool, eligibility_slot: Optional[str],
-                    adviser_asked: bool = False) -> str:
+def handoff_message(case: cases.Case, created: bool, proved: bool, adviser_asked: bool = False) -> str:
     opening = (
         "ご相談いただきありがとうございます。専門スタッフにおつなぎできるよう、ご相談の内容をお預かりしました。"
         if created
@@ -106,13 +127,9 @@ def handoff_message(case: cases.Case, created: bool, eligibility_slot: Optional[
     lines = [opening, f"受付番号は {case.reference} です。", "お電話の際に、この受付番号をお伝えください。"]
     lines += contact_lines()
     lines.append("受付番号をお伝えいただくと、スタッフがこちらでのご相談内容を確認したうえで、お話を伺います。")
-    if _newly_refused(case, eligibility_slot):
-        lines.append(
-            "なお、誹謗中傷の無料電話相談はお一人さま一案件までとなっており、すでに別のご相談でご利用"
-            "いただいております。恐れ入りますが、今回のご相談は通常のご相談として承ります。"
-        )
-    elif case.eligibility == cases.ELIGIBLE:
-        lines.append("今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象として承りました。")
+    free = _free_consultation_line(case, proved)
+    if free:
+        lines.append(free)
     if adviser_asked and case.eligibility != cases.ELIGIBLE:
         # Asked for mid-triage, the handoff comes before any eligibility check could say so.
         lines.append(
@@ -120,6 +137,14 @@ def handoff_message(case: cases.Case, created: bool, eligibility_slot: Optional[
             "ご相談は有料のサービスとなり、SNSでの誹謗中傷に関する無料電話相談の対象外です。詳しくはお電話でご案内いたします。"
         )
     return "\n".join(lines)
+
+
+def limit_message() -> str:
+    lines = [
+        "恐れ入りますが、短い時間に多くのご相談の受付が行われたため、ただいまチャットでの受付番号の発行を控えております。",
+        "お手数ですが、お電話で直接ご相談ください。",
+    ]
+    return "\n".join(lines + contact_lines())
 
 
 def apology_message() -> str:
@@ -143,25 +168,39 @@ class ActionHandoff(Action):
     def name(self) -> Text:
         return "action_handoff"
 
-    def _record(self, tracker: Tracker):
-        return cases.open_case(self._database.get(), draft_from(tracker))
+    def _record(self, tracker: Tracker, proved_by: Optional[str]):
+        """(case, created), or None when the client has opened too many cases this hour."""
+        engine = self._database.get()
+        draft = draft_from(tracker, proved_by)
+        client = proof.metadata_value(tracker, limits.CLIENT)
+        # Only a new case counts; without a client the message came through the
+        # token-protected HTTP API or the shell.
+        if (client is not None and cases.find_case(engine, draft.conversation_id, draft.trouble_type) is None
+                and not limits.take(engine, limits.CASE, client, settings().cases_per_hour, timedelta(hours=1))):
+            return None
+        return cases.open_case(engine, draft, pending_for=campaigns.claim_pending_window())
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         try:
+            proved_by = await proof.proof(tracker, self._database.get())
             # SQLAlchemy is blocking; a thread keeps the action server answering meanwhile.
-            case, created = await asyncio.get_running_loop().run_in_executor(None, self._record, tracker)
+            recorded = await proof.blocking(self._record, tracker, proved_by)
         except Exception as error:  # noqa: BLE001 — whatever failed, the user gets the phone number
             log.error("handoff not recorded; the user was given the centre's number instead",
                       exc_info=error)
             dispatcher.utter_message(text=apology_message())
             return []
-        eligibility_slot = tracker.get_slot("eligibility")
+        if recorded is None:
+            log.warning("handoff refused: the client reached CASES_PER_HOUR")
+            dispatcher.utter_message(text=limit_message())
+            return [SlotSet("handoff_requested", False)]
+        case, created = recorded
         dispatcher.utter_message(
-            text=handoff_message(case, created, eligibility_slot, _adviser_asked(tracker)))
+            text=handoff_message(case, created, proved_by is not None, _adviser_asked(tracker)))
         events = [SlotSet("case_reference", case.reference), SlotSet("handoff_requested", False)]
-        if _newly_refused(case, eligibility_slot):
+        if proved_by and case.eligibility == cases.ALREADY_USED:
             events.append(SlotSet("eligibility", cases.ALREADY_USED))
         return events
 

@@ -13,7 +13,7 @@ from string import Template
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlencode
 
-from nettrouble import cases, eligibility, triage
+from nettrouble import cases, eligibility, ledger, triage
 from nettrouble.clock import in_japan
 from nettrouble.datafiles import TROUBLE_TYPES
 from nettrouble.reference import BAD_CHECK_DIGIT, MALFORMED
@@ -68,7 +68,11 @@ UNDECIDED = "未判定"
 CHANNEL_LABELS = {"web": "ウェブ", "line": "LINE", "sms": "SMS", "rest": "REST", "cmdline": "シェル"}
 UNCLASSIFIED = "未分類"
 
-NOTICES = {"status_changed": "状態を変更しました。"}
+NOTICES = {
+    "status_changed": "状態を変更しました。",
+    "claim_released": "無料相談の枠を解除しました。この番号は、ほかの受付で使えるようになりました。",
+    "claim_not_pending": "確認待ちの無料相談の枠がないため、解除できませんでした。",
+}
 STATUS_ERRORS = {
     "not_allowed": "この状態からは、その変更はできません。画面を更新して最新の状態をご確認ください。",
     "conflict": "ほかの担当者が先に状態を変更しました。最新の状態をご確認ください。",
@@ -84,6 +88,13 @@ LOOKUP_MESSAGES = {
 }
 CALLER_RESULTS = {
     cases.MATCH: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。"),
+    cases.NO_CLAIM: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。"),
+    cases.CONFIRMED: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。無料相談の枠をこの受付で確定しました。"),
+    cases.HELD_ELSEWHERE: (
+        "warn",
+        "番号は一致しましたが、この番号の無料相談はすでに別の受付（$holder）で確定しています。"
+        "今回は通常のご相談としてご案内ください。",
+    ),
     cases.NO_MATCH: (
         "warn",
         "一致しません。ご相談の際に確認した番号とは別の番号です。ご本人確認は通常の手順で行ってください。",
@@ -99,6 +110,14 @@ CALLER_RESULTS = {
 
 def type_label(trouble_type: str) -> str:
     return triage.TYPE_LABELS.get(trouble_type, UNCLASSIFIED)
+
+
+CLAIM_LABELS = {
+    ledger.PENDING: "確認待ち（お電話で発信番号を照合すると確定します）",
+    ledger.CONFIRMED: "確定（ご本人の番号を確認済み）",
+    ledger.EXPIRED: "期限切れ（番号の確認がないまま保留期間が過ぎ、枠は解放されました）",
+    ledger.RELEASED: "解除（同じ番号のご本人が別の受付で確認されました）",
+}
 
 
 def eligibility_label(value: Optional[str]) -> str:
@@ -416,6 +435,7 @@ $urgency
 <dt>会話ID</dt><dd class="mono">$conversation</dd>
 <dt>種類</dt><dd>$trouble_type</dd>
 <dt>無料相談</dt><dd>$eligibility</dd>
+<dt>無料相談の枠</dt><dd>$claim</dd>
 <dt>番号照合</dt><dd>$person</dd>
 </dl>
 <h2>ご相談内容（お客さまの言葉・要約）</h2>
@@ -428,15 +448,17 @@ $articles
 <section class="panel" aria-labelledby="h-work">
 <h2 id="h-work">対応</h2>
 $status_forms
-<h2>発信番号の照合</h2>
+<h2>発信番号の照合（無料相談の確定）</h2>
 $caller
 <form class="caller" method="post" action="/cases/$reference/check-caller" autocomplete="off">
 $csrf
 <label for="caller-number">お客さまの発信番号</label>
 <input id="caller-number" name="phone" inputmode="tel" maxlength="40" autocomplete="off" value="">
 <button type="submit">照合する</button>
+<p class="note">一致すると、この受付の無料相談の枠が確定します。</p>
 <p class="note">入力した番号は照合にのみ使い、保存も記録もしません。</p>
 </form>
+$release
 <h2>状態の履歴</h2>
 <table class="history">
 <thead><tr><th scope="col">日時</th><th scope="col">変更</th><th scope="col">担当</th></tr></thead>
@@ -518,6 +540,12 @@ def urgency_banner(flags: Sequence[str]) -> Markup:
                   kind="critical" if critical else "high", badges=urgency_badges(flags), text=text)
 
 
+RELEASE_FORM = Template("""<form class="release" method="post" action="/cases/$reference/release-claim">
+$csrf
+<button type="submit" class="secondary">無料相談の枠を解除する（番号がご本人のものでない場合）</button>
+</form>""")
+
+
 def detail_page(
     session: Session,
     case: cases.Case,
@@ -526,6 +554,8 @@ def detail_page(
     notice: Optional[str] = None,
     error: Optional[str] = None,
     caller_result: Optional[str] = None,
+    claim_state: Optional[str] = None,
+    holder: Optional[str] = None,
 ) -> Markup:
     messages = []
     if notice in NOTICES:
@@ -535,7 +565,7 @@ def detail_page(
     caller = Markup("")
     if caller_result in CALLER_RESULTS:
         kind, text = CALLER_RESULTS[caller_result]
-        caller = message(kind, text)
+        caller = message(kind, text.replace("$holder", holder or "—"))
     eligibility_text = eligibility_label(case.eligibility)
     if case.eligibility_campaign:
         eligibility_text += f"（キャンペーン: {case.eligibility_campaign}）"
@@ -554,6 +584,9 @@ def detail_page(
         conversation=case.conversation_id,
         trouble_type=type_label(case.trouble_type),
         eligibility=eligibility_text,
+        claim=CLAIM_LABELS.get(claim_state, "—"),
+        release=render(RELEASE_FORM, reference=case.reference, csrf=csrf_input(session))
+        if claim_state == ledger.PENDING else Markup(""),
         person="照合できます" if case.person_key else "番号の確認なし",
         summary=case.summary or "（なし）",
         answers=answers_list(case),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import math
 from datetime import date
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
@@ -24,6 +25,8 @@ from nettrouble.datafiles import TROUBLE_TYPES
 from nettrouble.reference import OK, parse_reference
 
 from console import auth, templates
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_PAGE_NUMBER = 10000
@@ -214,11 +217,13 @@ async def find(request: Request, reference: str) -> Tuple[Optional[cases.Case], 
 
 
 async def detail_response(request: Request, case: cases.Case, status: int = 200,
-                          caller_result: Optional[str] = None) -> HTTPResponse:
+                          caller_result: Optional[str] = None, holder: Optional[str] = None) -> HTTPResponse:
     history = await call(cases.status_history, request.app.ctx.engine, case.reference)
+    claim_state = await call(cases.claim_state_at, request.app.ctx.engine, case)
     body = templates.detail_page(
         request.ctx.session, case, history, request.app.ctx.article_titles,
         notice=request.args.get("notice"), error=request.args.get("error"), caller_result=caller_result,
+        claim_state=claim_state, holder=holder,
     )
     return html(body, status=status)
 
@@ -248,13 +253,30 @@ async def change_status(request: Request, reference: str) -> HTTPResponse:
 
 
 async def check_caller(request: Request, reference: str) -> HTTPResponse:
+    """Staff check the number the caller phones from; a match proves the number and confirms
+    the case's free-consultation claim (the chat alone never can, unless the user proved it)."""
     case, problem = await find(request, reference)
     if problem:
         return problem
-    result = await call(cases.matches_person, request.app.ctx.engine, case.reference,
-                        request.form.get("phone") or "")
+    result, holder = await call(cases.confirm_caller, request.app.ctx.engine, case.reference,
+                                request.form.get("phone") or "")
+    if result in (cases.CONFIRMED, cases.HELD_ELSEWHERE):
+        logger.info("free-consultation claim of %s checked by %s: %s", case.reference,
+                    request.ctx.session.user, result)
+        case = await call(cases.get_case, request.app.ctx.engine, case.reference)
     status = 400 if result == cases.INVALID_NUMBER else 200
-    return await detail_response(request, case, status=status, caller_result=result)
+    return await detail_response(request, case, status=status, caller_result=result, holder=holder)
+
+
+async def release_claim(request: Request, reference: str) -> HTTPResponse:
+    case, problem = await find(request, reference)
+    if problem:
+        return problem
+    released = await call(cases.release_claim, request.app.ctx.engine, case.reference)
+    if released:
+        logger.info("free-consultation claim of %s released by %s", case.reference, request.ctx.session.user)
+    notice = "claim_released" if released else "claim_not_pending"
+    return redirect(f"/cases/{case.reference}?notice={notice}", status=303)
 
 
 async def export(request: Request) -> HTTPResponse:
@@ -336,6 +358,7 @@ def register(app: Sanic) -> None:
     app.add_route(case_detail, "/cases/<reference>", methods=["GET"], name="case_detail")
     app.add_route(change_status, "/cases/<reference>/status", methods=["POST"], name="change_status")
     app.add_route(check_caller, "/cases/<reference>/check-caller", methods=["POST"], name="check_caller")
+    app.add_route(release_claim, "/cases/<reference>/release-claim", methods=["POST"], name="release_claim")
     app.add_route(export, "/export.csv", methods=["GET"], name="export")
     app.add_route(api_cases, "/api/cases", methods=["GET"], name="api_cases")
     app.add_route(api_case, "/api/cases/<reference>", methods=["GET"], name="api_case")

@@ -81,6 +81,20 @@ def _campaign(path: Path, item: Mapping[str, Any], index: int) -> Campaign:
     )
 
 
+def _pending_window(path: Path, document: Any) -> timedelta:
+    hours = document.get("claim_pending_hours") if isinstance(document, Mapping) else None
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 90:
+        raise datafiles.DataFileError(f"{path}: 'claim_pending_hours' must be whole hours from 1 to 2160")
+    return timedelta(hours=hours)
+
+
+@lru_cache(maxsize=1)
+def claim_pending_window(path: Optional[Path] = None) -> timedelta:
+    """How long an unproved claim holds a number (``claim_pending_hours`` in campaigns.yml)."""
+    path = path or datafiles.business_file("campaigns.yml")
+    return _pending_window(path, datafiles.read_yaml(path))
+
+
 def load(path: Optional[Path] = None) -> Tuple[Campaign, ...]:
     """Every campaign of the file, validated; raises ``DataFileError`` naming file, id and field."""
     path = path or datafiles.business_file("campaigns.yml")

@@ -5,11 +5,13 @@ Tables ``cases`` and ``case_status_events`` (the audit trail of status changes) 
 value read back goes through ``in_japan``. Callers get plain dataclasses, never rows.
 
 API: ``open_case`` (create or find, atomically with the outbox row and the free-consultation
-reservation), ``get_case``, ``lookup`` (ok / malformed / bad_check_digit / unknown),
-``list_cases``, ``change_status``, ``status_history``, ``matches_person``, ``export_csv``.
+claim), ``get_case``, ``lookup`` (ok / malformed / bad_check_digit / unknown),
+``list_cases``, ``change_status``, ``status_history``, ``matches_person``, ``confirm_caller``
+(staff prove the caller's number, which confirms the case's claim), ``export_csv``.
 
-One case per (conversation, trouble type): asking again returns the same case, brought up to
-date with what the conversation has learnt since. A sender id that contains a phone number or
+One case per (conversation, trouble type): asking again returns the same case with later triage
+answers, urgency flags and articles added, but never a different eligibility, claim or summary:
+those are decided once, on the server, when the case is made. A sender id that contains a phone number or
 an e-mail address (an SMS sender) is stored as its keyed hash, never as the number.
 
 Status rules: new → in_progress → closed; in_progress → new hands a case back to the queue;
@@ -18,7 +20,6 @@ closed is final unless reopened explicitly (closed → in_progress with ``reopen
 from __future__ import annotations
 
 import csv
-import hashlib
 import hmac
 import io
 import json
@@ -40,7 +41,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     cast,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -48,9 +51,9 @@ from sqlalchemy.exc import IntegrityError
 from nettrouble import identity, ledger, outbox
 from nettrouble.clock import in_japan, now, start_of_day
 from nettrouble.datafiles import TROUBLE_TYPES
-from nettrouble.db import metadata
+from nettrouble.db import metadata, register_migration
 from nettrouble.ledger import is_person_key
-from nettrouble.masking import mask_text
+from nettrouble.masking import conversation_key, mask_text
 from nettrouble.reference import BAD_CHECK_DIGIT, MALFORMED, OK, new_reference, parse_reference
 from nettrouble.settings import settings
 
@@ -104,6 +107,8 @@ cases = Table(
     Column("eligibility", String(64), nullable=True),
     Column("eligibility_campaign", String(64), nullable=True),
     Column("person_key", String(64), nullable=True),
+    # The free-consultation claim of an eligible case: pending, confirmed, expired, released.
+    Column("claim_state", String(16), nullable=True),
     Column("articles_shown", JSON, nullable=False),
     Column("summary", Text, nullable=False),
     Column("status", String(20), nullable=False),
@@ -126,6 +131,17 @@ case_status_events = Table(
     Column("from_status", String(20), nullable=True),
     Column("to_status", String(20), nullable=False),
 )
+
+
+def _add_claim_state(connection: Connection) -> None:
+    """Cases made before claims had states: an eligible one's reservation was final."""
+    if "claim_state" not in {c["name"] for c in inspect(connection).get_columns("cases")}:
+        connection.execute(text("ALTER TABLE cases ADD COLUMN claim_state VARCHAR(16) NULL"))
+        connection.execute(text(f"UPDATE cases SET claim_state = '{ledger.CONFIRMED}' "
+                                f"WHERE eligibility = '{ELIGIBLE}'"))
+
+
+register_migration("2026-12-case-claim-state", _add_claim_state)
 
 
 class CaseError(ValueError):
@@ -151,6 +167,9 @@ class CaseDraft:
     person_key: Optional[str] = None
     articles_shown: Sequence[str] = ()
     summary: str = ""
+    # How the conversation proved the number to be the user's (ledger.PROOFS), if it did;
+    # without a proof an eligible case's claim is pending.
+    proved_by: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +191,7 @@ class Case:
     status: str
     status_changed_at: datetime
     status_changed_by: str
+    claim_state: Optional[str] = None
 
     def public(self) -> Dict[str, Any]:
         """The case as JSON-ready values for notifications and exports: without ``person_key``
@@ -225,10 +245,7 @@ def _flags(values: Any, allowed: Optional[Iterable[str]] = None, limit: int = MA
 def _conversation_key(sender_id: str) -> str:
     """The sender id, unless it holds a phone number or an e-mail address (an SMS channel's
     sender is the phone number): then its keyed hash, so the number is never stored."""
-    if mask_text(sender_id) == sender_id:
-        return sender_id
-    secret = settings().require("person_key_secret").encode("utf-8")
-    return "hmac:" + hmac.new(secret, sender_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return conversation_key(sender_id)
 
 
 def clean_draft(draft: CaseDraft) -> Dict[str, Any]:
@@ -298,6 +315,7 @@ def _case(row: Any) -> Case:
         status=row.status,
         status_changed_at=in_japan(row.status_changed_at),
         status_changed_by=row.status_changed_by,
+        claim_state=row.claim_state,
     )
 
 
@@ -446,7 +464,7 @@ def matches_person(engine: Engine, reference: str, phone_text: str) -> str:
 CSV_COLUMNS = (
     "reference", "created_at", "updated_at", "status", "status_changed_at", "status_changed_by",
     "channel", "conversation_id", "trouble_type", "urgency", "eligibility", "eligibility_campaign",
-    "articles_shown", "triage_answers", "summary",
+    "claim_state", "articles_shown", "triage_answers", "summary",
 )
 
 
@@ -489,57 +507,51 @@ def _insert(connection: Connection, values: Dict[str, Any], reference: str, at: 
     return case_id
 
 
-def _reserve_if_eligible(
-    connection: Connection, values: Dict[str, Any], reference: str, at: datetime
-) -> Optional[str]:
-    """Reserves the free consultation for an eligible person and returns the eligibility to
-    record: ALREADY_USED when another case holds it; None (undecided) when an "eligible"
-    decision comes without the person key or campaign needed to enforce one case per person."""
+def _claim(connection: Connection, values: Dict[str, Any], reference: str, at: datetime,
+           proved_by: Optional[str], pending_for: timedelta) -> Dict[str, Any]:
+    """Claims the free consultation for an eligible case and returns the columns to record:
+    ``eligibility`` ALREADY_USED when another case holds the number, None (undecided) when an
+    "eligible" decision comes without the person key or campaign needed to enforce one case per
+    person; ``claim_state`` the claim's. A claim this one ended is recorded on its case."""
     eligibility = values["eligibility"]
     if eligibility != ELIGIBLE:
-        return eligibility
+        return dict(eligibility=eligibility, claim_state=None)
     if not values["person_key"] or not values["eligibility_campaign"]:
         log.warning("eligible decision without person key or campaign; recorded as undecided")
-        return None
+        return dict(eligibility=None, claim_state=None)
     outcome = ledger.reserve(
-        connection, values["eligibility_campaign"], values["person_key"], reference, at=at
+        connection, values["eligibility_campaign"], values["person_key"], reference, at=at,
+        proved_by=proved_by if proved_by in ledger.PROOFS else None, pending_for=pending_for,
     )
-    return ALREADY_USED if outcome.result == ledger.ALREADY_USED else ELIGIBLE
+    if outcome.displaced:
+        connection.execute(cases.update().where(cases.c.reference == outcome.displaced)
+                           .values(claim_state=outcome.displaced_state, updated_at=at))
+    if outcome.result == ledger.ALREADY_USED:
+        return dict(eligibility=ALREADY_USED, claim_state=None)
+    return dict(eligibility=ELIGIBLE, claim_state=outcome.state)
+
+
+# Decided once, when the case is made; a later handoff of the same trouble never changes them
+# (a forged or replayed handoff could otherwise rewrite a case whose claim stays held).
+_FIXED = ("eligibility", "eligibility_campaign", "person_key", "summary", "channel")
 
 
 def _merge(existing: Case, values: Dict[str, Any]) -> Dict[str, Any]:
-    """A repeated handoff keeps the case and brings it up to date: later answers win, flags
-    and articles accumulate, a new decision replaces the old one."""
-    merged = dict(
+    """A repeated handoff keeps the case: later triage answers win, flags and articles
+    accumulate; the decision, the claim and the summary stay as they were."""
+    return dict(
         triage_answers={**existing.triage_answers, **values["triage_answers"]},
         urgency=existing.urgency + [f for f in values["urgency"] if f not in existing.urgency],
         articles_shown=existing.articles_shown
         + [a for a in values["articles_shown"] if a not in existing.articles_shown],
-        summary=values["summary"] or existing.summary,
     )
-    if values["eligibility"] is not None:
-        merged.update(
-            eligibility=values["eligibility"],
-            eligibility_campaign=values["eligibility_campaign"] or existing.eligibility_campaign,
-            person_key=values["person_key"] or existing.person_key,
-        )
-    return merged
 
 
 def _refresh(engine: Engine, existing: Case, values: Dict[str, Any], at: datetime) -> None:
-    merged = _merge(existing, values)
     with engine.begin() as connection:
-        # The UPDATE comes first so that the transaction holds SQLite's write lock from its first
-        # statement: a transaction that reads first can fail to become a writer later.
         connection.execute(
-            cases.update().where(cases.c.id == existing.id).values(**merged, updated_at=at)
+            cases.update().where(cases.c.id == existing.id).values(**_merge(existing, values), updated_at=at)
         )
-        if "eligibility" in merged:
-            decided = _reserve_if_eligible(connection, {**values, **merged}, existing.reference, at)
-            if decided != merged["eligibility"]:
-                connection.execute(
-                    cases.update().where(cases.c.id == existing.id).values(eligibility=decided)
-                )
 
 
 def open_case(
@@ -547,24 +559,21 @@ def open_case(
     draft: CaseDraft,
     at: Optional[datetime] = None,
     notify: Optional[bool] = None,
+    pending_for: timedelta = timedelta(hours=72),
 ) -> Tuple[Case, bool]:
     """The case for this conversation and trouble type, created if new: ``(case, created)``.
 
-    Creation, its first status event, the free-consultation reservation (when the draft says
-    eligible) and the notification outbox row (when ``notify``, by default when
+    Creation, its first status event, the free-consultation claim (when the draft says
+    eligible: confirmed when ``draft.proved_by`` names a proof, else pending for
+    ``pending_for``) and the notification outbox row (when ``notify``, by default when
     HANDOFF_WEBHOOK_URL is set) are one transaction: after a crash there is all or nothing.
     Concurrent calls for the same conversation and trouble get the same case; a reference that
     happens to be taken already is replaced by a new random one."""
     values = clean_draft(draft)
     at = in_japan(at) if at else now()
     notify = bool(settings().handoff_webhook_url) if notify is None else notify
-    key = (
-        cases.c.conversation_id == values["conversation_id"],
-        cases.c.trouble_type == values["trouble_type"],
-    )
+    existing = find_case(engine, draft.conversation_id, values["trouble_type"])
     for _attempt in range(MAX_ATTEMPTS):
-        with engine.connect() as connection:
-            existing = _one(connection, *key)
         if existing is not None:
             _refresh(engine, existing, values, at)
             return get_case(engine, existing.reference), False
@@ -572,11 +581,8 @@ def open_case(
         try:
             with engine.begin() as connection:
                 case_id = _insert(connection, values, reference, at)
-                decided = _reserve_if_eligible(connection, values, reference, at)
-                if decided != values["eligibility"]:
-                    connection.execute(
-                        cases.update().where(cases.c.id == case_id).values(eligibility=decided)
-                    )
+                claimed = _claim(connection, values, reference, at, draft.proved_by, pending_for)
+                connection.execute(cases.update().where(cases.c.id == case_id).values(**claimed))
                 case = _one(connection, cases.c.id == case_id)
                 if notify:
                     outbox.enqueue(connection, case_id, CASE_CREATED, case.public())
@@ -584,8 +590,78 @@ def open_case(
         except IntegrityError:
             # Either another handoff created this conversation's case first (found on the next
             # pass) or the reference was taken (a new one is drawn). Nothing was written.
-            continue
+            existing = find_case(engine, draft.conversation_id, values["trouble_type"])
     raise CaseError("busy", f"could not create a case after {MAX_ATTEMPTS} attempts")
+
+
+def find_case(engine: Engine, conversation_id: str, trouble_type: str) -> Optional[Case]:
+    """The case of this conversation and trouble type, if one was made."""
+    if not isinstance(conversation_id, str) or not conversation_id.strip() or len(conversation_id) > MAX_CONVERSATION_ID:
+        return None
+    trouble = trouble_type if trouble_type in TROUBLE_TYPES else UNKNOWN
+    with engine.connect() as connection:
+        return _one(connection, cases.c.conversation_id == _conversation_key(conversation_id),
+                    cases.c.trouble_type == trouble)
+
+
+# confirm_caller() results beyond matches_person()'s
+CONFIRMED = "confirmed"
+HELD_ELSEWHERE = "held_elsewhere"
+NO_CLAIM = "no_claim"
+
+
+def confirm_caller(engine: Engine, reference: str, phone_text: str,
+                   at: Optional[datetime] = None) -> Tuple[str, Optional[str]]:
+    """Staff check the number the caller phones from against the number the case was checked
+    with; a match proves the number, which confirms the case's free-consultation claim (taking
+    it from another case's pending claim). Returns (result, holder reference): CONFIRMED,
+    HELD_ELSEWHERE (another case's claim is confirmed; its reference is for staff only),
+    NO_CLAIM (a match on a case the free consultation does not apply to), or a
+    ``matches_person`` result other than MATCH."""
+    match = matches_person(engine, reference, phone_text)
+    if match != MATCH:
+        return match, None
+    case = get_case(engine, reference)
+    if case.eligibility not in (ELIGIBLE, ALREADY_USED) or not case.eligibility_campaign:
+        return NO_CLAIM, None
+    at = in_japan(at) if at else now()
+    with engine.begin() as connection:
+        outcome = ledger.reserve(connection, case.eligibility_campaign, case.person_key, reference,
+                                 at=at, proved_by=ledger.VIA_STAFF)
+        if outcome.result == ledger.ALREADY_USED:
+            connection.execute(cases.update().where(cases.c.id == case.id)
+                               .values(eligibility=ALREADY_USED, claim_state=None, updated_at=at))
+            return HELD_ELSEWHERE, outcome.case_reference
+        if outcome.displaced:
+            connection.execute(cases.update().where(cases.c.reference == outcome.displaced)
+                               .values(claim_state=outcome.displaced_state, updated_at=at))
+        connection.execute(cases.update().where(cases.c.id == case.id)
+                           .values(eligibility=ELIGIBLE, claim_state=ledger.CONFIRMED, updated_at=at))
+    return CONFIRMED, None
+
+
+def release_claim(engine: Engine, reference: str, at: Optional[datetime] = None) -> bool:
+    """Staff free the number of a case's pending claim (the caller was not the number's owner,
+    or the user asks to drop it); True when a pending claim was released."""
+    case = get_case(engine, reference)
+    if case is None or case.claim_state != ledger.PENDING or not case.eligibility_campaign or not case.person_key:
+        return False
+    at = in_japan(at) if at else now()
+    with engine.begin() as connection:
+        if not ledger.release(connection, case.eligibility_campaign, case.person_key, reference):
+            return False
+        connection.execute(cases.update().where(cases.c.id == case.id)
+                           .values(claim_state=ledger.RELEASED, updated_at=at))
+    return True
+
+
+def claim_state_at(engine: Engine, case: Case, at: Optional[datetime] = None) -> Optional[str]:
+    """The claim's state as staff should read it: a pending claim past its time is expired
+    even before anyone else claims the number."""
+    if case.claim_state != ledger.PENDING or not case.eligibility_campaign or not case.person_key:
+        return case.claim_state
+    held = ledger.holder(engine, case.eligibility_campaign, case.person_key, at=at)
+    return ledger.PENDING if held is not None and held.case_reference == case.reference else ledger.EXPIRED
 
 
 def change_status(engine: Engine, reference: str, new_status: str, who: str, reopen: bool = False) -> Case:

@@ -44,12 +44,34 @@ YES_NO_REASK = {
     NEEDS_DOCOMO_LINE: "恐れ入りますが、ドコモの回線をご契約中かどうか、「はい」か「いいえ」でお答えいただけますか。ご不明な場合は「わからない」とお送りください。",
     NEEDS_IS_MEMBER: "恐れ入りますが、ネットトラブルあんしんサポートにご加入中かどうか、「はい」か「いいえ」でお答えいただけますか。ご不明な場合は「わからない」とお送りください。",
 }
+PENDING_CLAIM = (
+    "無料相談はお一人さま一案件までのため、お電話の際にスタッフがご本人の番号を確認したうえで、"
+    "無料相談の対象として確定いたします。"
+)
+ALREADY_USED_TEXT = (
+    "確認いたしました。申し訳ございませんが、無料相談はお一人さま一案件までのため、"
+    "お客さまはすでに以前のご相談でご利用済みです。以前のご相談の続きでしたら、"
+    "お電話の際にその旨をお伝えください。"
+)
 NEED_LABELS = {
     NEEDS_DOCOMO_LINE: "ドコモの回線をご契約中かどうか",
     NEEDS_IS_MEMBER: "ネットトラブルあんしんサポートにご加入中かどうか",
     NEEDS_TOPIC: "ご相談の内容",
     NEEDS_PERSON_KEY: "ご本人確認のためのドコモの携帯電話番号",
 }
+
+
+# The one-time code (nettrouble.number_proof) and the limit on number checks.
+CODE_VERIFIED = "確認できました。ありがとうございます。"
+CODE_UNREADABLE = "恐れ入りますが、SMSでお送りした6桁の数字をそのままご入力ください。SMSが届かない場合は「スキップ」とお送りください。"
+CODE_WRONG = "コードが一致しませんでした。もう一度ご確認のうえご入力ください（あと{tries}回お試しいただけます）。"
+CODE_EXPIRED = "確認コードの有効期限（10分）が過ぎました。お手数ですが、もう一度ドコモの携帯電話番号をご入力ください。新しいコードをお送りします。"
+STAFF_WILL_CONFIRM = "ご本人の番号の確認は、お電話の際にスタッフが行います。"
+CODE_LOCKED = "確認コードを規定の回数以上お間違えになったため、チャットでの確認を終了しました。" + STAFF_WILL_CONFIRM
+CODE_NOT_SENT = "申し訳ございません。ただいま確認コードのSMSをお送りできませんでした。" + STAFF_WILL_CONFIRM
+NUMBER_CHECK_LIMIT = (
+    "恐れ入りますが、チャットで確認できる電話番号の回数の上限に達しました。" + STAFF_WILL_CONFIRM
+)
 
 
 def _date(day) -> str:
@@ -88,11 +110,24 @@ def _referral_lines(decision: Decision, referrals: Mapping[str, Referral]) -> st
 
 
 def decision_text(decision: Decision, applicant: Applicant, s: Service,
-                  referrals: Mapping[str, Referral]) -> str:
-    """The decision as the user reads it: result, reason, and what to do instead."""
+                  referrals: Mapping[str, Referral], proved: bool = False) -> str:
+    """The decision as the user reads it: result, reason, and what to do instead.
+
+    Until the number is proved to be the user's, an eligible decision says that staff confirm
+    it on the phone: it was made without the ledger, so it reads the same whether the number
+    is free, pending, used, or being claimed by someone else. Nothing from another case (its
+    reference, date or topic) is ever shown."""
     reason, campaign, offer = decision.reason, decision.campaign, decision.offer
     if reason is None:
         parts = [_undecided(decision)]
+    elif reason == ELIGIBLE and not proved:
+        parts = [
+            f"ご回答ありがとうございます。お客さまのご相談は、「{campaign.name}」"
+            f"（期間：{_date(campaign.first_day)}〜{_date(campaign.last_day)}）の対象となる見込みです。",
+            f"次の窓口へお電話ください。\n{_centre(s)}",
+            PENDING_CLAIM,
+            "なお、消費生活アドバイザーなどへのご相談は有料のサービスとなり、無料相談の対象外です。",
+        ]
     elif reason == ELIGIBLE:
         parts = [
             f"ご回答ありがとうございます。お客さまのご相談は、「{campaign.name}」"
@@ -137,14 +172,8 @@ def decision_text(decision: Decision, applicant: Applicant, s: Service,
             f"{_date(campaign.last_day)}をもって終了いたしました。",
             _join(s, applicant, reason),
         ]
-    else:  # already_used, the one reason left
-        parts = [
-            "確認いたしました。申し訳ございませんが、無料相談はお一人さま一案件までのため、"
-            f"お客さまはすでに別のご相談（受付番号 {offer.first_case_reference}）でご利用済みです。",
-            f"受付番号 {offer.first_case_reference} のご相談の続きでしたら、お電話の際にその番号を"
-            "お伝えください。",
-            _join(s, applicant, reason),
-        ]
+    else:  # already_used: only said to a user whose number is proved to be their own
+        parts = [ALREADY_USED_TEXT, _join(s, applicant, reason)]
     parts.append(_referral_lines(decision, referrals))
     return "\n".join(part for part in parts if part)
 

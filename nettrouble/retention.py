@@ -11,6 +11,8 @@ from sqlalchemy import bindparam, create_engine, delete, func, select, text
 from sqlalchemy.engine import Engine
 
 from nettrouble.cases import case_status_events, cases
+from nettrouble.limits import rate_events
+from nettrouble.number_proof import number_codes
 from nettrouble.outbox import outbox
 
 
@@ -32,6 +34,10 @@ def purge_cases(engine: Engine, before: datetime) -> int:
         old = select(cases.c.id).where(cases.c.updated_at < before)
         connection.execute(delete(outbox).where(outbox.c.case_id.in_(old)))
         connection.execute(delete(case_status_events).where(case_status_events.c.case_id.in_(old)))
+        # One-time codes and the counts of the limits are of no use after their few minutes or
+        # hours; they go with the cases of the same age.
+        connection.execute(delete(number_codes).where(number_codes.c.expires_at < before))
+        connection.execute(delete(rate_events).where(rate_events.c.at < before))
         return connection.execute(delete(cases).where(cases.c.updated_at < before)).rowcount
 
 

@@ -69,3 +69,15 @@ class TwilioSmsProvider(SmsProvider):
         except (ValueError, aiohttp.ClientError):
             return "unknown"
         return str(body.get("code", "unknown")) if isinstance(body, dict) else "unknown"
+
+
+def configured() -> "SmsProvider | None":
+    """The provider that .env configures (Twilio: account, token and sender number), or None
+    when SMS is off."""
+    from nettrouble.settings import settings
+
+    current = settings()
+    if not (current.twilio_account_sid and current.twilio_auth_token and current.sms_from_number):
+        return None
+    return TwilioSmsProvider(current.twilio_account_sid, current.twilio_auth_token,
+                             current.sms_from_number, current.sms_api_base)

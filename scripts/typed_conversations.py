@@ -43,8 +43,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import train  # noqa: E402  (scripts/train.py)
 from system_test import System, first_sentence, http  # noqa: E402  (scripts/system_test.py)
 
-from addons.channels.sms import SmsInput, twilio_signature  # noqa: E402
-from nettrouble import answers, triage  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from addons.channels.sms import SmsInput  # noqa: E402
+from nettrouble import answers, identity, number_proof, triage  # noqa: E402
 from nettrouble.eligibility_messages import YES_NO_REASK  # noqa: E402
 from tests.fakes.http_recorder import RecordingServer  # noqa: E402
 
@@ -167,7 +169,7 @@ class Assistant:
         sent_before = len(self._sent_to(phone))
         params = [("AccountSid", "ACtyped"), ("MessageSid", "SM" + uuid.uuid4().hex), ("From", phone),
                   ("To", SMS_FROM), ("Body", text), ("NumMedia", "0")]
-        signature = twilio_signature(self.auth_token, SMS_URL, params)
+        signature = RequestValidator(self.auth_token).compute_signature(SMS_URL, dict(params))
         request = urllib.request.Request(
             f"{self.base}/webhooks/sms/webhook", data=urlencode(params).encode(), method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
@@ -193,9 +195,22 @@ class Assistant:
         return [r.form().get("Body", "") for r in list(self.provider.requests)
                 if r.path.endswith("/Messages.json") and r.form().get("To") == phone]
 
+    def code_sent_to(self, typed: str) -> Optional[str]:
+        """The one-time code last sent to the number the user typed (the SMS the user reads)."""
+        try:
+            to = number_proof.e164(identity.normalise(typed))
+        except identity.InvalidNumber:
+            return None
+        sent = [r.form().get("Body") or "" for r in self.provider.requests
+                if r.path.endswith("/Messages.json") and r.form().get("To") == to]
+        return number_proof.read_code(sent[-1]) if sent else None
+
     def sms_sender(self, phone: str) -> str:
         """The conversation id the SMS channel gives this number (a keyed hash of it)."""
         return SmsInput(self.auth_token, SMS_URL, None).sender_id(phone)
+
+
+CODE_QUESTION = first_sentence("utter_ask_number_code")
 
 
 def _reply_text(reply: Dict[str, Any]) -> str:
@@ -227,11 +242,25 @@ def play(assistant: Assistant, conversation: Conversation, markers: List[str], n
         sender = assistant.sms_sender(phone)
     else:
         phone, sender = "", f"typed-{conversation.id}-{uuid.uuid4().hex[:8]}"
-    for index, turn in enumerate(conversation.turns):
+    sent_turns = 0
+
+    def say(text: str) -> str:
+        nonlocal sent_turns
+        sent_turns += 1
         if conversation.channel == "sms":
-            reply = assistant.sms_turn(phone, sender, turn.say, index)
-        else:
-            reply = assistant.web_turn(sender, turn.say)
+            return assistant.sms_turn(phone, sender, text, sent_turns - 1)
+        return assistant.web_turn(sender, text)
+
+    typed_number = ""
+    for index, turn in enumerate(conversation.turns):
+        reply = say(turn.say)
+        if sum(c.isdigit() for c in turn.say) >= 10:
+            typed_number = turn.say
+        # The SMS provider is configured, so a number typed in the chat gets a one-time code:
+        # the user reads it on their phone and types it, as people do.
+        code = assistant.code_sent_to(typed_number) if CODE_QUESTION in reply else None
+        if code:
+            reply += f"\n[確認コード {code} を入力]\n" + say(code)
         played.replies.append(reply)
         confused = any(marker in reply for marker in markers)
         played.confused.append(confused)

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
 from actions.eligibility import ActionCheckEligibility, ValidateEligibilityForm
-from nettrouble import campaigns, datafiles, db, identity, ledger, referrals
+from nettrouble import campaigns, datafiles, db, identity, ledger, limits, number_proof, referrals, sms_providers
 from nettrouble.datafiles import DataFileError
 from nettrouble.settings import SettingsError, settings
 
@@ -20,10 +20,10 @@ AFTER = "2020-09-01T00:00:00+09:00"
 CAMPAIGN = "sns-defamation-2020"
 FORM = "eligibility_form"
 DOMAIN = {
-    "forms": {FORM: {"required_slots": ["docomo_line", "is_member", "person_key"]}},
+    "forms": {FORM: {"required_slots": ["docomo_line", "is_member", "person_key", "number_code"]}},
     "slots": {
         name: {"type": "text", "mappings": [{"type": "custom"}]}
-        for name in ("docomo_line", "is_member", "person_key")
+        for name in ("docomo_line", "is_member", "person_key", "number_code")
     },
 }
 
@@ -49,12 +49,13 @@ def key_of(number):
     return identity.person_key(number, SECRET)
 
 
-def parse(text, intent):
-    return {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [], "metadata": {}}
+def parse(text, intent, metadata=None):
+    return {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
+            "metadata": dict(metadata or {})}
 
 
 def tracker(slots=None, text="無料相談の対象か知りたい", intent="ask_free_consultation", requested=None,
-            history=None):
+            history=None, metadata=None, sender="test-user"):
     """A tracker as the action server receives it. With ``requested``, the form asked for that
     slot and ``text`` is the user's answer to it."""
     slots = dict(slots or {})
@@ -66,15 +67,15 @@ def tracker(slots=None, text="無料相談の対象か知りたい", intent="ask
             {"event": "bot", "text": f"(question for {requested})"},
             {"event": "action", "name": "action_listen"},
         ]
-    events += [{"event": "user", "text": text, "parse_data": parse(text, intent)}]
+    events += [{"event": "user", "text": text, "parse_data": parse(text, intent, metadata)}]
     if requested:
         events += [{"event": "slot", "name": REQUESTED_SLOT, "value": requested},
                    {"event": "action", "name": FORM}]
     slots[REQUESTED_SLOT] = requested
     return Tracker.from_dict({
-        "sender_id": "test-user",
+        "sender_id": sender,
         "slots": slots,
-        "latest_message": parse(text, intent),
+        "latest_message": parse(text, intent, metadata),
         "events": events,
         "active_loop": {"name": FORM} if requested else {},
         "latest_action_name": FORM if requested else "action_listen",
@@ -100,12 +101,25 @@ READY = {"trouble_type": "defamation", "docomo_line": "yes", "is_member": "no"}
 
 # --- action_check_eligibility -------------------------------------------------------------
 
-def check(slots, text="無料相談の対象か知りたい", history=None):
-    return run(ActionCheckEligibility(), tracker(slots, text=text, history=history))
+def check(slots, text="無料相談の対象か知りたい", history=None, metadata=None):
+    return run(ActionCheckEligibility(), tracker(slots, text=text, history=history, metadata=metadata))
 
 
-def test_eligible(env):
+def sms_sender(number):
+    """The metadata the SMS channel adds to a message from ``number``."""
+    return {limits.SENDER_PERSON_KEY: key_of(number), limits.CLIENT: "sms:test"}
+
+
+def test_eligible_before_the_number_is_proved_says_staff_confirm_it(env):
     events, messages = check({**READY, "person_key": key_of("090-1111-2222")})
+    assert slot_events(events) == {"eligibility": "eligible", "eligibility_campaign": CAMPAIGN, "next_step": "offer_staff"}
+    text = texts(messages)
+    assert "「SNSの誹謗中傷に関する電話相談の無料開放」（期間：2020年7月1日〜2020年8月31日）の対象となる見込みです" in text
+    assert "スタッフがご本人の番号を確認したうえで" in text and "0120-221-360" in text
+
+
+def test_eligible_with_the_sms_senders_own_number(env):
+    events, messages = check({**READY, "person_key": key_of("090-1111-2222")}, metadata=sms_sender("+819011112222"))
     assert slot_events(events) == {"eligibility": "eligible", "eligibility_campaign": CAMPAIGN, "next_step": "offer_staff"}
     text = texts(messages)
     assert "「SNSの誹謗中傷に関する電話相談の無料開放」（期間：2020年7月1日〜2020年8月31日）の対象です" in text
@@ -152,17 +166,37 @@ def test_outside_the_campaign(env, monkeypatch, moment, reason, words):
     assert "法務省 みんなの人権110番" in text
 
 
-def test_already_used(env):
+@pytest.mark.parametrize("state", ["free", ledger.PENDING, ledger.CONFIRMED])
+def test_an_unproved_number_reads_the_same_whether_free_pending_or_used(env, state):
     key = key_of("080-3333-4444")
-    engine = db.prepare()
-    assert ledger.reserve(engine, CAMPAIGN, key, "NT-2007-12345-6").result == ledger.RESERVED
+    if state != "free":
+        ledger.reserve(db.prepare(), CAMPAIGN, key, "NT-2007-12345-6",
+                       proved_by=ledger.VIA_STAFF if state == ledger.CONFIRMED else None)
     events, messages = check({**READY, "person_key": key})
+    assert slot_events(events)["eligibility"] == "eligible"
+    _, free_number_messages = check({**READY, "person_key": key_of("080-5555-6666")})
+    assert texts(messages) == texts(free_number_messages)
+    assert "NT-" not in texts(messages) and "2007" not in texts(messages)
+
+
+def test_already_used_is_told_only_to_the_proved_owner_and_without_the_reference(env):
+    key = key_of("080-3333-4444")
+    ledger.reserve(db.prepare(), CAMPAIGN, key, "NT-2007-12345-6", proved_by=ledger.VIA_STAFF)
+    events, messages = check({**READY, "person_key": key}, metadata=sms_sender("080-3333-4444"))
     assert slot_events(events) == {"eligibility": "already_used", "eligibility_campaign": CAMPAIGN,
                                    "next_step": "offer_staff"}
     text = texts(messages)
-    assert "お一人さま一案件" in text and "NT-2007-12345-6" in text
+    assert "お一人さま一案件" in text and "ご利用済み" in text and "NT-" not in text
     # The same case asked about again is fine.
-    events, _ = check({**READY, "person_key": key, "case_reference": "NT-2007-12345-6"})
+    events, _ = check({**READY, "person_key": key, "case_reference": "NT-2007-12345-6"},
+                      metadata=sms_sender("080-3333-4444"))
+    assert slot_events(events)["eligibility"] == "eligible"
+
+
+def test_a_pending_claim_of_someone_else_does_not_refuse_the_proved_owner(env):
+    key = key_of("080-3333-4444")
+    ledger.reserve(db.prepare(), CAMPAIGN, key, "NT-2007-12345-6")
+    events, _ = check({**READY, "person_key": key}, metadata=sms_sender("080-3333-4444"))
     assert slot_events(events)["eligibility"] == "eligible"
 
 
@@ -215,7 +249,8 @@ def test_database_unavailable_gives_an_apology_and_the_phone_number(env, monkeyp
     env.unlink()
     env.mkdir()  # the database path is now a directory: every read fails
     db.dispose_all()
-    state = tracker({**READY, "person_key": key_of("090-1111-2222")})
+    # A proved number is the one whose decision reads the ledger.
+    state = tracker({**READY, "person_key": key_of("090-1111-2222")}, metadata=sms_sender("090-1111-2222"))
     events, messages = run(action, state)
     assert slot_events(events) == {"eligibility": None, "eligibility_campaign": None, "next_step": "offer_staff"}
     assert "申し訳ございません" in texts(messages) and "0120-221-360" in texts(messages)
@@ -466,8 +501,9 @@ def _reserve_and_scan(form, check_action, env, caplog):
         seen += [events, messages]
         # The handoff's reservation, through the real ledger code path.
         ledger.reserve(db.prepare(), slot_events(events)["eligibility_campaign"] or CAMPAIGN, key,
-                       "NT-2007-12345-6")
-        events, messages = run(check_action, tracker({**READY, "person_key": key, "case_reference": "NT-2007-99999-0"}))
+                       "NT-2007-12345-6", proved_by=ledger.VIA_CODE)
+        events, messages = run(check_action, tracker({**READY, "person_key": key, "case_reference": "NT-2007-99999-0"},
+                                                     metadata=sms_sender(KNOWN)))
         assert slot_events(events)["eligibility"] == "already_used"
         seen += [events, messages]
 
@@ -497,3 +533,124 @@ def test_a_number_typed_before_its_question_is_kept_and_not_asked(env):
     slots = slot_events(events)
     assert slots["person_key"] == key_of("090-1111-2222") and slots[REQUESTED_SLOT] == "docomo_line"
     assert "docomo_line" not in slots or slots["docomo_line"] is None
+
+
+# --- proving the number: the SMS sender, a one-time code, the limits on number checks -----
+
+class FakeSms:
+    """The SMS provider, recording what would have been sent."""
+
+    def __init__(self, fail=False):
+        self.sent, self.fail = [], fail
+
+    async def send(self, to, text):
+        if self.fail:
+            raise sms_providers.SmsSendError("refused")
+        self.sent.append((to, text))
+
+
+@pytest.fixture
+def sms(monkeypatch):
+    provider = FakeSms()
+    monkeypatch.setattr(sms_providers, "configured", lambda: provider)
+    return provider
+
+
+def sent_code(provider):
+    return number_proof.read_code(provider.sent[-1][1])
+
+
+def give_number(typed, sender="test-user", metadata=None, slots=None):
+    return run(ValidateEligibilityForm(), tracker({**READY, **(slots or {})}, text=typed, intent="inform",
+                                                  requested="person_key", sender=sender, metadata=metadata))
+
+
+def give_code(typed, key, sender="test-user"):
+    return run(ValidateEligibilityForm(), tracker({**READY, "person_key": key}, text=typed, intent="inform",
+                                                  requested="number_code", sender=sender))
+
+
+def test_without_an_sms_provider_no_code_is_asked(env):
+    events, _ = give_number("090-1111-2222")
+    slots = slot_events(events)
+    assert slots["person_key"] == key_of("090-1111-2222") and slots[REQUESTED_SLOT] is None
+
+
+def test_a_code_is_sent_to_the_number_and_asked_for_then_proves_it(env, sms):
+    events, _ = give_number("番号は090-1111-2222です")
+    slots = slot_events(events)
+    assert slots["person_key"] == key_of("090-1111-2222") and slots[REQUESTED_SLOT] == "number_code"
+    [(to, text)] = sms.sent
+    code = sent_code(sms)
+    assert to == "+819011112222" and len(code) == 6 and "10分" in text
+    events, messages = give_code(f"{code[:3]} {code[3:]}", key_of("090-1111-2222"))
+    assert slot_events(events)["number_code"] == "verified" and "確認できました" in texts(messages)
+    # the decision now reads the ledger and says "対象です"
+    events, messages = check({**READY, "person_key": key_of("090-1111-2222"), "number_code": "verified"})
+    assert "の対象です" in texts(messages)
+
+
+def test_a_verified_slot_without_the_code_in_the_database_proves_nothing(env):
+    events, messages = check({**READY, "person_key": key_of("090-1111-2222"), "number_code": "verified"})
+    assert "見込み" in texts(messages)
+
+
+def test_wrong_codes_are_counted_then_staff_confirm(env, sms):
+    give_number("090-1111-2222")
+    code = sent_code(sms)
+    wrong = "000000" if code != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        events, messages = give_code(wrong, key_of("090-1111-2222"))
+        assert slot_events(events)["number_code"] is None and f"あと{left}回" in texts(messages)
+    events, messages = give_code(wrong, key_of("090-1111-2222"))
+    assert slot_events(events)["number_code"] == "unproved" and "スタッフ" in texts(messages)
+    events, _ = give_code(code, key_of("090-1111-2222"))  # too late: locked
+    assert slot_events(events)["number_code"] == "unproved"
+
+
+def test_a_code_of_another_conversation_proves_nothing(env, sms):
+    give_number("090-1111-2222", sender="owner")
+    code = sent_code(sms)
+    events, _ = give_code(code, key_of("090-1111-2222"), sender="attacker")
+    assert slot_events(events)["number_code"] == "unproved"
+
+
+def test_a_code_can_be_skipped_and_an_expired_one_asks_for_the_number_again(env, sms, monkeypatch):
+    give_number("090-1111-2222")
+    events, messages = give_code("スキップ", key_of("090-1111-2222"))
+    assert slot_events(events)["number_code"] == "unproved" and "スタッフ" in texts(messages)
+    give_number("090-1111-2222")
+    code = sent_code(sms)
+    pin_clock(monkeypatch, "2020-07-15T11:11:00+09:00")  # 11 minutes later
+    events, messages = give_code(code, key_of("090-1111-2222"))
+    assert slot_events(events)["person_key"] is None and "有効期限" in texts(messages)
+
+
+def test_the_sms_senders_own_number_needs_no_code(env, sms):
+    events, _ = give_number("09011112222", metadata={limits.SENDER_PERSON_KEY: key_of("090-1111-2222")})
+    slots = slot_events(events)
+    assert slots["person_key"] == key_of("090-1111-2222") and slots[REQUESTED_SLOT] is None
+    assert sms.sent == []
+
+
+def test_a_code_that_cannot_be_sent_leaves_it_to_staff(env, monkeypatch):
+    monkeypatch.setattr(sms_providers, "configured", lambda: FakeSms(fail=True))
+    events, messages = give_number("090-1111-2222")
+    assert slot_events(events)["number_code"] == "unproved" and "お送りできませんでした" in texts(messages)
+
+
+def test_number_checks_are_limited_per_conversation_and_per_client(env, monkeypatch):
+    monkeypatch.setenv("NUMBER_CHECKS_PER_CONVERSATION", "2")
+    monkeypatch.setenv("NUMBER_CHECKS_PER_HOUR", "3")
+    settings.cache_clear()
+    client = {limits.CLIENT: "web:prober"}
+    for number in ("090-1111-0001", "090-1111-0002"):
+        events, _ = give_number(number, metadata=client)
+        assert slot_events(events)["person_key"] == key_of(number)
+    events, messages = give_number("090-1111-0003", metadata=client)
+    slots = slot_events(events)
+    assert slots["person_key"] is None and slots[REQUESTED_SLOT] is None  # the form ends
+    assert "上限" in texts(messages) and "スタッフ" in texts(messages)
+    # a new conversation of the same client has one check left this hour
+    assert slot_events(give_number("090-1111-0004", sender="second", metadata=client)[0])["person_key"]
+    assert slot_events(give_number("090-1111-0005", sender="third", metadata=client)[0])["person_key"] is None

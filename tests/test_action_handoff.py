@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from actions.handoff import TRIAGE_SLOTS, ActionHandoff
-from nettrouble import cases, db, identity, ledger, outbox
+from nettrouble import cases, db, identity, ledger, limits, outbox
 from nettrouble.masking import PHONE_MASK
 from nettrouble.settings import settings
 
@@ -166,30 +166,97 @@ def test_asking_again_gives_the_same_reference(env):
     assert third != first and count(cases.cases) == 2
 
 
-def test_eligible_user_reserves_and_a_second_case_is_told_politely(env):
+IN_CAMPAIGN = "2020-07-15T11:00:00+09:00"
+ANSWERS = {"trouble_type": "defamation", "docomo_line": "yes", "is_member": "no"}
+
+
+def asking(text, metadata):
+    """A user message with the metadata its channel added (Rasa puts it into latest_message)."""
+    event = user(text)
+    event["parse_data"]["metadata"] = event["metadata"] = metadata
+    return [event]
+
+
+def test_the_decision_is_made_again_and_an_unproved_claim_reads_the_same_held_or_not(env, monkeypatch):
+    pin(monkeypatch, IN_CAMPAIGN)
     action = ActionHandoff()
     key = identity.person_key("090-1234-5678", SECRET)
-    slots = {"trouble_type": "defamation", "eligibility": "eligible", "eligibility_campaign": "sns-2020",
-             "person_key": key}
-    first, texts = run(action, tracker(slots=slots))
+    # The slot says something else: the handoff does not read it.
+    slots = {**ANSWERS, "person_key": key, "eligibility": "member", "eligibility_campaign": "forged"}
+    first, first_texts = run(action, tracker(slots=slots))
     assert first == [SlotSet("case_reference", first[0]["value"]), SlotSet("handoff_requested", False)]
-    assert "無料電話相談の対象として承りました" in texts[0]
-    assert ledger.holder(engine(), "sns-2020", key).case_reference == first[0]["value"]
+    case = cases.get_case(engine(), first[0]["value"])
+    assert (case.eligibility, case.eligibility_campaign, case.claim_state) == (
+        "eligible", "sns-defamation-2020", ledger.PENDING)
+    assert "無料電話相談の対象となる見込みです" in first_texts[0] and "スタッフがご本人の番号を確認" in first_texts[0]
 
-    second, texts = run(action, tracker(sender="conv-2", slots=slots))
-    assert SlotSet("eligibility", "already_used") in second
-    assert "お一人さま一案件まで" in texts[0] and "通常のご相談として承ります" in texts[0]
-    assert first[0]["value"] not in texts[0]  # the other case's reference is not disclosed
+    # Someone else types the same number: their case finds it held, and they cannot tell.
+    second, second_texts = run(action, tracker(sender="conv-2", slots=slots))
+    assert second == [SlotSet("case_reference", second[0]["value"]), SlotSet("handoff_requested", False)]
     assert cases.get_case(engine(), second[0]["value"]).eligibility == "already_used"
+    line = [l for l in first_texts[0].splitlines() if "無料電話相談" in l]
+    assert line == [l for l in second_texts[0].splitlines() if "無料電話相談" in l]
+    assert first[0]["value"] not in second_texts[0]
 
 
-def test_forged_person_key_is_not_stored(env):
-    slots = {"trouble_type": "defamation", "eligibility": "eligible", "eligibility_campaign": "sns-2020",
-             "person_key": "090-1234-5678"}
+def test_the_sms_senders_own_number_confirms_the_claim_and_takes_it_from_a_pending_one(env, monkeypatch):
+    pin(monkeypatch, IN_CAMPAIGN)
+    action = ActionHandoff()
+    key = identity.person_key("090-1234-5678", SECRET)
+    typed_by_another, _ = run(action, tracker(sender="web-x", slots={**ANSWERS, "person_key": key}))
+    sender = {limits.SENDER_PERSON_KEY: key, limits.CLIENT: "sms:owner"}
+    owner, texts = run(action, tracker(sender="sms-owner", slots={**ANSWERS, "person_key": key},
+                                       events=asking("電話で相談したい", sender)))
+    case = cases.get_case(engine(), owner[0]["value"])
+    assert (case.eligibility, case.claim_state) == ("eligible", ledger.CONFIRMED)
+    assert "無料電話相談の対象として承りました" in texts[0]
+    assert cases.get_case(engine(), typed_by_another[0]["value"]).claim_state == ledger.RELEASED
+    # the owner's second case of another trouble is told, without any reference
+    again, texts = run(action, tracker(sender="sms-owner-2", slots={**ANSWERS, "person_key": key},
+                                       events=asking("電話で相談したい", sender)))
+    assert SlotSet("eligibility", "already_used") in again
+    assert "ご利用済み" in texts[0] and owner[0]["value"] not in texts[0]
+
+
+def test_forged_person_key_is_not_stored(env, monkeypatch):
+    pin(monkeypatch, IN_CAMPAIGN)
+    slots = {**ANSWERS, "eligibility": "eligible", "eligibility_campaign": "sns-2020", "person_key": "090-1234-5678"}
     events, texts = run(ActionHandoff(), tracker(slots=slots))
     case = cases.get_case(engine(), events[0]["value"])
     assert case.person_key is None and case.eligibility is None
     assert count(ledger.free_consultations) == 0 and "無料電話相談の対象" not in texts[0]
+
+
+def test_a_forged_eligibility_for_a_topic_no_campaign_covers_is_not_recorded(env, monkeypatch):
+    pin(monkeypatch, IN_CAMPAIGN)
+    slots = {**ANSWERS, "trouble_type": "phishing", "eligibility": "eligible",
+             "eligibility_campaign": "sns-defamation-2020", "urgency": ["danger"],
+             "person_key": identity.person_key("090-1234-5678", SECRET)}
+    events, _ = run(ActionHandoff(), tracker(slots=slots))
+    case = cases.get_case(engine(), events[0]["value"])
+    assert case.eligibility == "topic_not_covered" and count(ledger.free_consultations) == 0
+
+
+def test_a_client_opens_at_most_cases_per_hour_new_cases(env, monkeypatch):
+    monkeypatch.setenv("CASES_PER_HOUR", "2")
+    settings.cache_clear()
+    action = ActionHandoff()
+    client = {limits.CLIENT: "web:flooder"}
+    made = [run(action, tracker(sender=f"flood-{i}", slots={"trouble_type": "account"},
+                                events=asking("担当者と話したい", client))) for i in range(3)]
+    assert [bool(events) and events[0]["name"] == "case_reference" for events, _ in made] == [True, True, False]
+    refused_events, [refused] = made[2]
+    assert refused_events == [SlotSet("handoff_requested", False)]
+    assert "0120-221-360" in refused and "受付番号は" not in refused
+    assert count(cases.cases) == 2
+    # asking again in a conversation that has its case is not a new case
+    again, _ = run(action, tracker(sender="flood-0", slots={"trouble_type": "account"},
+                                   events=asking("担当者と話したい", client)))
+    assert again[0]["name"] == "case_reference"
+    # another client is not affected
+    other, _ = run(action, tracker(sender="calm", slots={"trouble_type": "account"},
+                                   events=asking("担当者と話したい", {limits.CLIENT: "web:calm"})))
+    assert other[0]["name"] == "case_reference"
 
 
 def assert_apology(events, texts):

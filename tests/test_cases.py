@@ -84,7 +84,7 @@ def test_reference_month_follows_japan_time(engine):
     assert case.created_at == jst(2026, 8, 1, 0, 0)
 
 
-def test_asking_again_returns_the_same_case_and_updates_it(engine):
+def test_asking_again_returns_the_same_case_with_later_answers_but_the_same_summary(engine):
     first, created = cases.open_case(engine, draft(), at=jst(2026, 7, 15, 11, 0))
     again, created_again = cases.open_case(
         engine,
@@ -97,7 +97,7 @@ def test_asking_again_returns_the_same_case_and_updates_it(engine):
     assert again.triage_answers == {"platform": "X", "ongoing": False, "evidence_saved": False, "money_lost": True}
     assert again.urgency == ["danger", "minor"]
     assert again.articles_shown == ["retweet-defamation", "anonymous-slander"]
-    assert again.summary == "追加の説明です"
+    assert again.summary == first.summary  # decided once: a replayed handoff cannot rewrite it
     assert count(engine, cases.cases) == 1 and count(engine, cases.case_status_events) == 1
 
 
@@ -177,14 +177,76 @@ def test_second_case_of_the_same_person_is_already_used(engine):
     assert ledger.holder(engine, "sns-2020", key).case_reference == first.reference
 
 
-def test_later_eligibility_on_an_existing_case_reserves_then(engine):
-    case, _ = cases.open_case(engine, draft())
+def test_a_later_handoff_never_changes_the_decision_the_claim_or_the_summary(engine):
     key = person()
-    again, created = cases.open_case(
-        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
-    )
-    assert not created and again.eligibility == "eligible" and again.person_key == key
+    case, _ = cases.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020",
+                                            person_key=key, summary="最初の説明"))
+    for forged in (
+        draft(eligibility="member", eligibility_campaign="other", person_key=person("08011112222"), summary="上書き"),
+        draft(eligibility=None, summary=""),
+    ):
+        again, created = cases.open_case(engine, forged)
+        assert not created and again.reference == case.reference
+        assert (again.eligibility, again.eligibility_campaign, again.person_key, again.summary, again.claim_state) == (
+            "eligible", "sns-2020", key, "最初の説明", ledger.PENDING)
     assert ledger.holder(engine, "sns-2020", key).case_reference == case.reference
+
+
+def test_an_unproved_claim_is_pending_and_a_second_unproved_one_finds_the_number_held(engine):
+    key = person()
+    first, _ = cases.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key))
+    second, _ = cases.open_case(engine, draft(conversation_id="conv-2", eligibility="eligible",
+                                              eligibility_campaign="sns-2020", person_key=key))
+    assert (first.claim_state, second.eligibility, second.claim_state) == (ledger.PENDING, "already_used", None)
+
+
+def test_a_proved_claim_takes_the_number_and_the_pending_case_records_its_release(engine):
+    key = person()
+    typed_by_someone_else, _ = cases.open_case(
+        engine, draft(conversation_id="web-attacker", eligibility="eligible", eligibility_campaign="sns-2020", person_key=key))
+    owner, _ = cases.open_case(engine, draft(conversation_id="sms-owner", eligibility="eligible",
+                                             eligibility_campaign="sns-2020", person_key=key,
+                                             proved_by=ledger.VIA_SMS_SENDER))
+    assert (owner.eligibility, owner.claim_state) == ("eligible", ledger.CONFIRMED)
+    assert cases.get_case(engine, typed_by_someone_else.reference).claim_state == ledger.RELEASED
+    assert ledger.holder(engine, "sns-2020", key).case_reference == owner.reference
+
+
+def test_a_proof_that_the_user_did_not_give_is_ignored(engine):
+    case, _ = cases.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020",
+                                            person_key=person(), proved_by="because_i_say_so"))
+    assert case.claim_state == ledger.PENDING
+
+
+def test_staff_confirming_the_caller_confirms_the_claim(engine):
+    key = person()
+    attacker, _ = cases.open_case(engine, draft(conversation_id="web-a", eligibility="eligible",
+                                                eligibility_campaign="sns-2020", person_key=key))
+    owner, _ = cases.open_case(engine, draft(conversation_id="web-b", eligibility="eligible",
+                                             eligibility_campaign="sns-2020", person_key=key))
+    assert owner.eligibility == "already_used"
+    assert cases.confirm_caller(engine, owner.reference, "080-9999-0000") == (cases.NO_MATCH, None)
+    assert cases.confirm_caller(engine, owner.reference, NUMBER) == (cases.CONFIRMED, None)
+    confirmed = cases.get_case(engine, owner.reference)
+    assert (confirmed.eligibility, confirmed.claim_state) == ("eligible", ledger.CONFIRMED)
+    assert cases.get_case(engine, attacker.reference).claim_state == ledger.RELEASED
+    # the attacker's own call cannot take it back: the claim is confirmed now
+    assert cases.confirm_caller(engine, attacker.reference, NUMBER) == (cases.HELD_ELSEWHERE, owner.reference)
+    assert cases.get_case(engine, attacker.reference).eligibility == "already_used"
+
+
+def test_confirming_a_case_outside_the_free_consultation_claims_nothing(engine):
+    case, _ = cases.open_case(engine, draft(person_key=person(), eligibility="member"))
+    assert cases.confirm_caller(engine, case.reference, NUMBER) == (cases.NO_CLAIM, None)
+    assert count(engine, ledger.free_consultations) == 0
+
+
+def test_a_pending_claim_past_its_time_reads_expired(engine):
+    key = person()
+    case, _ = cases.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key),
+                              at=jst(2026, 7, 15, 11, 0), pending_for=timedelta(hours=1))
+    assert cases.claim_state_at(engine, case, jst(2026, 7, 15, 11, 30)) == ledger.PENDING
+    assert cases.claim_state_at(engine, case, jst(2026, 7, 15, 12, 0)) == ledger.EXPIRED
 
 
 def test_eligible_without_person_key_is_recorded_undecided(engine):

@@ -25,9 +25,9 @@ from sqlalchemy.exc import OperationalError
 from console import auth, views
 from console import __main__ as console_main
 from console.app import PUBLIC_PATHS, create_app
-from nettrouble import cases, db, identity
+from nettrouble import cases, db, identity, ledger
 from nettrouble.cases import CaseDraft
-from nettrouble.clock import JST
+from nettrouble.clock import now, JST
 from nettrouble.reference import damm, format_reference
 from nettrouble.settings import SettingsError, settings
 from tests.fakes.http_recorder import RecordingServer
@@ -174,7 +174,7 @@ def test_every_route_needs_sign_in_or_the_api_token(engine, app, client):
             assert answer.headers["location"].startswith("/login"), path
         assert case.reference not in answer.text and "悪口" not in answer.text
         checked += 1
-    assert checked == 9
+    assert checked == 10
     # Where the agent was going survives the sign-in, as a path on this console only.
     answer = client.get(f"/cases/{case.reference}?notice=x")
     assert answer.headers["location"] == "/login?next=" + quote(f"/cases/{case.reference}?notice=x", safe="")
@@ -594,6 +594,44 @@ def test_check_caller_number(engine, agent, caplog):
     assert "照合できません" in check(agent, unchecked.reference, NUMBER).text
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "1234-5678" not in logged and "12345678" not in logged
+
+
+def test_a_matching_caller_confirms_the_pending_free_consultation(engine, agent):
+    key = identity.person_key(NUMBER)
+    claim = dict(person_key=key, eligibility="eligible", eligibility_campaign="sns-defamation-2020")
+    typed_by_another = open_case(engine, "web-someone-else", at=now(), **claim)
+    owner = open_case(engine, "web-owner", at=now(), **claim)
+    assert owner.eligibility == "already_used"  # the number was held by the first, unproved
+    assert "確認待ち" in agent.get(f"/cases/{typed_by_another.reference}").text
+    answer = check(agent, owner.reference, "090-1234-5678")
+    assert answer.status == 200 and "無料相談の枠をこの受付で確定しました" in answer.text
+    assert "確定（ご本人の番号を確認済み）" in answer.text
+    assert "解除" in agent.get(f"/cases/{typed_by_another.reference}").text
+    # the other caller, with the same number (say, the number was shared): held elsewhere, named for staff
+    again = check(agent, typed_by_another.reference, NUMBER)
+    assert "別の受付（" + owner.reference + "）で確定" in again.text
+
+
+def test_staff_release_a_pending_claim_and_the_number_is_free_again(engine, agent):
+    key = identity.person_key(NUMBER)
+    case = open_case(engine, person_key=key, eligibility="eligible",
+                     eligibility_campaign="sns-defamation-2020", at=now())
+    page = agent.get(f"/cases/{case.reference}").text
+    assert "枠を解除する" in page
+    answer = agent.post(f"/cases/{case.reference}/release-claim", {"csrf_token": agent.csrf(f"/cases/{case.reference}")})
+    assert answer.status == 303 and "claim_released" in answer.headers["location"]
+    assert cases.get_case(engine, case.reference).claim_state == ledger.RELEASED
+    assert ledger.holder(engine, "sns-defamation-2020", key) is None
+    again = agent.post(f"/cases/{case.reference}/release-claim", {"csrf_token": agent.csrf(f"/cases/{case.reference}")})
+    assert "claim_not_pending" in again.headers["location"]
+    # without the CSRF token nothing happens
+    assert agent.post(f"/cases/{case.reference}/release-claim", {}).status in (400, 403)
+
+
+def test_a_pending_claim_past_its_time_shows_expired(engine, agent):
+    case = open_case(engine, person_key=identity.person_key(NUMBER), eligibility="eligible",
+                     eligibility_campaign="sns-defamation-2020", at=jst(2026, 7, 15, 11, 0))
+    assert "期限切れ" in agent.get(f"/cases/{case.reference}").text
 
 
 # --- CSV export ---------------------------------------------------------------------------------

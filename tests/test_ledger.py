@@ -1,6 +1,7 @@
-"""The free-consultation ledger: one person, one case per campaign, decided by the database."""
+"""The free-consultation ledger: one person, one case per campaign, decided by the database;
+claims pending until the number is proved, confirmed, expired or released."""
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import inspect, text
@@ -25,13 +26,15 @@ def test_the_table_is_created_with_its_unique_constraint(engine):
     inspector = inspect(engine)
     assert "free_consultations" in inspector.get_table_names()
     columns = {c["name"] for c in inspector.get_columns("free_consultations")}
-    assert columns == {"campaign_id", "person_key", "case_reference", "reserved_at"}
+    assert columns == {"campaign_id", "person_key", "case_reference", "reserved_at", "state",
+                       "expires_at", "confirmed_via"}
     uniques = [set(u["column_names"]) for u in inspector.get_unique_constraints("free_consultations")]
     assert {"campaign_id", "person_key"} in uniques
 
 
 def test_the_constraint_holds_at_the_database_level(engine):
-    row = "INSERT INTO free_consultations VALUES ('c', :key, :ref, '2020-07-01 10:00:00')"
+    row = ("INSERT INTO free_consultations (campaign_id, person_key, case_reference, reserved_at) "
+           "VALUES ('c', :key, :ref, '2020-07-01 10:00:00')")
     with engine.begin() as connection:
         connection.execute(text(row), {"key": KEY, "ref": "NT-1"})
     with pytest.raises(Exception, match="UNIQUE"):
@@ -41,14 +44,79 @@ def test_the_constraint_holds_at_the_database_level(engine):
 
 def test_first_reservation_then_same_case_then_another_case(engine):
     assert ledger.reserve(engine, CAMPAIGN, KEY, "NT-2007-00001-1") == ledger.Reservation(
-        ledger.RESERVED, "NT-2007-00001-1"
+        ledger.RESERVED, "NT-2007-00001-1", ledger.PENDING
     )
     assert ledger.reserve(engine, CAMPAIGN, KEY, "NT-2007-00001-1") == ledger.Reservation(
-        ledger.SAME_CASE, "NT-2007-00001-1"
+        ledger.SAME_CASE, "NT-2007-00001-1", ledger.PENDING
     )
     assert ledger.reserve(engine, CAMPAIGN, KEY, "NT-2007-00002-2") == ledger.Reservation(
-        ledger.ALREADY_USED, "NT-2007-00001-1"
+        ledger.ALREADY_USED, "NT-2007-00001-1", ledger.PENDING
     )
+
+
+AT = datetime(2020, 7, 15, 11, 0, tzinfo=JST)
+
+
+def test_a_pending_claim_holds_the_number_until_it_expires_then_frees_it(engine):
+    first = ledger.reserve(engine, CAMPAIGN, KEY, "NT-1", at=AT, pending_for=timedelta(hours=2))
+    assert (first.result, first.state) == (ledger.RESERVED, ledger.PENDING)
+    held = ledger.holder(engine, CAMPAIGN, KEY, at=AT + timedelta(hours=1))
+    assert (held.case_reference, held.state, held.expires_at) == ("NT-1", ledger.PENDING, AT + timedelta(hours=2))
+    assert ledger.holder(engine, CAMPAIGN, KEY, at=AT + timedelta(hours=2)) is None
+    later = ledger.reserve(engine, CAMPAIGN, KEY, "NT-2", at=AT + timedelta(hours=3))
+    assert later == ledger.Reservation(ledger.RESERVED, "NT-2", ledger.PENDING, "NT-1", ledger.EXPIRED)
+
+
+def test_a_proved_claim_takes_the_number_from_another_cases_pending_claim(engine):
+    ledger.reserve(engine, CAMPAIGN, KEY, "NT-attacker", at=AT)
+    owner = ledger.reserve(engine, CAMPAIGN, KEY, "NT-owner", at=AT, proved_by=ledger.VIA_CODE)
+    assert owner == ledger.Reservation(ledger.RESERVED, "NT-owner", ledger.CONFIRMED,
+                                       "NT-attacker", ledger.RELEASED)
+    held = ledger.holder(engine, CAMPAIGN, KEY, at=AT)
+    assert (held.case_reference, held.state, held.expires_at) == ("NT-owner", ledger.CONFIRMED, None)
+    # nothing takes a confirmed claim: neither a pending claim nor another proof
+    assert ledger.reserve(engine, CAMPAIGN, KEY, "NT-3", at=AT).result == ledger.ALREADY_USED
+    again = ledger.reserve(engine, CAMPAIGN, KEY, "NT-4", at=AT, proved_by=ledger.VIA_STAFF)
+    assert (again.result, again.case_reference, again.state) == (ledger.ALREADY_USED, "NT-owner", ledger.CONFIRMED)
+
+
+def test_a_proof_confirms_the_cases_own_pending_claim(engine):
+    ledger.reserve(engine, CAMPAIGN, KEY, "NT-1", at=AT)
+    confirmed = ledger.reserve(engine, CAMPAIGN, KEY, "NT-1", at=AT, proved_by=ledger.VIA_SMS_SENDER)
+    assert confirmed == ledger.Reservation(ledger.SAME_CASE, "NT-1", ledger.CONFIRMED)
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT state, expires_at, confirmed_via FROM free_consultations")).one()
+    assert tuple(row) == (ledger.CONFIRMED, None, ledger.VIA_SMS_SENDER)
+
+
+def test_release_frees_only_the_claim_of_that_case(engine):
+    ledger.reserve(engine, CAMPAIGN, KEY, "NT-1", at=AT)
+    assert not ledger.release(engine, CAMPAIGN, KEY, "NT-2")
+    assert ledger.holder(engine, CAMPAIGN, KEY, at=AT).case_reference == "NT-1"
+    assert ledger.release(engine, CAMPAIGN, KEY, "NT-1")
+    assert ledger.holder(engine, CAMPAIGN, KEY, at=AT) is None
+
+
+def test_an_unknown_proof_is_refused(engine):
+    with pytest.raises(ledger.LedgerInputError):
+        ledger.reserve(engine, CAMPAIGN, KEY, "NT-1", proved_by="the_user_said_so")
+
+
+def test_a_database_of_the_previous_version_is_upgraded_with_its_claims_confirmed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = db.engine(url)
+    with old.begin() as connection:
+        connection.execute(text(
+            "CREATE TABLE free_consultations (campaign_id VARCHAR(64) NOT NULL, person_key VARCHAR(64) "
+            "NOT NULL, case_reference VARCHAR(64) NOT NULL, reserved_at DATETIME NOT NULL, "
+            "CONSTRAINT uq_free_consultations_campaign_person UNIQUE (campaign_id, person_key))"))
+        connection.execute(text("INSERT INTO free_consultations VALUES (:c, :k, 'NT-old', '2020-07-02 10:00:00')"),
+                           {"c": CAMPAIGN, "k": KEY})
+    upgraded = db.prepare(url)
+    held = ledger.holder(upgraded, CAMPAIGN, KEY)
+    assert (held.case_reference, held.state) == ("NT-old", ledger.CONFIRMED)
+    assert ledger.reserve(upgraded, CAMPAIGN, KEY, "NT-new", proved_by=ledger.VIA_CODE).result == ledger.ALREADY_USED
+    db.dispose_all()
 
 
 def test_persons_and_campaigns_are_counted_separately(engine):
@@ -61,7 +129,7 @@ def test_holder_reads_the_case_and_the_time_in_japan(engine):
     assert ledger.holder(engine, CAMPAIGN, KEY) is None
     at = datetime(2020, 7, 1, 1, 30, tzinfo=timezone.utc)
     ledger.reserve(engine, CAMPAIGN, KEY, "NT-1", at=at)
-    held = ledger.holder(engine, CAMPAIGN, KEY)
+    held = ledger.holder(engine, CAMPAIGN, KEY, at=at)
     assert held.case_reference == "NT-1"
     assert held.reserved_at == at
     assert held.reserved_at.utcoffset() == JST.utcoffset(None)

@@ -30,7 +30,8 @@ def test_cases_untouched_for_the_period_are_deleted_with_their_history(engine):
                                 at=NOW - timedelta(days=5), notify=True)
     key = "a" * 64
     with engine.begin() as connection:
-        ledger.reserve(connection, "sns-defamation-2020", key, old.reference, at=NOW - timedelta(days=100))
+        ledger.reserve(connection, "sns-defamation-2020", key, old.reference, at=NOW - timedelta(days=100),
+                       proved_by=ledger.VIA_STAFF)
 
     assert retention.purge_cases(engine, retention.cutoff(NOW, 90)) == 1
 
