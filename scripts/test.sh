@@ -35,6 +35,7 @@ $PY scripts/typed_conversations.py --model "$MODEL"
 
 step "attack suite (tests/security): every attack of issue 13 replayed against the running assistant"
 NETTROUBLE_MODEL="$MODEL" $PY -m pytest -q tests/security
+cat results/hostile_load.txt
 
 step "system checks on the running assistant (REST, web chat, faults, hostile input)"
 $PY scripts/system_test.py

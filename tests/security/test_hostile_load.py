@@ -6,9 +6,14 @@ address in X-Forwarded-For, which the suite's assistant believes from 127.0.0.1.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import hostile_load  # scripts/, on the path by tests/security/conftest.py
+
+# make test prints it after the suite: the figure goes into the README and closing notes.
+REPORT = Path(__file__).resolve().parents[2] / "results" / "hostile_load.txt"
 
 HELPLINES = ("0120-783-556", "0570-064-556", "0120-279-338")
 
@@ -23,7 +28,8 @@ def loaded(assistant):
 
 def test_a_hostile_client_does_not_slow_an_unrelated_user_down(loaded):
     result = hostile_load.measure(loaded.base)
-    print("\n" + result.report())
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(result.report() + "\n", encoding="utf-8")
     assert result.ratio <= hostile_load.MAX_RATIO, result.report()
 
 
