@@ -171,14 +171,18 @@ class ActionHandoff(Action):
     def _record(self, tracker: Tracker, proved_by: Optional[str]):
         """(case, created), or None when the client has opened too many cases this hour."""
         engine = self._database.get()
-        draft = draft_from(tracker, proved_by)
         client = proof.metadata_value(tracker, limits.CLIENT)
         # Only a new case counts; without a client the message came through the
         # token-protected HTTP API or the shell.
-        if (client is not None and cases.find_case(engine, draft.conversation_id, draft.trouble_type) is None
-                and not limits.take(engine, limits.CASE, client, settings().cases_per_hour, timedelta(hours=1))):
-            return None
-        return cases.open_case(engine, draft, pending_for=campaigns.claim_pending_window())
+        may_open = None if client is None else (
+            lambda: limits.take(engine, limits.CASE, client, settings().cases_per_hour, timedelta(hours=1)))
+        try:
+            return cases.open_case(engine, draft_from(tracker, proved_by),
+                                   pending_for=campaigns.claim_pending_window(), may_open=may_open)
+        except cases.CaseError as refused:
+            if refused.code == "limited":
+                return None
+            raise
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]

@@ -27,7 +27,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from sqlalchemy import (
     JSON,
@@ -560,6 +560,7 @@ def open_case(
     at: Optional[datetime] = None,
     notify: Optional[bool] = None,
     pending_for: timedelta = timedelta(hours=72),
+    may_open: Optional[Callable[[], bool]] = None,
 ) -> Tuple[Case, bool]:
     """The case for this conversation and trouble type, created if new: ``(case, created)``.
 
@@ -568,11 +569,14 @@ def open_case(
     ``pending_for``) and the notification outbox row (when ``notify``, by default when
     HANDOFF_WEBHOOK_URL is set) are one transaction: after a crash there is all or nothing.
     Concurrent calls for the same conversation and trouble get the same case; a reference that
-    happens to be taken already is replaced by a new random one."""
+    happens to be taken already is replaced by a new random one. ``may_open`` is asked before a
+    new case is made (not for an existing one); False raises CaseError('limited')."""
     values = clean_draft(draft)
     at = in_japan(at) if at else now()
     notify = bool(settings().handoff_webhook_url) if notify is None else notify
     existing = find_case(engine, draft.conversation_id, values["trouble_type"])
+    if existing is None and may_open is not None and not may_open():
+        raise CaseError("limited", "the client has opened as many cases as it may for now")
     for _attempt in range(MAX_ATTEMPTS):
         if existing is not None:
             _refresh(engine, existing, values, at)

@@ -122,9 +122,16 @@ def normalise(text: Optional[str]) -> str:
     return _national(runs[0])
 
 
+def keyed(text: str, secret: Optional[str] = None) -> str:
+    """Hex HMAC-SHA256 of ``text`` under ``secret`` (PERSON_KEY_SECRET by default): the one
+    keyed hash behind person keys, client keys, stored conversation ids and one-time codes."""
+    key = secret or settings().require("person_key_secret")
+    return hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def key_for(national_number: str, secret: str) -> str:
     """Hex HMAC-SHA256 of an already normalised number under ``secret``."""
-    return hmac.new(secret.encode("utf-8"), national_number.encode("ascii"), hashlib.sha256).hexdigest()
+    return keyed(national_number, secret)
 
 
 def person_key(text: Optional[str], secret: Optional[str] = None) -> str:

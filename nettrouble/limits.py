@@ -11,8 +11,6 @@ two servers racing at the very limit may both pass once, which is harmless for a
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Optional, Union
 
@@ -21,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.clock import in_japan, now
 from nettrouble.db import metadata
-from nettrouble.settings import settings
+from nettrouble.identity import keyed
 
 # Metadata keys the channels set on every user message.
 CLIENT = "client"
@@ -48,9 +46,7 @@ Bind = Union[Engine, Connection]
 
 def client_key(channel: str, value: str, secret: Optional[str] = None) -> str:
     """The keyed hash that stands for a client (an address, a LINE user id, a phone number)."""
-    key = (secret or settings().require("person_key_secret")).encode("utf-8")
-    digest = hmac.new(key, f"client:{channel}:{value}".encode("utf-8"), hashlib.sha256).hexdigest()
-    return f"{channel}:{digest[:40]}"
+    return f"{channel}:{keyed(f'client:{channel}:{value}', secret)[:40]}"
 
 
 def _count(connection: Connection, kind: str, subject: str, since: datetime) -> int:

@@ -15,12 +15,12 @@ Ordinary figures survive: dates, amounts, postal codes and the case references o
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from typing import Any, Iterable, List, Optional, Tuple
 
 import phonenumbers
+
+from nettrouble.identity import keyed
 
 PHONE_MASK = "［電話番号］"
 EMAIL_MASK = "［メールアドレス］"
@@ -237,12 +237,7 @@ def conversation_key(sender_id: str, secret: Optional[str] = None) -> str:
     store lists can be looked up again."""
     if _is_conversation_key(sender_id) or mask_text(sender_id) == sender_id:
         return sender_id
-    if secret is None:
-        from nettrouble.settings import settings
-
-        secret = settings().require("person_key_secret")
-    digest = hmac.new(secret.encode("utf-8"), sender_id.encode("utf-8"), hashlib.sha256).hexdigest()
-    return HASHED_PREFIX + digest
+    return HASHED_PREFIX + keyed(sender_id, secret)
 
 
 def _is_conversation_key(value: str) -> bool:

@@ -15,7 +15,6 @@ conversation is stored as a keyed hash too. Neither the number nor the code is e
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -29,8 +28,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.clock import in_japan, now
 from nettrouble.db import metadata
+from nettrouble.identity import keyed
 from nettrouble.ledger import PERSON_KEY_LENGTH, is_person_key
-from nettrouble.settings import settings
 
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=10)
@@ -64,18 +63,13 @@ class Check:
     tries_left: int = 0
 
 
-def _secret(secret: Optional[str]) -> bytes:
-    return (secret or settings().require("person_key_secret")).encode("utf-8")
-
-
 def conversation_digest(sender_id: str, secret: Optional[str] = None) -> str:
     """The keyed hash of a conversation id, as this table stores it."""
-    return hmac.new(_secret(secret), f"proof:{sender_id}".encode("utf-8"), hashlib.sha256).hexdigest()
+    return keyed(f"proof:{sender_id}", secret)
 
 
 def _code_hash(conversation: str, person_key: str, code: str, secret: Optional[str]) -> str:
-    message = f"{conversation}:{person_key}:{code}".encode("ascii")
-    return hmac.new(_secret(secret), message, hashlib.sha256).hexdigest()
+    return keyed(f"{conversation}:{person_key}:{code}", secret)
 
 
 def read_code(text: Optional[str]) -> Optional[str]:

@@ -17,7 +17,7 @@ from addons.channels.line import LineInput
 from nettrouble import limits
 from nettrouble.settings import settings
 from tests.fakes.agent import FakeAgent
-from tests.fakes.http_recorder import RecordingServer
+from tests.fakes.http_recorder import platform_apis
 
 SECRET = "line-channel-secret"
 ACCESS_TOKEN = "line-access-token"
@@ -29,13 +29,8 @@ PUSH = "/v2/bot/message/push"
 
 @pytest.fixture
 def line_api(monkeypatch, service_database):
-    server = RecordingServer().start()
-    monkeypatch.setenv("LINE_API_BASE", server.url)
-    monkeypatch.setenv("DATABASE_URL", service_database.url.render_as_string(hide_password=False))
-    settings.cache_clear()
-    yield server
-    server.stop()
-    settings.cache_clear()
+    with platform_apis(monkeypatch, service_database, ["LINE_API_BASE"]) as server:
+        yield server
 
 
 @pytest.fixture

@@ -25,17 +25,11 @@ MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 
 @pytest.fixture
 def twilio_api(monkeypatch, service_database):
-    from tests.fakes.http_recorder import RecordingServer
+    from tests.fakes.http_recorder import platform_apis
 
-    server = RecordingServer().start()
-    monkeypatch.setenv("SMS_API_BASE", server.url)
-    monkeypatch.setenv("DATABASE_URL", service_database.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("SMS_PUBLIC_URL", PUBLIC_URL)
-    monkeypatch.setenv("SMS_FROM_NUMBER", OUR_NUMBER)
-    settings.cache_clear()
-    yield server
-    server.stop()
-    settings.cache_clear()
+    with platform_apis(monkeypatch, service_database, ["SMS_API_BASE"],
+                       SMS_PUBLIC_URL=PUBLIC_URL, SMS_FROM_NUMBER=OUR_NUMBER) as server:
+        yield server
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -83,3 +84,25 @@ class RecordingServer:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
+
+
+@contextmanager
+def platform_apis(monkeypatch: Any, database: Any, api_settings: Sequence[str],
+                  **environment: str) -> Iterator["RecordingServer"]:
+    """A recording server standing in for the platform APIs whose base URL settings are named
+    in ``api_settings`` (LINE_API_BASE, SMS_API_BASE), with the channels' delivery log on the
+    test's service database and the other ``environment`` settings."""
+    from nettrouble.settings import settings
+
+    server = RecordingServer().start()
+    for name in api_settings:
+        monkeypatch.setenv(name, server.url)
+    monkeypatch.setenv("DATABASE_URL", database.url.render_as_string(hide_password=False))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings.cache_clear()
+    try:
+        yield server
+    finally:
+        server.stop()
+        settings.cache_clear()

@@ -18,7 +18,7 @@ from addons.channels.sms import SmsInput
 from addons.channels.web import WebChatInput
 from nettrouble.settings import settings
 from tests.fakes.agent import FakeAgent, scripted_replies
-from tests.fakes.http_recorder import RecordingServer
+from tests.fakes.http_recorder import platform_apis
 from tests.test_channel_line import ACCESS_TOKEN, SECRET, sign, text_event, webhook_body
 from tests.test_channel_sms import ACCOUNT, OUR_NUMBER, PUBLIC_URL, TOKEN, twilio_form
 
@@ -34,16 +34,9 @@ def replies(text):
 @pytest.fixture
 def platform(monkeypatch, service_database):
     """The LINE and Twilio APIs (one recording server) and the service database."""
-    server = RecordingServer().start()
-    for name in ("LINE_API_BASE", "SMS_API_BASE"):
-        monkeypatch.setenv(name, server.url)
-    monkeypatch.setenv("SMS_PUBLIC_URL", PUBLIC_URL)
-    monkeypatch.setenv("SMS_FROM_NUMBER", OUR_NUMBER)
-    monkeypatch.setenv("DATABASE_URL", service_database.url.render_as_string(hide_password=False))
-    settings.cache_clear()
-    yield server
-    server.stop()
-    settings.cache_clear()
+    with platform_apis(monkeypatch, service_database, ["LINE_API_BASE", "SMS_API_BASE"],
+                       SMS_PUBLIC_URL=PUBLIC_URL, SMS_FROM_NUMBER=OUR_NUMBER) as server:
+        yield server
 
 
 @pytest.fixture
