@@ -143,6 +143,9 @@ _BARE_YES = _compile(
 _BARE_END_NO = _compile(r"(ない|ません|なし|無し|なかった|ねー|ねえ)(です|でした|よ|ね|わ|な|かな)*$")
 _BARE_END_YES = _compile(r"(ある|あります|あった|ありました|いる|います|してる|してます|できます|出てます|でてます)(よ|ね|けど)*$")
 _BARE_END_CHARS = 12
+# A request (「発行してください」「お願いします」) is no answer to a question about the user's
+# situation, whatever intent the classifier gave it: affirm is not a yes there.
+_REQUEST = _compile(r"(く|下)ださい|おねがい|お願い|してほしい|してもらえ")
 # Words before a bare answer that change nothing: 「今のところ何もないです」「それはないです」.
 _FILLER = re.compile(r"^(今のところ|いまのところ|今は|いまは|今も|いまも|特に|とくに|それは|そういうのは|まあ|えっと|えーと|うーん|あっ?[、,]|一応|いちおう)+")
 _MADA = _compile(r"^まだ")
@@ -193,6 +196,8 @@ def bare_yes_no(slot: str, clauses: Iterable[Clause], intent: Optional[str] = No
             return NO
         if _BARE_YES.search(text) or (short and _BARE_END_YES.search(text)):
             return YES
+    if intent == "affirm" and any(_REQUEST.search(clause.folded) for clause in clauses):
+        return None
     return {"affirm": YES, "deny": NO}.get(intent or "")
 
 

@@ -331,3 +331,10 @@ def test_questions_are_told_from_answers():
     assert answers.asks_question("不正利用の補償って、最大でいくらまで出るんですか？")
     assert answers.asks_question("アプリってある？")
     assert not answers.asks_question("よくわからないのですが、アプリを入れるように出たので入れました")
+
+
+@pytest.mark.parametrize("text", ["発行してください", "はっこうしてください", "お願いします"])
+def test_a_request_classified_as_affirm_is_no_yes_to_a_question_about_the_user(text):
+    # Typed on make run: 「はっこうしてください」 to "are you a member?" was taken as "yes, a member".
+    assert answers.read(text, ("docomo_line", "is_member"), "is_member", intent="affirm") == {}
+    assert answers.read("はい、お願いします", ("is_member",), "is_member", intent="affirm") == {"is_member": "yes"}
