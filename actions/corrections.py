@@ -74,8 +74,7 @@ class ActionReadAnswer(Action):
         if reference:
             try:
                 # The case holds the answers the agent reads: bring it up to date.
-                await asyncio.get_running_loop().run_in_executor(
-                    None, cases.open_case, self._database.get(), draft_from(tracker))
+                await asyncio.to_thread(cases.open_case, self._database.get(), draft_from(tracker))
                 dispatcher.utter_message(text=f"受付番号 {reference} のご相談内容も更新しました。")
             except Exception as error:  # noqa: BLE001 — the correction stands in the chat
                 log.error("correction not written to the case", exc_info=error)

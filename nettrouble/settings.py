@@ -72,6 +72,9 @@ class Settings:
     number_checks_per_hour: int
     line_event_max_age_s: int
     trusted_proxies: tuple
+    # Speed (issue 14): a file that receives one JSON line per request with its timings
+    # (nettrouble/timing.py); make bench sets it for the servers it starts.
+    turn_timings_file: str
 
     @property
     def tracker_db_url(self) -> str:
@@ -199,6 +202,7 @@ def settings() -> Settings:
         number_checks_per_hour=_count("NUMBER_CHECKS_PER_HOUR", 10),
         line_event_max_age_s=_count("LINE_EVENT_MAX_AGE_S", 3600),
         trusted_proxies=tuple(p.strip() for p in _text("TRUSTED_PROXIES").split(",") if p.strip()),
+        turn_timings_file=_text("TURN_TIMINGS_FILE"),
     )
 
 

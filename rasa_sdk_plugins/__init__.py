@@ -11,6 +11,8 @@ What it adds to the action server's Sanic app:
     ACTION_SERVER_TOKEN (endpoints.yml makes Rasa send it), compared in constant time;
   - a POST must be ``Content-Type: application/json``, which a web page cannot send to
     another site without a CORS preflight that this server never grants;
+  - every request is timed (nettrouble/timing.py) and its figures go back to Rasa in the
+    ``Server-Timing`` header, so that a turn's record shows the action server's share;
   - refusals are returned as responses (a raised exception would reach rasa_sdk's handler,
     which answers 500 with the request body), and that handler is replaced by one that never
     echoes the request: an action call carries the whole conversation.
@@ -27,6 +29,7 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from nettrouble import timing
 from nettrouble.settings import settings
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
@@ -75,10 +78,30 @@ def guard(app: Sanic, token: str) -> None:
         return response.json({"error": "internal error"}, status=500)
 
 
+def time_requests(app: Sanic) -> None:
+    """A timing record per request, its figures in the response's ``Server-Timing``."""
+    timing.install_sql_timers()
+
+    @app.middleware("request")
+    async def begin_record(request: Request):
+        request.ctx.timing = timing.begin("actions", request.path)
+
+    @app.middleware("response")
+    async def finish_record(request: Request, answer):
+        record = getattr(request.ctx, "timing", None)
+        if record is not None and not record.finished:
+            figures = timing.finish(record)
+            # Only for calls that were let in: a refused caller learns nothing more.
+            if answer.status not in (401, 415):
+                answer.headers["Server-Timing"] = timing.server_timing_header(figures)
+
+
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
     token = settings().action_server_token
     if not token:
         raise SystemExit("action server: ACTION_SERVER_TOKEN is empty; set it in .env (make setup "
                          "writes one) or in the environment, the same for Rasa and the action server")
+    # First, so that the time of the checks is counted too.
+    time_requests(app)
     guard(app, token)

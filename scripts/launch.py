@@ -113,7 +113,10 @@ def run_rasa(arguments: List[str]) -> None:
     import rasa.__main__
     import rasa.server
 
+    from addons import turn_timing
+
     constant_time_api_token(rasa.server)
+    turn_timing.install()
     # Rasa's main parses sys.argv; changing it here does not change /proc/<pid>/cmdline.
     sys.argv = ["rasa", *arguments]
     rasa.__main__.main()

@@ -422,7 +422,7 @@ class DeliveryLog:
         """True the first time ``delivery_id`` arrives. While the database is unreachable every
         delivery counts as new: a user left without an answer is worse than one answered twice."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, self._first_time, delivery_id)
+            return await asyncio.to_thread(self._first_time, delivery_id)
         except Exception:  # noqa: BLE001 - any database error; the cause is in the log
             logger.exception("%s: the delivery log is unavailable; the delivery is handled as new", self._channel)
             return True

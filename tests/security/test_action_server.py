@@ -207,9 +207,19 @@ def test_an_error_with_the_token_echoes_nothing_of_the_request(server):
 
 
 def test_the_right_token_works(server):
-    status, _, body = call(server, "POST", "/webhook", NUMBER_CHECK, {**JSON, "X-Action-Token": TOKEN})
+    status, headers, body = call(server, "POST", "/webhook", NUMBER_CHECK, {**JSON, "X-Action-Token": TOKEN})
     assert status == 200
     assert "events" in json.loads(body)
+    # its own figures for the turn's record on the Rasa side (nettrouble/timing.py)
+    from nettrouble.timing import parse_server_timing
+
+    figures = parse_server_timing(headers.get("Server-Timing"))
+    assert figures["server_ms"] > 0 and figures["server_db_statements"] >= 0
+
+
+def test_a_refused_call_gets_no_timing_figures(server):
+    status, headers, _ = call(server, "POST", "/webhook", NUMBER_CHECK, {**JSON, "X-Action-Token": "wrong"})
+    assert status == 401 and "Server-Timing" not in headers
 
 
 def test_the_server_listens_on_the_loopback_only(server):
