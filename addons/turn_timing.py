@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from addons import action_client
 from nettrouble import timing
 
 PROCESS = "rasa"
@@ -95,6 +96,7 @@ def time_app_factory(run_module: Any) -> None:
     def configure_app(*args: Any, **kwargs: Any) -> Any:
         app = original(*args, **kwargs)
         time_requests(app)
+        app.register_listener(action_client.close_sessions, "after_server_stop")
         return app
 
     run_module.configure_app = configure_app
@@ -104,8 +106,6 @@ def install() -> None:
     """Wraps Rasa's turn path with timers (once per process)."""
     import rasa.core.run
     from rasa.core.processor import MessageProcessor
-
-    from addons import action_client
 
     if getattr(MessageProcessor, "_nettrouble_timed", False):
         return

@@ -113,10 +113,11 @@ def run_rasa(arguments: List[str]) -> None:
     import rasa.__main__
     import rasa.server
 
-    from addons import turn_timing
+    from addons import action_payload, turn_timing
 
     constant_time_api_token(rasa.server)
     turn_timing.install()
+    action_payload.install()
     # Rasa's main parses sys.argv; changing it here does not change /proc/<pid>/cmdline.
     sys.argv = ["rasa", *arguments]
     rasa.__main__.main()
