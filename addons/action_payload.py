@@ -26,6 +26,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event, Restarted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
+from addons.prediction_window import first_index_of_last_turns
 
 # The user turns at the end of the session sent with every event (and the events after them).
 WHOLE_TURNS = 5
@@ -44,18 +45,6 @@ def _light(event: Event) -> Dict[str, Any] | None:
     if isinstance(event, (SessionStarted, Restarted)):
         return {"event": event.type_name, "timestamp": event.timestamp}
     return None
-
-
-def first_index_of_last_turns(events: List[Event], turns: int) -> int:
-    """Where the last ``turns`` user turns begin, the listen before the first one included
-    (0 when the session has no more turns than that)."""
-    seen = 0
-    for index in range(len(events) - 1, -1, -1):
-        if isinstance(events[index], UserUttered):
-            seen += 1
-            if seen == turns:
-                return index - 1 if index > 0 and isinstance(events[index - 1], ActionExecuted) else index
-    return 0
 
 
 def light_events(events: Iterable[Event], whole_turns: int = WHOLE_TURNS) -> List[Dict[str, Any]]:

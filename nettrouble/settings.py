@@ -75,6 +75,10 @@ class Settings:
     # Speed (issue 14): a file that receives one JSON line per request with its timings
     # (nettrouble/timing.py); make bench sets it for the servers it starts.
     turn_timings_file: str
+    # The user turns the policies see (addons/prediction_window.py), and whether each
+    # prediction is checked against the whole session (the system checks of make test).
+    prediction_window_turns: int
+    prediction_window_check: bool
 
     @property
     def tracker_db_url(self) -> str:
@@ -203,6 +207,9 @@ def settings() -> Settings:
         line_event_max_age_s=_count("LINE_EVENT_MAX_AGE_S", 3600),
         trusted_proxies=tuple(p.strip() for p in _text("TRUSTED_PROXIES").split(",") if p.strip()),
         turn_timings_file=_text("TURN_TIMINGS_FILE"),
+        # Above the longest rule of data/rules (tests/test_prediction_window.py).
+        prediction_window_turns=_count("PREDICTION_WINDOW_TURNS", 10),
+        prediction_window_check=_choice("PREDICTION_WINDOW_CHECK", ("0", "1")) == "1",
     )
 
 

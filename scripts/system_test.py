@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import train  # noqa: E402  (scripts/train.py)
 from run import LAUNCH, LOAD_TEST_LIMITS, Service, service_env, wait_until_healthy  # noqa: E402  (scripts/run.py)
+from addons import prediction_window  # noqa: E402
 
 PHONE = "0120-221-360"
 REFERENCE = re.compile(r"NT-\d{4}-\d{5}-\d")
@@ -109,6 +110,10 @@ class System:
             "LINE_CHANNEL_SECRET": "", "LINE_CHANNEL_ACCESS_TOKEN": "",
             "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "SMS_PUBLIC_URL": "", "SMS_FROM_NUMBER": "",
             **LOAD_TEST_LIMITS,
+            # Every prediction of these checks is also made on the whole session, with a
+            # window of 2 turns, so that a rule the window would cut shows here
+            # (addons/prediction_window.py).
+            "PREDICTION_WINDOW_CHECK": "1", "PREDICTION_WINDOW_TURNS": "2",
         })
         self.base = f"http://127.0.0.1:{self.rasa_port}"
         self.actions = self._actions_service()
@@ -158,6 +163,12 @@ class System:
     def stop(self) -> None:
         for service in (self.rasa, self.actions):
             service.stop()
+
+    def window_mismatches(self) -> List[str]:
+        """The Rasa server's log lines of predictions that the window changed."""
+        log = self.workdir / "rasa.log"
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        return [line for line in text.splitlines() if prediction_window.MISMATCH in line]
 
     def say(self, sender: str, message: str) -> List[dict]:
         status, replies = http("POST", f"{self.base}/webhooks/rest/webhook",
@@ -425,6 +436,11 @@ def main() -> int:
         return 1
     finally:
         system.stop()
+    mismatches = system.window_mismatches()
+    if mismatches:
+        failures += 1
+        print(f"FAIL prediction-window: {len(mismatches)} predictions differ from the whole session's, "
+              f"first: {mismatches[0]}", flush=True)
     if failures:
         print(f"system test: {failures} check(s) failed; server logs kept in {workdir}", file=sys.stderr)
         return 1

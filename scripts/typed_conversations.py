@@ -148,10 +148,13 @@ class Assistant:
         self.system.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self) -> List[str]:
+        """Stops everything; the predictions the window changed (none, or the suite fails)."""
         self.system.stop()
         self.provider.stop()
+        mismatches = self.system.window_mismatches()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        return mismatches
 
     def tracker(self, sender: str) -> Dict[str, Any]:
         status, body = http("GET", f"{self.base}/conversations/{sender}/tracker?token={self.system.token}")
@@ -322,6 +325,7 @@ def main() -> int:
     markers = confusion_markers()
     RESULTS.mkdir(parents=True, exist_ok=True)
     results: List[Played] = []
+    mismatches: List[str] = []
     for clock in CLOCKS:
         group = [c for c in conversations if c.clock == clock]
         if not group:
@@ -332,7 +336,7 @@ def main() -> int:
                 numbered = [(c, i) for i, c in enumerate(group, start=len(results) + 1)]
                 results += list(pool.map(lambda item: play(assistant, item[0], markers, item[1]), numbered))
         finally:
-            assistant.stop()
+            mismatches += assistant.stop()
     for played in results:
         (RESULTS / f"{played.conversation.id}.txt").write_text(transcript(played), encoding="utf-8")
 
@@ -355,6 +359,10 @@ def main() -> int:
     failed = share_right < args.min_right or share_confused > args.max_confused
     if failed:
         print("FAIL: below the floors of the typed-conversation suite")
+    if mismatches:
+        failed = True
+        print(f"FAIL: {len(mismatches)} predictions on the window of the session differ from the whole "
+              f"session's (addons/prediction_window.py), first: {mismatches[0]}")
     return 1 if failed else 0
 
 

@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 
 from actions import conversation, corrections, eligibility, handoff
 from addons import action_payload
+from addons.prediction_window import first_index_of_last_turns
 
 MESSAGES = [
     ("ツイッターで悪口を書かれて困っています", "report_defamation"), ("はい", "affirm"), ("自分です", "inform"),
@@ -84,7 +85,7 @@ def test_the_state_is_rasas_but_for_the_older_events():
     whole = tracker.current_state(EventVerbosity.ALL)
     light = action_payload.tracker_state(tracker)
     assert {k: v for k, v in light.items() if k != "events"} == {k: v for k, v in whole.items() if k != "events"}
-    cut = action_payload.first_index_of_last_turns(list(tracker.events), action_payload.WHOLE_TURNS)
+    cut = first_index_of_last_turns(list(tracker.events), action_payload.WHOLE_TURNS)
     assert light["events"][-(len(tracker.events) - cut):] == whole["events"][cut:]
 
 
