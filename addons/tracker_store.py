@@ -35,7 +35,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, FrozenSet, List, Optional
+from typing import Any, Dict, FrozenSet, List, Optional
 
 import sqlalchemy
 from rasa.core.processor import MAX_NUMBER_OF_PREDICTIONS
@@ -63,17 +63,22 @@ def public_numbers() -> FrozenSet[str]:
 
 
 def masked(event: Event) -> Event:
-    """The event as it may be stored: the same event when it holds no free text."""
+    """The event as it may be stored: the same event when masking changes nothing (most bot
+    messages, whose public numbers stay; rebuilding an event costs more than masking it)."""
     if isinstance(event, UserUttered):
-        return Event.from_parameters(masking.mask_data(event.as_dict()))
-    if isinstance(event, BotUttered):
-        return Event.from_parameters(masking.mask_data(event.as_dict(), keep=public_numbers()))
-    if isinstance(event, SlotSet):
+        keep: FrozenSet[str] = frozenset()
+    elif isinstance(event, BotUttered):
+        keep = public_numbers()
+    elif isinstance(event, SlotSet):
         # A keyed hash is not a number, though its hex digits can look like one.
         if event.key == "person_key" and ledger.is_person_key(event.value):
             return event
-        return Event.from_parameters(masking.mask_data(event.as_dict()))
-    return event
+        keep = frozenset()
+    else:
+        return event
+    data = event.as_dict()
+    hidden = masking.mask_data(data, keep=keep)
+    return event if hidden == data else Event.from_parameters(hidden)
 
 
 def stopped_by_circuit_breaker(tracker: DialogueStateTracker) -> bool:
@@ -104,6 +109,9 @@ class SeenConversation:
     first_id: int
     last_id: int
     events: List[Event]
+    # The tracker last handed out for it: saved under the same lock in the same turn, no
+    # other server can have written in between, so the save needs no check.
+    handed_out: Optional[DialogueStateTracker] = None
 
 
 def sqlite_engine(url: Any) -> sqlalchemy.engine.Engine:
@@ -134,8 +142,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = sqlite_engine(self.engine.url)
             self.sessionmaker.configure(bind=self.engine)
-        # Rasa builds each row from tracker.sender_id; this is the one place where the id of
-        # every new row is replaced, whoever adds the row.
+        # save() writes the hashed id itself; rows added through the ORM elsewhere in Rasa
+        # (SQLEvent objects) get it here.
         sqlalchemy.event.listen(self.sessionmaker, "before_flush", self._hash_new_sender_ids)
         self._seen: "OrderedDict[str, SeenConversation]" = OrderedDict()
 
@@ -193,7 +201,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             return None
         # Replaying the events is cheap (about 1 ms for 1,200); it gives Rasa a tracker of its
         # own while the cached list stays as stored.
-        return DialogueStateTracker.from_events(sender_id, seen.events, self.domain.slots)
+        seen.handed_out = DialogueStateTracker.from_events(sender_id, seen.events, self.domain.slots)
+        return seen.handed_out
 
     # --- writing -----------------------------------------------------------------------
 
@@ -204,34 +213,38 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         key = masking.conversation_key(tracker.sender_id)
         with self.session_scope() as session:
-            seen = self._caught_up(session, key)
+            seen = self._seen.get(key)
+            if seen is None or seen.handed_out is not tracker:
+                seen = self._caught_up(session, key)
             stored = len(seen.events) if seen is not None else self._stored_count(session, tracker.sender_id)
             new_events = [masked(event) for event in list(tracker.events)[stored:]]
-            rows = [self._row(tracker.sender_id, event) for event in new_events]
-            session.add_all(rows)
-            # The ids are known after the flush; read after the commit, each would be fetched again.
-            session.flush()
-            ids = [row.id for row in rows]
+            if not new_events:
+                return
+            # One statement for the turn's rows (the ORM inserts them one by one to learn
+            # their ids), then the last id.
+            session.execute(self.SQLEvent.__table__.insert(), [self._row(key, event) for event in new_events])
+            last_id = session.query(sqlalchemy.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == key).scalar()
             session.commit()
-        if not rows:
-            return
         if seen is None or any(isinstance(event, SessionStarted) for event in new_events):
             # Read back whole on the next turn (a new session begins with this save).
             self._seen.pop(key, None)
             return
         seen.events.extend(new_events)
-        seen.last_id = ids[-1]
+        seen.last_id = last_id
+        seen.handed_out = None
 
     def _stored_count(self, session, sender_id: str) -> int:
         return self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
 
-    def _row(self, sender_id: str, event: Event) -> Any:
+    @staticmethod
+    def _row(key: str, event: Event) -> Dict[str, Any]:
+        """The columns of Rasa's row for ``event`` of the conversation stored as ``key``."""
         data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=((data.get("parse_data") or {}).get("intent") or {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": key,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": ((data.get("parse_data") or {}).get("intent") or {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }

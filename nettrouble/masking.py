@@ -16,7 +16,8 @@ Ordinary figures survive: dates, amounts, postal codes and the case references o
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, List, Optional, Tuple
+from functools import lru_cache
+from typing import Any, FrozenSet, Iterable, List, Optional, Tuple
 
 import phonenumbers
 
@@ -198,12 +199,18 @@ def _digits(found: str) -> str:
     return re.sub(r"[^0-9]", "", _fold(found))
 
 
+@lru_cache(maxsize=8)
+def _kept_digits(keep: FrozenSet[str]) -> FrozenSet[str]:
+    return frozenset(_digits(number) for number in keep)
+
+
 def mask_text(text: str, keep: Iterable[str] = ()) -> str:
     """``text`` with every phone number and e-mail address replaced by a placeholder, except
     the numbers in ``keep`` (public numbers such as the centre's, however they are written)."""
     if not text:
         return text
-    kept = {_digits(number) for number in keep}
+    # The same few public numbers for every bot message: their digits are worked out once.
+    kept = _kept_digits(keep if isinstance(keep, frozenset) else frozenset(keep))
     pieces = []
     cursor = 0
     folded = _fold(text)
