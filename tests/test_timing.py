@@ -197,3 +197,18 @@ def test_an_action_call_keeps_rasas_contract_and_is_measured(fake_action_server)
     assert first["name"] == "action_x" and first["request_bytes"] > 20 and first["response_bytes"] > 20
     assert first["server_ms"] == 3.5 and first["server_db_statements"] == 2
     assert figures["counts"]["actions"] == 2
+
+
+def test_an_action_servers_answer_is_checked_against_rasas_schema():
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+
+    action_client.install()
+    action = RemoteAction("action_x", None)
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}],
+                                           "responses": [{"text": "x"}]})
+    with pytest.raises(ValidationError) as refused:
+        action._validate_action_result({"events": [{"event": "no such event"}], "responses": []})
+    assert "Failed to validate Action server response" in refused.value.message
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": "not a list"})
