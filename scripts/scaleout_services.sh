@@ -100,10 +100,16 @@ start_postgres() {
   as_pg "$bin/initdb" -D "$dir/pg/data" -U postgres -E UTF8 --no-locale \
     --auth-local=trust --auth-host=scram-sha-256 >"$dir/pg/initdb.log" 2>&1 \
     || fail "initdb failed: $(tail -n 5 "$dir/pg/initdb.log")"
+  # pg_stat_statements (in Debian's server package) lets the capacity phase of
+  # scripts/scaleout_test.py count statements per turn; it can only be loaded at start.
+  local preload=""
+  if [ -f "$bin/../lib/pg_stat_statements.so" ]; then
+    preload="-c shared_preload_libraries=pg_stat_statements"
+  fi
   # The socket lives in the data's own directory: only this script can log in without a
   # password (local trust); the servers log in over TCP with their role's password.
   as_pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t "$START_TIMEOUT_S" \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/pg -c max_connections=300" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/pg -c max_connections=300 $preload" start >/dev/null \
     || fail "PostgreSQL did not start: $(tail -n 5 "$dir/pg/server.log" 2>/dev/null)"
 }
 

@@ -2,6 +2,8 @@
 
     python scripts/scaleout_test.py [--conversations 60] [--lock-conversations 21] [--model PATH]
                                     [--endpoints FILE] [--transcripts FILE]
+                                    [--capacity-senders 16] [--capacity-seconds 20]
+                                    [--capacity-output results/scaleout_capacity.json]
 
 Starts throwaway PostgreSQL and Redis (scripts/scaleout_services.sh; installing them needs root
 once), two action servers (ports 6155, 6156) and two Rasa servers (6105 → 6155, 6106 → 6156)
@@ -14,7 +16,14 @@ or var/. Then:
            concurrently);
   phase 2  conversations whose turns are also sent to both servers at the same moment (the
            greeting, the request for staff, a closing pair), which only the Redis lock store
-           keeps in one piece.
+           keeps in one piece;
+  capacity what a capacity plan needs: a number of senders, each playing phase 1's triages
+           one after another (a new user and phone number each time) for a fixed time, first
+           to server A only, then alternately to A and B; the turns per second and reply times
+           of both runs, and per turn the CPU of every process, the Redis commands and the
+           PostgreSQL transactions, statements and rows (scripts/capacity_lib). Written to
+           results/scaleout_capacity.json and printed; the figures are reported, never
+           checked against a limit, and its conversations are checked like the others.
 
 It checks, through Rasa's HTTP API (GET /conversations/<id>/tracker?token=) and the databases,
 that every user message is stored exactly once and in order, every turn was answered with what
@@ -28,6 +37,7 @@ removed, also on Ctrl-C or an error.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -48,14 +58,18 @@ import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 import train  # noqa: E402  (scripts/train.py)
 from addons.tracker_store import public_numbers  # noqa: E402
+from capacity_lib.probes import PG_STATS_SETTLE_S, PROBE_ERRORS, Probes, machine_description  # noqa: E402
+from capacity_lib.report import cpu_note, format_table, run_record, throughput_ratio  # noqa: E402
 from nettrouble.masking import mask_text  # noqa: E402
 from nettrouble.settings import setting_names  # noqa: E402
 from run import LAUNCH, LOAD_TEST_LIMITS, Service, wait_until_healthy  # noqa: E402  (scripts/run.py)
@@ -68,6 +82,9 @@ PORTS = {"A": (6105, 6155), "B": (6106, 6156)}
 SERVERS = tuple(PORTS)
 REQUEST_TIMEOUT_S = 120
 REFERENCE = re.compile(r"NT-[0-9]{4}-[0-9]{5}-[0-9]")
+CAPACITY_OUTPUT = ROOT / "results" / "scaleout_capacity.json"
+# The capacity phase's runs: a label and the servers each conversation's turns go to in turn.
+CAPACITY_RUNS = (("1 server", ("A",)), ("2 servers", SERVERS))
 
 GREETING = "こんにちは"
 STAFF = "スタッフと話したいです"
@@ -115,9 +132,9 @@ SCENARIOS = (
 Plan = List[List[Tuple[str, str]]]
 
 
-def alternating_plan(messages: Sequence[str], first: int) -> Plan:
-    """One turn at a time, to server A and B in turn (starting with SERVERS[first])."""
-    return [[(message, SERVERS[(first + k) % 2])] for k, message in enumerate(messages)]
+def alternating_plan(messages: Sequence[str], first: int, servers: Sequence[str] = SERVERS) -> Plan:
+    """One turn at a time, to the servers in turn (starting with servers[first])."""
+    return [[(message, servers[(first + k) % len(servers)])] for k, message in enumerate(messages)]
 
 
 def lock_plan(scenario: Scenario, phone: str) -> Plan:
@@ -142,6 +159,8 @@ class Sent:
     status: int = 0
     latency_s: float = 0.0
     error: str = ""
+    # time.monotonic() when the reply (or the error) came: places the turn in a capacity window.
+    finished_at: float = 0.0
 
 
 @dataclass
@@ -444,7 +463,8 @@ def send(sender: str, message: str, server: str) -> Sent:
         turn.error = f"{type(error).__name__}: {error}"
         return turn
     finally:
-        turn.latency_s = time.monotonic() - started
+        turn.finished_at = time.monotonic()
+        turn.latency_s = turn.finished_at - started
     if turn.status == 200 and isinstance(replies, list) and replies:
         turn.replies = [r["text"] for r in replies if isinstance(r, dict) and r.get("text")]
     else:
@@ -482,11 +502,13 @@ def play(conversation: Conversation) -> None:
         conversation.results.append(send_together(conversation.sender, group))
 
 
-def play_all(conversations: Sequence[Conversation]) -> float:
+def in_threads(jobs: Sequence[Callable[[], None]]) -> float:
+    """Runs each job in a thread of its own and waits for all of them; on Ctrl-C or an error
+    the others send nothing more (STOPPING). Returns the seconds they took."""
     started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=max(1, len(conversations)))
+    pool = ThreadPoolExecutor(max_workers=max(1, len(jobs)))
     try:
-        for future in [pool.submit(play, c) for c in conversations]:
+        for future in [pool.submit(job) for job in jobs]:
             future.result()
     except BaseException:
         STOPPING.set()
@@ -494,6 +516,31 @@ def play_all(conversations: Sequence[Conversation]) -> float:
     finally:
         pool.shutdown(wait=not STOPPING.is_set(), cancel_futures=True)
     return time.monotonic() - started
+
+
+def play_all(conversations: Sequence[Conversation]) -> float:
+    return in_threads([partial(play, c) for c in conversations])
+
+
+def play_for(
+    seconds: float, senders: int, start: Callable[[], Conversation]
+) -> Tuple[List[Conversation], float, float]:
+    """``senders`` users at once, each playing conversations made by ``start()`` one after
+    another and starting new ones for ``seconds``. A conversation under way at the end is
+    played to its end, so that it can be checked like every other. Returns the conversations
+    and the window in which every sender was busy (time.monotonic() at its start and end)."""
+    conversations: List[Conversation] = []
+    begun = time.monotonic()
+    deadline = begun + seconds
+
+    def sender() -> None:
+        while time.monotonic() < deadline and not STOPPING.is_set():
+            conversation = start()
+            conversations.append(conversation)
+            play(conversation)
+
+    in_threads([sender] * senders)
+    return conversations, begun, deadline
 
 
 # ---- processes ----------------------------------------------------------------------------------
@@ -737,6 +784,124 @@ def summary(conversations: Sequence[Conversation], seconds: float) -> str:
     )
 
 
+# ---- the capacity phase ---------------------------------------------------------------------
+
+def capacity_phone(run: int, n: int) -> str:
+    """A docomo number of conversation ``n`` of capacity run ``run``: an 080 number, apart
+    from phases 1 and 2's 090 numbers, so that every conversation has its own free consultation."""
+    return f"080-{run}{n // 10000:03d}-{n % 10000:04d}"
+
+
+def window_figures(turns: Sequence[Sent], start: float, end: float) -> Dict[str, float]:
+    """Rate and reply times of the turns answered between ``start`` and ``end``
+    (time.monotonic()), while every sender was busy, unlike when they finish their last
+    conversations."""
+    answered = [t.latency_s for t in turns if not t.error and start <= t.finished_at <= end]
+    seconds = end - start
+    return {
+        "window_s": round(seconds, 2),
+        "turns_in_window": len(answered),
+        "turns_per_s": round(len(answered) / seconds, 3) if seconds > 0 else 0.0,
+        "reply_p50_s": round(percentile(answered, 0.5), 3),
+        "reply_p95_s": round(percentile(answered, 0.95), 3),
+        "reply_max_s": round(max(answered, default=0.0), 3),
+    }
+
+
+def conversation_maker(
+    run_id: str, run: int, label: str, servers: Sequence[str]
+) -> Callable[[], Conversation]:
+    """Makes the conversations of capacity run ``run``: the scenarios in turn, each with a new
+    sender id and phone number, its turns going to ``servers`` in turn."""
+    numbers = itertools.count()  # next() of a count is atomic: the senders share it
+
+    def start() -> Conversation:
+        n = next(numbers)
+        scenario = SCENARIOS[n % len(SCENARIOS)]
+        turns = scenario.turns(capacity_phone(run, n))
+        plan = alternating_plan(turns, first=n % len(servers), servers=servers)
+        return Conversation(f"scaleout-{run_id}-c{run}-{n:04d}", scenario, f"capacity, {label}", plan)
+
+    return start
+
+
+@dataclass
+class CapacityRun:
+    """One run of the capacity phase: its conversations, checked with all others at the end,
+    and its figures (capacity_lib.report.run_record)."""
+
+    label: str
+    conversations: List[Conversation]
+    seconds: float  # from the first turn to the last reply
+    record: Dict[str, object]
+
+
+def measure_capacity(
+    cluster: Cluster, services: Mapping[str, str], run_id: str, senders: int, seconds: float
+) -> List[CapacityRun]:
+    """Each of CAPACITY_RUNS with ``senders`` users at once for ``seconds``, and what every
+    process and shared service did per turn (scripts/capacity_lib)."""
+    try:
+        probes = Probes(services, {service.name: service.process.pid for service in cluster.services()})
+    except PROBE_ERRORS as error:
+        raise RuntimeError(f"capacity phase: cannot read PostgreSQL, Redis or /proc: {error}") from error
+    runs: List[CapacityRun] = []
+    try:
+        probes.analyze()
+        # The earlier phases' last counts must reach pg_stat_database before the first reading.
+        time.sleep(PG_STATS_SETTLE_S)
+        databases = probes.database_usage()
+        for run, (label, servers) in enumerate(CAPACITY_RUNS, start=1):
+            print(f"scaleout: capacity, {label}: {senders} senders for {seconds:g} s",
+                  file=sys.stderr, flush=True)
+            before = probes.usage()
+            start = conversation_maker(run_id, run, label, servers)
+            conversations, window_start, window_end = play_for(seconds, senders, start)
+            after = probes.usage()
+            time.sleep(PG_STATS_SETTLE_S)
+            settled = probes.database_usage()
+            turns = [t for c in conversations for t in c.sent]
+            traffic = {
+                "servers": list(servers),
+                "senders": senders,
+                "conversations": len(conversations),
+                "turns": len(turns),
+                "turns_by_server": dict(Counter(t.server for t in turns)),
+                "errors": sum(1 for t in turns if t.error),
+                **window_figures(turns, window_start, window_end),
+            }
+            record = run_record(traffic, len(turns), (before, after), (databases, settled),
+                                probes.statements_unavailable)
+            runs.append(CapacityRun(label, conversations, after.at - before.at, record))
+            databases = settled
+    except PROBE_ERRORS as error:
+        raise RuntimeError(f"capacity phase: reading PostgreSQL, Redis or /proc failed: {error}") from error
+    finally:
+        probes.close()
+    return runs
+
+
+def write_capacity(
+    path: Path, runs: Sequence[CapacityRun], model: Path, seconds_per_run: float, passed: bool
+) -> List[str]:
+    """Writes the capacity figures to ``path`` and returns the table to print."""
+    records = {run.label: run.record for run in runs}
+    ratio = throughput_ratio(records, CAPACITY_RUNS[1][0], CAPACITY_RUNS[0][0])
+    machine = machine_description()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine,
+        "model": model.name,
+        "seconds_per_run": seconds_per_run,
+        "runs": records,
+        "throughput_ratio_2_to_1": ratio,
+        "note": cpu_note(int(machine["cpus"])),
+        "checks": "passed" if passed else "FAILED",
+    }, ensure_ascii=False, indent=1), encoding="utf-8")
+    return format_table(records, ratio, int(machine["cpus"]))
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=60, help="phase 1 conversations (default 60)")
@@ -749,9 +914,18 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--endpoints", default=ENDPOINTS,
                         help=f"endpoints file of the servers (default {ENDPOINTS}), "
                              f"e.g. to try another lock store")
+    parser.add_argument("--capacity-senders", type=int, default=16,
+                        help="users at once in the capacity phase (default 16; 0 leaves the phase out)")
+    parser.add_argument("--capacity-seconds", type=float, default=20.0,
+                        help="seconds of each capacity run, 1 and 2 servers (default 20)")
+    parser.add_argument("--capacity-output", type=Path, default=CAPACITY_OUTPUT,
+                        help=f"where the capacity figures go "
+                             f"(default {CAPACITY_OUTPUT.relative_to(ROOT)})")
     args = parser.parse_args(argv)
     if args.conversations < 1 or args.lock_conversations < 0:
         parser.error("--conversations must be 1 or more and --lock-conversations 0 or more")
+    if args.capacity_senders < 0 or args.capacity_seconds <= 0:
+        parser.error("--capacity-senders must be 0 or more and --capacity-seconds more than 0")
 
     def stop_on_term(signum, frame):
         raise KeyboardInterrupt
@@ -786,25 +960,40 @@ def main(argv: Sequence[str]) -> int:
         first, second = build_conversations(args.conversations, args.lock_conversations, run_id)
         first_s = play_all(first)
         second_s = play_all(second) if second else 0.0
-        findings, figures = check_everything(cluster, services.env, first + second)
+        capacity = (
+            measure_capacity(cluster, services.env, run_id, args.capacity_senders, args.capacity_seconds)
+            if args.capacity_senders else []
+        )
+        everything = first + second + [c for run in capacity for c in run.conversations]
+        findings, figures = check_everything(cluster, services.env, everything)
         if args.transcripts:
-            write_transcripts(args.transcripts, first + second)
+            write_transcripts(args.transcripts, everything)
         errors = cluster.log_errors()
 
-        everything = first + second
-        latencies = [t.latency_s for c in everything for t in c.sent if not t.error]
+        latencies = [t.latency_s for c in first + second for t in c.sent if not t.error]
         print("\nscale-out check: 2 Rasa servers, 2 action servers, PostgreSQL (tracker store and cases), "
               "Redis lock store")
         print(f"  phase 1 (turns alternate between servers): {summary(first, first_s)}")
         if second:
             print(f"  phase 2 (same conversation on both servers at once): {summary(second, second_s)}")
+        for run in capacity:
+            print(f"  capacity, {run.label} ({args.capacity_senders} senders): "
+                  f"{summary(run.conversations, run.seconds)}")
         print(f"  stored: {figures['events']} events, {figures['cases']} cases, "
               f"{figures['reservations']} free-consultation reservations")
-        print(f"  all turns: p50 {percentile(latencies, 0.5):.2f} s, p95 {percentile(latencies, 0.95):.2f} s")
+        print(f"  phases 1 and 2, all turns: p50 {percentile(latencies, 0.5):.2f} s, "
+              f"p95 {percentile(latencies, 0.95):.2f} s")
         print("  " + " ".join(f"{name}={value}" for name, value in findings.counts().items()))
         print(f"  server log errors: {len(errors)}")
         for line in errors[:20]:
             print(f"    {line}")
+        if capacity:
+            table = write_capacity(args.capacity_output, capacity, model, args.capacity_seconds,
+                                   passed=not findings.failed)
+            print(f"\ncapacity ({args.capacity_senders} senders, {args.capacity_seconds:g} s per run; "
+                  f"written to {args.capacity_output}):")
+            for line in table:
+                print(f"  {line}")
         for problem in findings.problems[:40]:
             print(f"  FAIL {problem}")
         print("result: " + ("FAILED" if findings.failed else "passed"))
