@@ -121,3 +121,12 @@ def test_sqlite_runs_in_write_ahead_log_mode(tmp_path):
     served = store(tmp_path / "tracker.db")
     with served.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_rows_are_indexed_by_conversation_and_id(tmp_path):
+    path = tmp_path / "tracker.db"
+    store(path)
+    store(path)  # a second server finds the index there
+    with sqlite3.connect(path) as connection:
+        columns = [row[2] for row in connection.execute("PRAGMA index_info('ix_events_sender_id_id')")]
+    assert columns == ["sender_id", "id"]
