@@ -212,3 +212,29 @@ def test_an_action_servers_answer_is_checked_against_rasas_schema():
     assert "Failed to validate Action server response" in refused.value.message
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": "not a list"})
+
+
+ANSWERS = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "a", "value": 1}, {"event": "followup", "name": "x"}], "responses": [{"text": "x"}]},
+    {"events": [{"event": "slot", "value": 1}]},                       # a slot without its name
+    {"events": [{"event": "slot", "name": "a", "value": 1, "timestamp": "now"}]},
+    {"events": [{"event": "no such event"}]},
+    {"events": [{"name": "a"}]},
+    {"events": ["not an event"]},
+    {"events": "not a list"},
+    {"responses": [1]},
+    {"events": [{"event": "user", "text": 3}]},
+    {"events": [{"event": "bot", "text": "x", "metadata": []}]},
+    {"events": [{"event": "active_loop", "name": None}, {"event": "restart"}, {"event": "session_started"}]},
+]
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
+def test_the_split_schema_accepts_exactly_what_rasas_schema_accepts(answer):
+    from jsonschema import validators
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    rasas = validators.validator_for(schema)(schema).is_valid(answer)
+    assert action_client.answer_validators().valid(answer) == rasas
