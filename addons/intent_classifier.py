@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Dict, List, Text, Tuple
 
+import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.constants import (
@@ -43,6 +44,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix
+from sklearn.utils.extmath import safe_sparse_dot, softmax
 
 RANKING_LENGTH = 10
 KEY_RANKING_LENGTH = 5
@@ -56,10 +58,25 @@ class IntentAndFaqClassifier(LogisticRegressionClassifier):
         labels = [e.get(INTENT_RESPONSE_KEY) or e.get(INTENT) for e in examples]
         return self._create_X(examples), labels
 
+    def _probabilities(self, features: csr_matrix) -> np.ndarray:
+        """``self.clf.predict_proba(features)``, computed as scikit-learn computes it. Its
+        decision function multiplies the sparse features by ``coef_.T``, a transposed view that
+        scipy copies whole before each product (numpy ``ravel`` of classes x features, about
+        2.5 ms of a 12 ms parse); the contiguous copy is made once here."""
+        clf = self.clf
+        ovr = clf.multi_class in ("ovr", "warn") or (
+            clf.multi_class == "auto" and (clf.classes_.size <= 2 or clf.solver == "liblinear"))
+        if ovr:
+            return clf.predict_proba(features)
+        weights = getattr(self, "_weights", None)
+        if weights is None:
+            weights = self._weights = np.ascontiguousarray(clf.coef_.T)
+        return softmax(safe_sparse_dot(features, weights, dense_output=True) + clf.intercept_, copy=False)
+
     def process(self, messages: List[Message]) -> List[Message]:
         if not hasattr(self.clf, "classes_") or not messages:
             return messages
-        probabilities = self.clf.predict_proba(self._create_X(messages))
+        probabilities = self._probabilities(self._create_X(messages))
         for message, row in zip(messages, probabilities):
             intents: Dict[Text, float] = defaultdict(float)
             keys: Dict[Text, Dict[Text, float]] = defaultdict(dict)

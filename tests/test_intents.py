@@ -63,3 +63,22 @@ def test_a_plain_trouble_report_asks_nothing():
                                             ("大丈夫です、いりません", "deny")])
 def test_a_no_needs_words_of_refusal(text, expected):
     assert intents.review("deny", ranked(("deny", 0.5), ("affirm", 0.3)), text) == expected
+
+
+def test_the_classifiers_probabilities_are_scikit_learns():
+    """IntentAndFaqClassifier computes predict_proba itself (one contiguous copy of the
+    weights instead of one per parse); the figures must stay scikit-learn's."""
+    import numpy as np
+    from scipy.sparse import random as sparse_random
+    from sklearn.linear_model import LogisticRegression
+
+    from addons.intent_classifier import IntentAndFaqClassifier
+
+    generator = np.random.default_rng(7)
+    features = sparse_random(300, 500, density=0.02, format="csr", random_state=7)
+    labels = generator.choice(["greet", "faq/price", "faq/app", "trouble_fraud", "deny"], size=300)
+    for solver in ("lbfgs", "liblinear"):
+        component = IntentAndFaqClassifier.__new__(IntentAndFaqClassifier)
+        component.clf = LogisticRegression(solver=solver, max_iter=500, class_weight="balanced").fit(features, labels)
+        for rows in (features[:1], features[5:60]):
+            assert np.allclose(component._probabilities(rows), component.clf.predict_proba(rows), rtol=0, atol=1e-12)
