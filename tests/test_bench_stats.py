@@ -1,7 +1,9 @@
 """The pure parts of scripts/bench.py: statistics, the table, the checks of each reply."""
 import json
+import re
 
 import pytest
+import yaml
 
 from scripts.bench_lib import bots, stats
 from scripts.bench_lib.processes import BenchError
@@ -93,23 +95,48 @@ def test_format_value(value, unit, shown):
 
 def test_markdown_table():
     rows = [
-        stats.Row("Training, cold", "s", 85.0, 170.0),
-        stats.Row("Throughput | 8 senders", "turns/s", 4.0, None),
+        stats.Row("Training, cold", "s", 85.0, 170.0, 170.0),
+        stats.Row("Throughput | 8 senders", "turns/s", 4.0, None, 5.0),
     ]
-    table = stats.markdown_table(rows, "This bot", "Plain `rasa init`").splitlines()
-    assert table[0] == "| Figure | This bot | Plain `rasa init` | Ratio (ours / plain) |"
-    assert table[1] == "|---|---:|---:|---:|"
-    assert table[2] == "| Training, cold (s) | 85.0 | 170.0 | 0.50 |"
+    table = stats.markdown_table(rows, "This bot", "Plain `rasa init`", "Plain + SQL store").splitlines()
+    assert table[0] == ("| Figure | This bot | Plain `rasa init` | Plain + SQL store | Ratio (ours / plain) "
+                        "| Ratio (ours / plain-SQL) |")
+    assert table[1] == "|---|---:|---:|---:|---:|---:|"
+    assert table[2] == "| Training, cold (s) | 85.0 | 170.0 | 170.0 | 0.50 | 0.50 |"
     # A "|" in a figure name must not add a column; a missing figure has no ratio.
-    assert table[3] == "| Throughput \\| 8 senders (turns/s) | 4.00 | — | — |"
+    assert table[3] == "| Throughput \\| 8 senders (turns/s) | 4.00 | — | 5.00 | — | 0.80 |"
     assert len(table) == 4
 
 
 def test_row_as_dict_is_json_ready():
-    row = stats.Row("NLU parse latency p50", "ms", 12.0, 8.0)
+    row = stats.Row("NLU parse latency p50", "ms", 12.0, 8.0, 10.0)
     assert json.loads(json.dumps(row.as_dict())) == {
-        "figure": "NLU parse latency p50", "unit": "ms", "ours": 12.0, "plain": 8.0, "ratio": 1.5,
+        "figure": "NLU parse latency p50", "unit": "ms", "ours": 12.0, "plain": 8.0, "plain_sql": 10.0,
+        "ratio": 1.5, "ratio_sql": 1.2,
     }
+
+
+def goal_rows(**ratios_sql):
+    """Rows of every goal's figure with ours / plain-SQL as given (plain-SQL 100)."""
+    return [stats.Row(figure, "x", ratios_sql[key] * 100, 50.0, 100.0) for key, (figure, _, _) in
+            zip(("p50", "p95", "t8", "t32", "p95_32", "memory"), stats.GOALS) if key in ratios_sql]
+
+
+def test_goals_are_measured_against_plain_sql():
+    found = stats.goals(goal_rows(p50=0.8, p95=0.81, t8=1.2, t32=1.1, p95_32=0.5, memory=1.3))
+    assert [goal.met for goal in found] == [True, False, True, False, True, False]
+    assert found[0].line() == ("Reply latency over REST p50, one sender: ours / plain-SQL 0.80, goal ≤ 0.80: met")
+    assert found[3].line() == ("Throughput, 32 concurrent senders: ours / plain-SQL 1.10, goal ≥ 1.20: not met")
+    assert json.loads(json.dumps(found[2].as_dict())) == {
+        "figure": "Throughput, 8 concurrent senders", "bound": 1.2, "at_most": False, "ratio": 1.2, "met": True}
+
+
+def test_a_goal_without_its_figure_is_not_measured_not_failed():
+    # --concurrency 4 16: no row for 8 or 32 senders; a plain-SQL figure that is missing.
+    rows = goal_rows(p50=0.5) + [stats.Row("Reply latency over REST p95, one sender", "ms", 40.0, 30.0, None)]
+    found = stats.goals(rows)
+    assert [goal.met for goal in found] == [True, None, None, None, None, None]
+    assert found[1].line().endswith("ours / plain-SQL —, goal ≤ 0.80: not measured")
 
 
 def rest_body(*texts):
@@ -166,7 +193,29 @@ def test_training_was_cold_reads_the_rasa_log():
 
 def test_ports_stay_within_7xxx():
     ports = bots.Ports.from_base(7000)
-    assert ports.all() == [7005, 7055, 7105]
-    for base in (5000, 6999, 7900):
+    assert ports.all() == [7005, 7055, 7105, 7155]
+    assert max(bots.Ports.from_base(7844).all()) == 7999
+    for base in (5000, 6999, 7845, 7900):
         with pytest.raises(BenchError):
             bots.Ports.from_base(base)
+
+
+def test_sql_endpoints_adds_the_store_to_the_plain_endpoints(tmp_path):
+    # `rasa init`'s endpoints.yml is comments only; another one keeps its other endpoints.
+    database = tmp_path / "tracker.db"
+    assert yaml.safe_load(bots.sql_endpoints("# action_endpoint:\n#  url: x\n", database)) == {
+        "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(database)}}
+    endpoints = yaml.safe_load(bots.sql_endpoints(
+        "action_endpoint:\n  url: http://localhost:5055/webhook\ntracker_store:\n  type: redis\n", database))
+    assert endpoints["action_endpoint"] == {"url": "http://localhost:5055/webhook"}
+    assert endpoints["tracker_store"]["type"] == "SQL"
+    with pytest.raises(BenchError):
+        bots.sql_endpoints("- a list\n", database)
+
+
+def test_the_growth_scripts_are_typed_messages_with_few_anchors():
+    for script in (bots.OUR_GROWTH_TURNS, bots.PLAIN_GROWTH_TURNS):
+        assert 10 <= len(script) <= 60
+        assert sum(turn.expect is not None for turn in script) <= 5
+    # No mobile number: the number checks are limited per conversation.
+    assert not any(re.search(r"0[789]0\D?\d{4}\D?\d{4}", turn.text) for turn in bots.OUR_GROWTH_TURNS)

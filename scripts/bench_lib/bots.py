@@ -1,7 +1,9 @@
-"""The two bots compared: this project (Japanese, custom actions on an action server, SQL
-tracker store) and the stock `rasa init` moodbot (English, no custom actions, in-memory
-tracker store). Each is trained into the benchmark's temporary directory with a Rasa cache of
-its own, so that training is cold and the repository's models/ and .rasa/ stay untouched."""
+"""The bots compared: this project (Japanese, custom actions on an action server, SQL tracker
+store) and the stock `rasa init` moodbot (English, no custom actions), served twice from one
+model: as `rasa init` makes it (in-memory tracker store) and with an SQL tracker store on
+SQLite, the store ours has, so that the cost of storing conversations is on both sides. Each
+is trained into the benchmark's temporary directory with a Rasa cache of its own, so that
+training is cold and the repository's models/ and .rasa/ stay untouched."""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +11,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -48,6 +50,76 @@ PLAIN_TURNS: Tuple[Turn, ...] = (
     Turn("bye", expect=r"Bye"),
 )
 
+# One long conversation of typed messages, repeated in order up to --growth-turns: trouble
+# reports whose triage is answered, corrected and confirmed, questions about the service (FAQ,
+# one in kana) in the middle, article requests, thanks and greetings, offers of staff declined
+# and accepted, triages cancelled halfway. No triage reaches the free-consultation check, which
+# would ask for a phone number (limited per conversation). From the second round on, the
+# handoffs give back the case already made. Anchors only where a reply must say something
+# specific.
+OUR_GROWTH_TURNS: Tuple[Turn, ...] = (
+    Turn("こんにちは"),
+    Turn("受付時間は？", expect="10:00"),
+    Turn("料金はかかりますか"),
+    Turn("変なSMSのリンクを開いてパスワードを入力してしまいました"),
+    Turn("お金は取られていません"),
+    Turn("さっきの答えを訂正します、カード番号も入れてしまいました", expect="修正しました"),
+    Turn("はい、合っています"),
+    Turn("今はしない"),
+    Turn("ありがとうございます"),
+    Turn("フィッシング詐欺の記事はありますか", expect=r"nettrouble\.docomo\.ne\.jp/article/"),
+    Turn("アプリはありますか"),
+    Turn("メルカリで買った商品が届きません"),
+    Turn("クレジットカードで払いました"),
+    Turn("土日も相談できますか"),
+    Turn("個人の出品者です"),
+    Turn("5000円です"),
+    Turn("はい"),
+    Turn("/request_human", expect=r"NT-\d{4}-\d{5}-\d"),
+    Turn("電話で何を言えばいいですか"),
+    Turn("ありがとう"),
+    Turn("インスタのアカウントが乗っ取られました"),
+    Turn("ログインできません"),
+    Turn("支払いは登録していません"),
+    Turn("回答を直したい"),
+    Turn("ログインはできます"),
+    Turn("合ってます"),
+    Turn("はい"),
+    Turn("どうすればいいですか"),
+    Turn("身に覚えのない請求メールが来ました"),
+    Turn("やめます"),
+    Turn("個人情報を守るための記事を読みたい"),
+    Turn("家族の相談でもいいですか"),
+    Turn("りょうきんはいくらですか"),
+    Turn("Xで悪口を書かれています"),
+    Turn("自分のことです"),
+    Turn("やっぱりやめます"),
+    Turn("おはようございます"),
+    Turn("さようなら"),
+)
+
+# The moodbot's intents over and over: greetings, moods, answers, the bot challenge, goodbyes.
+# Its sad path 2 (a mood, then "no") is left out: deep in a session its policies answer that
+# "no" with nothing (fresh conversations get "Bye"), and every growth turn must get a reply.
+PLAIN_GROWTH_TURNS: Tuple[Turn, ...] = (
+    Turn("hello"),
+    Turn("I am sad"),
+    Turn("yes"),
+    Turn("great"),
+    Turn("are you a bot?"),
+    Turn("bye"),
+    Turn("hi"),
+    Turn("my day was horrible"),
+    Turn("indeed"),
+    Turn("perfect"),
+    Turn("goodbye"),
+    Turn("hey there"),
+    Turn("unhappy"),
+    Turn("of course"),
+    Turn("am I talking to a human?"),
+    Turn("see you later"),
+)
+
 # Replies of ours that mean "not understood": a turn answered with one went off its path.
 NOT_UNDERSTOOD_RESPONSES = ("utter_default", "utter_ask_rephrase", "utter_triage_not_understood")
 
@@ -59,21 +131,23 @@ class Ports:
     ours_rasa: int
     ours_actions: int
     plain_rasa: int
+    plain_sql_rasa: int
 
     @classmethod
     def from_base(cls, base: int) -> "Ports":
-        if not 7000 <= base <= 7999 - 105:
+        if not 7000 <= base <= 7999 - 155:
             raise BenchError(f"--base-port must keep every port within 7000-7999, not {base}")
-        return cls(ours_rasa=base + 5, ours_actions=base + 55, plain_rasa=base + 105)
+        return cls(ours_rasa=base + 5, ours_actions=base + 55, plain_rasa=base + 105, plain_sql_rasa=base + 155)
 
     def all(self) -> List[int]:
-        return [self.ours_rasa, self.ours_actions, self.plain_rasa]
+        return [self.ours_rasa, self.ours_actions, self.plain_rasa, self.plain_sql_rasa]
 
 
 @dataclass
 class Bot:
     label: str
-    training: ManagedProcess
+    # None when the bot serves a model trained for another one (plain + SQL store).
+    training: Optional[ManagedProcess]
     # (process, URL that answers 200 once it is ready), started together.
     services: List[Tuple[ManagedProcess, str]]
     rest_url: str
@@ -82,8 +156,20 @@ class Bot:
     # How each turn is named in the report (the phone number differs per conversation).
     turn_labels: List[str]
     make_conversation: ConversationFactory
-    failure_markers: List[str]
+    # Reply texts meaning the bot could not answer (an error, the action server down) and
+    # meaning it did not understand: both fail a turn of the load phases; in the long
+    # conversation of the growth phase only the first do, the second are counted.
+    error_markers: List[str]
+    confusion_markers: List[str]
+    # The long conversation's script, repeated to --growth-turns; empty: no growth phase.
+    growth_turns: Tuple[Turn, ...] = ()
+    # Where the Rasa server writes a timing record per turn (nettrouble/timing.py), if it does.
+    timings_file: Optional[Path] = None
     notes: List[str] = field(default_factory=list)
+
+    @property
+    def failure_markers(self) -> List[str]:
+        return self.error_markers + self.confusion_markers
 
 
 @contextlib.contextmanager
@@ -122,11 +208,15 @@ def _our_conversation(number: int) -> List[Turn]:
     return [Turn(t.text.replace("{phone}", phone_number(number)), t.expect) for t in OUR_TURNS]
 
 
-def _our_failure_markers() -> List[str]:
+def _our_error_markers() -> List[str]:
     with quiet_rasa():
         from addons.channels import turns
 
-    markers = [turns.fallback_text().splitlines()[0], turns.degraded_text().splitlines()[0]]
+    return [turns.fallback_text().splitlines()[0], turns.degraded_text().splitlines()[0]]
+
+
+def _our_confusion_markers() -> List[str]:
+    markers: List[str] = []
     responses = (yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8")) or {}).get("responses") or {}
     for name in NOT_UNDERSTOOD_RESPONSES:
         for variant in responses.get(name) or []:
@@ -135,11 +225,21 @@ def _our_failure_markers() -> List[str]:
     return markers
 
 
-def _rasa_serve(model: Path, token: str, port: int) -> List[str]:
+def _rasa_serve(model: Path, token: str, port: int, endpoints: str) -> List[str]:
     # The plain bot: a plain `rasa run`, listening on the loopback interface only.
     return [RASA, "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
             "--port", str(port), "--interface", "127.0.0.1",
-            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]
+            "--credentials", "credentials.yml", "--endpoints", endpoints]
+
+
+def sql_endpoints(text: str, database: Path) -> str:
+    """The endpoints file ``text`` with Rasa's SQL tracker store on the SQLite file
+    ``database`` in place of whatever store it names (`rasa init`'s names none)."""
+    endpoints = yaml.safe_load(text) or {}
+    if not isinstance(endpoints, dict):
+        raise BenchError("the plain bot's endpoints.yml is not a mapping")
+    endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(database)}
+    return yaml.safe_dump(endpoints, sort_keys=False, allow_unicode=True)
 
 
 def ours(temp: Path, ports: Ports, token: str, parse_count: int) -> Bot:
@@ -178,8 +278,11 @@ def ours(temp: Path, ports: Ports, token: str, parse_count: int) -> Bot:
     # the API token from the environment).
     actions = ManagedProcess("action server (this bot)", [*run.LAUNCH, "actions"],
                              ROOT, serve_env, work / "actions.log")
+    # Only the Rasa server writes timing records: its action-call records carry the action
+    # server's own figures (the Server-Timing header).
+    timings = work / "turn-timings.jsonl"
     rasa = ManagedProcess("Rasa server (this bot)", [*run.LAUNCH, "rasa", "--model", str(model)],
-                          ROOT, serve_env, work / "rasa.log")
+                          ROOT, dict(serve_env, TURN_TIMINGS_FILE=str(timings)), work / "rasa.log")
     held_out = nlu_texts(HELD_OUT)
     return Bot(
         label="This bot", training=training,
@@ -192,7 +295,10 @@ def ours(temp: Path, ports: Ports, token: str, parse_count: int) -> Bot:
         parse_source=f"{HELD_OUT.relative_to(ROOT)} ({len(held_out)} Japanese messages, {_sampled(held_out, parse_count)})",
         turn_labels=[t.text.replace("{phone}", "090-XXXX-XXXX") for t in OUR_TURNS],
         make_conversation=_our_conversation,
-        failure_markers=_our_failure_markers(),
+        error_markers=_our_error_markers(),
+        confusion_markers=_our_confusion_markers(),
+        growth_turns=OUR_GROWTH_TURNS,
+        timings_file=timings,
         notes=[
             "Japanese; Sudachi tokenizer, count features, logistic regression; RulePolicy and "
             "MemoizationPolicy (config.yml).",
@@ -228,8 +334,8 @@ def plain(temp: Path, ports: Ports, token: str, base_env: Dict[str, str], parse_
         [RASA, "train", "--out", str(model.parent), "--fixed-model-name", "bench-plain"],
         project, dict(env, RASA_CACHE_DIRECTORY=str(work / "rasa-cache")), work / "train.log",
     )
-    rasa = ManagedProcess("Rasa server (plain rasa init bot)", _rasa_serve(model, token, ports.plain_rasa),
-                          project, env, work / "rasa.log")
+    rasa = ManagedProcess("Rasa server (plain rasa init bot)",
+                          _rasa_serve(model, token, ports.plain_rasa, "endpoints.yml"), project, env, work / "rasa.log")
     nlu_file = project / "data" / "nlu.yml"
     examples = nlu_texts(nlu_file)
     return Bot(
@@ -240,13 +346,42 @@ def plain(temp: Path, ports: Ports, token: str, base_env: Dict[str, str], parse_
         parse_source=f"its data/nlu.yml ({len(examples)} English examples, {_sampled(examples, parse_count)})",
         turn_labels=[t.text for t in PLAIN_TURNS],
         make_conversation=lambda number: list(PLAIN_TURNS),
-        failure_markers=[],
+        error_markers=[],
+        confusion_markers=[],
         notes=[
             "English moodbot of `rasa init`, its own default config (DIET and TED, RulePolicy, "
             "MemoizationPolicy).",
             f"Conversation of {len(PLAIN_TURNS)} turns from its stories (sad path 1, then goodbye). It has "
             "no custom actions, hence no action-server hop: its reply latency is Rasa alone.",
             "In-memory tracker store (its endpoints.yml configures none).",
+        ],
+    )
+
+
+def plain_sql(bot: Bot, temp: Path, ports: Ports, token: str) -> Bot:
+    """The plain ``bot``'s model (trained by it, not again) served with Rasa's SQL tracker
+    store on a SQLite file: its endpoints.yml with the store added, as a copy in ``temp``."""
+    work = temp / "plain"
+    endpoints = work / "endpoints-sql.yml"
+    endpoints.write_text(sql_endpoints((work / "project" / "endpoints.yml").read_text(encoding="utf-8"),
+                                       work / "tracker-sql.db"), encoding="utf-8")
+    rasa, _ = bot.services[0]
+    serving = ManagedProcess("Rasa server (plain rasa init bot, SQL tracker store)",
+                             _rasa_serve(work / "models" / "bench-plain.tar.gz", token, ports.plain_sql_rasa,
+                                         str(endpoints)),
+                             rasa.cwd, rasa.env, work / "rasa-sql.log")
+    return Bot(
+        label="Plain + SQL store", training=None,
+        services=[(serving, f"http://127.0.0.1:{ports.plain_sql_rasa}/status?token={token}")],
+        rest_url=f"http://127.0.0.1:{ports.plain_sql_rasa}",
+        parse_messages=bot.parse_messages, parse_source=bot.parse_source,
+        turn_labels=bot.turn_labels, make_conversation=bot.make_conversation,
+        error_markers=[], confusion_markers=[], growth_turns=PLAIN_GROWTH_TURNS,
+        notes=[
+            "The same model as the plain `rasa init` bot (trained once; its training time is shown "
+            "in both columns), the same conversation.",
+            "Rasa's SQL tracker store on a SQLite file (its endpoints.yml plus `tracker_store: "
+            "{type: SQL, dialect: sqlite}`), as this bot stores conversations in SQLite.",
         ],
     )
 

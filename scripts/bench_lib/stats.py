@@ -68,14 +68,20 @@ class Row:
     unit: str
     ours: Optional[float]
     plain: Optional[float]
+    # The same plain bot with an SQL tracker store on SQLite, as ours has.
+    plain_sql: Optional[float]
 
     @property
     def ratio(self) -> Optional[float]:
         return ratio(self.ours, self.plain)
 
+    @property
+    def ratio_sql(self) -> Optional[float]:
+        return ratio(self.ours, self.plain_sql)
+
     def as_dict(self) -> Dict[str, object]:
-        return {"figure": self.figure, "unit": self.unit, "ours": self.ours,
-                "plain": self.plain, "ratio": self.ratio}
+        return {"figure": self.figure, "unit": self.unit, "ours": self.ours, "plain": self.plain,
+                "plain_sql": self.plain_sql, "ratio": self.ratio, "ratio_sql": self.ratio_sql}
 
 
 MISSING = "—"
@@ -98,23 +104,69 @@ def format_ratio(value: Optional[float]) -> str:
     return MISSING if value is None else f"{value:.2f}"
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     # A "|" inside a cell would split the Markdown row.
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_table(rows: Sequence[Row], ours_label: str, plain_label: str) -> str:
-    header = ["Figure", ours_label, plain_label, "Ratio (ours / plain)"]
+def markdown_table(rows: Sequence[Row], ours_label: str, plain_label: str, plain_sql_label: str) -> str:
+    header = ["Figure", ours_label, plain_label, plain_sql_label, "Ratio (ours / plain)", "Ratio (ours / plain-SQL)"]
     lines = [
-        "| " + " | ".join(_cell(h) for h in header) + " |",
-        "|" + "|".join(["---", "---:", "---:", "---:"]) + "|",
+        "| " + " | ".join(cell(h) for h in header) + " |",
+        "|" + "|".join(["---", "---:", "---:", "---:", "---:", "---:"]) + "|",
     ]
     for row in rows:
         cells = [
             f"{row.figure} ({row.unit})",
             format_value(row.ours, row.unit),
             format_value(row.plain, row.unit),
+            format_value(row.plain_sql, row.unit),
             format_ratio(row.ratio),
+            format_ratio(row.ratio_sql),
         ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(cell(c) for c in cells) + " |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A goal of the speed work: ours / plain-SQL of one figure at most (or at least) a bound."""
+    figure: str
+    bound: float
+    at_most: bool
+    ratio: Optional[float]
+
+    @property
+    def met(self) -> Optional[bool]:
+        """None when the figure was not measured."""
+        if self.ratio is None:
+            return None
+        return self.ratio <= self.bound if self.at_most else self.ratio >= self.bound
+
+    def line(self) -> str:
+        verdict = {True: "met", False: "not met", None: "not measured"}[self.met]
+        sign = "≤" if self.at_most else "≥"
+        return f"{self.figure}: ours / plain-SQL {format_ratio(self.ratio)}, goal {sign} {self.bound:.2f}: {verdict}"
+
+    def as_dict(self) -> Dict[str, object]:
+        return {"figure": self.figure, "bound": self.bound, "at_most": self.at_most,
+                "ratio": self.ratio, "met": self.met}
+
+
+# (figure of the results table, bound, at most): the issue's goals, against plain-SQL.
+GOALS = (
+    ("Reply latency over REST p50, one sender", 0.8, True),
+    ("Reply latency over REST p95, one sender", 0.8, True),
+    ("Throughput, 8 concurrent senders", 1.2, False),
+    ("Throughput, 32 concurrent senders", 1.2, False),
+    ("Reply latency p95, 32 concurrent senders", 1.0, True),
+    ("Memory of the servers after the run (RSS)", 1.2, True),
+)
+
+
+def goals(rows: Sequence[Row]) -> List[Goal]:
+    """Each goal with the ratio of its row; a row not in the table (another --concurrency) is
+    not measured."""
+    by_figure = {row.figure: row for row in rows}
+    return [Goal(figure, bound, at_most, by_figure[figure].ratio_sql if figure in by_figure else None)
+            for figure, bound, at_most in GOALS]

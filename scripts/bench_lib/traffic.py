@@ -1,6 +1,7 @@
 """The HTTP traffic of the benchmark: NLU parses and conversations over the REST channel,
-one sender at a time or many at once. Every turn is checked, so that a bot answering with its
-fallback, an error or the wrong step counts as a failure instead of as a fast reply."""
+one sender at a time, many at once, or one long conversation played to its end. Every turn is
+checked, so that a bot answering with its fallback, an error or the wrong step counts as a
+failure instead of as a fast reply."""
 from __future__ import annotations
 
 import asyncio
@@ -34,14 +35,34 @@ class Outcome:
     failures: List[str] = field(default_factory=list)
     conversations: int = 0
     seconds: float = 0.0
+    # Turns answered as expected per conversation (sender id), in the order played: the first
+    # ones of its timing records are theirs (scripts/bench_lib/budget.py).
+    turns_by_sender: Dict[str, int] = field(default_factory=dict)
 
     @property
     def turns(self) -> int:
         return len(self.latencies_ms)
 
 
+@dataclass
+class LongOutcome:
+    """One long conversation played to its end whatever the replies (the growth phase)."""
+    sender: str
+    # Per turn, in order: the latency in ms, None when the turn failed.
+    latencies_ms: List[Optional[float]] = field(default_factory=list)
+    failures: List[str] = field(default_factory=list)
+    # Numbers (1-based) of the turns answered with "please rephrase" or the like.
+    confused: List[int] = field(default_factory=list)
+    # Events of the stored conversation after the turns asked for (turn number -> events).
+    events_after: Dict[int, Optional[int]] = field(default_factory=dict)
+
+
 # Builds conversation number n (its sender id and any per-person data differ each time).
 ConversationFactory = Callable[[int], Sequence[Turn]]
+
+
+def _text_of(messages: list) -> str:
+    return "\n".join(str(m.get("text") or "") for m in messages if isinstance(m, dict))
 
 
 def reply_problem(status: int, body: str, turn: Turn, failure_markers: Sequence[str]) -> Optional[str]:
@@ -54,13 +75,26 @@ def reply_problem(status: int, body: str, turn: Turn, failure_markers: Sequence[
         return f"not JSON: {body[:SHOWN_REPLY_CHARS]}"
     if not isinstance(messages, list) or not messages:
         return "no reply"
-    text = "\n".join(str(m.get("text") or "") for m in messages if isinstance(m, dict))
+    text = _text_of(messages)
     for marker in failure_markers:
         if marker and marker in text:
             return f"fallback reply: {text[:SHOWN_REPLY_CHARS]!r}"
     if turn.expect and not re.search(turn.expect, text):
         return f"expected /{turn.expect}/ after {turn.text!r}, got {text[:SHOWN_REPLY_CHARS]!r}"
     return None
+
+
+def says_any(body: str, markers: Sequence[str]) -> bool:
+    """Whether the text of a REST reply holds one of ``markers`` (the body escapes non-ASCII
+    characters, so it is read as JSON first)."""
+    try:
+        messages = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(messages, list):
+        return False
+    text = _text_of(messages)
+    return any(marker and marker in text for marker in markers)
 
 
 class Client:
@@ -84,19 +118,41 @@ class Client:
             raise RuntimeError(f"/model/parse answered {response.status}: {body[:SHOWN_REPLY_CHARS]!r}")
         return elapsed
 
-    async def turn(self, session: aiohttp.ClientSession, sender: str, turn: Turn):
-        """(latency in ms, problem or None) of one user message and the bot's reply."""
+    async def send(self, session: aiohttp.ClientSession, sender: str, text: str):
+        """(latency in ms, HTTP status, body) of one user message over the REST channel; the
+        status is None when no response came (the body then names the error)."""
         started = time.perf_counter()
         try:
             async with session.post(
-                f"{self.base_url}/webhooks/rest/webhook", json={"sender": sender, "message": turn.text},
+                f"{self.base_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
             ) as response:
                 body = (await response.read()).decode("utf-8", errors="replace")
                 status = response.status
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            return (time.perf_counter() - started) * 1000, f"{type(error).__name__} after {turn.text!r}"
-        elapsed = (time.perf_counter() - started) * 1000
+            return (time.perf_counter() - started) * 1000, None, type(error).__name__
+        return (time.perf_counter() - started) * 1000, status, body
+
+    async def turn(self, session: aiohttp.ClientSession, sender: str, turn: Turn):
+        """(latency in ms, problem or None) of one user message and the bot's reply."""
+        elapsed, status, body = await self.send(session, sender, turn.text)
+        if status is None:
+            return elapsed, f"{body} after {turn.text!r}"
         return elapsed, reply_problem(status, body, turn, self.failure_markers)
+
+    async def stored_events(self, session: aiohttp.ClientSession, sender: str) -> Optional[int]:
+        """How many events the tracker store holds for the conversation (Rasa's HTTP API),
+        None when it does not answer."""
+        try:
+            async with session.get(
+                f"{self.base_url}/conversations/{sender}/tracker", params={"token": self.token},
+            ) as response:
+                if response.status != 200:
+                    return None
+                tracker = json.loads(await response.read())
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            return None
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        return len(events) if isinstance(events, list) else None
 
     async def conversation(self, session, sender: str, turns: Sequence[Turn], outcome: Outcome,
                            deadline: Optional[float] = None) -> None:
@@ -113,6 +169,7 @@ class Client:
                 return
             outcome.latencies_ms.append(elapsed)
             outcome.by_step.setdefault(step, []).append(elapsed)
+            outcome.turns_by_sender[sender] = step + 1
 
 
 async def parse_latencies(client: Client, messages: Sequence[str], warm_up: int = 5) -> List[float]:
@@ -153,4 +210,29 @@ async def concurrent_turns(client: Client, make: ConversationFactory, sender_pre
 
         await asyncio.gather(*(one_sender() for _ in range(senders)))
     outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+async def long_conversation(client: Client, sender: str, turns: Sequence[Turn],
+                            confusion_markers: Sequence[str], events_after: Sequence[int] = ()) -> LongOutcome:
+    """Plays every turn of one conversation in order. Unlike ``conversation`` it goes on after
+    a failed turn, since what it measures is how the reply time changes as the conversation
+    grows; a turn fails on an HTTP error, no reply, a failure marker or a missed ``expect``.
+    After the turns numbered in ``events_after`` (1-based) the stored events are counted, off
+    the clock."""
+    outcome = LongOutcome(sender)
+    async with client.session(1) as session:
+        for number, turn in enumerate(turns, start=1):
+            elapsed, status, body = await client.send(session, sender, turn.text)
+            problem = (f"{body} after {turn.text!r}" if status is None
+                       else reply_problem(status, body, turn, client.failure_markers))
+            if problem:
+                outcome.failures.append(f"{sender} turn {number}: {problem}")
+                outcome.latencies_ms.append(None)
+            else:
+                outcome.latencies_ms.append(elapsed)
+                if says_any(body, confusion_markers):
+                    outcome.confused.append(number)
+            if number in events_after:
+                outcome.events_after[number] = await client.stored_events(session, sender)
     return outcome
