@@ -8,7 +8,7 @@ after 200 turns). What they compare is only the end of those states: Memoization
 data/rules is longer than a few turns nor anchored at the start of a conversation
 (``conversation_start``; tests/test_prediction_window.py checks both).
 
-So the policies get a tracker of the last PREDICTION_WINDOW_TURNS (10) user turns, preceded by what the
+So the policies get a tracker of the last PREDICTION_WINDOW_TURNS (4) user turns, preceded by what the
 earlier events left behind: every slot that was set (value and "was set", which RulePolicy
 reads) and the active loop with its flags. Everything else stays on the real tracker, which
 the processor keeps using; a follow-up action is taken from it before any prediction.
@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Callable, List
 
 from rasa.shared.core.events import (ActionExecuted, ActionExecutionRejected, ActiveLoop, Event, LoopInterrupted,
                                      SlotSet, UserUttered)
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from addons.tracker_replay import Replays
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -61,38 +60,9 @@ def left_behind(before: DialogueStateTracker) -> List[Event]:
     return events
 
 
-@dataclass
-class Behind:
-    """The events before a conversation's window replayed, up to ``cut``, whose last event was
-    ``last``: the next window of the same conversation replays only the events since."""
-
-    cut: int
-    last: Event
-    tracker: DialogueStateTracker
-
-
-# Conversations whose replayed start a server keeps (least recently used dropped first).
-KEPT_CONVERSATIONS = 2000
-_behind: "OrderedDict[str, Behind]" = OrderedDict()
-
-
-def replayed_before(tracker: DialogueStateTracker, events: List[Event], cut: int, domain: Any) -> DialogueStateTracker:
-    """A tracker of ``events[:cut]``. Replaying is cheap (about 1 ms for 1,000 events), but
-    three predictions a turn would still grow with the session: the replay of the previous
-    window of the conversation is carried on when its events are the same objects (the
-    tracker store hands out the same events turn after turn)."""
-    kept = _behind.get(tracker.sender_id)
-    if kept is not None and 0 < kept.cut <= cut and events[kept.cut - 1] is kept.last:
-        before = kept.tracker
-        for event in events[kept.cut:cut]:
-            before.update(event)
-    else:
-        before = DialogueStateTracker.from_events(tracker.sender_id, events[:cut], domain.slots)
-    _behind[tracker.sender_id] = Behind(cut, events[cut - 1], before)
-    _behind.move_to_end(tracker.sender_id)
-    while len(_behind) > KEPT_CONVERSATIONS:
-        _behind.popitem(last=False)
-    return before
+# The events before each conversation's window, replayed: the next window of the same
+# conversation replays only the events that left the window since (addons/tracker_replay.py).
+_BEFORE = Replays()
 
 
 def window(tracker: DialogueStateTracker, domain: Any, turns: int) -> DialogueStateTracker:
@@ -102,7 +72,7 @@ def window(tracker: DialogueStateTracker, domain: Any, turns: int) -> DialogueSt
     cut = first_index_of_last_turns(events, turns)
     if cut == 0:
         return tracker
-    before = replayed_before(tracker, events, cut, domain)
+    before = _BEFORE.tracker(tracker.sender_id, events[:cut], domain.slots)
     return DialogueStateTracker.from_events(tracker.sender_id, left_behind(before) + events[cut:], domain.slots)
 
 

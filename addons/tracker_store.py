@@ -46,6 +46,7 @@ from rasa.shared.core.events import (ActionExecuted, BotUttered, Event, SessionS
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from addons.tracker_replay import REPLAYS
 from nettrouble import datafiles, ledger, masking, referrals, service
 
 logger = logging.getLogger(__name__)
@@ -212,9 +213,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             seen = self._caught_up(session, key) or self._read_session(session, sender_id, key)
         if seen is None or not self.domain:
             return None
-        # Replaying the events is cheap (about 1 ms for 1,200); it gives Rasa a tracker of its
-        # own while the cached list stays as stored.
-        seen.handed_out = DialogueStateTracker.from_events(sender_id, seen.events, self.domain.slots)
+        # A tracker of its own for Rasa, the cached list staying as stored; only the events
+        # since the conversation's last replay are replayed (addons/tracker_replay.py).
+        seen.handed_out = REPLAYS.tracker(sender_id, seen.events, self.domain.slots)
         return seen.handed_out
 
     # --- writing -----------------------------------------------------------------------

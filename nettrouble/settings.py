@@ -208,7 +208,7 @@ def settings() -> Settings:
         trusted_proxies=tuple(p.strip() for p in _text("TRUSTED_PROXIES").split(",") if p.strip()),
         turn_timings_file=_text("TURN_TIMINGS_FILE"),
         # Above the longest rule of data/rules (tests/test_prediction_window.py).
-        prediction_window_turns=_count("PREDICTION_WINDOW_TURNS", 10),
+        prediction_window_turns=_count("PREDICTION_WINDOW_TURNS", 4),
         prediction_window_check=_choice("PREDICTION_WINDOW_CHECK", ("0", "1")) == "1",
     )
 
