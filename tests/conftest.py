@@ -47,3 +47,17 @@ def action_server_up(monkeypatch):
         return True
 
     monkeypatch.setattr(turns.action_server, "reachable", reachable)
+
+
+@pytest.fixture(scope="module")
+def so():
+    """scripts/scaleout_test.py as a module, for the tests of its checks and its capacity phase."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("scaleout_test", ROOT / "scripts" / "scaleout_test.py")
+    module = importlib.util.module_from_spec(spec)
+    # Dataclasses look their module up in sys.modules while the class is created.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]

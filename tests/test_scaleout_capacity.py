@@ -1,11 +1,8 @@
 """The pure parts of the scale-out check's capacity phase (scripts/scaleout_test.py and
 scripts/capacity_lib): reading /proc and Redis counters, turning two readings into per-turn
 figures, the window of a run, and the conversations its senders play."""
-import importlib.util
 import itertools
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -13,18 +10,6 @@ from nettrouble import identity
 from scripts.capacity_lib import probes, report
 from scripts.capacity_lib.probes import DatabaseUsage, ProcessTimes, Usage
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "scaleout_test.py"
-
-
-@pytest.fixture(scope="module")
-def so():
-    spec = importlib.util.spec_from_file_location("scaleout_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    # Dataclasses look their module up in sys.modules while the class is created.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
 
 
 # ---- probes: parsing ------------------------------------------------------------------------

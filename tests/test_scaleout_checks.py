@@ -1,26 +1,11 @@
 """The pure parts of the scale-out check (scripts/scaleout_test.py): finding lost, duplicated,
 out-of-order and unanswered turns in stored events, comparing cases, and the plans it sends."""
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
 from nettrouble.masking import PHONE_MASK
 from nettrouble.settings import setting_names
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "scaleout_test.py"
-
-
-@pytest.fixture(scope="module")
-def so():
-    spec = importlib.util.spec_from_file_location("scaleout_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    # Dataclasses look their module up in sys.modules while the class is created.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
 
 
 class Clock:
