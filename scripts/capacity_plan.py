@@ -56,6 +56,10 @@ def plan(capacity: Mapping, peak: float, utilisation: float, bench: Optional[Map
     inserted = sum(float(db["tup_inserted"]) for db in postgres.values())
     returned = sum(float(db["tup_returned"]) for db in postgres.values())
     statements = sum(float(n) for n in (run.get("postgres_statements_per_turn") or {}).values())
+    # Rows the statements returned (pg_stat_statements); pg_stat_database's tuples also count
+    # catalog reads and autovacuum.
+    selected = sum(float(s.get("rows_per_turn") or 0) for s in run.get("postgres_top_statements") or []
+                   if str(s.get("statement", "")).lstrip().upper().startswith("SELECT"))
     figures = {
         "peak_turns_per_s": peak, "utilisation": utilisation, "measured": capacity.get("generated"),
         "machine": capacity.get("machine"), "turns_measured": run["turns"],
@@ -66,9 +70,10 @@ def plan(capacity: Mapping, peak: float, utilisation: float, bench: Optional[Map
         "postgres_statements_per_s": round(peak * statements) if statements else None,
         "postgres_rows_inserted_per_s": round(peak * inserted),
         "postgres_rows_read_per_s": round(peak * returned),
+        "postgres_rows_selected_per_s": round(peak * selected),
         "per_turn": {"redis_commands": redis_commands, "postgres_commits": round(commits, 2),
                      "postgres_statements": round(statements, 2), "postgres_rows_inserted": round(inserted, 2),
-                     "postgres_rows_read": round(returned, 1)},
+                     "postgres_rows_read": round(returned, 1), "postgres_rows_selected": round(selected, 1)},
     }
     if bench:
         total = ((bench.get("ours") or {}).get("budget") or {}).get("total") or {}
@@ -103,8 +108,10 @@ def markdown(figures: Mapping) -> str:
         f"| PostgreSQL statements | {per_turn['postgres_statements']:g} | "
         f"{figures['postgres_statements_per_s'] or 'not measured':,} |",
         f"| PostgreSQL rows inserted | {per_turn['postgres_rows_inserted']:g} | {figures['postgres_rows_inserted_per_s']:,} |",
-        f"| PostgreSQL rows read (index and table) | {per_turn['postgres_rows_read']:g} | "
-        f"{figures['postgres_rows_read_per_s']:,} |",
+        f"| PostgreSQL rows returned by the statements (pg_stat_statements) | {per_turn['postgres_rows_selected']:g} | "
+        f"{figures['postgres_rows_selected_per_s']:,} |",
+        f"| PostgreSQL tuples read (pg_stat_database: with catalog reads and autovacuum) | "
+        f"{per_turn['postgres_rows_read']:g} | {figures['postgres_rows_read_per_s']:,} |",
     ]
     return "\n".join(lines) + "\n"
 
