@@ -94,7 +94,7 @@ def test_a_difference_is_logged_in_check_mode(check_mode, caplog):
             tracker.update(ActionExecuted("action_listen"))
     # the window first, then the whole session
     assert seen[1] == first_length and seen[0] < seen[1]
-    assert any(prediction_window.MISMATCH in record.message for record in caplog.records)
+    assert any(prediction_window.MISMATCH in record.getMessage() for record in caplog.records)
 
 
 def test_a_follow_up_action_is_taken_from_the_real_tracker(check_mode):
