@@ -41,6 +41,21 @@ KEPT_CONVERSATIONS = 2000
 RASA_APPLIED_EVENTS = DialogueStateTracker.applied_events
 
 
+class LeastRecentlyUsed(OrderedDict):
+    """What a server keeps per conversation (a replay, a cached session): at most ``size``
+    entries, the least recently used dropped first."""
+
+    def __init__(self, size: int = KEPT_CONVERSATIONS) -> None:
+        super().__init__()
+        self.size = size
+
+    def keep(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
 def clone(tracker: DialogueStateTracker) -> DialogueStateTracker:
     """An independent tracker in the same state as ``tracker``, sharing its event objects."""
     twin = copy.copy(tracker)
@@ -75,8 +90,7 @@ def continues(done: Sequence[Event], events: Sequence[Event]) -> bool:
 
 class Replays:
     def __init__(self, kept: int = KEPT_CONVERSATIONS) -> None:
-        self._kept = kept
-        self._replays: "OrderedDict[str, Replay]" = OrderedDict()
+        self._replays = LeastRecentlyUsed(kept)
         # Rasa runs its turns on one event loop; the console's or a test's threads may not.
         self._lock = threading.Lock()
 
@@ -96,10 +110,7 @@ class Replays:
             # a copy: the caller may append to its list (the tracker store does)
             kept.events = list(events)
             if events:
-                self._replays[sender_id] = kept
-                self._replays.move_to_end(sender_id)
-                while len(self._replays) > self._kept:
-                    self._replays.popitem(last=False)
+                self._replays.keep(sender_id, kept)
             return clone(kept.tracker)
 
     def copy_of(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
@@ -143,14 +154,13 @@ def apply_step(tracker: DialogueStateTracker, applied: List[Event], event: Event
 class AppliedEvents:
     def __init__(self, original: Callable, kept: int = KEPT_CONVERSATIONS) -> None:
         self._original = original
-        self._kept_count = kept
-        self._kept: "OrderedDict[str, Applied]" = OrderedDict()
+        self._kept = LeastRecentlyUsed(kept)
         self._lock = threading.Lock()
 
     def of(self, tracker: DialogueStateTracker) -> List[Event]:
-        events = list(tracker.events)
-        if len(events) < APPLIED_FROM:
+        if len(tracker.events) < APPLIED_FROM:
             return self._original(tracker)
+        events = list(tracker.events)
         with self._lock:
             kept = self._kept.get(tracker.sender_id)
             if kept is None or not continues(kept.events, events):
@@ -163,10 +173,7 @@ class AppliedEvents:
             for event in new:
                 applied = apply_step(tracker, applied, event, names)
             kept.events, kept.loop_names, kept.applied = events, names, applied
-            self._kept[tracker.sender_id] = kept
-            self._kept.move_to_end(tracker.sender_id)
-            while len(self._kept) > self._kept_count:
-                self._kept.popitem(last=False)
+            self._kept.keep(tracker.sender_id, kept)
             return list(applied)
 
 

@@ -30,9 +30,9 @@ never wait for a writer.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, FrozenSet, List, Optional
@@ -46,7 +46,7 @@ from rasa.shared.core.events import (ActionExecuted, BotUttered, Event, SessionS
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from addons.tracker_replay import REPLAYS
+from addons.tracker_replay import REPLAYS, LeastRecentlyUsed
 from nettrouble import datafiles, ledger, masking, referrals, service
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,6 @@ def stopped_by_circuit_breaker(tracker: DialogueStateTracker) -> bool:
     return actions >= MAX_NUMBER_OF_PREDICTIONS
 
 
-# Conversations whose events a server keeps between turns (least recently used dropped first).
-CACHED_CONVERSATIONS = 2000
 SQLITE_POOL_SIZE = 5
 
 
@@ -147,7 +145,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # save() writes the hashed id itself; rows added through the ORM elsewhere in Rasa
         # (SQLEvent objects) get it here.
         sqlalchemy.event.listen(self.sessionmaker, "before_flush", self._hash_new_sender_ids)
-        self._seen: "OrderedDict[str, SeenConversation]" = OrderedDict()
+        self._seen = LeastRecentlyUsed()
 
     def _index_rows_by_conversation(self) -> None:
         """An index on (sender_id, id), so that "the rows after the last one seen" reads only
@@ -197,14 +195,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             self._seen.pop(key, None)
             return None
         seen = SeenConversation(rows[0].id, rows[-1].id, deserialise_events([json.loads(r.data) for r in rows]))
-        self._remember(key, seen)
+        self._seen.keep(key, seen)
         return seen
-
-    def _remember(self, key: str, seen: SeenConversation) -> None:
-        self._seen[key] = seen
-        self._seen.move_to_end(key)
-        while len(self._seen) > CACHED_CONVERSATIONS:
-            self._seen.popitem(last=False)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The tracker of the latest session, as Rasa's store returns it."""
@@ -231,7 +223,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             if seen is None or seen.handed_out is not tracker:
                 seen = self._caught_up(session, key)
             stored = len(seen.events) if seen is not None else self._stored_count(session, tracker.sender_id)
-            new_events = [masked(event) for event in list(tracker.events)[stored:]]
+            new_events = [masked(event) for event in itertools.islice(tracker.events, stored, None)]
             if not new_events:
                 return
             # One statement for the turn's rows (the ORM inserts them one by one to learn

@@ -130,3 +130,14 @@ def test_rows_are_indexed_by_conversation_and_id(tmp_path):
     with sqlite3.connect(path) as connection:
         columns = [row[2] for row in connection.execute("PRAGMA index_info('ix_events_sender_id_id')")]
     assert columns == ["sender_id", "id"]
+
+
+def test_a_flood_of_conversations_keeps_the_cache_bounded(tmp_path):
+    served = store(tmp_path / "tracker.db")
+    served._seen.size = 3
+    for number in range(10):
+        turn(served, f"flood-{number}", "hello", "hi")
+        asyncio.run(served.retrieve(f"flood-{number}"))
+    assert list(served._seen) == [f"flood-{number}" for number in (7, 8, 9)]
+    # a conversation dropped from the cache is read whole, and right
+    assert texts(asyncio.run(served.retrieve("flood-0"))) == ["hello", "hi"]
