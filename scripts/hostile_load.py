@@ -17,9 +17,6 @@ each client its own address in X-Forwarded-For, as a proxy would (ENV).
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
-import multiprocessing
 import shutil
 import statistics
 import sys
@@ -27,20 +24,17 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
-from urllib.parse import urlsplit
+from typing import Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import system_test  # noqa: E402  (scripts/system_test.py)
+from load_clients import Client, HostileClient  # noqa: E402  (scripts/load_clients.py)
 import train  # noqa: E402  (scripts/train.py)
 
 MAX_RATIO = 2.0
-HOSTILE_ADDRESS = "203.0.113.66"
 # Short first messages, as unrelated users write them.
 SHORT_MESSAGES = ["こんにちは", "相談したいことがあります", "ツイッターで悪口を書かれて困っています"]
-# A long message that reads like a real one and signals no danger: Rasa reads its beginning.
-LONG_PIECE = "ネットで悪口を書かれていて、どうしたらいいのか分からず困っています。"
 # One short message every this many seconds, so that the attack phase outlasts the minute of
 # the hostile client's message limit and the limit gives it a second round.
 PACE_S = 2.2
@@ -83,28 +77,6 @@ class Result:
         ])
 
 
-class Client:
-    """REST over one kept-alive connection, as one client address."""
-
-    def __init__(self, base: str, address: str) -> None:
-        parts = urlsplit(base)
-        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-        self.address = address
-
-    def say(self, sender: str, message: str) -> List[dict]:
-        body = json.dumps({"sender": sender, "message": message}, ensure_ascii=False).encode("utf-8")
-        self.connection.request("POST", "/webhooks/rest/webhook", body=body, headers={
-            "Content-Type": "application/json", "X-Forwarded-For": self.address})
-        answer = self.connection.getresponse()
-        payload = answer.read()
-        if answer.status != 200:
-            raise RuntimeError(f"REST answered {answer.status}: {payload[:200]!r}")
-        return json.loads(payload)
-
-    def close(self) -> None:
-        self.connection.close()
-
-
 # Each phase's unrelated users come from addresses of their own.
 NETWORKS = {"warm": "198.51.100", "idle": "198.51.101", "attack": "198.51.102"}
 
@@ -124,45 +96,6 @@ def unrelated_turns(base: str, count: int, label: str, pace_s: float) -> Phase:
             raise RuntimeError(f"no reply to {message!r}")
         time.sleep(max(0.0, pace_s - (time.perf_counter() - started)))
     return Phase(times)
-
-
-def _hostile_worker(base: str, worker: int, message: str, limited: str, read: Any, refused: Any,
-                    stop: Any) -> None:
-    client = Client(base, HOSTILE_ADDRESS)
-    number = 0
-    while not stop.is_set():
-        replies = client.say(f"hostile-{worker}-{number}", message)
-        number += 1
-        counter = refused if replies and replies[0].get("text") == limited else read
-        with counter.get_lock():
-            counter.value += 1
-    client.close()
-
-
-class HostileClient:
-    """``workers`` connections from one address sending long messages back to back, each in a
-    process of its own, so that the measuring process shares no interpreter lock with them."""
-
-    def __init__(self, base: str, workers: int, chars: int, limited: str) -> None:
-        context = multiprocessing.get_context("spawn")
-        message = (LONG_PIECE * (chars // len(LONG_PIECE) + 1))[:chars]
-        self.read, self.refused = context.Value("i", 0), context.Value("i", 0)
-        self._stop = context.Event()
-        self._processes = [
-            context.Process(target=_hostile_worker, daemon=True, args=(
-                base, worker, message, limited, self.read, self.refused, self._stop))
-            for worker in range(workers)
-        ]
-
-    def start(self) -> None:
-        for process in self._processes:
-            process.start()
-
-    def stop(self) -> Dict[str, int]:
-        self._stop.set()
-        for process in self._processes:
-            process.join(120)
-        return {"read (cut)": self.read.value, "refused by the limit": self.refused.value}
 
 
 def measure(base: str, turns: int = 30, workers: int = 4, chars: int = 20_000, pace_s: float = PACE_S) -> Result:
