@@ -1,6 +1,7 @@
-"""Notification outbox: delivered exactly once to a real local HTTP receiver, even when it was
-down at first; retried with backoff; never sent twice by two workers; signed so that a receiver
-can refuse forged and replayed notifications."""
+"""Notification outbox and its webhook outlet: delivered exactly once to a real local HTTP
+receiver, even when it was down at first; retried with backoff; a request refused for good is
+marked failed until requeued; never sent twice by two workers; signed so that a receiver can
+refuse forged and replayed notifications."""
 import hashlib
 import hmac
 import json
@@ -87,6 +88,15 @@ class Receiver:
             self.server = None
 
 
+def wait_until(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -109,7 +119,7 @@ def receiver():
 def new_case(engine, conversation="conv-1", **extra):
     draft = CaseDraft(conversation_id=conversation, trouble_type="defamation", summary="Xで悪口を書かれました",
                       person_key="a" * 64, **extra)
-    return cases.open_case(engine, draft, notify=True)[0]
+    return cases.open_case(engine, draft, notify=[outbox.WEBHOOK])[0]
 
 
 def rows(engine):
@@ -120,21 +130,21 @@ def rows(engine):
 def test_receiver_down_then_up_delivered_exactly_once(engine, receiver):
     case = new_case(engine)
     hook = receiver()
-    url = f"http://127.0.0.1:{hook.port}/hooks/handoff"
+    webhook = outbox.Webhook(f"http://127.0.0.1:{hook.port}/hooks/handoff", timeout=2)
     start = outbox.wall_clock()
 
     # Down: nothing listens on the port yet.
-    assert outbox.deliver_pending(engine, url, now=start, timeout=2) == outbox.DeliveryReport(0, 1)
+    assert outbox.deliver_pending(engine, webhook, now=start) == outbox.DeliveryReport(0, 1)
     [row] = rows(engine)
     assert row.attempts == 1 and row.delivered_at is None and "ConnectionRefused" in row.last_error
     # Not due again before the backoff has passed.
-    assert outbox.deliver_pending(engine, url, now=start + timedelta(seconds=10)) == outbox.DeliveryReport(0, 0)
+    assert outbox.deliver_pending(engine, webhook, now=start + timedelta(seconds=10)) == outbox.DeliveryReport(0, 0)
 
     hook.start()
     later = start + timedelta(seconds=31)
-    assert outbox.deliver_pending(engine, url, now=later, timeout=2) == outbox.DeliveryReport(1, 0)
+    assert outbox.deliver_pending(engine, webhook, now=later) == outbox.DeliveryReport(1, 0)
     for minutes in (1, 60, 600):
-        assert outbox.deliver_pending(engine, url, now=later + timedelta(minutes=minutes)) == (
+        assert outbox.deliver_pending(engine, webhook, now=later + timedelta(minutes=minutes)) == (
             outbox.DeliveryReport(0, 0))
 
     assert len(hook.requests) == 1
@@ -153,18 +163,18 @@ def test_receiver_down_then_up_delivered_exactly_once(engine, receiver):
 def test_error_status_is_retried_with_growing_backoff(engine, receiver):
     new_case(engine)
     hook = receiver(status=503).start()
-    url = f"http://127.0.0.1:{hook.port}/"
+    webhook = outbox.Webhook(f"http://127.0.0.1:{hook.port}/")
     at = outbox.wall_clock()
     waits = []
     for _ in range(4):
-        assert outbox.deliver_pending(engine, url, now=at) == outbox.DeliveryReport(0, 1)
+        assert outbox.deliver_pending(engine, webhook, now=at) == outbox.DeliveryReport(0, 1)
         [row] = rows(engine)
         waits.append(outbox.in_japan(row.next_attempt_at) - at)
         at = outbox.in_japan(row.next_attempt_at)
     assert waits == [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
     assert rows(engine)[0].last_error == "HTTP 503" and len(hook.requests) == 4
     hook.status = 204
-    assert outbox.deliver_pending(engine, url, now=at) == outbox.DeliveryReport(1, 0)
+    assert outbox.deliver_pending(engine, webhook, now=at) == outbox.DeliveryReport(1, 0)
 
 
 def test_backoff_is_capped():
@@ -177,7 +187,8 @@ def test_redirect_is_a_failure_not_a_silent_get(engine, receiver):
     new_case(engine)
     target = receiver().start()
     hook = receiver(status=302, location=f"http://127.0.0.1:{target.port}/").start()
-    assert outbox.deliver_pending(engine, f"http://127.0.0.1:{hook.port}/") == outbox.DeliveryReport(0, 1)
+    assert outbox.deliver_pending(engine, outbox.Webhook(f"http://127.0.0.1:{hook.port}/")) == (
+        outbox.DeliveryReport(0, 1))
     assert rows(engine)[0].last_error == "HTTP 302" and target.requests == []
 
 
@@ -185,7 +196,7 @@ def test_slow_receiver_times_out(engine, receiver):
     new_case(engine)
     hook = receiver(delay=3).start()
     started = time.monotonic()
-    assert outbox.deliver_pending(engine, f"http://127.0.0.1:{hook.port}/", timeout=0.5) == (
+    assert outbox.deliver_pending(engine, outbox.Webhook(f"http://127.0.0.1:{hook.port}/", timeout=0.5)) == (
         outbox.DeliveryReport(0, 1))
     assert time.monotonic() - started < 2.5
     assert "timed out" in rows(engine)[0].last_error
@@ -193,21 +204,21 @@ def test_slow_receiver_times_out(engine, receiver):
 
 @pytest.mark.parametrize("url", ["", "file:///etc/passwd", "ftp://example.com/", "http://", "example.com/hook"])
 def test_only_http_urls(engine, url):
-    with pytest.raises(ValueError):
-        outbox.deliver_pending(engine, url)
+    with pytest.raises(ValueError, match="HANDOFF_WEBHOOK_URL"):
+        outbox.Webhook(url)
 
 
 def test_two_workers_send_each_row_once(engine, receiver):
     for number in range(5):
         new_case(engine, conversation=f"conv-{number}")
     hook = receiver(delay=0.2).start()
-    url = f"http://127.0.0.1:{hook.port}/"
+    webhook = outbox.Webhook(f"http://127.0.0.1:{hook.port}/")
     barrier = threading.Barrier(3)
     reports = []
 
     def work():
         barrier.wait()
-        reports.append(outbox.deliver_pending(engine, url))
+        reports.append(outbox.deliver_pending(engine, webhook))
 
     workers = [threading.Thread(target=work) for _ in range(3)]
     for worker in workers:
@@ -221,22 +232,21 @@ def test_two_workers_send_each_row_once(engine, receiver):
 
 def test_run_forever_delivers_and_stops(engine, receiver):
     hook = receiver()
-    url = f"http://127.0.0.1:{hook.port}/"
+    webhook = outbox.Webhook(f"http://127.0.0.1:{hook.port}/")
     stop = threading.Event()
-    worker = threading.Thread(target=outbox.run_forever, args=(engine, url, stop), kwargs={"interval": 0.05})
+    worker = threading.Thread(target=outbox.run_forever, args=(engine, webhook, stop), kwargs={"interval": 0.05})
     worker.start()
     try:
         new_case(engine)
-        time.sleep(0.3)  # down: the first attempt fails and is scheduled 30 s later
-        assert rows(engine)[0].attempts >= 1 and hook.requests == []
+        # Down: the first attempt fails and is scheduled 30 s later.
+        assert wait_until(lambda: rows(engine)[0].last_error is not None)
+        assert rows(engine)[0].attempts == 1 and hook.requests == []
         hook.start()
         # Make the retry due now rather than waiting 30 s.
         with engine.begin() as connection:
             connection.execute(outbox.outbox.update().values(next_attempt_at=outbox.wall_clock()))
-        deadline = time.monotonic() + 5
-        while not hook.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
+        assert wait_until(lambda: hook.requests and rows(engine)[0].delivered_at is not None)
+        time.sleep(0.3)  # a few more runs of the loop, which must not send it again
     finally:
         stop.set()
         worker.join(timeout=5)
@@ -247,14 +257,13 @@ def test_run_forever_delivers_and_stops(engine, receiver):
 def test_run_forever_survives_a_database_failure(tmp_path, receiver, caplog):
     broken = db.engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")  # no tables
     stop = threading.Event()
-    worker = threading.Thread(target=outbox.run_forever, args=(broken, "http://127.0.0.1:9/", stop),
+    worker = threading.Thread(target=outbox.run_forever, args=(broken, outbox.Webhook("http://127.0.0.1:9/"), stop),
                               kwargs={"interval": 0.05})
     worker.start()
-    time.sleep(0.3)
+    assert wait_until(lambda: "webhook notification run failed" in caplog.text)
     stop.set()
     worker.join(timeout=5)
     assert not worker.is_alive()
-    assert "handoff notification run failed" in caplog.text
     db.dispose_all()
 
 
@@ -263,12 +272,18 @@ def test_notifications_are_signed_and_a_verifying_receiver_accepts_only_the_righ
     hook = receiver(secret=SECRET).start()
     url = f"http://127.0.0.1:{hook.port}/"
     at = outbox.wall_clock()
-    # Signed under another key: the receiver refuses it and the row is retried.
-    assert outbox.deliver_pending(engine, url, now=at, secret="another-secret-of-32-characters!!") == (
-        outbox.DeliveryReport(0, 1))
-    assert rows(engine)[0].last_error == "HTTP 401"
-    # Under HANDOFF_WEBHOOK_SECRET (the default): accepted.
-    assert outbox.deliver_pending(engine, url, now=at + timedelta(minutes=1)) == outbox.DeliveryReport(1, 0)
+    # Signed under another key: the receiver refuses it, for good (a 4xx): the row is marked
+    # failed with the reason and not sent again, however long one waits.
+    wrong = outbox.Webhook(url, secret="another-secret-of-32-characters!!")
+    assert outbox.deliver_pending(engine, wrong, now=at) == outbox.DeliveryReport(0, 0, 1)
+    [row] = rows(engine)
+    assert row.last_error == "HTTP 401" and row.failed_at is not None and row.delivered_at is None
+    assert outbox.deliver_pending(engine, wrong, now=at + timedelta(days=1)) == outbox.DeliveryReport(0, 0)
+    assert len(hook.requests) == 1
+    # The key corrected, the failed row is requeued and goes out under HANDOFF_WEBHOOK_SECRET.
+    assert outbox.requeue_failed(engine, outbox.WEBHOOK, at=at) == 1
+    assert outbox.deliver_pending(engine, outbox.Webhook(url), now=at + timedelta(minutes=1)) == (
+        outbox.DeliveryReport(1, 0))
     _, headers, body = hook.requests[-1]
     # Header names are case-insensitive (urllib sends it as X-nettrouble-signature).
     header = {name.lower(): value for name, value in headers.items()}["x-nettrouble-signature"]
@@ -292,5 +307,46 @@ def test_delivery_without_a_signing_key_is_refused(engine, receiver, monkeypatch
     settings.cache_clear()
     hook = receiver().start()
     with pytest.raises(SettingsError, match="HANDOFF_WEBHOOK_SECRET"):
-        outbox.deliver_pending(engine, f"http://127.0.0.1:{hook.port}/")
+        outbox.Webhook(f"http://127.0.0.1:{hook.port}/")
     assert hook.requests == []
+
+
+@pytest.mark.parametrize("status, refused", [
+    (400, True), (403, True), (404, True), (410, True), (422, True),
+    (408, False), (429, False), (500, False), (503, False),
+])
+def test_a_client_error_is_refused_for_good_except_timeout_and_rate_limit(engine, receiver, status, refused):
+    new_case(engine)
+    hook = receiver(status=status).start()
+    webhook = outbox.Webhook(f"http://127.0.0.1:{hook.port}/")
+    at = outbox.wall_clock()
+    report = outbox.deliver_pending(engine, webhook, now=at)
+    [row] = rows(engine)
+    assert row.last_error == f"HTTP {status}" and row.attempts == 1 and row.delivered_at is None
+    if refused:
+        assert report == outbox.DeliveryReport(0, 0, 1) and row.failed_at is not None
+    else:
+        assert report == outbox.DeliveryReport(0, 1, 0) and row.failed_at is None
+        assert outbox.in_japan(row.next_attempt_at) == at + outbox.backoff(1)
+
+
+def test_an_attempt_is_counted_when_claimed_so_a_worker_that_dies_mid_send_is_known(engine, receiver):
+    new_case(engine)
+    hook = receiver().start()
+    seen = []
+
+    class Dying(outbox.Webhook):
+        def send(self, row):
+            seen.append(row.attempts)
+            raise SystemExit("the worker's process ends while the request is in flight")
+
+    at = outbox.wall_clock()
+    with pytest.raises(SystemExit):
+        outbox.deliver_pending(engine, Dying(f"http://127.0.0.1:{hook.port}/"), now=at)
+    [row] = rows(engine)
+    assert seen == [0] and row.attempts == 1 and row.delivered_at is None and row.failed_at is None
+    # Nobody sends it while the lease runs; after it the next worker sees one earlier attempt.
+    webhook = outbox.Webhook(f"http://127.0.0.1:{hook.port}/")
+    assert outbox.deliver_pending(engine, webhook, now=at + timedelta(seconds=10)) == outbox.DeliveryReport(0, 0)
+    assert outbox.deliver_pending(engine, webhook, now=at + timedelta(minutes=2)) == outbox.DeliveryReport(1, 0)
+    assert rows(engine)[0].attempts == 2 and len(hook.requests) == 1
