@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run shell train test lock purge bench scaleout-test
+.PHONY: setup run shell train test lock purge bench scaleout-test agent-add agent-remove agent-reset agent-list
 
 setup:
 	@scripts/setup.sh
@@ -41,3 +41,24 @@ lock: setup
 purge: setup
 	@test -n "$(DAYS)" || { echo "usage: make purge DAYS=<number of days to keep>" >&2; exit 2; }
 	@$(PY) scripts/purge.py --days $(DAYS)
+
+# Staff accounts of the agent console (scripts/agents.py): make agent-add NAME [ROLE] prints
+# the one-time password (ROLE: agent, the default, or supervisor); make agent-remove NAME,
+# make agent-reset NAME (a new one-time password), make agent-list. NAME=... ROLE=... work too.
+# Make takes the words after the target for goals of their own: they become the script's
+# arguments, and no-op goals so that a name like "test" runs nothing else. Setup runs inside
+# the recipe, not as a prerequisite, for the same reason (a name "setup" would void it).
+AGENT_COMMANDS := agent-add agent-remove agent-reset agent-list
+ifneq ($(filter $(AGENT_COMMANDS),$(firstword $(MAKECMDGOALS))),)
+AGENT_WORDS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq ($(AGENT_WORDS),)
+.PHONY: $(AGENT_WORDS)
+$(eval $(AGENT_WORDS): ; @:)
+endif
+endif
+agent_arg = $(if $(filter command line,$(origin $(1))),'$($(1))')
+AGENT_ARGS = $(call agent_arg,NAME) $(foreach word,$(AGENT_WORDS),'$(word)') $(call agent_arg,ROLE)
+
+agent-add agent-remove agent-reset agent-list:
+	@scripts/setup.sh
+	@$(PY) scripts/agents.py $(patsubst agent-%,%,$@) $(AGENT_ARGS)

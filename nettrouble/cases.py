@@ -1,13 +1,14 @@
 """The handoff case store: one record per conversation and trouble type, for the phone staff.
 
-Tables ``cases`` and ``case_status_events`` (the audit trail of status changes) live on
-``nettrouble.db.metadata``. Times are stored in Japan time; SQLite keeps them naive, so every
+Tables ``cases``, ``case_status_events`` (the audit trail of status changes, assignments and
+closing reasons) and ``case_notes`` (staff notes) live on ``nettrouble.db.metadata``. Times are stored in Japan time; SQLite keeps them naive, so every
 value read back goes through ``in_japan``. Callers get plain dataclasses, never rows.
 
-API: ``open_case`` (create or find, atomically with the outbox row and the free-consultation
+API: ``open_case`` (create or find, atomically with the outbox rows and the free-consultation
 claim), ``get_case``, ``lookup`` (ok / malformed / bad_check_digit / unknown),
-``list_cases``, ``change_status``, ``status_history``, ``matches_person``, ``confirm_caller``
-(staff prove the caller's number, which confirms the case's claim), ``export_csv``.
+``list_cases``, ``open_cases``, ``change_status``, ``take``, ``assign``, ``close``,
+``status_history``, ``add_note``, ``notes``, ``matches_person``, ``confirm_caller`` (staff prove
+the caller's number, which confirms the case's claim), ``export_csv``.
 
 One case per (conversation, trouble type): asking again returns the same case with later triage
 answers, urgency flags and articles added, but never a different eligibility, claim or summary:
@@ -16,6 +17,12 @@ an e-mail address (an SMS sender) is stored as its keyed hash, never as the numb
 
 Status rules: new → in_progress → closed; in_progress → new hands a case back to the queue;
 closed is final unless reopened explicitly (closed → in_progress with ``reopen=True``).
+
+Assignment: an agent ``take``s an unassigned open case (it becomes theirs and in_progress);
+a supervisor ``assign``s it to someone else or releases it back to the queue (new, unassigned);
+handing a case back with ``change_status(..., "new")`` also leaves it unassigned. ``close``
+records why (a code of business/closing_reasons.yml); reopening clears the case's reason, the
+audit trail keeps it.
 """
 from __future__ import annotations
 
@@ -25,9 +32,11 @@ import io
 import json
 import logging
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 from sqlalchemy import (
     JSON,
@@ -41,21 +50,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     cast,
-    inspect,
     select,
-    text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from nettrouble import identity, ledger, outbox
+from nettrouble import closing_reasons, identity, ledger, outlets
+from nettrouble.case_document import case_document
 from nettrouble.clock import in_japan, now, start_of_day
 from nettrouble.datafiles import TROUBLE_TYPES
-from nettrouble.db import metadata, register_migration
+from nettrouble.db import metadata
 from nettrouble.ledger import is_person_key
 from nettrouble.masking import conversation_key, mask_text
 from nettrouble.reference import BAD_CHECK_DIGIT, MALFORMED, OK, new_reference, parse_reference
-from nettrouble.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +98,8 @@ MAX_ITEM_CHARS = 64
 MAX_WHO = 100
 MAX_PAGE = 500
 MAX_ATTEMPTS = 8
+MAX_NOTE_CHARS = 2000
+OPEN_STATUSES = (NEW, IN_PROGRESS)
 
 cases = Table(
     "cases",
@@ -114,6 +123,11 @@ cases = Table(
     Column("status", String(20), nullable=False),
     Column("status_changed_at", DateTime(timezone=True), nullable=False),
     Column("status_changed_by", String(100), nullable=False),
+    # The agent who holds the case (took it or was assigned it); NULL while it waits in the queue.
+    Column("assigned_to", String(100), nullable=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=True),
+    # A code of business/closing_reasons.yml while the case is closed by ``close``.
+    Column("closing_reason", String(64), nullable=True),
     UniqueConstraint("reference", name="uq_cases_reference"),
     # A repeated or concurrent handoff for the same trouble must find the existing case.
     UniqueConstraint("conversation_id", "trouble_type", name="uq_cases_conversation_trouble"),
@@ -130,18 +144,20 @@ case_status_events = Table(
     Column("by", String(100), nullable=False),
     Column("from_status", String(20), nullable=True),
     Column("to_status", String(20), nullable=False),
+    # Who holds the case after this event, on events that take or (re)assign it.
+    Column("assigned_to", String(100), nullable=True),
+    Column("closing_reason", String(64), nullable=True),
 )
 
-
-def _add_claim_state(connection: Connection) -> None:
-    """Cases made before claims had states: an eligible one's reservation was final."""
-    if "claim_state" not in {c["name"] for c in inspect(connection).get_columns("cases")}:
-        connection.execute(text("ALTER TABLE cases ADD COLUMN claim_state VARCHAR(16) NULL"))
-        connection.execute(text(f"UPDATE cases SET claim_state = '{ledger.CONFIRMED}' "
-                                f"WHERE eligibility = '{ELIGIBLE}'"))
-
-
-register_migration("2026-12-case-claim-state", _add_claim_state)
+case_notes = Table(
+    "case_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+)
 
 
 class CaseError(ValueError):
@@ -192,14 +208,17 @@ class Case:
     status_changed_at: datetime
     status_changed_by: str
     claim_state: Optional[str] = None
+    assigned_to: Optional[str] = None
+    assigned_at: Optional[datetime] = None
+    closing_reason: Optional[str] = None
 
     def public(self) -> Dict[str, Any]:
         """The case as JSON-ready values for notifications and exports: without ``person_key``
         (a linkable identifier nobody outside the store needs) and without the row id."""
         values = asdict(self)
         del values["person_key"], values["id"]
-        for name in ("created_at", "updated_at", "status_changed_at"):
-            values[name] = values[name].isoformat()
+        for name in ("created_at", "updated_at", "status_changed_at", "assigned_at"):
+            values[name] = values[name].isoformat() if values[name] is not None else None
         return values
 
 
@@ -209,6 +228,16 @@ class StatusEvent:
     by: str
     from_status: Optional[str]
     to_status: str
+    # Set on events that take or (re)assign the case: who holds it afterwards.
+    assigned_to: Optional[str] = None
+    closing_reason: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Note:
+    at: datetime
+    author: str
+    text: str
 
 
 # --- cleaning what comes from a conversation -------------------------------------------------
@@ -316,6 +345,9 @@ def _case(row: Any) -> Case:
         status_changed_at=in_japan(row.status_changed_at),
         status_changed_by=row.status_changed_by,
         claim_state=row.claim_state,
+        assigned_to=row.assigned_to,
+        assigned_at=in_japan(row.assigned_at) if row.assigned_at is not None else None,
+        closing_reason=row.closing_reason,
     )
 
 
@@ -439,10 +471,37 @@ def status_history(engine: Engine, reference: str) -> List[StatusEvent]:
         .order_by(case_status_events.c.at, case_status_events.c.id)
     )
     with engine.connect() as connection:
-        return [
-            StatusEvent(in_japan(row.at), row.by, row.from_status, row.to_status)
-            for row in connection.execute(query)
-        ]
+        return [_event(row) for row in connection.execute(query)]
+
+
+def _event(row: Any) -> StatusEvent:
+    return StatusEvent(in_japan(row.at), row.by, row.from_status, row.to_status,
+                       row.assigned_to, row.closing_reason)
+
+
+def open_cases(engine: Engine, created_on: Optional[date] = None) -> List[Tuple[Case, List[StatusEvent]]]:
+    """Every case still to be dealt with (new or in_progress), oldest first, each with its
+    status history (oldest first), read in one go for the staff queue. ``created_on`` keeps
+    the cases made on that Japan date."""
+    conditions = [cases.c.status.in_(OPEN_STATUSES)]
+    if created_on is not None:
+        conditions += _filters(date_from=created_on, date_to=created_on)
+    case_query = select(cases).where(*conditions).order_by(cases.c.created_at, cases.c.id)
+    event_query = (
+        select(case_status_events)
+        .join(cases, cases.c.id == case_status_events.c.case_id)
+        .where(*conditions)
+        .order_by(case_status_events.c.at, case_status_events.c.id)
+    )
+    with engine.connect() as connection:
+        found = [_case(row) for row in connection.execute(case_query)]
+        history: Dict[int, List[StatusEvent]] = {case.id: [] for case in found}
+        for row in connection.execute(event_query):
+            # A case opened again between the two reads is not in this list; its events wait
+            # for the next read.
+            if row.case_id in history:
+                history[row.case_id].append(_event(row))
+    return [(case, history[case.id]) for case in found]
 
 
 def matches_person(engine: Engine, reference: str, phone_text: str) -> str:
@@ -465,6 +524,7 @@ CSV_COLUMNS = (
     "reference", "created_at", "updated_at", "status", "status_changed_at", "status_changed_by",
     "channel", "conversation_id", "trouble_type", "urgency", "eligibility", "eligibility_campaign",
     "claim_state", "articles_shown", "triage_answers", "summary",
+    "assigned_to", "assigned_at", "closing_reason",
 )
 
 
@@ -558,7 +618,7 @@ def open_case(
     engine: Engine,
     draft: CaseDraft,
     at: Optional[datetime] = None,
-    notify: Optional[bool] = None,
+    notify: Union[None, bool, Collection[str]] = None,
     pending_for: timedelta = timedelta(hours=72),
     may_open: Optional[Callable[[], bool]] = None,
 ) -> Tuple[Case, bool]:
@@ -566,14 +626,18 @@ def open_case(
 
     Creation, its first status event, the free-consultation claim (when the draft says
     eligible: confirmed when ``draft.proved_by`` names a proof, else pending for
-    ``pending_for``) and the notification outbox row (when ``notify``, by default when
-    HANDOFF_WEBHOOK_URL is set) are one transaction: after a crash there is all or nothing.
+    ``pending_for``) and the notification outbox rows, one per outlet (``notify``: names of
+    ``nettrouble.outlets``; None, the default, every outlet switched on in the settings; True
+    every outlet, False none) are one transaction: after a crash there is all or nothing.
     Concurrent calls for the same conversation and trouble get the same case; a reference that
     happens to be taken already is replaced by a new random one. ``may_open`` is asked before a
     new case is made (not for an existing one); False raises CaseError('limited')."""
     values = clean_draft(draft)
     at = in_japan(at) if at else now()
-    notify = bool(settings().handoff_webhook_url) if notify is None else notify
+    if notify is None:
+        notify = outlets.switched_on()
+    elif isinstance(notify, bool):
+        notify = outlets.NAMES if notify else ()
     existing = find_case(engine, draft.conversation_id, values["trouble_type"])
     if existing is None and may_open is not None and not may_open():
         raise CaseError("limited", "the client has opened as many cases as it may for now")
@@ -589,7 +653,7 @@ def open_case(
                 connection.execute(cases.update().where(cases.c.id == case_id).values(**claimed))
                 case = _one(connection, cases.c.id == case_id)
                 if notify:
-                    outbox.enqueue(connection, case_id, CASE_CREATED, case.public())
+                    outlets.enqueue_case(connection, case_id, CASE_CREATED, case_document(case), notify)
             return case, True
         except IntegrityError:
             # Either another handoff created this conversation's case first (found on the next
@@ -677,24 +741,25 @@ def change_status(engine: Engine, reference: str, new_status: str, who: str, reo
     changed it first)."""
     if new_status not in STATUSES:
         raise CaseError("invalid", f"status must be one of {', '.join(STATUSES)}")
-    if not isinstance(who, str) or not who.strip() or len(who.strip()) > MAX_WHO:
-        raise CaseError("invalid", f"who must be 1..{MAX_WHO} characters")
-    who = who.strip()
-    case = get_case(engine, reference)
-    if case is None:
-        raise CaseError("unknown", f"no case {reference}")
+    who = _name(who, "who")
+    case = _existing(engine, reference)
     allowed = TRANSITIONS.get(case.status, ())
     if case.status == CLOSED and reopen:
         allowed = (IN_PROGRESS,)
     if new_status not in allowed:
         raise CaseError("not_allowed", f"a {case.status} case cannot become {new_status}")
     at = now()
+    values = dict(status=new_status, status_changed_at=at, status_changed_by=who, updated_at=at)
+    if new_status == NEW:
+        # Back in the queue means nobody holds it: any agent may take it.
+        values.update(assigned_to=None, assigned_at=None)
+    if case.status == CLOSED:
+        # The reason belonged to the closing that is now undone; the audit trail keeps it.
+        values.update(closing_reason=None)
     with engine.begin() as connection:
         # Conditional on the status read above: of two agents acting at once, one wins.
         changed = connection.execute(
-            cases.update()
-            .where(cases.c.id == case.id, cases.c.status == case.status)
-            .values(status=new_status, status_changed_at=at, status_changed_by=who, updated_at=at)
+            cases.update().where(cases.c.id == case.id, cases.c.status == case.status).values(**values)
         ).rowcount
         if changed != 1:
             raise CaseError("conflict", f"case {reference} was changed by someone else")
@@ -704,3 +769,158 @@ def change_status(engine: Engine, reference: str, new_status: str, who: str, reo
             )
         )
     return get_case(engine, reference)
+
+
+def _name(value: Any, field_name: str) -> str:
+    """A person's name for the audit trail, trimmed; CaseError('invalid') unless 1..MAX_WHO."""
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_WHO:
+        raise CaseError("invalid", f"{field_name} must be 1..{MAX_WHO} characters")
+    return value.strip()
+
+
+def _existing(engine: Engine, reference: str) -> Case:
+    case = get_case(engine, reference)
+    if case is None:
+        raise CaseError("unknown", f"no case {reference}")
+    return case
+
+
+def _hand_over(engine: Engine, case: Case, holder: Optional[str], by: str, at: datetime) -> bool:
+    """Gives ``case`` to ``holder`` (in_progress) or back to the queue (None: new), if nobody
+    changed its holder or status since it was read; False when someone did. One transaction
+    with its audit event."""
+    status = IN_PROGRESS if holder is not None else NEW
+    values: Dict[str, Any] = dict(assigned_to=holder, assigned_at=at if holder is not None else None,
+                                  updated_at=at)
+    if status != case.status:
+        values.update(status=status, status_changed_at=at, status_changed_by=by)
+    held = cases.c.assigned_to.is_(None) if case.assigned_to is None else cases.c.assigned_to == case.assigned_to
+    with engine.begin() as connection:
+        # Conditional on the holder and status read before: of two agents taking the same case
+        # at once, the second UPDATE matches no row, and nothing of theirs is written.
+        changed = connection.execute(
+            cases.update().where(cases.c.id == case.id, cases.c.status == case.status, held).values(**values)
+        ).rowcount
+        if changed != 1:
+            return False
+        connection.execute(case_status_events.insert().values(
+            case_id=case.id, at=at, by=by, from_status=case.status, to_status=status, assigned_to=holder,
+        ))
+    return True
+
+
+def _lost(engine: Engine, reference: str) -> CaseError:
+    """Why a hand-over found the case changed: 'taken' when someone holds it now."""
+    current = _existing(engine, reference)
+    if current.assigned_to is not None:
+        return CaseError("taken", f"case {reference} is held by {current.assigned_to}")
+    return CaseError("conflict", f"case {reference} was changed by someone else")
+
+
+def take(engine: Engine, reference: str, agent_name: str, at: datetime) -> Case:
+    """The agent takes an open case nobody holds: it becomes theirs and in_progress, recorded
+    in the audit trail under their name. Of two agents taking it at once exactly one gets it;
+    the other gets CaseError('taken'). Also 'unknown', 'invalid' (name), 'not_allowed' (closed)."""
+    agent = _name(agent_name, "agent_name")
+    case = _existing(engine, reference)
+    if case.status not in OPEN_STATUSES:
+        raise CaseError("not_allowed", f"a {case.status} case cannot be taken")
+    if case.assigned_to is not None:
+        raise CaseError("taken", f"case {reference} is held by {case.assigned_to}")
+    if not _hand_over(engine, case, agent, agent, in_japan(at)):
+        raise _lost(engine, reference)
+    return get_case(engine, reference)
+
+
+def assign(engine: Engine, reference: str, agent_name: Optional[str], by: str, at: datetime) -> Case:
+    """A supervisor (``by``; the caller checks the role) gives an open case to ``agent_name``
+    (in_progress) or, with None, releases it to the queue (new, nobody holds it, its waiting
+    time starts again). Assigning it to its holder, or releasing a case nobody holds, changes
+    nothing. CaseError 'unknown', 'invalid', 'not_allowed' (closed) or 'conflict'/'taken'
+    (someone changed it meanwhile)."""
+    by = _name(by, "by")
+    agent = _name(agent_name, "agent_name") if agent_name is not None else None
+    case = _existing(engine, reference)
+    if case.status not in OPEN_STATUSES:
+        raise CaseError("not_allowed", f"a {case.status} case cannot be assigned")
+    if case.assigned_to == agent and (agent is not None or case.status == NEW):
+        return case
+    if not _hand_over(engine, case, agent, by, in_japan(at)):
+        raise _lost(engine, reference)
+    return get_case(engine, reference)
+
+
+def close(engine: Engine, reference: str, reason_code: str, by: str, at: datetime) -> Case:
+    """Closes a case in progress for a reason of business/closing_reasons.yml, stored on the
+    case and in the audit trail. A new case must be taken first (TRANSITIONS), so every closed
+    case was in someone's hands. CaseError 'invalid' (unknown reason or name), 'unknown',
+    'not_allowed' or 'conflict'."""
+    by = _name(by, "by")
+    codes = [reason.code for reason in closing_reasons.catalogue()]
+    if reason_code not in codes:
+        raise CaseError("invalid", f"reason must be one of {', '.join(codes)}")
+    case = _existing(engine, reference)
+    if CLOSED not in TRANSITIONS.get(case.status, ()):
+        raise CaseError("not_allowed", f"a {case.status} case cannot be closed")
+    at = in_japan(at)
+    with engine.begin() as connection:
+        changed = connection.execute(
+            cases.update().where(cases.c.id == case.id, cases.c.status == case.status).values(
+                status=CLOSED, closing_reason=reason_code, status_changed_at=at, status_changed_by=by,
+                updated_at=at,
+            )
+        ).rowcount
+        if changed != 1:
+            raise CaseError("conflict", f"case {reference} was changed by someone else")
+        connection.execute(case_status_events.insert().values(
+            case_id=case.id, at=at, by=by, from_status=case.status, to_status=CLOSED, closing_reason=reason_code,
+        ))
+    return get_case(engine, reference)
+
+
+# Line breaks are kept; other control characters and the bidirectional overrides (which can
+# make a note display as something else than it says) are dropped.
+_NOTE_NOISE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_note(value: Any) -> str:
+    """The note as stored: line breaks as \\n, no control characters, trimmed. CaseError
+    'invalid' when empty or longer than MAX_NOTE_CHARS; a long note is refused rather than cut
+    so that staff never lose words without being told."""
+    if not isinstance(value, str):
+        raise CaseError("invalid", "a note must be text")
+    cleaned = _NOTE_NOISE.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not cleaned or len(cleaned) > MAX_NOTE_CHARS:
+        raise CaseError("invalid", f"a note must be 1..{MAX_NOTE_CHARS} characters")
+    return cleaned
+
+
+def add_note(engine: Engine, reference: str, author: str, body: str, at: datetime) -> Note:
+    """Adds a staff note to a case (closed ones too: a follow-up is still worth writing down).
+
+    Stored as written, not masked: agents write what they need to call back (a number the
+    caller gave, a name), the console is staff-only, and masking would destroy exactly that.
+    For the same reason notes are never logged and never exported to CSV: logs and exports go
+    further than the console, and notes may hold the caller's personal data. They go with the
+    case when retention purges it."""
+    author = _name(author, "author")
+    cleaned = clean_note(body)
+    case = _existing(engine, reference)
+    at = in_japan(at)
+    with engine.begin() as connection:
+        connection.execute(case_notes.insert().values(case_id=case.id, at=at, author=author, text=cleaned))
+        # A note is activity: retention counts from the last change of the case.
+        connection.execute(cases.update().where(cases.c.id == case.id).values(updated_at=at))
+    return Note(at=at, author=author, text=cleaned)
+
+
+def notes(engine: Engine, reference: str) -> List[Note]:
+    """The case's notes, oldest first (newest last); empty for an unknown reference."""
+    query = (
+        select(case_notes)
+        .join(cases, cases.c.id == case_notes.c.case_id)
+        .where(cases.c.reference == reference)
+        .order_by(case_notes.c.at, case_notes.c.id)
+    )
+    with engine.connect() as connection:
+        return [Note(in_japan(row.at), row.author, row.text) for row in connection.execute(query)]

@@ -1,19 +1,21 @@
 """The service database: cases, the free-consultation ledger and the notification outbox.
 
 SQLAlchemy 1.4 Core (the version Rasa 3.6 pins), SQLite by default and PostgreSQL by
-``DATABASE_URL``. Modules that own tables define them on ``metadata``; ``prepare()`` creates
-missing tables and applies registered upgrades once per database, recording each in
-``schema_migrations`` so that start-up on an existing database upgrades it in place.
+``DATABASE_URL``. Modules that own tables define them on ``metadata``; the schema itself is made
+and changed by the Alembic revisions under ``nettrouble/migrations/`` (its docstring says how to
+add one). ``prepare()`` upgrades the database to the newest revision at start-up, one process at
+a time, so that every server finds the schema its code expects.
 """
 from __future__ import annotations
 
 import importlib
 import logging
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, Iterator, Optional
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, event, select, text
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.settings import settings
@@ -21,33 +23,25 @@ from nettrouble.settings import settings
 logger = logging.getLogger(__name__)
 metadata = MetaData()
 
-# Every module that defines tables on ``metadata``; prepare() imports them so that the schema
-# is complete whichever process (action server, console, scripts) starts first.
+# Every module that defines tables on ``metadata``; complete_metadata() imports them so that the
+# schema is complete whichever process (action server, console, scripts) starts first.
 TABLE_MODULES = ["nettrouble.ledger", "nettrouble.cases", "nettrouble.outbox", "nettrouble.limits",
-                 "nettrouble.number_proof", "nettrouble.deliveries"]
+                 "nettrouble.number_proof", "nettrouble.deliveries", "nettrouble.agents",
+                 "nettrouble.review"]
 
-schema_migrations = Table(
-    "schema_migrations",
-    metadata,
-    Column("id", String(100), primary_key=True),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
-)
-
-# Any fixed number; it names the lock that serialises schema creation across processes.
+# Any fixed number; it names the lock that serialises schema changes across processes.
 _SCHEMA_LOCK_KEY = 72_213_360
 
-Migration = Callable[[Connection], None]
-_MIGRATIONS: List[Tuple[str, Migration]] = []
 _engines: Dict[str, Engine] = {}
 _prepared: set = set()
 _lock = threading.Lock()
 
 
-def register_migration(migration_id: str, upgrade: Migration) -> None:
-    """Adds a schema upgrade for databases created by an earlier version. Ids are applied in
-    the order registered, once per database."""
-    if all(existing != migration_id for existing, _ in _MIGRATIONS):
-        _MIGRATIONS.append((migration_id, upgrade))
+def complete_metadata() -> MetaData:
+    """``metadata`` with the tables of every module in TABLE_MODULES defined on it."""
+    for module in TABLE_MODULES:
+        importlib.import_module(module)
+    return metadata
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -60,49 +54,81 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def create(url: str) -> Engine:
+    """A new engine for ``url`` with this project's connection settings; engine() keeps one per
+    process and URL."""
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        created = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(created, "connect", _sqlite_pragmas)
+        return created
+    return create_engine(url, future=True, pool_pre_ping=True, pool_timeout=10)
+
+
 def engine(url: Optional[str] = None) -> Engine:
     """The engine for ``url`` (default: DATABASE_URL), created once per process."""
     url = url or settings().database_url
     with _lock:
         if url not in _engines:
-            if url.startswith("sqlite"):
-                path = url.split("sqlite:///", 1)[-1]
-                if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-                created = create_engine(
-                    url, future=True, connect_args={"check_same_thread": False, "timeout": 30}
-                )
-                event.listen(created, "connect", _sqlite_pragmas)
-            else:
-                created = create_engine(url, future=True, pool_pre_ping=True, pool_timeout=10)
-            _engines[url] = created
+            _engines[url] = create(url)
         return _engines[url]
 
 
-def prepare(url: Optional[str] = None) -> Engine:
-    """The engine for ``url`` with its schema created and upgraded (once per process)."""
-    from nettrouble.clock import now
+@contextmanager
+def _schema_transaction(current: Engine) -> Iterator[Connection]:
+    """One transaction that a single process at a time holds, for changing the schema: servers
+    starting together take turns, and the second finds the database upgraded."""
+    with current.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            with connection.begin():
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+                yield connection
+            return
+        # pysqlite opens transactions only before data changes, so DDL would run outside one and
+        # two processes would both see an empty database. With its implicit transactions off,
+        # BEGIN IMMEDIATE takes the write lock first (the other process waits, busy_timeout).
+        # Foreign keys are off for the transaction, as SQLite's procedure for schema changes
+        # asks: a batch revision copies a referenced table, drops it and renames the copy.
+        raw = connection.connection.dbapi_connection
+        implicit = raw.isolation_level
+        raw.isolation_level = None
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the schema change leaves rows without their parent: {broken[:5]}")
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            raw.isolation_level = implicit
 
-    for module in TABLE_MODULES:
-        importlib.import_module(module)
+
+def upgrade_schema(current: Engine) -> None:
+    """Brings the database of ``current`` to the newest revision (nothing when it is there)."""
+    # Imported here: the migrations' env.py imports this module for ``metadata``.
+    from nettrouble import migrations
+
+    complete_metadata()
+    with _schema_transaction(current) as connection:
+        migrations.upgrade(connection)
+
+
+def prepare(url: Optional[str] = None) -> Engine:
+    """The engine for ``url`` with its schema upgraded to the newest revision (once per process)."""
     current = engine(url)
     key = str(current.url)
     with _lock:
-        if key in _prepared:
-            return current
-        with current.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Servers starting together take turns: the second finds the tables made.
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-            metadata.create_all(connection)
-            applied = {row.id for row in connection.execute(select(schema_migrations.c.id))}
-            for migration_id, upgrade in _MIGRATIONS:
-                if migration_id not in applied:
-                    upgrade(connection)
-                    connection.execute(
-                        schema_migrations.insert().values(id=migration_id, applied_at=now())
-                    )
-        _prepared.add(key)
+        if key not in _prepared:
+            upgrade_schema(current)
+            _prepared.add(key)
     return current
 
 

@@ -1,9 +1,11 @@
-"""Business hours of the phone centre: open right now, or exactly when it next opens.
+"""Business hours of the phone centre: open right now, exactly when it next opens, and how
+many open minutes lie between two moments (the staff queue's waiting time).
 
 The rules come from business/hours.yml (opening and closing time, working weekdays, closure
-days) plus Japanese public holidays from ``jpholiday``. Everything here is a pure function of
-the moment passed in; callers take it from ``nettrouble.clock.now()`` so that demos and tests
-pinned with ``CLOCK_OVERRIDE`` see the same time as the eligibility rules.
+days, the queue's waiting-time alert) plus Japanese public holidays from ``jpholiday``.
+Everything here is a pure function of the moment passed in; callers take it from
+``nettrouble.clock.now()`` so that demos and tests pinned with ``CLOCK_OVERRIDE`` see the same
+time as the eligibility rules.
 """
 from __future__ import annotations
 
@@ -61,6 +63,8 @@ class Calendar:
     weekdays: FrozenSet[int]
     public_holidays_closed: bool
     closures: Tuple[Closure, ...]
+    # Business minutes a case may wait in the staff queue before it is shown as overdue.
+    queue_wait_alert_minutes: int
 
     def closed_because(self, day: date) -> Optional[str]:
         """Why ``day`` is a closed day: the closure's or holiday's name, or "weekday" for a
@@ -161,12 +165,20 @@ def load(path: Optional[Path] = None) -> Calendar:
     if not isinstance(items, list) or any(not isinstance(item, Mapping) for item in items):
         raise datafiles.DataFileError(f"{path}: 'closures' must be a list of entries")
     datafiles.unique_ids(path, items)
+    closures = tuple(_closure(path, item, index) for index, item in enumerate(items))
+    # Checked last, so that a file with an older mistake is told about that one first.
+    alert = document.get("queue_wait_alert_minutes")
+    if isinstance(alert, bool) or not isinstance(alert, int) or alert < 1:
+        raise datafiles.DataFileError(
+            f"{path}: 'queue_wait_alert_minutes' must be a whole number of minutes, 1 or more, not {alert!r}"
+        )
     return Calendar(
         opening=opening,
         closing=closing,
         weekdays=frozenset(WEEKDAY_KEYS.index(d) for d in weekdays),
         public_holidays_closed=document["public_holidays_closed"],
-        closures=tuple(_closure(path, item, index) for index, item in enumerate(items)),
+        closures=closures,
+        queue_wait_alert_minutes=alert,
     )
 
 
@@ -194,6 +206,25 @@ def status_at(moment: datetime, cal: Optional[Calendar] = None) -> HoursStatus:
             break
     named = closed_today if closed_today not in (None, "weekday") else None
     return HoursStatus(moment, False, None, next_opening, named)
+
+
+def business_minutes_between(start: datetime, end: datetime, cal: Optional[Calendar] = None) -> int:
+    """Whole minutes from ``start`` to ``end`` during which the centre is open: the part of each
+    working day between opening and closing time, nothing on weekends, holidays and closures.
+    0 when ``end`` is not after ``start``. A case handed off on Friday night has waited 0 minutes
+    on Monday at 10:00: nobody could have called back in between."""
+    cal = cal or calendar()
+    start, end = in_japan(start), in_japan(end)
+    total = timedelta()
+    day = start.date()
+    while day <= end.date():
+        if cal.closed_because(day) is None:
+            opens = max(start, datetime.combine(day, cal.opening, tzinfo=JST))
+            closes = min(end, datetime.combine(day, cal.closing, tzinfo=JST))
+            if closes > opens:
+                total += closes - opens
+        day += timedelta(days=1)
+    return total // timedelta(minutes=1)
 
 
 def format_day(day: date, today: Optional[date] = None) -> str:

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional, Union
 
-from sqlalchemy import Column, DateTime, String, Table, UniqueConstraint, delete, inspect, select, text
+from sqlalchemy import Column, DateTime, String, Table, UniqueConstraint, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.clock import in_japan, now
-from nettrouble.db import metadata, register_migration
+from nettrouble.db import metadata
 
 RESERVED = "reserved"
 SAME_CASE = "same_case"
@@ -67,17 +67,6 @@ free_consultations = Table(
     UniqueConstraint("campaign_id", "person_key", name="uq_free_consultations_campaign_person"),
 )
 
-
-def _add_claim_columns(connection: Connection) -> None:
-    """Databases made before claims had states: their reservations were final (confirmed)."""
-    present = {c["name"] for c in inspect(connection).get_columns("free_consultations")}
-    for name, ddl in (("state", "VARCHAR(16) NOT NULL DEFAULT 'confirmed'"),
-                      ("expires_at", "TIMESTAMP NULL"), ("confirmed_via", "VARCHAR(16) NULL")):
-        if name not in present:
-            connection.execute(text(f"ALTER TABLE free_consultations ADD COLUMN {name} {ddl}"))
-
-
-register_migration("2026-12-free-consultation-claim-states", _add_claim_columns)
 
 Bind = Union[Engine, Connection]
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

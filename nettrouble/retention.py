@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, create_engine, delete, func, select, text
 from sqlalchemy.engine import Engine
 
-from nettrouble.cases import case_status_events, cases
+from nettrouble.cases import case_notes, case_status_events, cases
 from nettrouble.limits import rate_events
 from nettrouble.number_proof import number_codes
 from nettrouble.outbox import outbox
@@ -28,12 +28,13 @@ def cutoff(now: datetime, days: int) -> datetime:
 
 
 def purge_cases(engine: Engine, before: datetime) -> int:
-    """Deletes cases last changed before ``before`` with their history and notifications, in
-    one transaction."""
+    """Deletes cases last changed before ``before`` with their history, staff notes and
+    notifications, in one transaction."""
     with engine.begin() as connection:
         old = select(cases.c.id).where(cases.c.updated_at < before)
         connection.execute(delete(outbox).where(outbox.c.case_id.in_(old)))
         connection.execute(delete(case_status_events).where(case_status_events.c.case_id.in_(old)))
+        connection.execute(delete(case_notes).where(case_notes.c.case_id.in_(old)))
         # One-time codes and the counts of the limits are of no use after their few minutes or
         # hours; they go with the cases of the same age.
         connection.execute(delete(number_codes).where(number_codes.c.expires_at < before))

@@ -79,6 +79,14 @@ class Settings:
     # prediction is checked against the whole session (the system checks of make test).
     prediction_window_turns: int
     prediction_window_check: bool
+    # Outlets of new cases besides the webhook (nettrouble/outlets.py): a Slack incoming webhook
+    # for urgent cases, with links into the console at its public address, and a
+    # Zendesk-compatible helpdesk that gets a ticket per case.
+    slack_webhook_url: str
+    console_public_url: str
+    tickets_api_url: str
+    tickets_api_email: str
+    tickets_api_token: str
 
     @property
     def tracker_db_url(self) -> str:
@@ -210,6 +218,11 @@ def settings() -> Settings:
         # Above the longest rule of data/rules (tests/test_prediction_window.py).
         prediction_window_turns=_count("PREDICTION_WINDOW_TURNS", 4),
         prediction_window_check=_choice("PREDICTION_WINDOW_CHECK", ("0", "1")) == "1",
+        slack_webhook_url=_text("SLACK_WEBHOOK_URL"),
+        console_public_url=_text("CONSOLE_PUBLIC_URL").rstrip("/"),
+        tickets_api_url=_text("TICKETS_API_URL").rstrip("/"),
+        tickets_api_email=_text("TICKETS_API_EMAIL"),
+        tickets_api_token=_text("TICKETS_API_TOKEN"),
     )
 
 

@@ -20,21 +20,40 @@ DATABASE_BACKENDS = [
 ]
 
 
+def _drop_every_table(url):
+    """Empties the disposable PostgreSQL database: the service's tables and Alembic's
+    alembic_version, which would otherwise tell the next prepare() that there is nothing to do."""
+    from sqlalchemy import MetaData
+
+    from nettrouble import db
+
+    found = MetaData()
+    with db.engine(url).begin() as connection:
+        found.reflect(connection)
+        found.drop_all(connection)
+
+
 @pytest.fixture(params=DATABASE_BACKENDS)
-def service_database(request, tmp_path):
-    """A prepared, empty service database (cases, ledger, outbox)."""
+def database_url(request, tmp_path):
+    """The URL of an empty service database, no schema yet (SQLite file or TEST_POSTGRES_URL)."""
     from nettrouble import db
 
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'service.db'}"
+        yield f"sqlite:///{tmp_path / 'service.db'}"
     else:
         url = os.environ["TEST_POSTGRES_URL"]
-        db.metadata.drop_all(db.engine(url))
-    engine = db.prepare(url)
-    yield engine
-    if request.param == "postgresql":
-        db.metadata.drop_all(engine)
+        _drop_every_table(url)
+        yield url
+        _drop_every_table(url)
     db.dispose_all()
+
+
+@pytest.fixture
+def service_database(database_url):
+    """A prepared, empty service database (cases, ledger, outbox)."""
+    from nettrouble import db
+
+    return db.prepare(database_url)
 
 
 @pytest.fixture(autouse=True)

@@ -485,3 +485,28 @@ def test_summarise_keeps_recent_words_masked_and_short():
     # A number right at the cut is masked before cutting, so no digits of it survive.
     cut = cases.summarise(["x" * 390 + "090-1234-5678"], limit=20)
     assert "5678" not in cut and PHONE_MASK in cut
+
+
+def test_export_csv_has_the_holder_and_the_closing_reason(engine):
+    case, _ = cases.open_case(engine, draft(), at=jst(2026, 7, 15, 10, 0))
+    open_row = list(csv.DictReader(io.StringIO(cases.export_csv(engine))))[0]
+    assert (open_row["assigned_to"], open_row["assigned_at"], open_row["closing_reason"]) == ("", "", "")
+    cases.take(engine, case.reference, "agent-1", jst(2026, 7, 15, 10, 5))
+    cases.close(engine, case.reference, "referred_police", "agent-1", jst(2026, 7, 15, 10, 30))
+    row = list(csv.DictReader(io.StringIO(cases.export_csv(engine))))[0]
+    assert (row["assigned_to"], row["assigned_at"], row["closing_reason"], row["status"]) == (
+        "agent-1", "2026-07-15T10:05:00+09:00", "referred_police", "closed")
+
+
+def test_open_cases_come_with_their_history(engine):
+    first, _ = cases.open_case(engine, draft(conversation_id="first"), at=jst(2026, 7, 15, 9, 0))
+    second, _ = cases.open_case(engine, draft(conversation_id="second"), at=jst(2026, 7, 16, 9, 0))
+    done, _ = cases.open_case(engine, draft(conversation_id="done"), at=jst(2026, 7, 15, 8, 0))
+    cases.take(engine, first.reference, "agent-1", jst(2026, 7, 16, 10, 0))
+    cases.take(engine, done.reference, "agent-1", jst(2026, 7, 16, 10, 0))
+    cases.close(engine, done.reference, "duplicate", "agent-1", jst(2026, 7, 16, 10, 1))
+    found = cases.open_cases(engine)
+    assert [(case.reference, [e.to_status for e in history]) for case, history in found] == [
+        (first.reference, ["new", "in_progress"]), (second.reference, ["new"])]
+    assert [case.reference for case, _ in cases.open_cases(engine, created_on=date(2026, 7, 16))] == [
+        second.reference]

@@ -115,7 +115,7 @@ def test_year_end_closure_really_comes_from_the_file(tmp_path):
     path = tmp_path / "hours.yml"
     path.write_text(
         'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon, tue, wed, thu, fri]\n'
-        "public_holidays_closed: true\nclosures: []\n",
+        "public_holidays_closed: true\nqueue_wait_alert_minutes: 30\nclosures: []\n",
         encoding="utf-8",
     )
     without = hours.load(path)
@@ -127,7 +127,7 @@ def test_fixed_date_and_range_closures(tmp_path):
     path = tmp_path / "hours.yml"
     path.write_text(
         'opening_time: "09:30"\nclosing_time: "17:00"\nweekdays: [mon, tue, wed, thu, fri, sat]\n'
-        "public_holidays_closed: false\nclosures:\n"
+        "public_holidays_closed: false\nqueue_wait_alert_minutes: 30\nclosures:\n"
         "  - {id: inspection, name: 設備点検, date: 2026-07-15}\n"
         "  - {id: summer, name: 夏季休業, from: 2026-08-12, to: 2026-08-14}\n",
         encoding="utf-8",
@@ -146,7 +146,7 @@ def test_no_working_day_within_a_year(tmp_path):
     path = tmp_path / "hours.yml"
     path.write_text(
         'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
-        'closures:\n  - {id: all, name: 休業, yearly: {from: "01-01", to: "12-31"}}\n',
+        'queue_wait_alert_minutes: 30\nclosures:\n  - {id: all, name: 休業, yearly: {from: "01-01", to: "12-31"}}\n',
         encoding="utf-8",
     )
     status = hours.status_at(jst(2026, 7, 6, 11, 0), hours.load(path))
@@ -227,3 +227,83 @@ def test_every_moment_of_a_week_is_consistent(cal):
             assert status.next_opening > moment and status.next_opening.time() == time(10, 0)
             assert cal.closed_because(status.next_opening.date()) is None
         moment += timedelta(minutes=37)
+
+
+# --- business minutes (the staff queue's waiting time) ---------------------------------------
+
+def test_real_file_has_the_queue_alert(cal):
+    assert cal.queue_wait_alert_minutes == 30
+
+
+@pytest.mark.parametrize(
+    "start, end, minutes",
+    [
+        (jst(2026, 7, 15, 10, 0), jst(2026, 7, 15, 10, 30), 30),
+        (jst(2026, 7, 15, 8, 0), jst(2026, 7, 15, 10, 30), 30),  # before opening counts nothing
+        (jst(2026, 7, 15, 17, 50), jst(2026, 7, 15, 23, 0), 10),  # after closing neither
+        (jst(2026, 7, 15, 0, 0), jst(2026, 7, 16, 0, 0), 480),  # one whole working day
+        (jst(2026, 7, 15, 10, 0, 0), jst(2026, 7, 15, 10, 0, 59), 0),  # whole minutes only
+        (jst(2026, 7, 15, 17, 30), jst(2026, 7, 16, 10, 15), 45),  # over a night
+        (jst(2026, 7, 3, 17, 0), jst(2026, 7, 6, 10, 30), 90),  # Friday to Monday over a weekend
+        (jst(2026, 7, 4, 9, 0), jst(2026, 7, 5, 20, 0), 0),  # a whole weekend
+        # Friday 17:00 to Tuesday 10:20 over the weekend and 海の日 (Monday 7/20).
+        (jst(2026, 7, 17, 17, 0), jst(2026, 7, 21, 10, 20), 80),
+        # The last working day of the year to the first of the next, over 年末年始 of hours.yml.
+        (jst(2026, 12, 28, 17, 45), jst(2027, 1, 4, 10, 10), 25),
+        (jst(2026, 12, 30, 11, 0), jst(2026, 12, 30, 15, 0), 0),  # a Wednesday in the closure
+        (jst(2026, 7, 15, 11, 0), jst(2026, 7, 15, 11, 0), 0),
+        (jst(2026, 7, 15, 12, 0), jst(2026, 7, 15, 11, 0), 0),  # the end before the start
+    ],
+)
+def test_business_minutes_count_only_open_minutes(cal, start, end, minutes):
+    assert hours.business_minutes_between(start, end, cal) == minutes
+
+
+def test_business_minutes_read_other_zones_in_japan_time(cal):
+    # 00:30 to 01:15 UTC is 09:30 to 10:15 in Japan: 15 open minutes.
+    start = datetime(2026, 7, 15, 0, 30, tzinfo=timezone.utc)
+    assert hours.business_minutes_between(start, start + timedelta(minutes=45), cal) == 15
+
+
+def test_business_minutes_follow_the_calendar_file(tmp_path):
+    path = tmp_path / "hours.yml"
+    path.write_text(
+        'opening_time: "09:30"\nclosing_time: "17:00"\nweekdays: [mon, tue, wed, thu, fri, sat]\n'
+        "public_holidays_closed: false\nqueue_wait_alert_minutes: 15\nclosures:\n"
+        "  - {id: inspection, name: 設備点検, date: 2026-07-15}\n",
+        encoding="utf-8",
+    )
+    own = hours.load(path)
+    assert own.queue_wait_alert_minutes == 15
+    # Tuesday 16:50 to Thursday 09:40: 10 minutes, the inspection day, 10 minutes.
+    assert hours.business_minutes_between(jst(2026, 7, 14, 16, 50), jst(2026, 7, 16, 9, 40), own) == 20
+    # Saturdays work and 海の日 does not close here.
+    assert hours.business_minutes_between(jst(2026, 7, 18, 9, 0), jst(2026, 7, 18, 10, 0), own) == 30
+    assert hours.business_minutes_between(jst(2026, 7, 20, 9, 0), jst(2026, 7, 20, 10, 0), own) == 30
+
+
+def test_business_minutes_add_up_over_any_split(cal):
+    # Cutting a fortnight (Golden Week included) anywhere gives parts that sum to the whole.
+    start, end = jst(2027, 4, 26, 0, 0), jst(2027, 5, 10, 0, 0)
+    whole = hours.business_minutes_between(start, end, cal)
+    # Working days: 4/26-4/28, 4/30, 5/6, 5/7 (4/29 and 5/3-5/5 are holidays, the rest weekends).
+    assert whole == 6 * 480
+    moment = start
+    while moment < end:
+        parts = (hours.business_minutes_between(start, moment, cal)
+                 + hours.business_minutes_between(moment, end, cal))
+        assert parts == whole, moment
+        moment += timedelta(minutes=37)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", '"30"', "true", "1.5", "null"])
+def test_queue_alert_must_be_a_positive_whole_number(tmp_path, value):
+    path = tmp_path / "hours.yml"
+    path.write_text(
+        'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
+        f"queue_wait_alert_minutes: {value}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as error:
+        hours.load(path)
+    assert str(path) in str(error.value) and "'queue_wait_alert_minutes'" in str(error.value)

@@ -71,3 +71,12 @@ def test_a_missing_tracker_database_purges_nothing(tmp_path):
 def test_at_least_one_day_is_kept():
     with pytest.raises(ValueError):
         retention.cutoff(NOW, 0)
+
+
+def test_staff_notes_go_with_their_case(engine):
+    old, _ = cases.open_case(engine, cases.CaseDraft("old-user", trouble_type="phishing"),
+                             at=NOW - timedelta(days=100))
+    cases.add_note(engine, old.reference, "agent-1", "折り返し 090-1234-5678", NOW - timedelta(days=100))
+    assert retention.purge_cases(engine, retention.cutoff(NOW, 90)) == 1
+    with engine.connect() as connection:
+        assert connection.execute(select(cases.case_notes)).first() is None
