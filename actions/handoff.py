@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import number_proof as proof
 from actions.eligibility import adviser_requested, applicant_from
-from nettrouble import campaigns, cases, db, hours, ledger, limits, referrals, service, triage
+from nettrouble import campaigns, cases, db, hours, ledger, limits, metrics, referrals, service, triage
 from nettrouble.answers import asks_for_adviser
 from nettrouble.eligibility import decide
 from nettrouble.eligibility_messages import ALREADY_USED_TEXT, PENDING_CLAIM
@@ -201,6 +201,10 @@ class ActionHandoff(Action):
             dispatcher.utter_message(text=limit_message())
             return [SlotSet("handoff_requested", False)]
         case, created = recorded
+        if created:
+            # Counted here, not in cases.open_case: scripts (bench_cases, purge tests) open
+            # cases too, and a correction refreshes an existing one.
+            metrics.case_created(case.trouble_type)
         dispatcher.utter_message(
             text=handoff_message(case, created, proved_by is not None, _adviser_asked(tracker)))
         events = [SlotSet("case_reference", case.reference), SlotSet("handoff_requested", False)]

@@ -13,16 +13,23 @@ The factory is the one hook that Rasa and rasa_sdk do not replace when they set 
 (they replace handlers and formatters during start-up, several times). The same hook keeps
 LOG_FORMAT=json in force: every handler a record is about to reach gets the JSON formatter
 (one object per line: time, level, logger, message, conversation_id when the record has one,
-exception), whoever created the handler and whenever.
+channel, exception), whoever created the handler and whenever.
+
+A record made while a user's turn is handled (``turn``, entered by the Rasa server where a
+message starts: addons/turn_timing.py) carries that turn's conversation id, as
+``masking.conversation_key`` stores it (a phone number or e-mail address as its keyed hash),
+and its channel, whichever library logged it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import traceback
+from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Iterator, Optional, Tuple
 
 from nettrouble import masking
 from nettrouble.settings import SettingsError, settings
@@ -47,6 +54,11 @@ _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _CONVERSATION_ATTRIBUTES = ("conversation_id", "sender_id")
 # Sanic's access log puts the request into these (extra=), not into the message.
 _ACCESS_ATTRIBUTES = ("host", "request", "status", "byte")
+CHANNEL = "channel"
+_TURN_ATTRIBUTE = "nettrouble_turn"
+# (conversation id as stored, channel) of the turn this code runs in; a context variable, so
+# that concurrent turns never lend each other their ids.
+_turn: ContextVar[Optional[Tuple[str, str]]] = ContextVar("nettrouble_log_turn", default=None)
 
 
 class _State:
@@ -108,6 +120,16 @@ def _conversation(value: Any) -> str:
         return clean(str(value))
 
 
+@contextlib.contextmanager
+def turn(sender_id: str, channel: str) -> Iterator[None]:
+    """Every record made inside carries this conversation (as stored) and channel."""
+    token = _turn.set((_conversation(sender_id), clean(channel or "")))
+    try:
+        yield
+    finally:
+        _turn.reset(token)
+
+
 class _Attributes(dict):
     """A record's attributes. Logger.makeRecord writes ``extra`` values into the record after
     the factory has run (Sanic's access log puts the request line there), so they are cleaned
@@ -151,6 +173,10 @@ class JsonFormatter(logging.Formatter):
             if getattr(record, name, None):
                 entry["conversation_id"] = getattr(record, name) if cleaned else _conversation(getattr(record, name))
                 break
+        turn_of_record = getattr(record, _TURN_ATTRIBUTE, None)
+        if turn_of_record is not None:
+            entry.setdefault("conversation_id", turn_of_record[0])
+            entry[CHANNEL] = turn_of_record[1]
         for name in _ACCESS_ATTRIBUTES:
             if name in record.__dict__:
                 value = record.__dict__[name]
@@ -190,6 +216,11 @@ class _Factory:
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self.inner(*args, **kwargs)
         _clean_record(record)
+        current = _turn.get()
+        if current is not None:
+            # Under a name of its own: Logger.makeRecord refuses an ``extra`` that would
+            # overwrite an attribute the record already has (conversation_id, channel).
+            dict.__setitem__(record.__dict__, _TURN_ATTRIBUTE, current)
         if _State.json:
             _use_json_formatter(record.name)
         return record

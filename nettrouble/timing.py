@@ -12,8 +12,8 @@ of the request it runs in (a context variable, so concurrent requests never mix)
 SQL statements of every SQLAlchemy engine in the process are counted and timed by
 ``install_sql_timers`` (statements by kind, rows written, milliseconds).
 
-A finished record goes to the process's histograms (``prometheus_text`` renders them in
-Prometheus' text format for a ``/metrics`` route) and, when it covers a user message and
+A finished record goes to the histogram ``nettrouble_span_seconds`` of ``nettrouble.metrics``
+(served at each server's ``/metrics``) and, when it covers a user message and
 TURN_TIMINGS_FILE is set, as one JSON line to that file (``make bench`` reads it). A record of the Rasa server looks like:
 
     {"process": "rasa", "conversation": "<id, a phone number or e-mail as its keyed hash>",
@@ -42,13 +42,12 @@ import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional
 
 from nettrouble.masking import conversation_key
+from nettrouble.metrics import SPAN_SECONDS
 from nettrouble.settings import settings
 
-# Upper bounds of the histogram buckets, in milliseconds.
-BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 WRITE_KINDS = ("insert", "update", "delete")
 
 
@@ -133,7 +132,8 @@ def finish(record: Record) -> Dict[str, Any]:
         record.spans_ms["channel"] = max(record.spans_ms["request"] - record.spans_ms["turn"], 0.0)
     record.finished = True
     data = record.as_dict()
-    REGISTRY.observe(record.process, data["spans_ms"])
+    for name, ms in data["spans_ms"].items():
+        SPAN_SECONDS.labels(record.process, name).observe(ms / 1000)
     if "turn" in data["spans_ms"]:
         _write(data)
     return data
@@ -206,41 +206,8 @@ def parse_server_timing(value: Optional[str]) -> Dict[str, float]:
     return found
 
 
-# --- histograms and the file ----------------------------------------------------------------
+# --- the file ---------------------------------------------------------------------------
 
-class Registry:
-    """Histograms of span times per process and span (thread-safe; one per process)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._series: Dict[Tuple[str, str], List[float]] = {}
-
-    def observe(self, process: str, spans_ms: Dict[str, float]) -> None:
-        with self._lock:
-            for name, ms in spans_ms.items():
-                # per bucket counts, then the sum and the count
-                series = self._series.setdefault((process, name), [0.0] * (len(BUCKETS_MS) + 2))
-                for index, bound in enumerate(BUCKETS_MS):
-                    if ms <= bound:
-                        series[index] += 1
-                series[-2] += ms
-                series[-1] += 1
-
-    def prometheus_text(self) -> str:
-        lines = ["# HELP nettrouble_span_seconds Time of each part of a request, per process.",
-                 "# TYPE nettrouble_span_seconds histogram"]
-        with self._lock:
-            for (process, name), series in sorted(self._series.items()):
-                labels = f'process="{process}",span="{name}"'
-                for index, bound in enumerate(BUCKETS_MS):
-                    lines.append(f'nettrouble_span_seconds_bucket{{{labels},le="{bound / 1000:g}"}} {series[index]:g}')
-                lines.append(f'nettrouble_span_seconds_bucket{{{labels},le="+Inf"}} {series[-1]:g}')
-                lines.append(f"nettrouble_span_seconds_sum{{{labels}}} {series[-2] / 1000:.6f}")
-                lines.append(f"nettrouble_span_seconds_count{{{labels}}} {series[-1]:g}")
-        return "\n".join(lines) + "\n"
-
-
-REGISTRY = Registry()
 _file_lock = threading.Lock()
 
 

@@ -7,8 +7,15 @@ and checks that the plugin was registered, since rasa_sdk silently runs without 
 import.
 
 What it adds to the action server's Sanic app:
-  - every request but ``GET /health`` must carry ``X-Action-Token`` equal to
-    ACTION_SERVER_TOKEN (endpoints.yml makes Rasa send it), compared in constant time;
+  - every request but ``GET /health`` and ``GET /metrics`` must carry ``X-Action-Token`` equal
+    to ACTION_SERVER_TOKEN (endpoints.yml makes Rasa send it), compared in constant time. Those
+    two stay open for probes and Prometheus: they show counters, latencies by action name and
+    the names of failed checks, never a conversation, a case or a secret;
+  - ``GET /health`` checks the case database (``SELECT 1``) and answers 503 naming it when it
+    does not answer; rasa_sdk's own route only said that the process was up, and Sanic refuses
+    a second route on its path, so a request middleware answers before it;
+  - ``GET /metrics`` (nettrouble.metrics), with each action's run time by action name
+    (``nettrouble_action_seconds``; only names of registered actions become labels);
   - a POST must be ``Content-Type: application/json``, which a web page cannot send to
     another site without a CORS preflight that this server never grants;
   - every request is timed (nettrouble/timing.py) and its figures go back to Rasa in the
@@ -20,23 +27,28 @@ An empty ACTION_SERVER_TOKEN stops the server before it listens.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
 import logging
 import sys
+import time
+from typing import Any, Callable
 
 import pluggy
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from nettrouble import timing
+from nettrouble import db, health, metrics, timing
 from nettrouble.settings import settings
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 log = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-Action-Token"
-OPEN_ROUTES = {("GET", "/health")}
+HEALTH = ("GET", "/health")
+OPEN_ROUTES = {HEALTH, ("GET", "/metrics")}
 
 
 def init_hooks(manager: pluggy.PluginManager) -> None:
@@ -96,6 +108,53 @@ def time_requests(app: Sanic) -> None:
                 answer.headers["Server-Timing"] = timing.server_timing_header(figures)
 
 
+def _timed_run(run: Callable) -> Callable:
+    @functools.wraps(run)
+    async def timed(executor: Any, action_call: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await run(executor, action_call)
+        finally:
+            name = action_call.get("next_action") if isinstance(action_call, dict) else None
+            metrics.observe_action(name, executor.actions, time.perf_counter() - started)
+
+    return timed
+
+
+def time_actions() -> None:
+    """Each action's run time by name (``ActionExecutor.run``, once per process)."""
+    from rasa_sdk.executor import ActionExecutor
+
+    if not getattr(ActionExecutor, "_nettrouble_timed", False):
+        ActionExecutor.run = _timed_run(ActionExecutor.run)
+        ActionExecutor._nettrouble_timed = True
+
+
+def operations(app: Sanic, database: db.LazyEngine) -> None:
+    """``GET /metrics``, and ``GET /health`` with the case database checked."""
+
+    def case_database() -> health.Check:
+        try:
+            engine = database.get()
+        except db.Unavailable as error:
+            log.warning("health: case database unavailable (%s)", type(error.__cause__).__name__)
+            return health.Check("case_database", False, health.UNREACHABLE)
+        return health.database("case_database", engine)
+
+    @app.middleware("request")
+    async def answer_health(request: Request):
+        if (request.method, request.path) != HEALTH:
+            return None
+        check = await asyncio.get_running_loop().run_in_executor(None, case_database)
+        status, body = health.answer([check])
+        return response.json(body, status=status)
+
+    async def metrics_route(request: Request):
+        return response.raw(metrics.render(), content_type=metrics.CONTENT_TYPE)
+
+    app.add_route(metrics_route, "/metrics", methods=["GET"], name="nettrouble_metrics")
+
+
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
     token = settings().action_server_token
@@ -105,3 +164,5 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
     # First, so that the time of the checks is counted too.
     time_requests(app)
     guard(app, token)
+    time_actions()
+    operations(app, db.LazyEngine())

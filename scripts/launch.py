@@ -113,13 +113,15 @@ def run_rasa(arguments: List[str]) -> None:
     import rasa.__main__
     import rasa.server
 
-    from addons import action_payload, prediction_window, tracker_replay, turn_timing
+    from addons import action_payload, operations, prediction_window, tracker_replay, turn_timing
 
     constant_time_api_token(rasa.server)
     tracker_replay.install()
     # Before the timers, so that the policy's time includes building its window.
     prediction_window.install()
     turn_timing.install()
+    # /metrics, /health, and each turn's figures and log context.
+    operations.install()
     action_payload.install()
     # Rasa's main parses sys.argv; changing it here does not change /proc/<pid>/cmdline.
     sys.argv = ["rasa", *arguments]

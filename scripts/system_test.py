@@ -10,13 +10,21 @@ What only the running system can show:
   actions-down   with the action server killed, replies still carry 0120-221-360
   kill-handoff   the action server SIGKILLed during handoffs: no partial or duplicated case
   cases-db-down  with the case database unreachable, a handoff apologises with the number and
-                 writes nothing
+                 writes nothing; the action server's /health answers 503 naming the database
+  clean-logs     a short conversation on every channel (REST, web chat, LINE and SMS, signed,
+                 against a local stand-in for their APIs) and the console's pages: no ERROR line
+                 and no traceback in the logs of the Rasa server, the action server and the
+                 console, from their start-up to the end of the conversations; /metrics and
+                 /health answer on all three
 
     python scripts/system_test.py [--only NAME ...] [--hostile-count N]
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -32,7 +40,9 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -43,8 +53,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import train  # noqa: E402  (scripts/train.py)
-from run import LAUNCH, LOAD_TEST_LIMITS, Service, service_env, wait_until_healthy  # noqa: E402  (scripts/run.py)
+from run import LAUNCH, LOAD_TEST_LIMITS, PYTHON, Service, service_env, wait_until_healthy  # noqa: E402  (scripts/run.py)
 from addons import prediction_window  # noqa: E402
+from tests.fakes.http_recorder import RecordingServer  # noqa: E402
 
 PHONE = "0120-221-360"
 REFERENCE = re.compile(r"NT-\d{4}-\d{5}-\d")
@@ -84,10 +95,21 @@ def http(method: str, url: str, body: Optional[dict] = None, raw: Optional[bytes
         return status, payload.decode("utf-8", "replace")
 
 
-class System:
-    """The action server and the Rasa server of one test run, with their own data."""
+LINE_USER = "U" + "0123456789abcdef" * 2
+SMS_URL = "https://sms.example.test/webhooks/sms/webhook"
+SMS_FROM = "+815000000000"
+SMS_SENDER = "+819011112222"
+# A log line at ERROR level or worse in any of the formats of the three processes (Rasa's,
+# structlog's, Sanic's, the console's and LOG_FORMAT=json), or a traceback.
+ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL)\b|\[(error|critical)\s*\]|Traceback")
 
-    def __init__(self, workdir: Path, model: Path) -> None:
+
+class System:
+    """The action server and the Rasa server of one test run, with their own data. With
+    ``every_channel``, also LINE and SMS (their APIs a local recording server) and the agent
+    console, as `make run` serves them with every secret set."""
+
+    def __init__(self, workdir: Path, model: Path, every_channel: bool = False) -> None:
         self.workdir = workdir
         self.model = model
         self.rasa_port, self.actions_port = free_port(), free_port()
@@ -116,6 +138,21 @@ class System:
             "PREDICTION_WINDOW_CHECK": "1", "PREDICTION_WINDOW_TURNS": "2",
         })
         self.base = f"http://127.0.0.1:{self.rasa_port}"
+        self.platform: Optional[RecordingServer] = None
+        self.console: Optional[Service] = None
+        if every_channel:
+            self.platform = RecordingServer().start()
+            self.console_port = free_port()
+            self.console_base = f"http://127.0.0.1:{self.console_port}"
+            self.env.update({
+                "LINE_CHANNEL_SECRET": secrets.token_urlsafe(24), "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(24),
+                "LINE_API_BASE": self.platform.url,
+                "TWILIO_ACCOUNT_SID": "ACsystem", "TWILIO_AUTH_TOKEN": secrets.token_urlsafe(24),
+                "SMS_PUBLIC_URL": SMS_URL, "SMS_FROM_NUMBER": SMS_FROM, "SMS_API_BASE": self.platform.url,
+                "CONSOLE_PORT": str(self.console_port), "CONSOLE_USER": "system-check",
+                "CONSOLE_PASSWORD": secrets.token_urlsafe(24), "CONSOLE_API_TOKEN": secrets.token_urlsafe(32),
+            })
+            self.console = Service("agent console", [PYTHON, "-m", "console"], f"{self.console_base}/health")
         self.actions = self._actions_service()
         # Through scripts/launch.py, as `make run` starts it: the token is in the environment,
         # not on the command line, and the ports come from RASA_PORT and ACTIONS_PORT above.
@@ -125,11 +162,12 @@ class System:
             f"{self.base}/status?token={self.token}",
         )
 
-    def _actions_service(self) -> Service:
+    def _actions_service(self, healthy: bool = True) -> Service:
+        # /health needs the case database; /metrics only a running server.
         return Service(
             "action server",
             [*LAUNCH, "actions"],
-            f"http://127.0.0.1:{self.actions_port}/health",
+            f"http://127.0.0.1:{self.actions_port}/{'health' if healthy else 'metrics'}",
         )
 
     def _start(self, service: Service, env: dict, log_name: str) -> None:
@@ -141,18 +179,28 @@ class System:
             )
 
     def start(self) -> None:
+        services = [self.actions, self.rasa] + ([self.console] if self.console else [])
         self._start(self.actions, self.env, "actions.log")
         self._start(self.rasa, self.env, "rasa.log")
+        if self.console is not None:
+            self._start(self.console, self.env, "console.log")
         try:
-            wait_until_healthy([self.actions, self.rasa])
+            wait_until_healthy(services)
         except BaseException:
             self.stop()  # a server that started must not outlive a start that failed
             raise
+        # Where each log's start-up ends: the checks that break things on purpose come later.
+        self.started_logs = self.log_sizes()
 
-    def restart_actions(self, **overrides: str) -> None:
+    def log_sizes(self) -> Dict[str, int]:
+        return {path.name: path.stat().st_size for path in sorted(self.workdir.glob("*.log"))}
+
+    def restart_actions(self, healthy: bool = True, **overrides: str) -> None:
+        """Restarts the action server with ``overrides``; waits for a healthy one, or, when it
+        cannot be (its database is down on purpose), for one that answers."""
         self.actions.stop()
         env = dict(self.env, **overrides)
-        self.actions = self._actions_service()
+        self.actions = self._actions_service(healthy)
         self._start(self.actions, env, "actions.log")
         wait_until_healthy([self.actions])
 
@@ -161,8 +209,13 @@ class System:
         self.actions.process.wait()
 
     def stop(self) -> None:
-        for service in (self.rasa, self.actions):
-            service.stop()
+        for service in (self.rasa, self.actions, self.console):
+            if service is not None:
+                service.stop()
+        # Twice is harmless: a start that failed has stopped everything already.
+        platform, self.platform = self.platform, None
+        if platform is not None:
+            platform.stop()
 
     def window_mismatches(self) -> List[str]:
         """The Rasa server's log lines of predictions that the window changed."""
@@ -385,8 +438,11 @@ def check_kill_during_handoff(system: System) -> str:
 
 def check_cases_db_down(system: System) -> str:
     unreachable = f"postgresql://nettrouble:x@127.0.0.1:{free_port()}/none?connect_timeout=2"
-    system.restart_actions(DATABASE_URL=unreachable)
+    system.restart_actions(healthy=False, DATABASE_URL=unreachable)
     try:
+        status, health = http("GET", f"http://127.0.0.1:{system.actions_port}/health")
+        expect(status == 503 and isinstance(health, dict) and health.get("failing") == ["case_database"],
+               f"action server health with the database down: {status} {health!r}")
         system.say("dbdown-1", "フリマアプリで買った商品が届かない")
         text = system.text_of("dbdown-1", "人と話したい")
         expect(PHONE in text and "申し訳ございません" in text and not REFERENCE.search(text),
@@ -394,10 +450,99 @@ def check_cases_db_down(system: System) -> str:
     finally:
         system.restart_actions()
     expect(not [c for c in system.cases() if c["conversation_id"] == "dbdown-1"], "a case was written")
-    return "handoff with the case database unreachable: apology and 0120-221-360, no reference, nothing written"
+    return ("handoff with the case database unreachable: apology and 0120-221-360, no reference, nothing "
+            "written; /health 503 naming case_database")
+
+
+def line_turn(system: System, text: str) -> None:
+    body = json.dumps({"destination": "Usystem", "events": [{
+        "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
+        "source": {"type": "user", "userId": LINE_USER}, "webhookEventId": uuid.uuid4().hex.upper()[:26],
+        "deliveryContext": {"isRedelivery": False}, "replyToken": uuid.uuid4().hex,
+        "message": {"type": "text", "id": str(random.randrange(10 ** 17, 10 ** 18)), "quoteToken": "q", "text": text},
+    }]}, ensure_ascii=False).encode()
+    signature = base64.b64encode(hmac.new(system.env["LINE_CHANNEL_SECRET"].encode(), body, hashlib.sha256).digest())
+    request = urllib.request.Request(f"{system.base}/webhooks/line/webhook", data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Line-Signature": signature.decode()})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        expect(answer.status == 200, f"LINE webhook answered {answer.status}")
+
+
+def sms_turn(system: System, text: str) -> None:
+    from twilio.request_validator import RequestValidator
+
+    params = {"AccountSid": "ACsystem", "MessageSid": "SM" + uuid.uuid4().hex, "From": SMS_SENDER,
+              "To": SMS_FROM, "Body": text, "NumMedia": "0"}
+    signature = RequestValidator(system.env["TWILIO_AUTH_TOKEN"]).compute_signature(SMS_URL, params)
+    request = urllib.request.Request(
+        f"{system.base}/webhooks/sms/webhook", data=urllib.parse.urlencode(params).encode(), method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        expect(answer.status == 200, f"SMS webhook answered {answer.status}")
+
+
+def turns_counted(system: System, channel: str) -> int:
+    """The Rasa server's count of turns handled on ``channel`` (nettrouble_turn_seconds)."""
+    _, text = http("GET", f"{system.base}/metrics")
+    found = re.search(r'^nettrouble_turn_seconds_count\{channel="%s"\} ([0-9.e+]+)$' % channel, str(text), re.M)
+    return int(float(found.group(1))) if found else 0
+
+
+def api_calls(system: System, path: str) -> int:
+    return sum(path in request.path for request in list(system.platform.requests))
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        expect(time.monotonic() < deadline, f"waited {seconds:.0f} s for {what}")
+        time.sleep(0.1)
+
+
+def check_clean_logs(system: System) -> str:
+    expect(system.platform is not None and system.console is not None,
+           "clean-logs needs every channel and the console (System(..., every_channel=True))")
+    before = system.log_sizes()
+    turns = ["こんにちは", "ツイッターで悪口を書かれて困っています", "自分です"]
+    for text in turns:
+        system.say("clean-rest", text)
+    token = http("POST", f"{system.base}/webhooks/web/session")[1]["token"]
+    for text in turns:
+        status, body = http("POST", f"{system.base}/webhooks/web/webhook", {"token": token, "message": text})
+        expect(status == 200 and body.get("messages"), f"web chat answered {status}: {str(body)[:200]}")
+    # LINE and SMS answer in the background, through their APIs: each turn is waited for until
+    # the Rasa server has counted it (its /metrics) and its reply has reached the API.
+    for channel, send, api_path in (("line", line_turn, "/v2/bot/message/"), ("sms", sms_turn, "/Messages.json")):
+        for text in turns:
+            done, calls = turns_counted(system, channel), api_calls(system, api_path)
+            send(system, text)
+            wait_for(lambda: turns_counted(system, channel) > done and api_calls(system, api_path) > calls,
+                     f"the {channel} turn {text!r} and its reply")
+    sign_in = http("GET", f"{system.console_base}/login")[0]
+    expect(sign_in == 200, f"console sign-in page answered {sign_in}")
+    bases = {"Rasa server": system.base, "action server": f"http://127.0.0.1:{system.actions_port}",
+             "console": system.console_base}
+    for name, base in bases.items():
+        for route in ("health", "metrics"):
+            status, _ = http("GET", f"{base}/{route}")
+            expect(status == 200, f"{name} /{route} answered {status}")
+    # The start-up, and everything logged since this check began (other checks break things
+    # on purpose and log errors for it).
+    problems = []
+    for name, end in system.log_sizes().items():
+        data = (system.workdir / name).read_bytes()
+        start_up = data[: system.started_logs.get(name, 0)]
+        during = data[max(before.get(name, 0), system.started_logs.get(name, 0)):]
+        for line in (start_up + b"\n" + during).decode("utf-8", "replace").splitlines():
+            if ERROR_LINE.search(line):
+                problems.append(f"{name}: {line[:300]}")
+    expect(not problems, f"{len(problems)} ERROR or traceback line(s):\n  " + "\n  ".join(problems[:20]))
+    return (f"{len(turns)} turns on each of REST, web chat, LINE and SMS, console pages, /health and /metrics "
+            f"on all three: no ERROR line or traceback in {len(system.log_sizes())} logs")
 
 
 CHECKS: Dict[str, Callable] = {
+    "clean-logs": check_clean_logs,
     "done-when": check_done_when,
     "handoff": check_handoff,
     "no-number": check_no_number,
@@ -418,7 +563,7 @@ def main() -> int:
         print(f"system test: no model {model.name}; run `make train` first", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="nettrouble-system-"))
-    system = System(workdir, model)
+    system = System(workdir, model, every_channel=True)
     failures = 0
     try:
         system.start()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rasa.core.nlg.interpolator import interpolate_text
 
 from nettrouble import answers, triage
 
@@ -276,10 +277,12 @@ def test_every_answer_button_of_the_domain_sends_a_value_its_question_accepts():
     for slot in triage.TRIAGE_SLOTS:
         for variant in domain["responses"][f"utter_ask_{slot}"]:
             for button in variant.get("buttons", []):
-                assert button["payload"].startswith('/inform{"answer": '), (slot, button)
-                value = json.loads(button["payload"][len("/inform"):])["answer"]
+                # As Rasa's interpolator sends it: the domain doubles the braces (domain.yml).
+                payload = interpolate_text(button["payload"], {})
+                assert payload.startswith('/inform{"answer": '), (slot, button)
+                value = json.loads(payload[len("/inform"):])["answer"]
                 entities = [{"entity": "answer", "value": value}]
-                found = answers.read(button["payload"], [slot], slot, intent="inform", entities=entities)
+                found = answers.read(payload, [slot], slot, intent="inform", entities=entities)
                 assert answers.valid(slot, found.get(slot)), (slot, button)
                 checked += 1
     assert checked >= 80

@@ -168,3 +168,19 @@ def test_json_mode_writes_one_json_object_per_line_even_after_handlers_are_repla
     assert entries[1]["conversation_id"] == masking.conversation_key("+819012345678")
     assert "Traceback" in entries[2]["exception"] and "RuntimeError: boom" in entries[2]["exception"]
     assert_private(stream.getvalue())
+
+
+def test_json_lines_made_during_a_turn_carry_its_conversation_and_channel(installed):
+    installed("json")
+    logger, stream = capture("rasa.core.processor")
+    with log_privacy.turn("+819012345678", "sms"):
+        logger.info("predicted %s", "utter_greet")
+        logger.info("explicit", extra={"sender_id": "other-conversation"})
+    logger.info("after the turn")
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert entries[0]["conversation_id"] == masking.conversation_key("+819012345678") != "+819012345678"
+    assert entries[0]["channel"] == "sms"
+    # A record that names its conversation keeps it; the turn still gives the channel.
+    assert entries[1]["conversation_id"] == "other-conversation" and entries[1]["channel"] == "sms"
+    assert "conversation_id" not in entries[2] and "channel" not in entries[2]
+    assert_private(stream.getvalue())

@@ -7,10 +7,11 @@ import json
 import pytest
 import sqlalchemy
 from aiohttp import web
+from prometheus_client import REGISTRY
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
 from addons import action_client, turn_timing
-from nettrouble import settings, timing
+from nettrouble import metrics, settings, timing
 
 
 @pytest.fixture
@@ -97,14 +98,18 @@ def test_the_action_servers_figures_survive_the_header():
 
 
 def test_histograms_are_rendered_for_prometheus():
+    def turns_counted():
+        return REGISTRY.get_sample_value("nettrouble_span_seconds_count", {"process": "rasa", "span": "turn"}) or 0
+
+    before = turns_counted()
     record = timing.begin("rasa", "/webhooks/rest/webhook")
     with timing.span("turn"):
         pass
     timing.finish(record)
-    text = timing.REGISTRY.prometheus_text()
+    assert turns_counted() == before + 1
+    text = metrics.render().decode()
     assert '# TYPE nettrouble_span_seconds histogram' in text
-    assert 'nettrouble_span_seconds_count{process="rasa",span="turn"}' in text
-    assert 'le="+Inf"' in text
+    assert 'nettrouble_span_seconds_bucket{le="+Inf",process="rasa",span="turn"}' in text
 
 
 class FakeProcessor:

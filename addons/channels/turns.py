@@ -43,7 +43,7 @@ from sanic import Blueprint
 import aiohttp
 
 from addons.channels import render
-from nettrouble import datafiles, db, deliveries, limits, safety, service
+from nettrouble import datafiles, db, deliveries, health, limits, safety, service
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,9 @@ class ActionServerProbe:
             timeout = aiohttp.ClientTimeout(total=self.TIMEOUT_S)
             async with aiohttp.ClientSession(timeout=timeout) as session:
                 async with session.get(self.health_url()) as reply:
-                    if reply.status == 200:
+                    # A 503 that names a failed check (the case database) still comes from a
+                    # running server, whose questions and articles work.
+                    if health.answered_by_server(reply.status, await reply.read()):
                         return True
         except asyncio.TimeoutError:
             return True

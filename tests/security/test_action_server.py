@@ -187,7 +187,9 @@ def test_the_number_check_without_the_token_returns_no_person_key(server):
 
 def test_health_stays_open_and_reveals_nothing(server):
     status, headers, body = call(server, "GET", "/health")
-    assert status == 200 and json.loads(body) == {"status": "ok"}
+    assert status == 200 and json.loads(body) == {"status": "ok", "checks": {"case_database": "ok"}}
+    status, _, body = call(server, "GET", "/metrics")
+    assert status == 200 and NUMBER not in body.decode()
     assert not {name.lower() for name in headers} & {"server", "x-powered-by"}
 
 
