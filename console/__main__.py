@@ -1,14 +1,17 @@
-"""``python -m console``: the agent console on BIND_HOST:CONSOLE_PORT, and the handoff
-notification worker when HANDOFF_WEBHOOK_URL is set (each POST signed with
-HANDOFF_WEBHOOK_SECRET).
+"""``python -m console``: the agent console on BIND_HOST:CONSOLE_PORT, and a notification
+worker for each outlet of new cases that is switched on (``nettrouble.outlets``: the signed
+webhook HANDOFF_WEBHOOK_URL, Slack alerts SLACK_WEBHOOK_URL, helpdesk tickets TICKETS_API_URL).
 
 Before it serves it runs the production checks, makes the files it creates private and masks
 every log record (``nettrouble.log_privacy``).
 
-The worker (``nettrouble.outbox.run_forever``) makes blocking HTTP calls and database writes,
-so it runs on a thread of its own, never on Sanic's event loop. It starts once the server is up
-and is stopped, waiting for a delivery in flight, when the server stops (Ctrl-C or SIGTERM).
-A notification interrupted by the stop stays in the outbox and is sent on the next start.
+Each worker (``nettrouble.outbox.run_forever`` for one outlet) makes blocking HTTP calls and
+database writes, so it runs on a thread of its own, never on Sanic's event loop; one per
+outlet, so that a helpdesk that is slow or down never holds up an urgent Slack alert. They
+start once the server is up and are stopped, waiting for a delivery in flight, when the server
+stops (Ctrl-C or SIGTERM); ``app.ctx.delivery_workers`` lists them (``name``, ``running``) for
+the health check. A notification interrupted by the stop stays in the outbox and is sent on the
+next start.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from sanic.log import LOGGING_CONFIG_DEFAULTS
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nettrouble import db, log_privacy, outbox
+from nettrouble import db, log_privacy, outbox, outlets
 from nettrouble.settings import ROOT, SettingsError, check_production, protect_files, settings
 
 from console.app import create_app
@@ -33,14 +36,11 @@ log = logging.getLogger("console")
 
 
 class DeliveryWorker:
-    """``outbox.run_forever`` on a daemon thread, with a stop that waits for it. The signing
-    key is HANDOFF_WEBHOOK_SECRET unless ``secret`` is given; without one it does not start."""
+    """``outbox.run_forever`` for one outlet on a daemon thread, with a stop that waits for it."""
 
-    def __init__(self, engine: Engine, url: str, interval: float = 5.0,
-                 timeout: float = outbox.DEFAULT_TIMEOUT, secret: Optional[str] = None):
-        self.engine, self.url = engine, outbox.check_url(url)
-        self.secret = secret or settings().require("handoff_webhook_secret")
-        self.interval, self.timeout = interval, timeout
+    def __init__(self, engine: Engine, outlet: outbox.Outlet, interval: float = 5.0):
+        self.engine, self.outlet, self.interval = engine, outlet, interval
+        self.name = outlet.name
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -54,34 +54,38 @@ class DeliveryWorker:
         self._stop.clear()
         self._thread = threading.Thread(
             target=outbox.run_forever,
-            args=(self.engine, self.url, self._stop),
-            kwargs={"interval": self.interval, "timeout": self.timeout, "secret": self.secret},
-            name="handoff-outbox",
+            args=(self.engine, self.outlet, self._stop),
+            kwargs={"interval": self.interval},
+            name=f"outbox-{self.name}",
             daemon=True,
         )
         self._thread.start()
 
     def stop(self) -> bool:
-        """Stops the loop; True once the thread has ended. A POST in flight may take up to its
-        timeout to end, so that is how long this waits."""
+        """Stops the loop; True once the thread has ended. A row in flight may take up to its
+        requests' timeouts to end, so that is how long this waits."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(self.timeout + 5)
+            self._thread.join(self.outlet.timeout * outbox.MAX_REQUESTS_PER_ROW + 5)
         return not self.running
 
 
-def attach_worker(app: Sanic, worker: DeliveryWorker) -> None:
-    async def start_worker(_app, _loop) -> None:
-        worker.start()
-        log.info("handoff notifications: delivering to %s", worker.url)
+def attach_workers(app: Sanic, workers: List[DeliveryWorker]) -> None:
+    app.ctx.delivery_workers = workers
 
-    async def stop_worker(_app, loop) -> None:
+    async def start_workers(_app, _loop) -> None:
+        for worker in workers:
+            worker.start()
+            log.info("case notifications: %s worker started", worker.name)
+
+    async def stop_workers(_app, loop) -> None:
         # Joining blocks, so it waits on an executor thread while the loop winds down.
-        if not await loop.run_in_executor(None, worker.stop):
-            log.warning("handoff notification worker still busy at shutdown; its row will be retried")
+        for worker in workers:
+            if not await loop.run_in_executor(None, worker.stop):
+                log.warning("%s notification worker still busy at shutdown; its row will be retried", worker.name)
 
-    app.register_listener(start_worker, "after_server_start")
-    app.register_listener(stop_worker, "before_server_stop")
+    app.register_listener(start_workers, "after_server_start")
+    app.register_listener(stop_workers, "before_server_stop")
 
 
 def logging_config() -> Dict[str, Any]:
@@ -114,19 +118,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         protect_files()
         engine = db.prepare(config.database_url)
         app = create_app(engine, config)
-        worker = DeliveryWorker(engine, config.handoff_webhook_url) if config.handoff_webhook_url else None
+        workers = [DeliveryWorker(engine, outlet) for outlet in outlets.configured(config)]
     except (SettingsError, ValueError) as problem:
-        # SettingsError names the missing secret; ValueError a HANDOFF_WEBHOOK_URL that is not http(s).
+        # SettingsError names the missing secret; ValueError an outlet's address that is not http(s).
         print(f"console: {problem}", file=sys.stderr)
         return 2
     except SQLAlchemyError as problem:
         print(f"console: the case database cannot be opened ({type(problem).__name__}); "
               f"check DATABASE_URL", file=sys.stderr)
         return 2
-    if worker is not None:
-        attach_worker(app, worker)
-    else:
-        log.info("handoff notifications: off (HANDOFF_WEBHOOK_URL is empty)")
+    attach_workers(app, workers)
+    switched_off = [name for name in outlets.NAMES if name not in {worker.name for worker in workers}]
+    if switched_off:
+        log.info("case notifications off (settings empty): %s", ", ".join(switched_off))
     host = args.host or config.bind_host
     print(
         f"エージェントコンソール: http://{host}:{config.console_port}/ "

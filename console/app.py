@@ -1,9 +1,13 @@
 """The agent console as a Sanic app: ``create_app(engine, settings)``.
 
 Access is denied by default, before routing reaches a handler: every path except the sign-in
-page, the stylesheet and the health check needs a signed-in session (HTML) or the API token
-(``/api/``), and every POST needs the session's CSRF token and a same-site origin. So a route
-added later is protected without anyone remembering to protect it.
+page, the stylesheet, the health check and the metrics (``console.operations``) needs a
+signed-in session (HTML) or the API token (``/api/``), and every POST needs the session's CSRF token and a same-site origin. So a route
+added later is protected without anyone remembering to protect it. Pages for supervisors only
+add ``auth.supervisor_only``.
+
+Staff sign in with named accounts (``nettrouble.agents``); on the first start the .env account
+(CONSOLE_USER / CONSOLE_PASSWORD) becomes the first supervisor.
 """
 from __future__ import annotations
 
@@ -18,18 +22,18 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.engine import Engine
 
-from nettrouble import articles, db
+from nettrouble import agents, articles, db
 from nettrouble.datafiles import DataFileError
-from nettrouble.settings import Settings
+from nettrouble.settings import Settings, SettingsError
 from nettrouble.settings import settings as current_settings
 
-from console import auth, templates, views
+from console import auth, operations, staff, templates, views
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 STYLESHEET = "/static/console.css"
-PUBLIC_PATHS = ("/login", "/health", STYLESHEET)
+PUBLIC_PATHS = ("/login", "/health", "/metrics", STYLESHEET)
 REQUEST_MAX_BYTES = 64 * 1024
 REQUIRED = ("console_user", "console_password", "console_api_token", "person_key_secret")
 
@@ -86,6 +90,11 @@ async def gate(request: Request) -> Optional[HTTPResponse]:
         response = views.api_error(401, "unauthorized", "有効なAPIトークンが必要です。")
         response.headers["WWW-Authenticate"] = challenge
         return response
+    session = request.ctx.session
+    if session is not None and session.signed_in and await views.call(
+            agents.session_agent, app.ctx.engine, session.user, session.generation) is None:
+        # The agent was removed, or their password reset, after this session began.
+        request.ctx.session = None
     public = request.path in PUBLIC_PATHS
     if not public and (request.ctx.session is None or not request.ctx.session.signed_in):
         return _unauthenticated(request)
@@ -114,6 +123,7 @@ async def security_headers(request: Request, response: HTTPResponse) -> None:
 
 ERROR_TEXT = {
     400: ("リクエストが正しくありません", "送信内容を読み取れませんでした。画面を開き直してお試しください。"),
+    403: ("権限がありません", "このページはスーパーバイザーのみ利用できます。"),
     404: ("ページが見つかりません", "お探しのページは見つかりませんでした。"),
     405: ("この操作はできません", "このページではその操作はできません。"),
     413: ("送信内容が大きすぎます", "送信内容が大きすぎるため、受け付けませんでした。"),
@@ -143,6 +153,10 @@ def create_app(engine: Optional[Engine] = None, settings: Optional[Settings] = N
     for name in REQUIRED:
         config.require(name)
     engine = engine or db.prepare(config.database_url)
+    try:
+        agents.bootstrap(engine, config.console_user, config.console_password)
+    except agents.AgentError as problem:
+        raise SettingsError(f"CONSOLE_USER cannot name the first supervisor: {problem}") from None
 
     sanic_config = Config()
     # Apps are created per test and per process; Sanic's global registry would refuse the
@@ -158,6 +172,8 @@ def create_app(engine: Optional[Engine] = None, settings: Optional[Settings] = N
     app.ctx.article_titles = article_titles()
 
     views.register(app)
+    staff.register(app)
+    operations.register(app)
     app.static(STYLESHEET, str(STATIC / "console.css"), name="stylesheet",
                content_type="text/css; charset=utf-8")
     app.register_middleware(gate, "request")

@@ -1,5 +1,5 @@
-"""Who may read cases: the staff session, the CSRF token of its forms, the sign-in throttle and
-the bearer token of the JSON API.
+"""Who may read cases: the staff session, the CSRF token of its forms, the sign-in throttle, the
+supervisor-only guard and the bearer token of the JSON API.
 
 Sessions are signed cookies (HMAC-SHA256), HttpOnly and SameSite=Strict, valid for one shift
 (8 hours). The signing key is random and lives only in this process: a restart signs everyone
@@ -9,21 +9,31 @@ needs no key rotation. The console is one process (it also runs the notification
 no key has to be shared.
 
 A session exists before sign-in too (``user`` is None) so that the sign-in form carries a CSRF
-token like every other form; signing in replaces it with a new id and token.
+token like every other form; signing in replaces it with a new id and token. A signed-in session
+names the agent (``nettrouble.agents``), their role and the account's generation at sign-in; the
+console's gate checks the generation on every request, so removing an agent or resetting their
+password ends their sessions.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
 import secrets
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Awaitable, Callable, Deque, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
+
+from sanic.exceptions import Forbidden
+
+from nettrouble import metrics
+from nettrouble.agents import SUPERVISOR
 
 COOKIE = "nt_console_session"
 CSRF_FIELD = "csrf_token"
@@ -45,10 +55,16 @@ class Session:
     user: Optional[str]
     csrf: str
     expires: float
+    role: Optional[str] = None
+    generation: int = 0
 
     @property
     def signed_in(self) -> bool:
         return self.user is not None
+
+    @property
+    def supervisor(self) -> bool:
+        return self.signed_in and self.role == SUPERVISOR
 
 
 def _b64(data: bytes) -> str:
@@ -68,21 +84,23 @@ class Sessions:
         self._revoked: Dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def new(self, user: Optional[str] = None) -> Session:
+    def new(self, user: Optional[str] = None, role: Optional[str] = None, generation: int = 0) -> Session:
         lifetime = SESSION_SECONDS if user is not None else SIGN_IN_FORM_SECONDS
         return Session(
             sid=secrets.token_urlsafe(16),
             user=user,
             csrf=secrets.token_urlsafe(32),
             expires=self._clock() + lifetime,
+            role=role,
+            generation=generation,
         )
 
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
 
     def encode(self, session: Session) -> str:
-        body = json.dumps([session.sid, session.user, session.csrf, int(session.expires)],
-                          ensure_ascii=True, separators=(",", ":"))
+        body = json.dumps([session.sid, session.user, session.csrf, int(session.expires), session.role,
+                           session.generation], ensure_ascii=True, separators=(",", ":"))
         payload = _b64(body.encode("ascii"))
         return f"{payload}.{self._mac(payload)}"
 
@@ -97,19 +115,20 @@ class Sessions:
         if not hmac.compare_digest(mac.encode("utf-8", "replace"), expected.encode("ascii")):
             return None
         try:
-            sid, user, csrf, expires = json.loads(_unb64(payload))
+            sid, user, csrf, expires, role, generation = json.loads(_unb64(payload))
         except (ValueError, TypeError, binascii.Error):
             return None
-        if not (isinstance(sid, str) and isinstance(csrf, str) and isinstance(expires, int)):
+        if not (isinstance(sid, str) and isinstance(csrf, str) and isinstance(expires, int)
+                and isinstance(generation, int)):
             return None
-        if user is not None and not isinstance(user, str):
+        if (user is not None and not isinstance(user, str)) or (role is not None and not isinstance(role, str)):
             return None
         if expires <= self._clock():
             return None
         with self._lock:
             if sid in self._revoked:
                 return None
-        return Session(sid, user, csrf, float(expires))
+        return Session(sid, user, csrf, float(expires), role, generation)
 
     def seconds_left(self, session: Session) -> int:
         return max(1, int(session.expires - self._clock()))
@@ -129,72 +148,102 @@ def _digest(value: object) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
-def credentials_match(user: object, password: object, expected_user: str, expected_password: str) -> bool:
-    """Both compared in constant time over their digests (so the length of the real password
-    does not show either), both always compared."""
-    if not isinstance(user, str) or not isinstance(password, str) or not password:
-        return False
-    user_ok = hmac.compare_digest(_digest(user), _digest(expected_user))
-    password_ok = hmac.compare_digest(_digest(password), _digest(expected_password))
-    return user_ok and password_ok
-
-
 class SignInThrottle:
-    """Slows down password guessing, per client address: the first ``free`` failures cost
-    nothing; each later one blocks further attempts for 1, 2, 4 … seconds, up to
-    ``max_wait``. Being blocked refuses the attempt before any password is checked, so
-    parallel guesses gain nothing. Addresses quiet for ``forget_after`` seconds start over."""
+    """Slows down password guessing, per account and across all of them.
+
+    Per account (the name typed, folded to lower case; every name that is not an account shares
+    one key, ``nettrouble.agents.throttle_key``): the first ``free`` failures cost nothing; each
+    later one blocks further attempts on that account for 1, 2, 4 … seconds, up to
+    ``max_wait``. Keys quiet for ``forget_after`` seconds start over. Counting per account
+    rather than per address keeps a team behind one proxy from being locked out by one
+    person's typos, and a guesser gains nothing by changing address.
+
+    Across accounts: after ``ceiling`` failures within ``ceiling_window`` seconds, every
+    sign-in waits until the oldest of them leaves the window, so spraying one guess over many
+    names is slowed down as much as guessing one.
+
+    Being blocked refuses the attempt before any password is checked, so parallel guesses gain
+    nothing."""
 
     def __init__(
         self,
         free: int = 5,
         max_wait: float = 300.0,
         forget_after: float = 900.0,
-        max_clients: int = 10000,
+        ceiling: int = 30,
+        ceiling_window: float = 60.0,
+        max_keys: int = 10000,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.free, self.max_wait, self.forget_after = free, max_wait, forget_after
-        self.max_clients = max_clients
+        self.ceiling, self.ceiling_window = ceiling, ceiling_window
+        self.max_keys = max_keys
         self._clock = clock
-        # client -> (failures, last failure, blocked until)
-        self._clients: Dict[str, Tuple[int, float, float]] = {}
+        # key -> (failures, last failure, blocked until)
+        self._keys: Dict[str, Tuple[int, float, float]] = {}
+        # Times of the latest failures, any key; never longer than the ceiling.
+        self._recent: Deque[float] = deque(maxlen=ceiling)
         self._lock = threading.Lock()
 
-    def wait_for(self, client: str) -> float:
-        """Seconds before ``client`` may try again (0: now)."""
+    def wait_for(self, key: str) -> float:
+        """Seconds before a sign-in to ``key`` may be tried (0: now)."""
         now = self._clock()
         with self._lock:
-            entry = self._clients.get(client)
-        if entry is None:
-            return 0.0
-        return max(0.0, entry[2] - now)
+            entry = self._keys.get(key)
+            overall = (self._recent[0] + self.ceiling_window - now
+                       if len(self._recent) >= self.ceiling else 0.0)
+        own = entry[2] - now if entry is not None else 0.0
+        return max(0.0, own, overall)
 
-    def failed(self, client: str) -> None:
+    def failed(self, key: str) -> None:
+        metrics.SIGN_IN_FAILURES.inc()
         now = self._clock()
         with self._lock:
-            failures, last, _until = self._clients.get(client, (0, now, now))
+            self._recent.append(now)
+            failures, last, _until = self._keys.get(key, (0, now, now))
             if now - last > self.forget_after:
                 failures = 0
             failures += 1
             wait = 0.0 if failures <= self.free else min(2.0 ** (failures - self.free - 1), self.max_wait)
-            self._clients[client] = (failures, now, now + wait)
-            if len(self._clients) > self.max_clients:
+            self._keys[key] = (failures, now, now + wait)
+            if len(self._keys) > self.max_keys:
                 self._forget(now)
 
-    def succeeded(self, client: str) -> None:
+    def succeeded(self, key: str) -> None:
         with self._lock:
-            self._clients.pop(client, None)
+            self._keys.pop(key, None)
 
     def _forget(self, now: float) -> None:
-        stale = [c for c, (_, last, until) in self._clients.items()
+        stale = [k for k, (_, last, until) in self._keys.items()
                  if now - last > self.forget_after and until <= now]
-        for client in stale:
-            del self._clients[client]
-        # A flood of addresses still inside the window: drop the oldest rather than grow.
-        overflow = len(self._clients) - self.max_clients
+        for key in stale:
+            del self._keys[key]
+        # Keys are account names, so this only matters with a very large staff; still, drop
+        # the oldest rather than grow.
+        overflow = len(self._keys) - self.max_keys
         if overflow > 0:
-            for client in sorted(self._clients, key=lambda c: self._clients[c][1])[:overflow]:
-                del self._clients[client]
+            for key in sorted(self._keys, key=lambda k: self._keys[k][1])[:overflow]:
+                del self._keys[key]
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def supervisor_only(handler: Handler) -> Handler:
+    """Wraps a console handler so that only a supervisor's session reaches it; an agent gets
+    403. The gate has already refused anyone not signed in."""
+    @functools.wraps(handler)
+    async def guarded(request, *args: Any, **kwargs: Any) -> Any:
+        require_supervisor(getattr(request.ctx, "session", None))
+        return await handler(request, *args, **kwargs)
+
+    return guarded
+
+
+def require_supervisor(session: Optional[Session]) -> None:
+    """Forbidden (403) unless ``session`` is a supervisor's; for checks inside a handler."""
+    if session is None or not session.supervisor:
+        raise Forbidden("supervisors only")
 
 
 def csrf_ok(session: Optional[Session], submitted: object) -> bool:

@@ -13,13 +13,14 @@ import json
 import logging
 import math
 from datetime import date
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, raw, redirect
 from sanic.response import json as json_response
 
-from nettrouble import cases
+from nettrouble import agents, cases
+from nettrouble.case_document import case_document
 from nettrouble.clock import now
 from nettrouble.datafiles import TROUBLE_TYPES
 from nettrouble.reference import OK, parse_reference
@@ -149,8 +150,9 @@ async def login(request: Request) -> HTTPResponse:
     app: Sanic = request.app
     next_path = auth.safe_next(request.form.get("next"))
     username = request.form.get("username") or ""
-    client = request.remote_addr or request.ip or "unknown"
-    wait = app.ctx.throttle.wait_for(client)
+    # Counted per account, not per address: staff share one proxy (console.auth.SignInThrottle).
+    key = await call(agents.throttle_key, app.ctx.engine, username)
+    wait = app.ctx.throttle.wait_for(key)
     if wait > 0:
         response = sign_in_form(
             request, status=429, next_path=next_path, username=username[: auth.MAX_USER_CHARS],
@@ -158,17 +160,17 @@ async def login(request: Request) -> HTTPResponse:
         )
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
-    expected = app.ctx.settings
-    if not auth.credentials_match(username, request.form.get("password"),
-                                  expected.console_user, expected.console_password):
-        app.ctx.throttle.failed(client)
+    agent = await call(agents.authenticate, app.ctx.engine, username, request.form.get("password"))
+    if agent is None:
+        app.ctx.throttle.failed(key)
         return sign_in_form(request, next_path=next_path, username=username[: auth.MAX_USER_CHARS],
                             error="ユーザー名またはパスワードが違います。")
-    app.ctx.throttle.succeeded(client)
+    app.ctx.throttle.succeeded(key)
     if request.ctx.session is not None:
         app.ctx.sessions.revoke(request.ctx.session)
     # A new id and CSRF token at sign-in: a session planted before it is worth nothing after.
-    session = app.ctx.sessions.new(expected.console_user)
+    session = app.ctx.sessions.new(agent.name, agent.role, agent.generation)
+    logger.info("console: %s signed in (%s)", agent.name, agent.role)
     response = redirect(next_path, status=303)
     set_session(request, response, session)
     return response
@@ -295,20 +297,15 @@ async def export(request: Request) -> HTTPResponse:
     )
 
 
-async def health(request: Request) -> HTTPResponse:
-    return raw(b"ok", content_type="text/plain; charset=utf-8")
-
-
 # --- JSON API ------------------------------------------------------------------------------------
 
 def api_error(status: int, code: str, message: str) -> HTTPResponse:
     return json_response({"error": code, "message": message}, status=status, dumps=dumps)
 
 
-def case_json(case: cases.Case) -> Dict[str, Any]:
-    values = case.public()
-    values["caller_check_available"] = case.person_key is not None
-    return values
+def case_json(case: cases.Case, transcript: Optional[List[Any]] = None) -> Dict[str, Any]:
+    # The documented case JSON (docs/case-schema.md), the same the webhook and tickets get.
+    return case_document(case, transcript)
 
 
 async def api_cases(request: Request) -> HTTPResponse:
@@ -352,7 +349,6 @@ def register(app: Sanic) -> None:
     app.add_route(login_page, "/login", methods=["GET"], name="login_page")
     app.add_route(login, "/login", methods=["POST"], name="login")
     app.add_route(logout, "/logout", methods=["POST"], name="logout")
-    app.add_route(health, "/health", methods=["GET"], name="health")
     app.add_route(case_list, "/", methods=["GET"], name="case_list")
     app.add_route(lookup, "/cases/lookup", methods=["GET"], name="lookup")
     app.add_route(case_detail, "/cases/<reference>", methods=["GET"], name="case_detail")
