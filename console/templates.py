@@ -11,6 +11,7 @@ top-level ``{% set current_page = "<key>" %}`` marks its NAVIGATION entry), its 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
@@ -18,13 +19,16 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from nettrouble import cases, eligibility, ledger, triage
+from nettrouble import cases, closing_reasons, eligibility, ledger, triage
 # The codes' Japanese names are shared with the Slack alerts and the tickets.
 from nettrouble.case_document import (UNCLASSIFIED, URGENCY_LABELS, URGENCY_ORDER, channel_label,
                                       ordered_urgency, type_label)
 from nettrouble.clock import in_japan
+from nettrouble.closing_reasons import ClosingReason
 from nettrouble.datafiles import TROUBLE_TYPES
 from nettrouble.reference import BAD_CHECK_DIGIT, MALFORMED
+from nettrouble.transcript import BUTTON_LABEL, KIND_LABELS
+from nettrouble.transcript import ROLE_LABELS as TURN_ROLES
 
 from console.auth import CSRF_FIELD, Session
 
@@ -51,6 +55,11 @@ UNDECIDED = "未判定"
 
 NOTICES = {
     "status_changed": "状態を変更しました。",
+    "taken": "この案件の担当になりました。",
+    "assigned": "担当者を変更しました。",
+    "released": "担当を外し、未担当の案件として一覧に戻しました。",
+    "note_added": "メモを追加しました。",
+    "closed": "完了にしました。",
     "claim_released": "無料相談の枠を解除しました。この番号は、ほかの受付で使えるようになりました。",
     "claim_not_pending": "確認待ちの無料相談の枠がないため、解除できませんでした。",
 }
@@ -58,6 +67,9 @@ STATUS_ERRORS = {
     "not_allowed": "この状態からは、その変更はできません。画面を更新して最新の状態をご確認ください。",
     "conflict": "ほかの担当者が先に状態を変更しました。最新の状態をご確認ください。",
     "invalid": "変更先の状態が正しくありません。",
+    # {holder}: who holds the case now.
+    "taken": "この案件はすでに {holder} さんが担当しています。",
+    "needs_reason": "完了にするには、対応終了の理由を選んで「完了にする」から操作してください。",
 }
 LOOKUP_MESSAGES = {
     MALFORMED: f"受付番号の形式が正しくありません。「{REFERENCE_EXAMPLE}」のように、NTに続く10桁の数字でご入力ください。",
@@ -191,12 +203,25 @@ def export_href(filters: Mapping[str, str]) -> str:
 # The buttons offered in each status: (target status, reopen, label, button style).
 STATUS_ACTIONS = {
     cases.NEW: ((cases.IN_PROGRESS, False, "対応を開始する", "primary"),),
-    cases.IN_PROGRESS: (
-        (cases.CLOSED, False, "完了にする", "primary"),
-        (cases.NEW, False, "新規に戻す（担当を外れる）", "secondary"),
-    ),
+    # Closing needs a reason: the close form, not a status button.
+    cases.IN_PROGRESS: ((cases.NEW, False, "新規に戻す（担当を外れる）", "secondary"),),
     cases.CLOSED: ((cases.IN_PROGRESS, True, "再開する（対応中に戻す）", "secondary"),),
 }
+
+
+@dataclass(frozen=True)
+class CaseWork:
+    """What the case page shows of the phone team's work on a case (console/queue_views.py)."""
+
+    # The masked conversation (nettrouble.transcript turns); None when the store could not be read.
+    transcript: Optional[Sequence[Mapping[str, Any]]]
+    notes: Sequence[cases.Note]
+    reasons: Sequence[ClosingReason]
+    # Active agents a supervisor may assign the case to; empty for anyone else.
+    assignees: Sequence[str]
+    # Why a form was refused (a 400 answer), and the note text to offer again.
+    problem: Optional[str] = None
+    note_draft: str = ""
 
 
 def history_change(event: cases.StatusEvent) -> str:
@@ -208,11 +233,17 @@ def history_change(event: cases.StatusEvent) -> str:
 
 # --- rendering -----------------------------------------------------------------------------------
 
-# The header's links, in order: (key a page sets as current_page, path, label). A new page in
-# the navigation adds its entry here.
+# The header's links, in order: (key a page sets as current_page, path, label, for supervisors
+# only). A new page in the navigation adds its entry here; a supervisors' page also checks the
+# role itself (auth.supervisor_only): hiding a link protects nothing.
 NAVIGATION = (
-    ("cases", "/", "一覧"),
-    ("export", "/export.csv", "CSV出力"),
+    ("queue", "/queue", "今日の対応", False),
+    ("cases", "/", "一覧", False),
+    ("holdings", "/holdings", "担当状況", True),
+    ("analytics", "/analytics", "分析", True),
+    ("review", "/review", "未理解メッセージ", True),
+    ("agents", "/agents", "担当者アカウント", True),
+    ("export", "/export.csv", "CSV出力", False),
 )
 
 ENVIRONMENT = Environment(
@@ -233,6 +264,10 @@ ENVIRONMENT.globals.update(
     list_href=list_href,
     export_href=export_href,
     ordered_answers=ordered_answers,
+    KIND_LABELS=KIND_LABELS,
+    BUTTON_LABEL=BUTTON_LABEL,
+    TURN_ROLES=TURN_ROLES,
+    MAX_NOTE_CHARS=cases.MAX_NOTE_CHARS,
 )
 ENVIRONMENT.filters.update(
     type_label=type_label,
@@ -245,6 +280,7 @@ ENVIRONMENT.filters.update(
     japan_time=japan_time,
     excerpt=excerpt,
     history_change=history_change,
+    reason_label=closing_reasons.label,
 )
 ENVIRONMENT.tests.update(life_threatening=life_threatening)
 
@@ -296,6 +332,7 @@ def detail_page(
     case: cases.Case,
     history: Sequence[cases.StatusEvent],
     titles: Mapping[str, Tuple[str, str]],
+    work: CaseWork,
     notice: Optional[str] = None,
     error: Optional[str] = None,
     caller_result: Optional[str] = None,
@@ -307,11 +344,13 @@ def detail_page(
     if notice in NOTICES:
         messages.append(("ok", NOTICES[notice]))
     if error in STATUS_ERRORS:
-        messages.append(("error", STATUS_ERRORS[error]))
+        messages.append(("error", STATUS_ERRORS[error].format(holder=case.assigned_to or "ほかの担当者")))
+    if work.problem:
+        messages.append(("error", work.problem))
     caller = None
     if caller_result in CALLER_RESULTS:
         kind, text = CALLER_RESULTS[caller_result]
         caller = (kind, text.format(holder=holder or "—"))
     return render("detail.html", session=session, case=case, history=history, titles=titles,
                   messages=messages, caller=caller, claim_state=claim_state,
-                  releasable=claim_state == ledger.PENDING)
+                  releasable=claim_state == ledger.PENDING, work=work)

@@ -44,6 +44,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -259,13 +260,30 @@ def check_done_when(system: System) -> str:
     return "defamation acknowledged; self-harm and danger answered with their numbers"
 
 
-def play_handoff(system: System, sender: str) -> str:
+# The 6-digit code of the number check in an SMS body the assistant sent.
+SMS_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+def sms_code(system: System, to: str) -> str:
+    """The code of the last number-check SMS, as the user reads it on their phone: with SMS
+    configured (every_channel) the assistant proves the number before the handoff."""
+    sent = [urllib.parse.parse_qs(request.body.decode("utf-8")) for request in system.platform.requests
+            if request.path.endswith("/Messages.json")]
+    codes = [SMS_CODE.search(form["Body"][0]) for form in sent if form.get("To") == [to]]
+    expect(bool(codes) and codes[-1] is not None, f"no number-check SMS to {to} among {len(sent)}")
+    return codes[-1].group(1)
+
+
+def play_handoff(system: System, sender: str, number: str = NUMBER) -> str:
+    """A whole typed triage and free-consultation check with ``number``, then the handoff."""
     turns = ["ツイッターで悪口を書かれて困っています", "自分です", "まだ続いています",
-             "スクショは保存してあります", "はい", "はい", "入っていません", NUMBER, "/request_human"]
+             "スクショは保存してあります", "はい", "はい", "入っていません", number]
     text = ""
     for turn in turns:
         text = system.text_of(sender, turn)
-    return text
+    if system.platform is not None and "確認コード" in text:
+        system.text_of(sender, sms_code(system, "+81" + re.sub(r"\D", "", number)[1:]))
+    return system.text_of(sender, "/request_human")
 
 
 def check_handoff(system: System) -> str:
@@ -499,33 +517,74 @@ def wait_for(condition: Callable[[], bool], what: str, seconds: float = 60) -> N
         time.sleep(0.1)
 
 
+def metric_total(base: str, name: str) -> float:
+    """The sum over all label values of ``name`` in ``base``'s /metrics."""
+    _, text = http("GET", f"{base}/metrics")
+    pattern = re.compile(r"^%s(?:\{[^}]*\})? ([0-9.e+]+)$" % re.escape(name), re.M)
+    return sum(float(value) for value in pattern.findall(str(text)))
+
+
+def wrong_console_sign_in(system: System) -> int:
+    """A sign-in with a wrong password, the way a browser sends it (the form's CSRF token and
+    the session cookie); the console's answer status."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{system.console_base}/login", timeout=30) as page:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode("utf-8")).group(1)
+    form = urllib.parse.urlencode({"csrf_token": token, "username": "system-check", "password": "wrong",
+                                   "next": "/"}).encode()
+    request = urllib.request.Request(f"{system.console_base}/login", data=form, method="POST",
+                                     headers={"Origin": system.console_base})
+    try:
+        with opener.open(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+# Not NUMBER: the handoff check needs its number's free consultation unused.
+OTHER_NUMBER = "080-2345-6789"
+# A whole conversation as people type it, from the first message to the request for staff.
+CONVERSATION = ["こんにちは", "ツイッターで悪口を書かれて困っています", "自分です", "まだ続いています",
+                "スクショは保存してあります", "はい", "はい", "入っていません", "スタッフと話したい"]
+
+
 def check_clean_logs(system: System) -> str:
     expect(system.platform is not None and system.console is not None,
            "clean-logs needs every channel and the console (System(..., every_channel=True))")
     before = system.log_sizes()
-    turns = ["こんにちは", "ツイッターで悪口を書かれて困っています", "自分です"]
-    for text in turns:
-        system.say("clean-rest", text)
+    actions_base = f"http://127.0.0.1:{system.actions_port}"
+    counters = {("Rasa server", system.base, "nettrouble_turn_seconds_count"): 0.0,
+                ("action server", actions_base, "nettrouble_action_seconds_count"): 0.0,
+                ("action server", actions_base, "nettrouble_cases_created_total"): 0.0,
+                ("console", system.console_base, "nettrouble_sign_in_failures_total"): 0.0}
+    for key in counters:
+        counters[key] = metric_total(key[1], key[2])
+    play_handoff(system, "clean-rest", OTHER_NUMBER)
     token = http("POST", f"{system.base}/webhooks/web/session")[1]["token"]
-    for text in turns:
+    for text in CONVERSATION:
         status, body = http("POST", f"{system.base}/webhooks/web/webhook", {"token": token, "message": text})
         expect(status == 200 and body.get("messages"), f"web chat answered {status}: {str(body)[:200]}")
     # LINE and SMS answer in the background, through their APIs: each turn is waited for until
     # the Rasa server has counted it (its /metrics) and its reply has reached the API.
     for channel, send, api_path in (("line", line_turn, "/v2/bot/message/"), ("sms", sms_turn, "/Messages.json")):
-        for text in turns:
+        for text in CONVERSATION:
             done, calls = turns_counted(system, channel), api_calls(system, api_path)
             send(system, text)
             wait_for(lambda: turns_counted(system, channel) > done and api_calls(system, api_path) > calls,
                      f"the {channel} turn {text!r} and its reply")
     sign_in = http("GET", f"{system.console_base}/login")[0]
     expect(sign_in == 200, f"console sign-in page answered {sign_in}")
-    bases = {"Rasa server": system.base, "action server": f"http://127.0.0.1:{system.actions_port}",
-             "console": system.console_base}
+    refused = wrong_console_sign_in(system)
+    expect(refused in (200, 401, 403), f"a wrong console sign-in answered {refused}")
+    bases = {"Rasa server": system.base, "action server": actions_base, "console": system.console_base}
     for name, base in bases.items():
         for route in ("health", "metrics"):
             status, _ = http("GET", f"{base}/{route}")
             expect(status == 200, f"{name} /{route} answered {status}")
+    unmoved = [f"{process} {name}" for (process, base, name), value in counters.items()
+               if metric_total(base, name) <= value]
+    expect(not unmoved, f"counters that did not move: {unmoved}")
     # The start-up, and everything logged since this check began (other checks break things
     # on purpose and log errors for it).
     problems = []
@@ -537,8 +596,9 @@ def check_clean_logs(system: System) -> str:
             if ERROR_LINE.search(line):
                 problems.append(f"{name}: {line[:300]}")
     expect(not problems, f"{len(problems)} ERROR or traceback line(s):\n  " + "\n  ".join(problems[:20]))
-    return (f"{len(turns)} turns on each of REST, web chat, LINE and SMS, console pages, /health and /metrics "
-            f"on all three: no ERROR line or traceback in {len(system.log_sizes())} logs")
+    return (f"a whole conversation on each of REST, web chat, LINE and SMS, a wrong console sign-in; "
+            f"{len(counters)} counters moved on the three servers' /metrics; no ERROR line or traceback "
+            f"in {len(system.log_sizes())} logs")
 
 
 CHECKS: Dict[str, Callable] = {
