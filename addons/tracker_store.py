@@ -151,7 +151,11 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         """An index on (sender_id, id), so that "the rows after the last one seen" reads only
         those: on PostgreSQL, Rasa's index on sender_id alone makes every turn scan all the
         rows of the conversation (232 a turn in the scale-out check)."""
-        index = sqlalchemy.Index("ix_events_sender_id_id", self.SQLEvent.sender_id, self.SQLEvent.id)
+        table = self.SQLEvent.__table__
+        # Defined once per process: a second definition on Rasa's shared table would make the
+        # next store's create_all build the index twice (Rasa logs that as an ERROR).
+        index = next((found for found in table.indexes if found.name == "ix_events_sender_id_id"), None) \
+            or sqlalchemy.Index("ix_events_sender_id_id", table.c.sender_id, table.c.id)
         try:
             index.create(self.engine, checkfirst=True)
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError,

@@ -141,3 +141,16 @@ def test_a_flood_of_conversations_keeps_the_cache_bounded(tmp_path):
     assert list(served._seen) == [f"flood-{number}" for number in (7, 8, 9)]
     # a conversation dropped from the cache is read whole, and right
     assert texts(asyncio.run(served.retrieve("flood-0"))) == ["hello", "hi"]
+
+
+def test_stores_made_one_after_another_in_a_process_create_their_tables_without_errors(tmp_path, caplog):
+    # Each store's create_all sees the one definition of the (sender_id, id) index: a second
+    # definition made Rasa log "Could not create tables" at ERROR for every later store.
+    with caplog.at_level("ERROR"):
+        for name in ("first.db", "second.db", "third.db", "first.db"):
+            store(tmp_path / name)
+    assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
+    for name in ("first.db", "second.db", "third.db"):
+        with sqlite3.connect(tmp_path / name) as connection:
+            indexes = {row[0] for row in connection.execute("select name from sqlite_master where type='index'")}
+        assert "ix_events_sender_id_id" in indexes
