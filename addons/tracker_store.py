@@ -47,7 +47,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from addons.tracker_replay import REPLAYS, LeastRecentlyUsed
-from nettrouble import datafiles, ledger, masking, referrals, service
+from nettrouble import datafiles, db, ledger, masking, referrals, service
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +124,8 @@ def sqlite_engine(url: Any) -> sqlalchemy.engine.Engine:
 
     @sqlalchemy.event.listens_for(engine, "connect")
     def _pragmas(connection, _record) -> None:
+        db.write_ahead_log(connection)
         cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         # With WAL, NORMAL loses no committed transaction on a process crash, only on a
         # power cut; the events of the last turn are then the most that can be lost.
         cursor.execute("PRAGMA synchronous=NORMAL")

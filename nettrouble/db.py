@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
 
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
@@ -44,11 +46,29 @@ def complete_metadata() -> MetaData:
     return metadata
 
 
+def write_ahead_log(dbapi_connection: Any, wait_s: float = 30.0) -> None:
+    """Puts a SQLite database in write-ahead-log mode. Switching a new file needs its exclusive
+    lock, and SQLite answers "database is locked" at once instead of waiting for it: processes
+    opening the same new file together (make run's action server and console) try again."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        finally:
+            cursor.close()
+        time.sleep(0.05)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
     # WAL lets the console read while the action server writes; the busy timeout makes
     # concurrent writers wait for each other instead of failing.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    write_ahead_log(dbapi_connection)
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
