@@ -22,12 +22,12 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.engine import Engine
 
-from nettrouble import agents, articles, db
+from nettrouble import agents, articles, closing_reasons, db, hours
 from nettrouble.datafiles import DataFileError
 from nettrouble.settings import Settings, SettingsError
 from nettrouble.settings import settings as current_settings
 
-from console import auth, operations, staff, templates, views
+from console import analytics_views, auth, operations, queue_views, staff, templates, views
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,16 @@ def create_app(engine: Optional[Engine] = None, settings: Optional[Settings] = N
     """The console app over ``engine`` (default: the prepared DATABASE_URL database).
 
     A missing CONSOLE_USER, CONSOLE_PASSWORD, CONSOLE_API_TOKEN or PERSON_KEY_SECRET (needed to
-    check a caller's number) is a ``SettingsError`` naming it, before anything is served."""
+    check a caller's number) is a ``SettingsError`` naming it, and a broken
+    business/closing_reasons.yml or hours.yml a ``DataFileError``, before anything is served."""
     config = settings or current_settings()
     for name in REQUIRED:
         config.require(name)
+    # The closing reasons and the calendar feed every queue and case page: a mistake in their
+    # business files stops the console here (DataFileError names the file and the entry)
+    # rather than failing each page.
+    closing_reasons.catalogue()
+    hours.calendar()
     engine = engine or db.prepare(config.database_url)
     try:
         agents.bootstrap(engine, config.console_user, config.console_password)
@@ -170,9 +176,15 @@ def create_app(engine: Optional[Engine] = None, settings: Optional[Settings] = N
     app.ctx.sessions = auth.Sessions()
     app.ctx.throttle = auth.SignInThrottle()
     app.ctx.article_titles = article_titles()
+    # Made at first use (views.tracker_store): only the pages that show a conversation read
+    # the tracker store, which the Rasa server creates on its first start (until then a
+    # case's transcript is empty).
+    app.ctx.tracker_engine = None
 
     views.register(app)
     staff.register(app)
+    queue_views.register(app)
+    analytics_views.register(app)
     operations.register(app)
     app.static(STYLESHEET, str(STATIC / "console.css"), name="stylesheet",
                content_type="text/css; charset=utf-8")

@@ -19,11 +19,15 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, raw, redirect
 from sanic.response import json as json_response
 
-from nettrouble import agents, cases
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from nettrouble import agents, cases, closing_reasons, tracker_events
 from nettrouble.case_document import case_document
 from nettrouble.clock import now
 from nettrouble.datafiles import TROUBLE_TYPES
 from nettrouble.reference import OK, parse_reference
+from nettrouble.transcript import Turn, case_transcript
 
 from console import auth, templates
 
@@ -218,12 +222,41 @@ async def find(request: Request, reference: str) -> Tuple[Optional[cases.Case], 
     return None, html(body, status=code)
 
 
+def tracker_store(app: Sanic) -> Engine:
+    """The tracker store's read-only engine, one per app, made at its first use. Called on the
+    event loop, never in a worker thread, so that two requests cannot make two engines."""
+    if app.ctx.tracker_engine is None:
+        app.ctx.tracker_engine = tracker_events.tracker_engine(app.ctx.settings.tracker_db_url)
+    return app.ctx.tracker_engine
+
+
+async def case_turns(request: Request, case: cases.Case) -> List[Turn]:
+    """The masked conversation the case was opened from (empty before Rasa made its store)."""
+    return await call(case_transcript, case, tracker_store(request.app))
+
+
 async def detail_response(request: Request, case: cases.Case, status: int = 200,
-                          caller_result: Optional[str] = None, holder: Optional[str] = None) -> HTTPResponse:
-    history = await call(cases.status_history, request.app.ctx.engine, case.reference)
-    claim_state = await call(cases.claim_state_at, request.app.ctx.engine, case)
+                          caller_result: Optional[str] = None, holder: Optional[str] = None,
+                          problem: Optional[str] = None, note_draft: str = "") -> HTTPResponse:
+    """The case page; ``problem`` and ``note_draft`` answer a refused form (status 400)."""
+    engine = request.app.ctx.engine
+    session = request.ctx.session
+    history = await call(cases.status_history, engine, case.reference)
+    claim_state = await call(cases.claim_state_at, engine, case)
+    notes = await call(cases.notes, engine, case.reference)
+    try:
+        turns: Optional[List[Turn]] = await case_turns(request, case)
+    except SQLAlchemyError:
+        # The case itself is still worth showing: staff call back from the triage answers.
+        logger.exception("tracker store unreadable: case %s shown without its conversation", case.reference)
+        turns = None
+    assignees: List[str] = []
+    if session.supervisor:
+        assignees = [agent.name for agent in await call(agents.list_agents, engine) if agent.active]
+    work = templates.CaseWork(transcript=turns, notes=notes, reasons=closing_reasons.catalogue(),
+                              assignees=assignees, problem=problem, note_draft=note_draft)
     body = templates.detail_page(
-        request.ctx.session, case, history, request.app.ctx.article_titles,
+        session, case, history, request.app.ctx.article_titles, work,
         notice=request.args.get("notice"), error=request.args.get("error"), caller_result=caller_result,
         claim_state=claim_state, holder=holder,
     )
@@ -245,6 +278,9 @@ async def change_status(request: Request, reference: str) -> HTTPResponse:
         return problem
     target = request.form.get("status") or ""
     reopen = request.form.get("reopen") == "1"
+    if target == cases.CLOSED:
+        # A closed case carries why it was closed: only the close form closes (queue_views).
+        return redirect(f"/cases/{case.reference}?error=needs_reason", status=303)
     try:
         await call(cases.change_status, request.app.ctx.engine, case.reference, target,
                    request.ctx.session.user, reopen=reopen)
@@ -333,9 +369,10 @@ async def api_case(request: Request, reference: str) -> HTTPResponse:
         code = 404 if status == cases.UNKNOWN else 400
         return api_error(code, status, templates.LOOKUP_MESSAGES[status])
     history = await call(cases.status_history, request.app.ctx.engine, case.reference)
+    turns = await case_turns(request, case)
     return json_response(
         {
-            "case": case_json(case),
+            "case": case_json(case, turns),
             "status_history": [
                 {"at": event.at.isoformat(), "by": event.by, "from": event.from_status, "to": event.to_status}
                 for event in history

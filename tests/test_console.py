@@ -175,7 +175,7 @@ def test_every_route_needs_sign_in_or_the_api_token(engine, app, client):
             assert answer.headers["location"].startswith("/login"), path
         assert case.reference not in answer.text and "悪口" not in answer.text
         checked += 1
-    assert checked == 14
+    assert checked == 26
     # Where the agent was going survives the sign-in, as a path on this console only.
     answer = client.get(f"/cases/{case.reference}?notice=x")
     assert answer.headers["location"] == "/login?next=" + quote(f"/cases/{case.reference}?notice=x", safe="")
@@ -545,6 +545,13 @@ def test_status_changes_leave_an_audit_trail(engine, agent, monkeypatch):
     for moment, (status, reopen) in zip(moments, steps):
         monkeypatch.setenv("CLOCK_OVERRIDE", moment)
         settings.cache_clear()
+        if status == cases.CLOSED:
+            # closing needs a reason: the close form, not the status buttons
+            answer = agent.post(f"/cases/{case.reference}/close",
+                                {"csrf_token": agent.csrf(f"/cases/{case.reference}"), "reason": "resolved_by_phone"})
+            assert answer.status == 303
+            assert answer.headers["location"] == f"/cases/{case.reference}?notice=closed"
+            continue
         answer = change(agent, case.reference, status, reopen)
         assert answer.status == 303
         assert answer.headers["location"] == f"/cases/{case.reference}?notice=status_changed"
@@ -560,19 +567,24 @@ def test_status_changes_leave_an_audit_trail(engine, agent, monkeypatch):
     assert rows == [
         ("2026-07-15 11:00", "新規", "assistant"),
         ("2026-07-15 11:05", "新規 → 対応中", USER),
-        ("2026-07-15 13:30", "対応中 → 完了", USER),
+        ("2026-07-15 13:30", "対応中 → 完了（理由: 電話で対応済み）", USER),
         ("2026-07-16 09:00", "完了 → 対応中", USER),
     ]
 
 
 def test_status_changes_the_rules_forbid_are_explained(engine, agent):
     case = open_case(engine)
-    answer = change(agent, case.reference, cases.CLOSED)
+    answer = change(agent, case.reference, cases.NEW)
     assert answer.headers["location"] == f"/cases/{case.reference}?error=not_allowed"
     assert "その変更はできません" in agent.get(answer.headers["location"]).text
     assert change(agent, case.reference, "archived").headers["location"].endswith("?error=invalid")
     change(agent, case.reference, cases.IN_PROGRESS)
-    change(agent, case.reference, cases.CLOSED)
+    # the status buttons never close: a closed case carries its reason
+    refused = change(agent, case.reference, cases.CLOSED)
+    assert refused.headers["location"] == f"/cases/{case.reference}?error=needs_reason"
+    assert "対応終了の理由を選んで" in agent.get(refused.headers["location"]).text
+    assert cases.get_case(engine, case.reference).status == cases.IN_PROGRESS
+    cases.close(engine, case.reference, "duplicate", USER, now())
     # closed is final unless reopened on purpose
     assert change(agent, case.reference, cases.IN_PROGRESS).headers["location"].endswith("?error=not_allowed")
     assert cases.get_case(engine, case.reference).status == cases.CLOSED
@@ -863,14 +875,17 @@ def test_delivery_worker_refuses_a_non_http_url(engine):
     ({"CONSOLE_PASSWORD": ""}, "CONSOLE_PASSWORD is not set"),
     ({"HANDOFF_WEBHOOK_URL": "ftp://example.com/x"}, "HANDOFF_WEBHOOK_URL must be an http:// or https:// address"),
 ])
-def test_start_up_errors_are_one_clear_line(tmp_path, monkeypatch, capsys, env, message):
-    set_env(monkeypatch, DATABASE_URL=f"sqlite:///{tmp_path / 'start.db'}", **env)
-    try:
-        assert console_main.main([]) == 2
-    finally:
-        db.dispose_all()
-        settings.cache_clear()
-    assert message in capsys.readouterr().err
+def test_start_up_errors_are_one_clear_line(tmp_path, env, message):
+    # In a process of its own, as operators start it: main() sets up the process's logging,
+    # which inside pytest would keep writing to a captured stream after the test closed it.
+    started = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'start.db'}",
+               "CONSOLE_USER": USER, "CONSOLE_PASSWORD": PASSWORD, "CONSOLE_API_TOKEN": TOKEN,
+               "PERSON_KEY_SECRET": SECRET, "HANDOFF_WEBHOOK_URL": "", "CONSOLE_PORT": str(free_port()), **env}
+    done = subprocess.run([sys.executable, "-m", "console"], cwd=tmp_path, env=started,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def free_port():
