@@ -202,7 +202,8 @@ def export_href(filters: Mapping[str, str]) -> str:
 
 # The buttons offered in each status: (target status, reopen, label, button style).
 STATUS_ACTIONS = {
-    cases.NEW: ((cases.IN_PROGRESS, False, "対応を開始する", "primary"),),
+    # Starting work is taking the case (the take form): a case in progress always has a holder.
+    cases.NEW: (),
     # Closing needs a reason: the close form, not a status button.
     cases.IN_PROGRESS: ((cases.NEW, False, "新規に戻す（担当を外れる）", "secondary"),),
     cases.CLOSED: ((cases.IN_PROGRESS, True, "再開する（対応中に戻す）", "secondary"),),

@@ -128,10 +128,12 @@ def test_sign_in_search_a_reference_and_open_the_case(browser, server, case):
     # the stylesheet applies (served by the console itself, allowed by its policy)
     assert page.evaluate("getComputedStyle(document.querySelector('.urgency')).borderTopStyle") == "solid"
 
-    # Start work: a real form POST, with the CSRF token and the browser's own Origin header.
-    page.get_by_role("button", name="対応を開始する").click()
-    expect(page.get_by_role("status")).to_have_text("状態を変更しました。")
+    # Start work, which takes the case: a real form POST, with the CSRF token and the browser's
+    # own Origin header.
+    page.get_by_role("button", name="担当して対応を開始する").click()
+    expect(page.get_by_role("status")).to_have_text("この案件の担当になりました。")
     expect(fields).to_contain_text("対応中")
+    expect(page.locator("section[aria-labelledby=h-work] dl.fields")).to_contain_text(USER)
     last_change = page.locator("table.history tbody tr").last
     for text in ("2020-07-15 11:20", "新規 → 対応中", USER):
         expect(last_change).to_contain_text(text)
