@@ -54,7 +54,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from nettrouble import tracker_events
+from nettrouble import responses, tracker_events
 from nettrouble.cases import cases
 from nettrouble.clock import in_japan, start_of_day
 
@@ -71,10 +71,8 @@ FALLBACK = "fallback"
 DID_YOU_MEAN = "did_you_mean"
 
 FALLBACK_ACTION = "action_default_fallback"
-FALLBACK_RESPONSES = frozenset(
-    ("utter_ask_rephrase", "utter_default", "utter_triage_not_understood", "utter_summary_unclear")
-)
-DID_YOU_MEAN_RESPONSE = "utter_did_you_mean"
+FALLBACK_RESPONSES = frozenset(responses.NOT_UNDERSTOOD)
+DID_YOU_MEAN_RESPONSE = responses.DID_YOU_MEAN
 OFFER_PREFIX = "utter_offer_"
 REFERENCE_SLOT = "case_reference"
 TROUBLE_SLOT = "trouble_type"

@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from nettrouble import responses
 from nettrouble.clock import JST
 from nettrouble.datafiles import TROUBLE_TYPES
 
@@ -39,13 +40,6 @@ OTHER = "other"
 
 # The channels of credentials.yml (their ``name()``), and Rasa's own command-line one.
 CHANNELS = ("rest", "web", "line", "sms", "cmdline")
-# Responses that answer a safety message, by the kind of danger they answer.
-SAFETY_RESPONSES = {"utter_urgent_self_harm": "self_harm", "utter_urgent_danger": "danger"}
-# Responses that mean the bot did not understand the user: it asks to rephrase, says it could
-# not read the reply or asks "did you mean ...?" (scripts/typed_conversations.py counts the
-# same ones as confused turns).
-FALLBACK_RESPONSES = ("utter_ask_rephrase", "utter_triage_not_understood", "utter_default",
-                      "utter_did_you_mean", "utter_summary_unclear")
 
 # Seconds; a turn or an action call above 5 s is an incident whatever its exact time.
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -95,9 +89,9 @@ def observe_action(action: Optional[str], known_actions: Iterable[str], seconds:
 def count_responses(names: Iterable[Optional[str]]) -> None:
     """Counts the safety answers and the fallbacks among the responses the bot sent."""
     for name in names:
-        if name in SAFETY_RESPONSES:
-            SAFETY_ANSWERS.labels(SAFETY_RESPONSES[name]).inc()
-        elif name in FALLBACK_RESPONSES:
+        if name in responses.SAFETY:
+            SAFETY_ANSWERS.labels(responses.SAFETY[name]).inc()
+        elif name in responses.CONFUSED:
             FALLBACKS.labels(name).inc()
 
 

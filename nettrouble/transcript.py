@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, 
 
 from sqlalchemy.engine import Engine
 
+from nettrouble import responses
 from nettrouble.tracker_events import StoredEvent, conversation_events
 
 if TYPE_CHECKING:
@@ -50,10 +51,7 @@ ARTICLES = "articles"
 REFERRAL = "referral"
 
 # Senders of each kind (names in domain.yml; tests/test_transcript.py checks that they exist).
-RESPONSE_KINDS = {
-    "utter_urgent_self_harm": SAFETY,
-    "utter_urgent_danger": SAFETY,
-}
+RESPONSE_KINDS = {name: SAFETY for name in responses.SAFETY}
 ACTION_KINDS = {
     # The first steps for the type and the public bodies to contact.
     "action_first_steps": FIRST_STEPS,

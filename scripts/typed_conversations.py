@@ -46,7 +46,7 @@ from system_test import System, first_sentence, http  # noqa: E402  (scripts/sys
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from addons.channels.sms import SmsInput  # noqa: E402
-from nettrouble import answers, identity, number_proof, triage  # noqa: E402
+from nettrouble import answers, identity, number_proof, responses, triage  # noqa: E402
 from nettrouble.eligibility_messages import YES_NO_REASK  # noqa: E402
 from tests.fakes.http_recorder import RecordingServer  # noqa: E402
 
@@ -60,8 +60,7 @@ SMS_URL = "https://sms.example.test/webhooks/sms/webhook"
 SMS_FROM = "+815000000000"
 # The first sentence of each reply that means the bot did not understand: taken from the domain
 # and the wording modules, so that a change of wording cannot silently hide confusion.
-CONFUSION_RESPONSES = ("utter_ask_rephrase", "utter_triage_not_understood", "utter_default",
-                       "utter_did_you_mean", "utter_summary_unclear")
+CONFUSION_RESPONSES = responses.CONFUSED
 
 
 def confusion_markers() -> List[str]:
