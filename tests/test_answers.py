@@ -43,6 +43,10 @@ def read_one(slot, text, intent=None, trouble_type="phishing"):
         ("evidence_saved", "まだ保存していない", None, "no"),
         ("evidence_saved", "まだ", None, "no"),
         ("evidence_saved", "スクショ撮り忘れました", None, "no"),
+        # まだ closing the subject means "not yet", though the subject's name comes first.
+        ("evidence_saved", "すくしょはまだです", None, "no"),
+        ("evidence_saved", "保存もまだで、どうしたらいいか", None, "no"),
+        ("evidence_saved", "スクショはまだ残ってます", None, "yes"),
         ("can_login", "ログインできません", None, "no"),
         ("can_login", "ログインできる", None, "yes"),
         ("can_login", "入れなくなった", None, "no"),
