@@ -134,7 +134,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     host = args.host or config.bind_host
     print(
         f"エージェントコンソール: http://{host}:{config.console_port}/ "
-        f"(ユーザー名とパスワードは {ROOT / '.env'} の CONSOLE_USER / CONSOLE_PASSWORD)",
+        f"(最初の管理者は {ROOT / '.env'} の CONSOLE_USER / CONSOLE_PASSWORD。担当者は make agent-add NAME ROLE で追加)",
         flush=True,
     )
     app.run(host=host, port=config.console_port, access_log=True, motd=False)

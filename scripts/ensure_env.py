@@ -57,5 +57,5 @@ if __name__ == "__main__":
     if added:
         print(f".env: wrote {', '.join(added)} (secrets are random; see .env.example for each)", file=sys.stderr)
         if "CONSOLE_PASSWORD" in added:
-            print(".env: the agent console's sign-in is CONSOLE_USER / CONSOLE_PASSWORD in "
-                  f"{ROOT / '.env'}", file=sys.stderr)
+            print(".env: the agent console's first supervisor is CONSOLE_USER / CONSOLE_PASSWORD in "
+                  f"{ROOT / '.env'}; add the team with make agent-add NAME ROLE", file=sys.stderr)

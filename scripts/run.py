@@ -166,7 +166,8 @@ def main(argv: list) -> int:
             f"                    -d '{{\"sender\": \"me\", \"message\": \"こんにちは\"}}'\n"
             f"  Tracker (API):  {base}/conversations/me/tracker?token=$RASA_API_TOKEN (token in .env)\n"
             f"  Agent console:  http://localhost:{current.console_port}/ "
-            f"(sign in with CONSOLE_USER / CONSOLE_PASSWORD from .env)\n"
+            f"(first supervisor: CONSOLE_USER / CONSOLE_PASSWORD from .env; "
+            f"add agents with make agent-add NAME ROLE)\n"
             f"  Action server:  http://localhost:{current.actions_port}/health\n"
             f"Press Ctrl-C to stop.\n",
             file=sys.stderr, flush=True,
