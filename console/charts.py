@@ -52,6 +52,13 @@ def _nice_maximum(value: float) -> float:
     return float(10 * power)
 
 
+def _count_maximum(value: float) -> float:
+    """The top of a count axis: TICKS grid steps of a whole 1, 2 or 5 times a power of ten, so
+    that every grid line is a whole number (with a top of 1 or 5 the lines would fall on 0.25
+    or 1.25, which the axis shows rounded as 0.2 and 1.2)."""
+    return TICKS * max(1.0, _nice_maximum(value / TICKS))
+
+
 def _colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
@@ -114,7 +121,8 @@ def _y(value: float, maximum: float) -> float:
 
 def bar_chart(bars: Sequence[Tuple[str, Number]], title: str, percent: bool = False) -> str:
     """One bar per (label, value): conversations per day, cases per eligibility outcome."""
-    maximum = _nice_maximum(max((value for _, value in bars), default=0))
+    peak = max((value for _, value in bars), default=0)
+    maximum = _nice_maximum(peak) if percent else _count_maximum(peak)
     slot, centres = _slots(len(bars))
     parts = _open(title, "bar") + _axes(maximum, percent) + ['<g class="bars">']
     for (label, value), centre in zip(bars, centres):
@@ -133,7 +141,7 @@ def stacked_bars(labels: Sequence[str], series: Sequence[Series], title: str) ->
     """One bar per label, stacked from each series' value at that label (the trouble-type mix
     per day: one series per trouble type). Missing values count as 0."""
     totals = [sum(values[i] or 0 for _, values in series if i < len(values)) for i in range(len(labels))]
-    maximum = _nice_maximum(max(totals, default=0))
+    maximum = _count_maximum(max(totals, default=0))
     slot, centres = _slots(len(labels))
     parts = _open(title, "stacked") + _legend([name for name, _ in series]) + _axes(maximum, False)
     parts.append('<g class="bars">')

@@ -56,6 +56,20 @@ def test_stacked_bars_stack_each_series_and_name_it_in_the_legend():
     assert float(second.get("y")) + float(second.get("height")) == pytest.approx(float(first.get("y")))
 
 
+def axis_labels(root):
+    axis = next(g for g in root.iter(SVG + "g") if g.get("class") == "axis")
+    return [t.text for t in axis.iter(SVG + "text")]
+
+
+@pytest.mark.parametrize("peak, labels", [
+    (0, ["0", "1", "2", "3", "4"]), (1, ["0", "1", "2", "3", "4"]), (5, ["0", "2", "4", "6", "8"]),
+    (12, ["0", "5", "10", "15", "20"]),
+])
+def test_count_axes_have_whole_numbers_on_every_grid_line(peak, labels):
+    assert axis_labels(parse(charts.bar_chart([("7/1", peak)], "会話数"))) == labels
+    assert axis_labels(parse(charts.stacked_bars(["7/1"], [("種類", [peak])], "種類"))) == labels
+
+
 def test_a_line_chart_breaks_where_there_is_no_value():
     markup = charts.line_chart(["7/1", "7/2", "7/3", "7/4"],
                                [("引き継ぎ率", [0.5, 0.25, None, 1.0]), ("自己解決率", [0.1, 0.2, 0.3, 0.4])],

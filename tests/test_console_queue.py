@@ -18,8 +18,8 @@ from nettrouble.datafiles import DataFileError
 from nettrouble.settings import settings
 from nettrouble.tracker_events import tracker_engine
 from nettrouble.transcript import case_transcript, notes_text
+from tests.saved_conversations import DOMAIN, Conversation, buttons_of
 from tests.test_console import USER, Client, api, open_case, set_env
-from tests.test_transcript import DOMAIN, Conversation, buttons_of
 
 # 2026-07-15 is a Wednesday: the centre is open 10:00-18:00.
 NOON = datetime(2026, 7, 15, 12, 0, tzinfo=JST)

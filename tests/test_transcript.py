@@ -2,33 +2,20 @@
 Rasa from domain.yml and by the real custom actions, as the Rasa server would record them."""
 import asyncio
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-import yaml
-from rasa.core.actions.action import ActionBotResponse, RemoteAction
-from rasa.core.channels.channel import CollectingOutputChannel
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
-from rasa_sdk.executor import CollectingDispatcher
+from rasa.shared.core.events import SlotSet
 
 from actions.articles import ActionOfferArticles
 from actions.triage import SKIP_BUTTON, ActionFirstSteps, ActionRecordUrgency
 from addons.tracker_store import MaskingSQLTrackerStore
 from nettrouble import transcript as transcripts
-from nettrouble import triage
-from nettrouble.clock import JST
 from nettrouble.settings import settings
 from nettrouble.tracker_events import conversation_events, tracker_engine
 from nettrouble.transcript import notes_text, transcript
-from tests.tracker_states import domain as domain_dict
+from tests.saved_conversations import DOMAIN, START, Conversation, buttons_of
 from tests.tracker_states import message, tracker as sdk_tracker
 
-ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = Domain.load(str(ROOT / "domain.yml"))
-NLG = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
-START = datetime(2020, 7, 15, 11, 0, tzinfo=JST)
 SENDER = "web-transcript-test"
 
 
@@ -39,62 +26,6 @@ def clock(monkeypatch):
     settings.cache_clear()
     yield
     settings.cache_clear()
-
-
-class Conversation:
-    """Events appended as Rasa's processor appends them: the action, then what it sent."""
-
-    def __init__(self, tracker):
-        self.tracker = tracker
-        self.moment = START
-
-    def _tick(self) -> float:
-        self.moment += timedelta(seconds=30)
-        return self.moment.timestamp()
-
-    def user(self, text, intent):
-        self.tracker.update(UserUttered(text, intent={"name": intent, "confidence": 0.95},
-                                        parse_data={"text": text, "intent": {"name": intent, "confidence": 0.95}},
-                                        timestamp=self._tick()))
-
-    def response(self, name, sent_by=None):
-        """A domain response, predicted (sent_by None) or asked for by a form or action."""
-        at = self._tick()
-        self.tracker.update(ActionExecuted(sent_by or name, timestamp=at))
-        for event in asyncio.run(ActionBotResponse(name).run(CollectingOutputChannel(), NLG, self.tracker, DOMAIN)):
-            event.timestamp = at
-            self.tracker.update(event)
-
-    def custom(self, action, state):
-        """A custom action of actions/ run on ``state``; its messages become events as Rasa's
-        RemoteAction makes them."""
-        at = self._tick()
-        dispatcher = CollectingDispatcher()
-        result = action.run(dispatcher, state, domain_dict())
-        if asyncio.iscoroutine(result):
-            asyncio.run(result)
-        self.tracker.update(ActionExecuted(action.name(), timestamp=at))
-        sent = asyncio.run(RemoteAction._utter_responses(dispatcher.messages, CollectingOutputChannel(), NLG, self.tracker))
-        for event in sent:
-            event.timestamp = at
-            self.tracker.update(event)
-        return sent
-
-    def explain(self, slot):
-        """What validate_triage_form sends after two unreadable replies (actions/triage.py)."""
-        at = self._tick()
-        self.tracker.update(ActionExecuted("triage_form", timestamp=at))
-        self.tracker.update(BotUttered(triage.explanation(slot), data={"buttons": [SKIP_BUTTON]}, timestamp=at))
-
-    def listen(self):
-        self.tracker.update(ActionExecuted("action_listen", timestamp=self._tick()))
-
-
-def buttons_of(response):
-    """(title, payload) of the first variation of a response in domain.yml without condition."""
-    raw = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"][response]
-    variation = next(v for v in raw if "condition" not in v)
-    return [(b["title"], b["payload"].replace("{{", "{").replace("}}", "}")) for b in variation["buttons"]]
 
 
 @pytest.fixture
