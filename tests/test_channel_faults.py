@@ -1,7 +1,6 @@
 """When the action server is down, every channel turn still carries the centre's number."""
 import asyncio
 import json
-import socket
 
 import pytest
 from rasa.core import run
@@ -10,12 +9,7 @@ from addons.channels import turns
 from addons.channels.rest import RestInput
 from nettrouble.settings import settings
 from tests.fakes.agent import FakeAgent
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fakes.local import free_port
 
 
 @pytest.fixture

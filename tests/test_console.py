@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from nettrouble.clock import now, JST
 from nettrouble.reference import damm, format_reference
 from nettrouble.settings import SettingsError, settings
 from tests.fakes.http_recorder import RecordingServer
+from tests.fakes.local import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "console-test-person-key-secret"
@@ -840,15 +840,6 @@ def recorder():
     server.stop()
 
 
-def wait_until(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_delivery_worker_posts_new_cases_and_stops_cleanly(engine, recorder):
     case, _ = cases.open_case(engine, CaseDraft(conversation_id="w1", trouble_type="defamation",
                                                 summary="通知のテスト"), notify=True)
@@ -886,12 +877,6 @@ def test_start_up_errors_are_one_clear_line(tmp_path, env, message):
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_python_m_console_serves_and_notifies_until_stopped(tmp_path, recorder):

@@ -17,7 +17,8 @@ from nettrouble.cases import CaseDraft
 from nettrouble.clock import JST
 from nettrouble.reference import format_reference
 from nettrouble.settings import settings
-from tests.fakes.served import ServedApp, chromium, free_port
+from tests.fakes.local import free_port
+from tests.fakes.served import ServedApp, chromium
 
 USER = "agent"
 PASSWORD = "e2e-console-password"

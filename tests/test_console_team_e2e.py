@@ -25,7 +25,8 @@ from nettrouble import agents, cases, db, hours, identity
 from nettrouble.cases import CaseDraft
 from nettrouble.clock import JST
 from nettrouble.settings import settings
-from tests.fakes.served import ServedApp, chromium, free_port
+from tests.fakes.local import free_port
+from tests.fakes.served import ServedApp, chromium
 from tests.saved_conversations import DOMAIN, Conversation, buttons_of
 from tests.tracker_states import message, tracker as sdk_tracker
 

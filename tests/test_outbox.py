@@ -5,7 +5,6 @@ refuse forged and replayed notifications."""
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from datetime import timedelta
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from nettrouble import cases, db, outbox
 from nettrouble.cases import CaseDraft
 from nettrouble.settings import settings
+from tests.fakes.local import free_port, wait_until
 
 
 SECRET = "test-webhook-secret-of-32-characters!"
@@ -86,21 +86,6 @@ class Receiver:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-
-
-def wait_until(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 import socket
 import struct
 import threading
-import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -23,24 +22,10 @@ from nettrouble.settings import settings
 from nettrouble.slack_alerts import SLACK, SlackAlerts
 from nettrouble.ticketing import TICKETS, Tickets
 from tests.test_case_document import check_document
+from tests.fakes.local import free_port, wait_until
 
 EMAIL, TOKEN = "agent@example.jp", "zendesk-api-token"
 SUMMARY = "中学生の娘がXで悪口を書かれています"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 class Fake:

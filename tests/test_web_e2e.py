@@ -7,7 +7,8 @@ from rasa.core import run
 
 from addons.channels.web import WebChatInput
 from tests.fakes.agent import ARTICLES_URL, REFERENCE, FakeAgent
-from tests.fakes.served import ServedApp, chromium, free_port
+from tests.fakes.local import free_port
+from tests.fakes.served import ServedApp, chromium
 
 TROUBLE = "SNSで誹謗中傷されています"
 
