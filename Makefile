@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run shell train test lock purge bench scaleout-test agent-add agent-remove agent-reset agent-list
+.PHONY: setup run shell train test lock purge outbox-requeue bench scaleout-test agent-add agent-remove agent-reset agent-list
 
 setup:
 	@scripts/setup.sh
@@ -41,6 +41,12 @@ lock: setup
 purge: setup
 	@test -n "$(DAYS)" || { echo "usage: make purge DAYS=<number of days to keep>" >&2; exit 2; }
 	@$(PY) scripts/purge.py --days $(DAYS)
+
+# Sends again what an outlet refused for good, once its setting is corrected:
+# make outbox-requeue OUTLET=slack (webhook, slack or tickets)
+outbox-requeue: setup
+	@test -n "$(OUTLET)" || { echo "usage: make outbox-requeue OUTLET=<webhook|slack|tickets>" >&2; exit 2; }
+	@$(PY) scripts/requeue.py $(OUTLET)
 
 # Staff accounts of the agent console (scripts/agents.py): make agent-add NAME [ROLE] prints
 # the one-time password (ROLE: agent, the default, or supervisor); make agent-remove NAME,

@@ -6,8 +6,10 @@ import base64
 import json
 import socket
 import struct
+import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +25,9 @@ from nettrouble.slack_alerts import SLACK, SlackAlerts
 from nettrouble.ticketing import TICKETS, Tickets
 from tests.test_case_document import check_document
 from tests.fakes.local import free_port, wait_until
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import requeue  # noqa: E402  (scripts/requeue.py)
 
 EMAIL, TOKEN = "agent@example.jp", "zendesk-api-token"
 SUMMARY = "中学生の娘がXで悪口を書かれています"
@@ -279,6 +284,26 @@ def test_a_revoked_slack_webhook_is_refused_for_good_not_retried_for_ever(engine
     assert outbox.deliver_pending(engine, revoked, now=at + timedelta(days=1)) == outbox.DeliveryReport(0, 0, 0)
     [row] = rows(engine, SLACK)
     assert row.failed_at is not None and row.last_error == "HTTP 404" and len(slack_fake.requests) == 1
+
+
+def test_make_outbox_requeue_sends_a_refused_alert_again_once_the_webhook_is_fixed(engine, fakes, monkeypatch,
+                                                                                     capsys):
+    slack_fake, _ = fakes
+    slack_fake.start()
+    open_case(engine, "urgent-6", urgency=["danger"])
+    revoked = SlackAlerts(f"{slack_fake.url}/services/T0/B0/revoked")
+    assert outbox.deliver_pending(engine, revoked).refused == 1
+    # The operator corrects SLACK_WEBHOOK_URL, then runs the command (scripts/requeue.py).
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    settings.cache_clear()
+    assert requeue.main([SLACK]) == 0
+    assert "1 notification(s) for slack" in capsys.readouterr().out
+    fixed = SlackAlerts(f"{slack_fake.url}/services/T0/B0/secret")
+    assert outbox.deliver_pending(engine, fixed).delivered == 1
+    [row] = rows(engine, SLACK)
+    assert row.delivered_at is not None and row.failed_at is None
+    with pytest.raises(SystemExit):
+        requeue.main(["pager"])  # not an outlet: argparse's usage error
 
 
 def test_wrong_helpdesk_credentials_are_refused_for_good(engine, fakes):
