@@ -369,10 +369,16 @@ async def api_case(request: Request, reference: str) -> HTTPResponse:
         code = 404 if status == cases.UNKNOWN else 400
         return api_error(code, status, templates.LOOKUP_MESSAGES[status])
     history = await call(cases.status_history, request.app.ctx.engine, case.reference)
-    turns = await case_turns(request, case)
+    try:
+        turns, unavailable = await case_turns(request, case), False
+    except SQLAlchemyError:
+        # As on the case page: the case answers, and says that its conversation could not be read.
+        logger.exception("tracker store unreadable: case %s sent without its conversation", case.reference)
+        turns, unavailable = [], True
     return json_response(
         {
             "case": case_json(case, turns),
+            "transcript_unavailable": unavailable,
             "status_history": [
                 {"at": event.at.isoformat(), "by": event.by, "from": event.from_status, "to": event.to_status}
                 for event in history

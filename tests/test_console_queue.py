@@ -294,6 +294,10 @@ def test_an_unreadable_tracker_store_still_shows_the_case(engine, app, alice, tm
     assert page.status == 200 and "会話記録を読み込めませんでした。" in page.text
     assert "Xで悪口を書かれています" in page.text
     assert f"case {reference} shown without its conversation" in caplog.text
+    # The API too answers with the case, and says that its conversation could not be read.
+    body = api(app, f"/api/cases/{reference}")
+    assert body.status == 200 and body.json["case"]["reference"] == reference
+    assert (body.json["case"]["transcript"], body.json["transcript_unavailable"]) == ([], True)
 
 
 def test_notes_view_and_the_text_download(engine, alice, conversation, tracker_path):
@@ -326,6 +330,7 @@ def test_the_api_returns_the_transcript(engine, app, conversation):
     assert turns[2]["text"] == conversation and turns[4]["kind"] == "safety"
     other = open_case(engine, "web-someone-else")
     assert api(app, f"/api/cases/{other.reference}").json["case"]["transcript"] == []
+    assert body["transcript_unavailable"] is False
 
 
 # --- CSRF and start-up -------------------------------------------------------------------------------
