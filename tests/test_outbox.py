@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from nettrouble import cases, db, outbox
 from nettrouble.cases import CaseDraft
 from nettrouble.settings import settings
-from tests.fakes.local import free_port, wait_until
+from tests.fakes.local import FixedPortServer, free_port, wait_until
 
 
 SECRET = "test-webhook-secret-of-32-characters!"
@@ -47,15 +47,15 @@ def engine(service_database, monkeypatch):
     settings.cache_clear()
 
 
-class Receiver:
+class Receiver(FixedPortServer):
     """A real HTTP server on 127.0.0.1 that records every request it gets."""
 
     def __init__(self, port, status=200, delay=0.0, location=None, secret=None):
-        self.port, self.status, self.delay, self.location = port, status, delay, location
+        super().__init__(port)
+        self.status, self.delay, self.location = status, delay, location
         # With a secret it answers 401 to a request whose signature does not verify.
         self.secret = secret
         self.requests = []
-        self.server = None
 
     def start(self):
         receiver = self
@@ -76,16 +76,8 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
         return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ import json
 import socket
 import struct
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,7 +23,7 @@ from nettrouble.settings import settings
 from nettrouble.slack_alerts import SLACK, SlackAlerts
 from nettrouble.ticketing import TICKETS, Tickets
 from tests.test_case_document import check_document
-from tests.fakes.local import free_port, wait_until
+from tests.fakes.local import FixedPortServer, free_port, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import requeue  # noqa: E402  (scripts/requeue.py)
@@ -33,18 +32,13 @@ EMAIL, TOKEN = "agent@example.jp", "zendesk-api-token"
 SUMMARY = "中学生の娘がXで悪口を書かれています"
 
 
-class Fake:
+class Fake(FixedPortServer):
     """A real HTTP server on 127.0.0.1; nothing listens on its port until ``start``."""
 
     def __init__(self):
-        self.port = free_port()
-        self.server = None
+        super().__init__()
         self.status = None  # an error status to answer every request with, while set
         self.requests = []
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
 
     def handle(self, handler, method, body):
         raise NotImplementedError
@@ -84,16 +78,8 @@ class Fake:
             def log_message(self, *args):
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
         return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
 
 
 class FakeSlack(Fake):

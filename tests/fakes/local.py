@@ -3,8 +3,10 @@ deadline instead of sleeping and hoping."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
-from typing import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Optional, Type
 
 
 def free_port() -> int:
@@ -21,3 +23,28 @@ def wait_until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+class FixedPortServer:
+    """A threaded HTTP server on a port chosen once, which can be stopped and served again on the
+    same port: a receiver that is down, then up. Subclasses build their handler class and call
+    ``serve`` with it."""
+
+    def __init__(self, port: Optional[int] = None) -> None:
+        self.port = port or free_port()
+        self.server: Optional[ThreadingHTTPServer] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve(self, handler: Type[BaseHTTPRequestHandler]) -> None:
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
