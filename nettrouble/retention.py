@@ -1,4 +1,5 @@
-"""Removing old personal data: conversations and cases not touched for a number of days.
+"""Removing old personal data: conversations and cases not touched for a number of days, and
+the review list's labelled messages (users' words, masked) labelled as long ago.
 
 The free-consultation ledger is kept: it holds only keyed hashes and case references, and it
 is what keeps one free consultation per person for as long as a campaign's record matters.
@@ -14,6 +15,7 @@ from nettrouble.cases import case_notes, case_status_events, cases
 from nettrouble.limits import rate_events
 from nettrouble.number_proof import number_codes
 from nettrouble.outbox import outbox
+from nettrouble.review import review_labels
 
 
 _DELETE_CONVERSATIONS = text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
@@ -29,7 +31,7 @@ def cutoff(now: datetime, days: int) -> datetime:
 
 def purge_cases(engine: Engine, before: datetime) -> int:
     """Deletes cases last changed before ``before`` with their history, staff notes and
-    notifications, in one transaction."""
+    notifications, and the review labels given before then, in one transaction."""
     with engine.begin() as connection:
         old = select(cases.c.id).where(cases.c.updated_at < before)
         connection.execute(delete(outbox).where(outbox.c.case_id.in_(old)))
@@ -39,6 +41,8 @@ def purge_cases(engine: Engine, before: datetime) -> int:
         # hours; they go with the cases of the same age.
         connection.execute(delete(number_codes).where(number_codes.c.expires_at < before))
         connection.execute(delete(rate_events).where(rate_events.c.at < before))
+        # What users wrote, kept for the next training round: exported by then, or no longer wanted.
+        connection.execute(delete(review_labels).where(review_labels.c.assigned_at < before))
         return connection.execute(delete(cases).where(cases.c.updated_at < before)).rowcount
 
 

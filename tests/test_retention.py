@@ -10,7 +10,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
 from addons.tracker_store import MaskingSQLTrackerStore
-from nettrouble import cases, db, ledger, retention
+from nettrouble import cases, db, ledger, retention, review
 from nettrouble.clock import JST
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=JST)
@@ -80,3 +80,10 @@ def test_staff_notes_go_with_their_case(engine):
     assert retention.purge_cases(engine, retention.cutoff(NOW, 90)) == 1
     with engine.connect() as connection:
         assert connection.execute(select(cases.case_notes)).first() is None
+
+
+def test_review_labels_go_when_they_are_as_old_as_the_cases(engine):
+    review.assign(engine, ["すくしょはまだです"], "inform", "lead", at=NOW - timedelta(days=100))
+    review.assign(engine, ["まだつづいてます"], "inform", "lead", at=NOW - timedelta(days=10))
+    retention.purge_cases(engine, retention.cutoff(NOW, 90))
+    assert [label.text for label in review.assignments(engine)] == ["まだつづいてます"]
