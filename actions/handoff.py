@@ -22,7 +22,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import number_proof as proof
 from actions.eligibility import adviser_requested, applicant_from
-from nettrouble import campaigns, cases, db, hours, ledger, limits, metrics, referrals, service, triage
+from nettrouble import (campaigns, cases, db, hours, ledger, limits, metrics, number_proof, referrals, service,
+                        triage)
 from nettrouble.answers import asks_for_adviser
 from nettrouble.eligibility import decide
 from nettrouble.eligibility_messages import ALREADY_USED_TEXT, PENDING_CLAIM
@@ -57,13 +58,13 @@ def _is_small_talk(event: Dict[str, Any], text: str) -> bool:
 
 
 def user_messages(tracker: Tracker) -> List[str]:
-    """What the user typed in this session, without button payloads ("/intent") and short
-    small talk."""
+    """What the user typed in this session, without button payloads ("/intent"), short small
+    talk and number-check codes."""
     texts = []
     for event in _current_session(tracker.events):
         text = event.get("text") if event.get("event") == "user" else None
         if (isinstance(text, str) and text.strip() and not text.lstrip().startswith("/")
-                and not _is_small_talk(event, text)):
+                and not _is_small_talk(event, text) and not number_proof.is_bare_code(text)):
             texts.append(text)
     return texts
 

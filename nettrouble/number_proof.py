@@ -72,6 +72,12 @@ def _code_hash(conversation: str, person_key: str, code: str, secret: Optional[s
     return keyed(f"{conversation}:{person_key}:{code}", secret)
 
 
+def is_bare_code(text: str) -> bool:
+    """A message that is a code and nothing else (「123456」「１２３ ４５６」): once checked it
+    is spent, and tells staff nothing."""
+    return re.fullmatch(r"\d{%d}" % CODE_DIGITS, re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text))) is not None
+
+
 def read_code(text: Optional[str]) -> Optional[str]:
     """The code in a reply (「123456」, 「１２３ ４５６」, 「コードは123456です」), or None."""
     if not text:

@@ -140,6 +140,14 @@ def test_short_yes_no_and_greetings_stay_out_of_the_summary(env):
         "ツイッターで悪口を書かれています / いいえ、でも相手の名前はわかっています")
 
 
+def test_a_number_check_code_stays_out_of_the_summary(env):
+    events = [user("ツイッターで悪口を書かれています"), user("090-1234-5678"), user("１２３ ４５６"),
+              user("被害額は123456円です")]
+    run(ActionHandoff(), tracker(events=events))
+    assert cases.list_cases(engine())[0].summary == (
+        f"ツイッターで悪口を書かれています / {PHONE_MASK} / 被害額は123456円です")
+
+
 def test_only_the_current_session_goes_into_the_summary(env):
     events = [user("前回の別の話"), {"event": "session_started"}, user("今回の相談です")]
     run(ActionHandoff(), tracker(events=events))
