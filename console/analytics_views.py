@@ -236,15 +236,20 @@ def figures(found: analytics.Report, unit: str) -> List[Figure]:
     return made
 
 
+def shown_range(typed: Mapping[str, str], start: Optional[date], end: Optional[date]) -> Dict[str, str]:
+    """The range form as typed, with the dates as read when they could be read."""
+    shown = dict(typed)
+    if start is not None and end is not None:
+        shown.update({"from": start.isoformat(), "to": end.isoformat()})
+    return shown
+
+
 def analytics_response(request: Request, typed: Mapping[str, str], status: int = 200,
                        error: Optional[str] = None, start: Optional[date] = None,
                        end: Optional[date] = None, unit: str = "day",
                        shown: Sequence[Figure] = ()) -> HTTPResponse:
-    shown_range = dict(typed)
-    if start is not None and end is not None:
-        shown_range.update({"from": start.isoformat(), "to": end.isoformat()})
-    body = templates.render("analytics.html", session=request.ctx.session, typed=shown_range, error=error,
-                            start=start, end=end, unit=unit, UNITS=UNITS, figures=shown, TOTAL_LABEL=TOTAL_LABEL,
+    body = templates.render("analytics.html", session=request.ctx.session, typed=shown_range(typed, start, end),
+                            error=error, start=start, end=end, unit=unit, UNITS=UNITS, figures=shown, TOTAL_LABEL=TOTAL_LABEL,
                             UNDECIDED=templates.UNDECIDED)
     return html(body, status=status)
 
@@ -325,12 +330,9 @@ def review_response(request: Request, typed: Mapping[str, str], status: int = 20
                     error: Optional[str] = None, start: Optional[date] = None, end: Optional[date] = None,
                     groups: Sequence[GroupView] = (), hidden_groups: int = 0,
                     notice: Optional[str] = None) -> HTTPResponse:
-    shown_range = dict(typed)
-    if start is not None and end is not None:
-        shown_range.update({"from": start.isoformat(), "to": end.isoformat()})
     intents, faq_keys = intent_options()
-    body = templates.render("review.html", session=request.ctx.session, typed=shown_range, error=error,
-                            notice=notice, start=start, end=end, groups=groups, hidden_groups=hidden_groups,
+    body = templates.render("review.html", session=request.ctx.session, typed=shown_range(typed, start, end),
+                            error=error, notice=notice, start=start, end=end, groups=groups, hidden_groups=hidden_groups,
                             intents=intents, faq_keys=faq_keys, MAX_EXAMPLES=MAX_EXAMPLES)
     return html(body, status=status)
 
