@@ -74,5 +74,7 @@ class ActionOfferArticles(Action):
         at = clock.now()
         # The user's side of the story (victim, poster, parent) shapes the ranking.
         found = self.index.search(words, topic, at, role=tracker.get_slot("user_role"))
-        dispatcher.utter_message(text=articles.offer_text(found, at, self.service))
+        card = articles.offer_card(found, at, self.service) if found else None
+        dispatcher.utter_message(text=articles.offer_text(found, at, self.service),
+                                 json_message={"card": card} if card else None)
         return [SlotSet(SHOWN_SLOT, [article.id for article in found])] if found else []

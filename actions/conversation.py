@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any, Iterable, List, Mapping, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-from nettrouble import referrals
+from nettrouble import guidance, referrals
 from nettrouble.datafiles import TROUBLE_TYPES
 
 URGENCY_FLAGS = ("danger", "self_harm", "minor", "sexual_image")
@@ -87,3 +88,11 @@ def sexual_image_notice() -> Text:
 
 def child_lines() -> Text:
     return "お子さまが関わるご相談は、次の窓口でも受け付けています。\n" + _lines("minor")
+
+
+def utter_guidance(dispatcher: CollectingDispatcher, trouble_type: Text, answers: Mapping[str, object],
+                   urgency: Iterable[str]) -> None:
+    """First steps and public bodies: the text, with the same as a card for LINE."""
+    urgency = list(urgency)
+    dispatcher.utter_message(text=guidance.guidance_text(trouble_type, answers, urgency),
+                             json_message={"card": guidance.guidance_card(trouble_type, answers, urgency)})

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation
-from nettrouble import faq, guidance, hours, triage
+from nettrouble import faq, hours, triage
 from nettrouble.intents import ALSO_ASKED
 from nettrouble.clock import now
 
@@ -82,8 +82,7 @@ class ActionNextStepAdvice(Action):
             return []
         if tracker.get_slot("triage_done") and trouble_type in triage.PLANS:
             known = {slot: tracker.get_slot(slot) for slot in triage.TRIAGE_SLOTS}
-            dispatcher.utter_message(text=guidance.guidance_text(
-                trouble_type, known, conversation.urgency_of(tracker)))
+            conversation.utter_guidance(dispatcher, trouble_type, known, conversation.urgency_of(tracker))
             return [FollowupAction("utter_offer_handoff")]
         if tracker.active_loop.get("name"):
             dispatcher.utter_message(text=(

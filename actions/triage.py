@@ -398,9 +398,7 @@ class ActionFirstSteps(Action):
         trouble_type = tracker.get_slot("trouble_type")
         if trouble_type not in triage.TYPE_LABELS:
             return []
-        dispatcher.utter_message(text=guidance.guidance_text(
-            trouble_type, answers_of(tracker), conversation.urgency_of(tracker)
-        ))
+        conversation.utter_guidance(dispatcher, trouble_type, answers_of(tracker), conversation.urgency_of(tracker))
         return []
 
 

@@ -372,6 +372,20 @@ def index() -> Index:
     return Index(load())
 
 
+def offer_card(found: Sequence[Article], at: datetime, service: Service) -> Dict[str, object]:
+    """The articles of ``offer_text`` as data for channels that draw cards (LINE): each with
+    its one line, address and the last free day (ISO date) or None for members only."""
+    return {
+        "kind": "articles",
+        "articles": [
+            {"id": a.id, "title": a.title, "summary": a.one_line, "url": a.url,
+             "free_until": last_day.isoformat() if (last_day := free_until(a, at)) else None}
+            for a in found
+        ],
+        "more_url": service.articles_url,
+    }
+
+
 def offer_text(found: Sequence[Article], at: datetime, service: Service) -> str:
     """One chat message listing ``found``: title, one line, link, and whether it is free now."""
     if not found:

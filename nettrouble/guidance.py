@@ -78,6 +78,19 @@ def bodies(trouble_type: str, urgency: Sequence[str],
     return chosen
 
 
+def guidance_card(trouble_type: str, answers: Mapping[str, object], urgency: Sequence[str]) -> Dict[str, object]:
+    """The same first steps and bodies as ``guidance_text``, as data for channels that draw
+    cards (LINE): each body with its number and address apart."""
+    return {
+        "kind": "guidance",
+        "steps": first_steps(trouble_type, answers),
+        "referrals": [
+            {"name": r.name, "purpose": r.purpose, "phone": r.phone, "hours": r.hours, "url": r.url}
+            for r in bodies(trouble_type, urgency)
+        ],
+    }
+
+
 def guidance_text(trouble_type: str, answers: Mapping[str, object], urgency: Sequence[str]) -> str:
     lines = ["まず、次のことをおすすめします。"]
     lines += [f"{number}. {text}" for number, text in enumerate(first_steps(trouble_type, answers), 1)]

@@ -209,3 +209,24 @@ def test_rasa_reads_each_topic_button_as_ask_articles_with_the_topic(clock, topi
     _, answer = run(tracker(payload, entities=parsed.get("entities")))
     catalogue = {a.id: a for a in articles.load().articles}
     assert {catalogue[i].category for i in shown_ids(answer[0])} == {topic}
+
+
+def test_the_offer_carries_the_same_articles_as_a_card(clock):
+    clock(CAMPAIGN)
+    _, messages = run(tracker("いいえ", intent="deny", slots={"trouble_type": "defamation"}))
+    card = messages[0]["custom"]["card"]
+    assert card["kind"] == "articles"
+    assert [item["id"] for item in card["articles"]] == shown_ids(messages[0])
+    for item in card["articles"]:
+        assert item["title"] in messages[0]["text"] and item["url"] in messages[0]["text"]
+        assert item["summary"] in messages[0]["text"]
+    # The campaign of 2020 makes the defamation articles free; a members-only one has None.
+    assert all(item["free_until"] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", item["free_until"])
+               for item in card["articles"])
+    assert any(item["free_until"] for item in card["articles"])
+
+
+def test_the_question_for_a_topic_carries_no_card(clock):
+    clock(LATE)
+    _, messages = run(tracker("ぱぴぷぺぽ"))
+    assert messages[0]["buttons"] and not messages[0]["custom"]

@@ -9,7 +9,7 @@ import pytest
 from rasa.core import run
 from twilio.request_validator import RequestValidator
 
-from addons.channels import render, sms, turns
+from addons.channels import render, render_sms, sms, turns
 from addons.channels.sms import SmsInput
 from nettrouble import identity, limits
 from nettrouble.settings import settings
@@ -95,7 +95,7 @@ def test_signed_message_is_answered_through_the_provider(app, twilio_api, agent)
     assert form["To"] == PHONE and form["From"] == OUR_NUMBER
     texts = sent_texts(twilio_api)
     assert texts[0].startswith("SNSなどでの誹謗中傷についてのご相談ですね。")
-    assert all(render.ucs2_length(t) <= 70 for t in texts)
+    assert all(render_sms.ucs2_length(t) <= 70 for t in texts)
     assert "1: はい" in "\n".join(texts) and "2: いいえ" in "\n".join(texts)
 
 
@@ -164,7 +164,7 @@ def test_a_numbered_reply_sends_that_buttons_payload(app, twilio_api, agent):
     post(app, twilio_form("メニュー"))
     menu = "\n".join(sent_texts(twilio_api))
     assert "1: SNSでの誹謗中傷" in menu and "11: 記事を読みたい" in menu
-    assert render.SMS_MENU_HINT in menu
+    assert render_sms.SMS_MENU_HINT in menu
     for reply in ("99", "メニュー", "１", "1", "1", "メニュー", "11"):
         post(app, twilio_form(reply))
     assert agent.texts == [
@@ -193,7 +193,7 @@ def test_missing_body_gets_a_polite_answer_without_the_bot(app, twilio_api, agen
     del form["Body"]
     assert post(app, form).status == 200
     assert agent.received == []
-    assert sent_texts(twilio_api) == render.sms_texts([render.BotMessage(sms.EMPTY_MESSAGE)])
+    assert sent_texts(twilio_api) == render_sms.sms_texts([render.BotMessage(sms.EMPTY_MESSAGE)])
 
 
 def test_picture_message_gets_the_text_only_answer(app, twilio_api, agent):
@@ -222,8 +222,8 @@ def test_a_long_answer_is_capped(app, twilio_api, agent):
     agent.replies = lambda text: [{"text": "落ち着いて、ひとつずつ確認してまいりましょう。" * 40}]
     post(app, twilio_form("長い説明をください"))
     texts = sent_texts(twilio_api)
-    assert len(texts) == render.SMS_MAX_PER_TURN
-    assert all(render.ucs2_length(t) <= 70 for t in texts)
+    assert len(texts) == render_sms.SMS_MAX_PER_TURN
+    assert all(render_sms.ucs2_length(t) <= 70 for t in texts)
 
 
 # ---- privacy and the provider --------------------------------------------------------------

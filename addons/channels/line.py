@@ -36,7 +36,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from addons.channels import render, turns
+from addons.channels import render, render_line, turns
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ class LineInput(InputChannel):
 
     async def _answer(self, event: Dict[str, Any], line_id: str, messages: List[render.BotMessage],
                       received: float) -> None:
-        payload = render.line_messages(messages)
+        payload = render_line.line_messages(messages)
         if not payload:
             return
         headers = {"Authorization": f"Bearer {self.access_token}"}

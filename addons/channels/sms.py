@@ -32,7 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from addons.channels import render, turns
+from addons.channels import render, render_sms, turns
 from nettrouble import identity, limits
 from nettrouble.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
 from nettrouble.settings import settings
@@ -164,7 +164,7 @@ class SmsInput(InputChannel):
                 {limits.SENDER_PERSON_KEY: person_key} if person_key else None,
             )
             messages = answer.messages
-        for part in render.sms_texts(messages):
+        for part in render_sms.sms_texts(messages):
             try:
                 await self.provider.send(phone, part)
             except SmsSendError as error:
@@ -177,5 +177,5 @@ class SmsInput(InputChannel):
         if not (text.isascii() and text.isdigit()):
             return text
         menu = render.turn_buttons(turns.last_bot_turn(await turns.recorded_events(agent, sender)))
-        choice = render.menu_choice(text, menu)
+        choice = render_sms.menu_choice(text, menu)
         return choice.payload if choice else text

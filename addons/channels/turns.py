@@ -248,6 +248,14 @@ def fallback_text() -> str:
     ]))
 
 
+class TurnCollector(CollectingOutputChannel):
+    """Rasa's collector, except that one bot message stays one item: Rasa's ``send_response``
+    would split a text and the card sent with it into two."""
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        self.messages.append({**message, "recipient_id": recipient_id})
+
+
 async def bot_turn(
     on_new_message: OnNewMessage,
     text: str,
@@ -257,7 +265,7 @@ async def bot_turn(
     timeout: float = TURN_TIMEOUT_S,
 ) -> List[render.BotMessage]:
     """The bot's messages for one user message; the fallback when there are none."""
-    collector = CollectingOutputChannel()
+    collector = TurnCollector()
     message = UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata)
     try:
         await asyncio.wait_for(on_new_message(message), timeout)
