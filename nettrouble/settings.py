@@ -87,6 +87,13 @@ class Settings:
     tickets_api_url: str
     tickets_api_email: str
     tickets_api_token: str
+    # Channels that feel native (issue 16): LINE's data API host (rich menu images), the SMS
+    # segments one conversation may cost, the web chat's public address for users sent there,
+    # and the site origins that may frame the web chat.
+    line_data_api_base: str
+    sms_segment_budget: int
+    web_chat_public_url: str
+    web_chat_allowed_origins: tuple
 
     @property
     def tracker_db_url(self) -> str:
@@ -223,6 +230,10 @@ def settings() -> Settings:
         tickets_api_url=_text("TICKETS_API_URL").rstrip("/"),
         tickets_api_email=_text("TICKETS_API_EMAIL"),
         tickets_api_token=_text("TICKETS_API_TOKEN"),
+        line_data_api_base=_text("LINE_DATA_API_BASE", "https://api-data.line.me").rstrip("/"),
+        sms_segment_budget=_count("SMS_SEGMENT_BUDGET", 80),
+        web_chat_public_url=_text("WEB_CHAT_PUBLIC_URL"),
+        web_chat_allowed_origins=tuple(o.strip() for o in _text("WEB_CHAT_ALLOWED_ORIGINS").split(",") if o.strip()),
     )
 
 
