@@ -8,7 +8,6 @@ import yaml
 
 from addons.channels import render
 from addons.channels.render import BotMessage, Button
-from addons.channels.turns import clean_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

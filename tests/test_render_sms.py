@@ -1,5 +1,4 @@
 """SMS texts of a turn (addons/channels/render_sms.py)."""
-import logging
 from pathlib import Path
 
 import pytest
