@@ -1,12 +1,15 @@
 """The service itself as the assistant quotes it to users, from business/service.yml."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Optional
 
 from nettrouble import datafiles
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,17 @@ def centre_line() -> str:
     """「ネットトラブルあんしんサポートセンター 0120-221-360（受付 …）」 for a chat message."""
     current = facts()
     return f"{current.centre} {current.phone}（受付 {current.hours_text}）"
+
+
+# The last resort when business/service.yml cannot be read: the user must still get a number.
+CENTRE_FALLBACK = "ネットトラブルあんしんサポートセンター 0120-221-360"
+
+
+def reachable_centre_line() -> str:
+    """``centre_line``, or the built-in number when business/service.yml cannot be read: for
+    the replies that exist because something else failed or ran out."""
+    try:
+        return centre_line()
+    except datafiles.DataFileError:
+        logger.exception("business/service.yml unreadable: the reply uses the built-in number")
+        return CENTRE_FALLBACK

@@ -43,7 +43,7 @@ from sanic import Blueprint
 import aiohttp
 
 from addons.channels import render
-from nettrouble import datafiles, db, deliveries, health, limits, safety, service
+from nettrouble import db, deliveries, health, limits, safety, service
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -168,17 +168,8 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-# The last resort when business/service.yml cannot be read: the user must still get a number.
-_CENTRE_FALLBACK = "ネットトラブルあんしんサポートセンター 0120-221-360"
-
-
-def _centre_line() -> str:
-    try:
-        line = service.centre_line()
-    except datafiles.DataFileError:
-        logger.exception("business/service.yml unreadable: the fallback reply uses the built-in number")
-        line = _CENTRE_FALLBACK
-    return f"お急ぎの場合は、{line} までお電話ください。"
+def urgent_call_line() -> str:
+    return f"お急ぎの場合は、{service.reachable_centre_line()} までお電話ください。"
 
 
 def degraded_text() -> str:
@@ -186,7 +177,7 @@ def degraded_text() -> str:
     but questions, case references and articles cannot, so the user gets the phone number."""
     return "\n".join([
         "申し訳ございません。ただいまシステムの一部に不具合が起きており、ご案内の一部をお届けできません。",
-        _centre_line(),
+        urgent_call_line(),
     ])
 
 
@@ -244,7 +235,7 @@ def fallback_text() -> str:
     return "\n".join(filter(None, [
         "申し訳ございません。ただいまお返事をご用意できませんでした。",
         "お手数ですが、少し時間をおいてもう一度お送りください。",
-        _centre_line(),
+        urgent_call_line(),
     ]))
 
 
@@ -288,7 +279,7 @@ def limited_text() -> str:
     return "\n".join([
         "恐れ入りますが、短い時間に続けて多くのメッセージが届いたため、ただいまのメッセージは読み取っておりません。",
         "1分ほどおいてから、もう一度お送りください。",
-        _centre_line(),
+        urgent_call_line(),
     ])
 
 
