@@ -29,7 +29,7 @@ metadata = MetaData()
 # schema is complete whichever process (action server, console, scripts) starts first.
 TABLE_MODULES = ["nettrouble.ledger", "nettrouble.cases", "nettrouble.outbox", "nettrouble.limits",
                  "nettrouble.number_proof", "nettrouble.deliveries", "nettrouble.agents",
-                 "nettrouble.review"]
+                 "nettrouble.review", "nettrouble.sms_usage"]
 
 # Any fixed number; it names the lock that serialises schema changes across processes.
 _SCHEMA_LOCK_KEY = 72_213_360

@@ -68,6 +68,16 @@ RETRIED, REFUSED = "retried", "refused"
 OUTBOX_FAILURES = Counter(
     "nettrouble_outbox_failures", "Console: notification attempts that failed, per outlet and outcome (retried, refused).",
     ["outlet", "outcome"])
+# What an SMS reply of the channel was: the bot's answer, the notice that replaces it past the
+# conversation's segment budget, or the channel's own answer to HELP, STOP or START.
+SMS_REPLIES = ("answer", "budget_notice", "keyword")
+SMS_SEGMENTS = Counter(
+    "nettrouble_sms_segments", "Rasa server: SMS segments sent, per reply (answer, budget_notice, keyword).",
+    ["reply"])
+# A turn of one segment is a short answer; past ten, a budget of 80 lasts a handful of turns.
+SMS_TURN_SEGMENTS = Histogram(
+    "nettrouble_sms_turn_segments", "Rasa server: SMS segments of one turn's reply.",
+    buckets=(1, 2, 3, 4, 6, 8, 10, 15, 20, 30))
 SIGN_IN_FAILURES = Counter(
     "nettrouble_sign_in_failures", "Console: sign-ins refused for a wrong user name or password.")
 
@@ -93,6 +103,12 @@ def count_responses(names: Iterable[Optional[str]]) -> None:
             SAFETY_ANSWERS.labels(responses.SAFETY[name]).inc()
         elif name in responses.CONFUSED:
             FALLBACKS.labels(name).inc()
+
+
+def sms_turn(reply: str, segments: int) -> None:
+    """One SMS turn's reply and the segments it cost."""
+    SMS_SEGMENTS.labels(known(reply, SMS_REPLIES)).inc(segments)
+    SMS_TURN_SEGMENTS.observe(segments)
 
 
 def case_created(trouble_type: Optional[str]) -> None:

@@ -2,7 +2,8 @@
 the review list's labelled messages (users' words, masked) labelled as long ago.
 
 The free-consultation ledger is kept: it holds only keyed hashes and case references, and it
-is what keeps one free consultation per person for as long as a campaign's record matters.
+is what keeps one free consultation per person for as long as a campaign's record matters. The
+SMS opt-outs are kept too: a STOP holds until the sender sends START.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from nettrouble.limits import rate_events
 from nettrouble.number_proof import number_codes
 from nettrouble.outbox import outbox
 from nettrouble.review import review_labels
+from nettrouble.sms_usage import sms_conversations
 
 
 _DELETE_CONVERSATIONS = text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
@@ -43,6 +45,8 @@ def purge_cases(engine: Engine, before: datetime) -> int:
         connection.execute(delete(rate_events).where(rate_events.c.at < before))
         # What users wrote, kept for the next training round: exported by then, or no longer wanted.
         connection.execute(delete(review_labels).where(review_labels.c.assigned_at < before))
+        # What an SMS conversation cost; a STOP (sms_opt_outs) is kept: it holds until START.
+        connection.execute(delete(sms_conversations).where(sms_conversations.c.last_at < before))
         return connection.execute(delete(cases).where(cases.c.updated_at < before)).rowcount
 
 

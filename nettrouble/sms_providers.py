@@ -26,13 +26,24 @@ class SmsSendError(RuntimeError):
 
 
 class SmsProvider(abc.ABC):
+    @property
+    @abc.abstractmethod
+    def body_limit(self) -> int:
+        """The longest body the provider takes in one message, in characters as
+        ``nettrouble.sms_segments.length`` counts them; it sends a longer one as segments that
+        the handset joins."""
+
     @abc.abstractmethod
     async def send(self, to: str, text: str) -> None:
-        """Sends one SMS; raises ``SmsSendError`` when it was not accepted."""
+        """Sends one message (one body, however many segments it costs); raises
+        ``SmsSendError`` when it was not accepted."""
 
 
 class TwilioSmsProvider(SmsProvider):
     """Twilio's Messages API (``POST /2010-04-01/Accounts/{sid}/Messages.json``)."""
+
+    # Twilio refuses a longer Body (error 21617).
+    body_limit = 1600
 
     def __init__(self, account_sid: str, auth_token: str, from_number: str, api_base: str,
                  timeout_s: float = HTTP_TIMEOUT_S) -> None:

@@ -8,4 +8,4 @@ DIR=$(mktemp -d -t nettrouble-pg-XXXXXX)
 trap 'scripts/scaleout_services.sh stop "$DIR" >/dev/null 2>&1 || true' EXIT
 eval "$(scripts/scaleout_services.sh start "$DIR")"
 export TEST_POSTGRES_URL
-.venv/bin/python -m pytest -q tests/test_cases.py tests/test_outbox.py tests/test_migrations.py
+.venv/bin/python -m pytest -q tests/test_cases.py tests/test_outbox.py tests/test_migrations.py tests/test_sms_usage.py

@@ -11,7 +11,8 @@ from twilio.request_validator import RequestValidator
 
 from addons.channels import render, render_sms, sms, turns
 from addons.channels.sms import SmsInput
-from nettrouble import identity, limits
+from nettrouble import identity, limits, sms_segments
+from nettrouble.sms_providers import TwilioSmsProvider
 from nettrouble.settings import settings
 from tests.fakes.agent import FakeAgent
 
@@ -93,10 +94,10 @@ def test_signed_message_is_answered_through_the_provider(app, twilio_api, agent)
     assert calls[0].headers["Authorization"] == "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
     form = calls[0].form()
     assert form["To"] == PHONE and form["From"] == OUR_NUMBER
-    texts = sent_texts(twilio_api)
-    assert texts[0].startswith("SNSなどでの誹謗中傷についてのご相談ですね。")
-    assert all(render_sms.ucs2_length(t) <= 70 for t in texts)
-    assert "1: はい" in "\n".join(texts) and "2: いいえ" in "\n".join(texts)
+    # one body for the turn: both messages in order, the menu and its hint at the end
+    assert sent_texts(twilio_api) == [
+        "SNSなどでの誹謗中傷についてのご相談ですね。おつらい状況の中、ご相談いただきありがとうございます。\n\n"
+        "書き込みの画面は保存されていますか。\n1: はい\n2: いいえ\n" + render_sms.SMS_MENU_HINT]
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "garbage", "non-ascii", "other token", "request url",
@@ -193,7 +194,7 @@ def test_missing_body_gets_a_polite_answer_without_the_bot(app, twilio_api, agen
     del form["Body"]
     assert post(app, form).status == 200
     assert agent.received == []
-    assert sent_texts(twilio_api) == render_sms.sms_texts([render.BotMessage(sms.EMPTY_MESSAGE)])
+    assert sent_texts(twilio_api) == [sms.EMPTY_MESSAGE]
 
 
 def test_picture_message_gets_the_text_only_answer(app, twilio_api, agent):
@@ -201,7 +202,7 @@ def test_picture_message_gets_the_text_only_answer(app, twilio_api, agent):
                        MediaContentType0="image/jpeg")
     post(app, form)
     assert agent.received == []
-    assert "".join(sent_texts(twilio_api)) == turns.TEXT_ONLY.replace("\n", "")
+    assert sent_texts(twilio_api) == [turns.TEXT_ONLY]
 
 
 def test_message_without_a_sender_is_ignored(app, twilio_api, agent):
@@ -218,12 +219,19 @@ def test_failing_bot_still_answers_with_the_fallback(twilio_api):
     assert "0120-221-360" in "".join(sent_texts(twilio_api))
 
 
-def test_a_long_answer_is_capped(app, twilio_api, agent):
-    agent.replies = lambda text: [{"text": "落ち着いて、ひとつずつ確認してまいりましょう。" * 40}]
+def test_a_turn_of_several_messages_is_one_body_in_their_order(app, twilio_api, agent):
+    post(app, twilio_form("たくさん"))
+    assert sent_texts(twilio_api) == ["\n\n".join(f"{number}番目のご案内です。" for number in range(1, 8))]
+
+
+def test_an_answer_past_the_providers_limit_comes_whole_in_bodies_within_it(app, twilio_api, agent):
+    paragraph = "落ち着いて、ひとつずつ確認してまいりましょう。" * 20
+    agent.replies = lambda text: [{"text": paragraph} for _ in range(5)]
     post(app, twilio_form("長い説明をください"))
     texts = sent_texts(twilio_api)
-    assert len(texts) == render_sms.SMS_MAX_PER_TURN
-    assert all(render_sms.ucs2_length(t) <= 70 for t in texts)
+    # 460 characters a message: three fit in 1,600, the other two come in the next body
+    assert texts == ["\n\n".join([paragraph] * 3), "\n\n".join([paragraph] * 2)]
+    assert all(sms_segments.length(t) <= TwilioSmsProvider.body_limit for t in texts)
 
 
 # ---- privacy and the provider --------------------------------------------------------------
@@ -241,9 +249,10 @@ def test_phone_number_is_neither_logged_nor_the_conversation_id(app, twilio_api,
     assert "9012345678" not in caplog.text  # ... without the number
 
 
-def test_provider_error_stops_the_remaining_parts(app, twilio_api, agent):
+def test_provider_error_stops_the_remaining_bodies(app, twilio_api, agent):
     twilio_api.answer(MESSAGES, (400, {"code": 21610, "message": "unsubscribed recipient"}))
-    post(app, twilio_form("誹謗中傷されています"))  # an answer of several SMS
+    agent.replies = lambda text: [{"text": "落ち着いて、ひとつずつ確認してまいりましょう。" * 20} for _ in range(5)]
+    post(app, twilio_form("長い説明をください"))  # an answer of several bodies
     assert len(twilio_api.to(MESSAGES)) == 1
 
 
@@ -271,3 +280,176 @@ def test_deliveries_are_per_channel_hashed_and_pruned_after_a_while(service_data
     with service_database.connect() as connection:
         keys = [row.delivery_key for row in connection.execute(deliveries.deliveries.select())]
     assert "SM1" not in keys and all(len(key) == deliveries.KEY_LENGTH for key in keys)
+
+
+# ---- segments and the budget ---------------------------------------------------------------
+
+def segments_metric(reply):
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("nettrouble_sms_segments_total", {"reply": reply}) or 0.0
+
+
+def usage_of(database, sender):
+    from nettrouble import sms_usage
+
+    return sms_usage.current(database, sender, expiry=None)
+
+
+def budget(monkeypatch, segments):
+    monkeypatch.setenv("SMS_SEGMENT_BUDGET", str(segments))
+    settings.cache_clear()
+
+
+def test_segments_are_counted_per_conversation_and_in_the_metric(app, twilio_api, agent, service_database):
+    answers_before = segments_metric("answer")
+    post(app, twilio_form("誹謗中傷されています"))
+    post(app, twilio_form("こんにちは"))
+    sender = agent.received[0].sender_id
+    cost = sum(sms_segments.segments(text) for text in sent_texts(twilio_api))
+    assert cost == 3  # 2 for the question and its menu, 1 for the short answer
+    assert usage_of(service_database, sender) == sms_usage_of(segments=3, turns=2)
+    assert segments_metric("answer") == answers_before + 3
+
+
+def sms_usage_of(**figures):
+    from nettrouble import sms_usage
+
+    return sms_usage.Usage(**figures)
+
+
+def test_past_the_budget_the_answer_becomes_the_notice_but_rasa_still_reads_the_message(
+        app, twilio_api, agent, service_database, monkeypatch):
+    budget(monkeypatch, 3)
+    notices_before = segments_metric("budget_notice")
+    post(app, twilio_form("誹謗中傷されています"))   # 2 segments
+    post(app, twilio_form("こんにちは"))             # 1: exactly the budget
+    post(app, twilio_form("まだあります"))           # 1 more would pass it
+    texts = sent_texts(twilio_api)
+    assert texts[1] == "「こんにちは」について承りました。"
+    assert texts[2] == render_sms.budget_notice()
+    assert agent.texts == ["誹謗中傷されています", "こんにちは", "まだあります"]
+    notice = sms_segments.segments(render_sms.budget_notice())
+    assert segments_metric("budget_notice") == notices_before + notice
+    # the notice is counted too
+    assert usage_of(service_database, agent.received[0].sender_id) == sms_usage_of(segments=3 + notice, turns=3)
+
+
+def test_past_the_budget_a_case_reference_and_a_danger_answer_still_come(app, twilio_api, agent, monkeypatch):
+    budget(monkeypatch, 1)
+    post(app, twilio_form("誹謗中傷されています"))   # 2 segments: past the budget already
+    post(app, twilio_form("1"))                     # the yes of the menu Rasa answered with
+    post(app, twilio_form("もう死にたい"))            # a self-harm message, whatever the bot made of it
+    texts = sent_texts(twilio_api)
+    assert agent.texts == ["誹謗中傷されています", "/affirm", "もう死にたい"]
+    assert texts[0] == render_sms.budget_notice()
+    assert "NT-2507-12345-6" in texts[1] and "0120-221-360" in texts[1]
+    assert texts[2] == "「もう死にたい」について承りました。"
+
+
+def test_past_the_budget_an_answer_with_a_helpline_number_still_comes(app, twilio_api, agent, monkeypatch):
+    budget(monkeypatch, 1)
+    answer = "命に関わるときは、ためらわずに 110 に電話してください。" * 3  # 2 segments
+    agent.replies = lambda text: [{"text": answer}]
+    post(app, twilio_form("こんにちは"))  # no danger word: the number alone keeps the answer
+    assert sent_texts(twilio_api) == [answer]
+
+
+def test_the_conversation_starts_again_after_rasas_session_expiry(app, twilio_api, agent, service_database,
+                                                                  monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from nettrouble import sms_usage
+
+    budget(monkeypatch, 2)
+    post(app, twilio_form("誹謗中傷されています"))   # 2 segments: the whole budget
+    sender = agent.received[0].sender_id
+    expiry = sms.session_expiry(agent)
+    assert expiry == timedelta(minutes=60)  # Rasa's default, which the fake agent's domain keeps
+    # the last turn was a session expiry ago, plus a minute
+    with service_database.begin() as connection:
+        row = connection.execute(sms_usage.sms_conversations.select()).one()
+        connection.execute(update(sms_usage.sms_conversations).values(
+            last_at=row.last_at - expiry - timedelta(minutes=1), started_at=row.started_at - expiry))
+    post(app, twilio_form("こんにちは"))
+    assert sent_texts(twilio_api)[1] == "「こんにちは」について承りました。"
+    assert usage_of(service_database, sender) == sms_usage_of(segments=1, turns=1)
+
+
+def test_the_session_expiry_comes_from_the_models_domain():
+    from datetime import timedelta
+
+    from rasa.shared.core.domain import Domain
+
+    agent = FakeAgent()
+    agent.tracker_store.domain = Domain.from_dict({"session_config": {"session_expiration_time": 15}})
+    assert sms.session_expiry(agent) == timedelta(minutes=15)
+    agent.tracker_store.domain = Domain.from_dict({"session_config": {"session_expiration_time": 0}})
+    assert sms.session_expiry(agent) is None  # sessions that never expire
+
+
+def test_an_unreachable_usage_store_still_sends_the_answer(app, twilio_api, agent, monkeypatch):
+    from nettrouble import sms_usage
+
+    def down(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(sms_usage, "current", down)
+    monkeypatch.setattr(sms_usage, "add", down)
+    budget(monkeypatch, 1)
+    post(app, twilio_form("誹謗中傷されています"))  # 2 segments
+    assert sent_texts(twilio_api)[0].startswith("SNSなどでの誹謗中傷")
+
+
+# ---- HELP, STOP and START ------------------------------------------------------------------
+
+def test_help_is_answered_by_the_channel_without_rasa(app, twilio_api, agent):
+    keywords_before = segments_metric("keyword")
+    post(app, twilio_form("ﾍﾙﾌﾟ"))
+    post(app, twilio_form("help!"))
+    assert agent.received == []
+    assert sent_texts(twilio_api) == [render_sms.help_text()] * 2
+    assert segments_metric("keyword") == keywords_before + 2 * sms_segments.segments(render_sms.help_text())
+
+
+def test_stop_is_recorded_confirmed_and_later_messages_are_still_answered(app, twilio_api, agent, service_database,
+                                                                         caplog):
+    from nettrouble import sms_usage
+
+    with caplog.at_level(logging.DEBUG):
+        post(app, twilio_form("停止"))
+    sender = sms.SmsInput(TOKEN, PUBLIC_URL, None).sender_id(PHONE)
+    assert sms_usage.is_opted_out(service_database, sender)
+    assert not sms_usage.is_opted_out(service_database, sms.SmsInput(TOKEN, PUBLIC_URL, None).sender_id("+819099999999"))
+    assert "9012345678" not in caplog.text and "STOP recorded" in caplog.text
+    post(app, twilio_form("誹謗中傷されています"))
+    post(app, twilio_form("ＳＴＯＰ"))  # twice: still one opt-out
+    post(app, twilio_form("開始"))
+    texts = sent_texts(twilio_api)
+    assert texts[0] == render_sms.stop_text() and texts[2] == render_sms.stop_text()
+    assert texts[1].startswith("SNSなどでの誹謗中傷")
+    assert texts[3] == render_sms.start_text()
+    assert agent.texts == ["誹謗中傷されています"]
+    assert not sms_usage.is_opted_out(service_database, sender)
+
+
+def test_keywords_are_answered_past_the_budget(app, twilio_api, agent, monkeypatch):
+    budget(monkeypatch, 1)  # each of these answers is longer
+    for text in ("ヘルプ", "停止", "START", "こんにちは"):
+        post(app, twilio_form(text))
+    assert sent_texts(twilio_api) == [render_sms.help_text(), render_sms.stop_text(), render_sms.start_text(),
+                                      render_sms.budget_notice()]
+
+
+def test_a_stop_that_cannot_be_recorded_is_not_confirmed(app, twilio_api, agent, monkeypatch):
+    from nettrouble import sms_usage
+
+    def down(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(sms_usage, "opt_out", down)
+    post(app, twilio_form("停止"))
+    assert sent_texts(twilio_api) == [render_sms.keyword_failed_text()]
+    assert "0120-221-360" in render_sms.keyword_failed_text()

@@ -158,3 +158,29 @@ def test_two_servers_starting_together_upgrade_the_database_once(database_url, m
     assert_at_head(engine)
     if made_by == "pre_alembic":
         assert cases.get_case(engine, REFERENCE) is not None
+
+
+def test_a_database_at_0003_gets_the_sms_tables_with_its_rows_kept_and_0004_goes_back(database_url):
+    from alembic import command
+
+    from nettrouble import sms_usage
+
+    engine = db.create(database_url)
+    with engine.begin() as connection:
+        command.upgrade(migrations.config(connection), "0003")
+        connection.execute(ledger.free_consultations.insert().values(
+            campaign_id="sns-2026", person_key=PERSON_KEY, case_reference=REFERENCE, reserved_at=now()))
+    assert not {"sms_conversations", "sms_opt_outs"} & set(inspect(engine).get_table_names())
+    engine.dispose()
+
+    engine = db.prepare(database_url)
+    assert_at_head(engine)
+    assert ledger.holder(engine, "sns-2026", PERSON_KEY).case_reference == REFERENCE
+    sms_usage.add(engine, "sms-" + "0" * 32, 3, None)
+    sms_usage.opt_out(engine, "sms-" + "0" * 32)
+    assert sms_usage.is_opted_out(engine, "sms-" + "0" * 32)
+
+    with engine.begin() as connection:
+        command.downgrade(migrations.config(connection), "0003")
+    assert not {"sms_conversations", "sms_opt_outs"} & set(inspect(engine).get_table_names())
+    assert versions(engine) == ["0003"]

@@ -10,7 +10,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
 from addons.tracker_store import MaskingSQLTrackerStore
-from nettrouble import cases, db, ledger, retention, review
+from nettrouble import cases, db, ledger, retention, review, sms_usage
 from nettrouble.clock import JST
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=JST)
@@ -87,3 +87,13 @@ def test_review_labels_go_when_they_are_as_old_as_the_cases(engine):
     review.assign(engine, ["まだつづいてます"], "inform", "lead", at=NOW - timedelta(days=10))
     retention.purge_cases(engine, retention.cutoff(NOW, 90))
     assert [label.text for label in review.assignments(engine)] == ["まだつづいてます"]
+
+
+def test_sms_costs_go_with_old_cases_but_a_stop_stays(engine):
+    sms_usage.add(engine, "sms-old", 12, None, at=NOW - timedelta(days=100))
+    sms_usage.add(engine, "sms-new", 3, None, at=NOW - timedelta(days=10))
+    sms_usage.opt_out(engine, "sms-old", at=NOW - timedelta(days=100))
+    retention.purge_cases(engine, retention.cutoff(NOW, 90))
+    assert sms_usage.current(engine, "sms-old", None, at=NOW).segments == 0
+    assert sms_usage.current(engine, "sms-new", None, at=NOW).segments == 3
+    assert sms_usage.is_opted_out(engine, "sms-old")

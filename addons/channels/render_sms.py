@@ -1,96 +1,200 @@
-"""SMS texts for one turn, buttons as a numbered menu, and reading a reply such as 「1」 back
-as the button it picks."""
+"""What an SMS turn says: one body per turn (the bot's messages in order, the numbered menu
+and its hint at the end), the link policy, the channel's own answers to HELP, STOP and START,
+the notice that replaces an answer past the conversation's segment budget, and reading a reply
+such as 「1」 back as the button it picks.
+
+Separate SMS are not guaranteed to arrive in order; one body is: the provider cuts a long body
+into segments and the handset joins them again, at the same price per segment as separate SMS.
+So a turn is one body, and more than one only past the provider's limit on a body's length.
+"""
 from __future__ import annotations
 
-import logging
-import re
-from typing import List, Optional, Sequence, Tuple
+import unicodedata
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
+from urllib.parse import urlsplit
 
 from addons.channels import render
+from nettrouble import service, sms_segments
+from nettrouble.settings import settings
 
-logger = logging.getLogger(__name__)
-
-SMS_SEGMENT = 70
-SMS_MAX_PER_TURN = 8
 SMS_MENU_HINT = "番号でご返信ください。"
+# Between two messages of the bot in one body, as between two speech bubbles.
+MESSAGE_GAP = "\n\n"
 
-def ucs2_length(text: str) -> int:
-    """Characters as an SMS counts them in UCS-2: one outside the BMP (emoji) takes two."""
-    return len(text.encode("utf-16-le")) // 2
+# ---- links --------------------------------------------------------------------------------
 
+# The link policy (README "SMS"): an SMS carries links only to the service's own site (the host
+# of business/service.yml site_url, and of the web chat's address) and to the government's
+# *.go.jp. Users are taught not to open links in SMS (smishing is one of the troubles this
+# service handles), and carriers filter SMS with unknown or shortened links; our own domain
+# and the official government ones are those a user can check. Any other link is replaced by
+# words telling where to find it.
+GOVERNMENT_DOMAIN = "go.jp"
 
-def _without_extra_urls(texts: List[str]) -> List[str]:
-    """Every URL after the first of the turn is dropped: SMS has no room for them."""
-    kept_one, result = False, []
-    for text in texts:
-        pieces, position = [], 0
-        for start, end in render.url_spans(text):
-            pieces.append(text[position:start])
-            if not kept_one:
-                pieces.append(text[start:end])
-                kept_one = True
-            position = end
-        pieces.append(text[position:])
-        result.append("".join(pieces))
-    return result
+LINK_BY_NAME = "（ウェブサイトは「{name}」で検索してください）"
+LINK_LEFT_OUT = "（SMSではこのサイトのリンクをお送りしていません。ウェブチャットでご案内しています）"
 
 
-def _sms_lines(messages: Sequence[render.BotMessage]) -> List[Tuple[str, bool]]:
-    """(line, must keep) pairs: lines with a phone number, a case reference or a menu entry
-    survive shortening, and so does the question a menu answers (the text of a message with
-    buttons): 「1: はい」 alone asks nothing."""
-    texts = _without_extra_urls([m.text for m in messages] + [m.image for m in messages if m.image])
-    asks = [bool(m.buttons) for m in messages] + [False for m in messages if m.image]
-    lines = []
-    for text, with_menu in zip(texts, asks):
-        for line in text.splitlines():
-            line = re.sub(r"[ \t\u3000]+", " ", line).strip()
-            if line:
-                lines.append((line, with_menu or bool(render.PHONE.search(line) or render.CASE_REFERENCE.search(line))))
+def web_chat_url() -> str:
+    """The web chat's address for users: WEB_CHAT_PUBLIC_URL, else the service's site."""
+    return settings().web_chat_public_url or service.facts().site_url
+
+
+def own_hosts() -> FrozenSet[str]:
+    return frozenset(filter(None, (urlsplit(service.facts().site_url).hostname, urlsplit(web_chat_url()).hostname)))
+
+
+def link_allowed(url: str) -> bool:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # a malformed address (an odd port, say) is no address of ours
+        return False
+    return host in own_hosts() or host == GOVERNMENT_DOMAIN or host.endswith("." + GOVERNMENT_DOMAIN)
+
+
+def _names_by_url(card: Optional[Mapping[str, Any]]) -> Dict[str, str]:
+    """The public bodies of a guidance card by their address: their names replace the links."""
+    if not card or card.get("kind") != "guidance":
+        return {}
+    return {r["url"]: r["name"] for r in card.get("referrals") or []
+            if isinstance(r, Mapping) and isinstance(r.get("url"), str) and isinstance(r.get("name"), str)}
+
+
+def with_allowed_links(text: str, card: Optional[Mapping[str, Any]] = None) -> str:
+    """``text`` with every link the policy does not allow replaced by words: the body's name to
+    search for when ``card`` names it, else a general sentence."""
+    names = _names_by_url(card)
+    pieces, position = [], 0
+    for start, end in render.url_spans(text):
+        url = text[start:end]
+        if link_allowed(url):
+            continue
+        before = text[position:start]
+        pieces.append(before[:-1] if before.endswith((" ", "\u3000")) else before)
+        pieces.append(LINK_BY_NAME.format(name=names[url]) if url in names else LINK_LEFT_OUT)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+# ---- one body per turn ---------------------------------------------------------------------
+
+def _blocks(messages: Sequence[render.BotMessage]) -> List[str]:
+    """The turn's messages as text, in order; the menu and its hint go with the last one, so
+    that the question and its options are never apart."""
+    blocks = []
+    for message in messages:
+        text = "\n".join(filter(None, [message.text, message.image]))
+        if text.strip():
+            blocks.append(with_allowed_links(text, message.card).strip())
     menu = render.turn_buttons(messages)
     if menu:
-        lines += [(f"{number}: {button.title}", True) for number, button in enumerate(menu, 1)]
-        lines.append((SMS_MENU_HINT, True))
-    return lines
-
-
-def _pack_sms(units: List[Tuple[str, bool]]) -> List[str]:
-    texts: List[str] = []
-    for unit, new_line in units:
-        joined = (texts[-1] + ("\n" if new_line else "") + unit) if texts else unit
-        if texts and ucs2_length(joined) <= SMS_SEGMENT:
-            texts[-1] = joined
+        options = "\n".join([f"{number}: {button.title}" for number, button in enumerate(menu, 1)] + [SMS_MENU_HINT])
+        if blocks:
+            blocks[-1] += "\n" + options
         else:
-            texts.append(unit)
-    return texts
+            blocks.append(options)
+    return blocks
 
 
-def sms_texts(messages: Sequence[render.BotMessage], max_texts: int = SMS_MAX_PER_TURN) -> List[str]:
-    """The SMS of one turn, each at most 70 UCS-2 characters (one segment), at most
-    ``max_texts`` of them. When the turn is longer, lines are left out from the end,
-    never one with a phone number, a case reference or a menu entry."""
-    units: List[Tuple[str, bool, bool, int]] = []  # (text, starts a line, must keep, line number)
-    for number, (line, must) in enumerate(_sms_lines(messages)):
-        for index, piece in enumerate(render.sentence_units(line, SMS_SEGMENT, ucs2_length)):
-            if piece.strip():
-                units.append((piece.strip(), index == 0, must, number))
-    chosen = [u for u in units if u[2]]
-    if len(_pack_sms([(u[0], u[1]) for u in chosen])) > max_texts:
-        logger.warning("SMS reply keeps only %d texts although its numbers need more", max_texts)
-        return _pack_sms([(u[0], u[1]) for u in chosen])[:max_texts]
-    selected = {id(u) for u in chosen}
-    # A line loses its end, never its beginning: 「運営者への削除依頼の流れ」 alone means nothing.
-    cut_lines = set()
-    for unit in units:
-        if unit[2]:
-            continue
-        trial = [u for u in units if id(u) in selected or u is unit]
-        if unit[3] not in cut_lines and len(_pack_sms([(u[0], u[1]) for u in trial])) <= max_texts:
-            selected.add(id(unit))
-        else:
-            cut_lines.add(unit[3])
-    return _pack_sms([(u[0], u[1]) for u in units if id(u) in selected])
+def sms_bodies(messages: Sequence[render.BotMessage], limit: int) -> List[str]:
+    """The bodies of one turn: one, unless it is longer than ``limit`` (the provider's, in the
+    units of ``sms_segments.length``); then cut between messages, and a message longer than
+    the limit at line and sentence ends (``render.split_text``)."""
+    blocks = _blocks(messages)
+    whole = MESSAGE_GAP.join(blocks)
+    if sms_segments.length(whole) <= limit:
+        return [whole] if whole else []
+    bodies: List[str] = []
+    for block in blocks:
+        for piece in render.split_text(block, limit, sms_segments.length):
+            joined = bodies[-1] + MESSAGE_GAP + piece if bodies else piece
+            if bodies and sms_segments.length(joined) <= limit:
+                bodies[-1] = joined
+            else:
+                bodies.append(piece)
+    return bodies
 
+
+def carries_reference(messages: Sequence[render.BotMessage]) -> bool:
+    return any(render.CASE_REFERENCE.search(message.text) for message in messages)
+
+
+# ---- the channel's own answers -------------------------------------------------------------
+
+HELP, STOP, START = "help", "stop", "start"
+# Whole messages, after NFKC, case folding and trimming (``keyword``).
+KEYWORDS = {
+    "ヘルプ": HELP, "へるぷ": HELP, "help": HELP,
+    "停止": STOP, "ていし": STOP, "stop": STOP, "配信停止": STOP,
+    "開始": START, "start": START,
+}
+
+
+def _trimmed(text: str) -> str:
+    edge = 0
+    while edge < len(text) and _blank(text[edge]):
+        edge += 1
+    end = len(text)
+    while end > edge and _blank(text[end - 1]):
+        end -= 1
+    return text[edge:end]
+
+
+def _blank(character: str) -> bool:
+    """Punctuation, brackets and spaces: 「停止。」 and 「 STOP! 」 are the keyword."""
+    return character.isspace() or unicodedata.category(character)[0] in "PZ"
+
+
+def keyword(text: str) -> Optional[str]:
+    """HELP, STOP or START when the whole message is one of KEYWORDS, else None."""
+    return KEYWORDS.get(_trimmed(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def help_text() -> str:
+    facts = service.facts()
+    return "\n".join([
+        f"こちらは{facts.name}のSMS窓口です。お困りのことを文字でお送りください。",
+        "選択肢が届いたときは、番号でも言葉でもご返信いただけます。",
+        f"お電話：{service.reachable_centre_line()}",
+        f"ウェブチャット：{web_chat_url()}",
+        "こちらからのお知らせを止めるには「停止」とお送りください。",
+    ])
+
+
+def stop_text() -> str:
+    return "\n".join([
+        "配信停止を承りました。今後、こちらからお知らせのSMSをお送りすることはありません。",
+        "ご相談のメッセージをお送りいただいたときは、これまでどおりお返事いたします。",
+        "再開するには「開始」とお送りください。",
+    ])
+
+
+def start_text() -> str:
+    return "\n".join([
+        "配信の再開を承りました。こちらからのお知らせを再びお送りします。",
+        "止めるには「停止」とお送りください。",
+    ])
+
+
+def keyword_failed_text() -> str:
+    """STOP or START could not be recorded: the user must not believe it was."""
+    return "\n".join([
+        "申し訳ございません。ただいまお手続きができませんでした。少し時間をおいて、もう一度お送りください。",
+        f"お電話：{service.reachable_centre_line()}",
+    ])
+
+
+def budget_notice() -> str:
+    """In place of an answer that would take the conversation past its segment budget."""
+    return "\n".join([
+        "このご相談でのSMSのお返事はここまでとさせていただきます。続きはお電話かウェブチャットでどうぞ。",
+        f"お電話：{service.reachable_centre_line()}",
+        f"ウェブチャット：{web_chat_url()}",
+    ])
+
+
+# ---- replies to a menu ---------------------------------------------------------------------
 
 def menu_choice(text: str, menu: Sequence[render.Button]) -> Optional[render.Button]:
     """The button a reply such as 「1」 selects (after NFKC), or None."""

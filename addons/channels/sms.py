@@ -12,6 +12,16 @@
 - Buttons become a numbered menu; a reply of 「1」 (or 「１」) sends that button's payload. The
   menu is read back from the conversation in the tracker store, so it survives restarts and
   works with several servers.
+- One body per turn (``render_sms.sms_bodies``), more only past the provider's body limit;
+  links only to our own site and *.go.jp (README "SMS").
+- Segments are counted per turn (metrics ``nettrouble_sms_*``) and per conversation
+  (``nettrouble.sms_usage``, a conversation being a Rasa session). An answer that would take the
+  conversation past SMS_SEGMENT_BUDGET is replaced by a short notice with the phone number and
+  the web chat address; the turn itself still runs in Rasa, so nothing the user said is lost.
+  Never replaced: an answer with a case reference or a helpline number, the answer to a message
+  that signals danger or self-harm, and the answers to HELP, STOP and START.
+- 「ヘルプ」/HELP, 「停止」/STOP and 「開始」/START are answered here, before Rasa; STOP is
+  recorded (``sms_usage.is_opted_out``) and stops only what we would send on our own initiative.
 - The phone number is never logged and is not the conversation id: that is ``sms-`` + a keyed
   hash (``turns.conversation_id``), a prefix that the REST channel refuses. The sender's number
   is the client of the message limits, and for a Japanese mobile number the message metadata
@@ -20,20 +30,23 @@
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
+from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text, Tuple
 from urllib.parse import parse_qsl
 
 from rasa.core.channels.channel import InputChannel
+from rasa.shared.core.domain import SessionConfig
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from addons.channels import render, render_sms, turns
-from nettrouble import identity, limits
+from nettrouble import db, identity, limits, metrics, referrals, safety, sms_segments, sms_usage
 from nettrouble.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
 from nettrouble.settings import settings
 
@@ -67,6 +80,63 @@ def sender_person_key(phone: str) -> Optional[str]:
     return identity.key_for(national, settings().require("person_key_secret"))
 
 
+def session_expiry(agent: Any) -> Optional[timedelta]:
+    """Rasa's session expiry in the model's domain (which the tracker store carries); None when
+    sessions never expire. An SMS conversation, and so its budget, is one Rasa session."""
+    domain = getattr(getattr(agent, "tracker_store", None), "domain", None)
+    minutes = (domain.session_config if domain is not None else SessionConfig.default()).session_expiration_time
+    return timedelta(minutes=minutes) if minutes > 0 else None
+
+
+# The referral topics whose numbers an answer must never lose to the budget (business/referrals.yml).
+URGENT_TOPICS = ("danger", "self_harm")
+
+
+def carries_helpline(messages: List[render.BotMessage]) -> bool:
+    numbers = {r.phone for r in referrals.catalogue() if r.phone and set(URGENT_TOPICS) & set(r.topics)}
+    return any(number in numbers for message in messages for number in render.PHONE.findall(message.text))
+
+
+class SmsUsage:
+    """``nettrouble.sms_usage`` in the service database, called off the event loop. While the
+    database is unreachable, answers go out whatever the budget (an answer too many costs less
+    than a user left without one) and STOP is not confirmed."""
+
+    def __init__(self) -> None:
+        self._database = db.LazyEngine()
+
+    async def _call(self, function: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(lambda: function(self._database.get(), *args))
+
+    async def within(self, sender: str, segments: int, expiry: Optional[timedelta]) -> bool:
+        """Whether ``segments`` more keep the conversation within SMS_SEGMENT_BUDGET."""
+        try:
+            used = await self._call(sms_usage.current, sender, expiry)
+        except Exception:  # noqa: BLE001 - any database error; the cause is in the log
+            logger.exception("SMS usage unavailable: the answer is sent without the budget check")
+            return True
+        return used.segments + segments <= settings().sms_segment_budget
+
+    async def add(self, sender: str, segments: int, expiry: Optional[timedelta]) -> None:
+        try:
+            await self._call(sms_usage.add, sender, segments, expiry)
+        except Exception:  # noqa: BLE001 - any database error; the cause is in the log
+            logger.exception("SMS usage unavailable: a turn of %d segments was not counted", segments)
+
+    async def set_opted_out(self, sender: str, opted_out: bool) -> bool:
+        """Records STOP (True) or START (False); False when it could not be recorded."""
+        try:
+            await self._call(sms_usage.opt_out if opted_out else sms_usage.opt_in, sender)
+        except Exception:  # noqa: BLE001 - any database error; the cause is in the log
+            logger.exception("SMS opt-outs unavailable: %s not recorded", "STOP" if opted_out else "START")
+            return False
+        return True
+
+
+def _cost(bodies: List[str]) -> int:
+    return sum(sms_segments.segments(text) for text in bodies)
+
+
 class SmsInput(InputChannel):
     """Two-way SMS."""
 
@@ -83,6 +153,7 @@ class SmsInput(InputChannel):
         self.seen = turns.DeliveryLog(self.name())
         self.turns = turns.UserTurns(self.name())
         self.background = turns.BackgroundTurns(self.name())
+        self.usage = SmsUsage()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "SmsInput":
@@ -155,22 +226,63 @@ class SmsInput(InputChannel):
                       has_media: bool) -> None:
         sender = self.sender_id(phone)
         text = turns.clean_text(body)
-        if not text:
-            messages = [render.BotMessage(text=turns.TEXT_ONLY if has_media else EMPTY_MESSAGE)]
+        expiry = session_expiry(agent)
+        asked = render_sms.keyword(text)
+        if asked:
+            reply, messages = "keyword", [render.BotMessage(text=await self._keyword_answer(asked, sender))]
         else:
-            person_key = sender_person_key(phone)
-            answer = await self.turns.answer(
-                on_new_message, await self._chosen(agent, sender, text), sender, phone,
-                {limits.SENDER_PERSON_KEY: person_key} if person_key else None,
-            )
-            messages = answer.messages
-        for part in render_sms.sms_texts(messages):
+            reply, messages = "answer", await self._bot_answer(on_new_message, agent, phone, sender, text, has_media)
+        bodies = render_sms.sms_bodies(messages, self.provider.body_limit)
+        if reply == "answer" and not await self.usage.within(sender, _cost(bodies), expiry) \
+                and not await self._never_replaced(messages, text):
+            logger.info("SMS conversation %s is past its segment budget: the answer is replaced by the notice", sender)
+            reply = "budget_notice"
+            bodies = render_sms.sms_bodies([render.BotMessage(text=render_sms.budget_notice())],
+                                           self.provider.body_limit)
+        sent = await self._send(phone, sender, bodies)
+        await self.usage.add(sender, sent, expiry)
+        metrics.sms_turn(reply, sent)
+
+    async def _bot_answer(self, on_new_message: turns.OnNewMessage, agent: Any, phone: str, sender: str,
+                          text: str, has_media: bool) -> List[render.BotMessage]:
+        if not text:
+            return [render.BotMessage(text=turns.TEXT_ONLY if has_media else EMPTY_MESSAGE)]
+        person_key = sender_person_key(phone)
+        answer = await self.turns.answer(
+            on_new_message, await self._chosen(agent, sender, text), sender, phone,
+            {limits.SENDER_PERSON_KEY: person_key} if person_key else None,
+        )
+        return answer.messages
+
+    async def _keyword_answer(self, asked: str, sender: str) -> str:
+        if asked == render_sms.HELP:
+            return render_sms.help_text()
+        if not await self.usage.set_opted_out(sender, asked == render_sms.STOP):
+            return render_sms.keyword_failed_text()
+        logger.info("SMS conversation %s: %s recorded", sender, asked.upper())
+        return render_sms.stop_text() if asked == render_sms.STOP else render_sms.start_text()
+
+    @staticmethod
+    async def _never_replaced(messages: List[render.BotMessage], text: str) -> bool:
+        """An answer with a case reference or a helpline number, or to a message that signals
+        danger or self-harm (searched as ``turns.oversized_stand_in`` does, off the event loop:
+        the classifier may have read it otherwise), goes out whatever the budget."""
+        if render_sms.carries_reference(messages) or carries_helpline(messages):
+            return True
+        return bool(await asyncio.to_thread(safety.signals, text))
+
+    async def _send(self, phone: str, sender: str, bodies: List[str]) -> int:
+        """Sends the bodies in order and returns the segments the provider accepted."""
+        sent = 0
+        for text in bodies:
             try:
-                await self.provider.send(phone, part)
+                await self.provider.send(phone, text)
             except SmsSendError as error:
-                # The later parts would make no sense without this one.
+                # The later bodies would make no sense without this one.
                 logger.error("SMS answer not delivered to conversation %s: %s", sender, error)
-                return
+                break
+            sent += sms_segments.segments(text)
+        return sent
 
     async def _chosen(self, agent: Any, sender: str, text: str) -> str:
         """The payload of the menu entry a reply such as 「1」 picks, else the text itself."""
