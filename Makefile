@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run shell train test lock purge outbox-requeue bench scaleout-test agent-add agent-remove agent-reset agent-list
+.PHONY: setup run shell train test lock purge outbox-requeue bench scaleout-test agent-add agent-remove agent-reset agent-list line-richmenu
 
 setup:
 	@scripts/setup.sh
@@ -47,6 +47,12 @@ purge: setup
 outbox-requeue: setup
 	@test -n "$(OUTLET)" || { echo "usage: make outbox-requeue OUTLET=<webhook|slack|tickets>" >&2; exit 2; }
 	@$(PY) scripts/requeue.py $(OUTLET)
+
+# The LINE rich menu (scripts/line_richmenu.py): created, its image uploaded, made every user's
+# default, older ones of ours deleted; prints its id. Needs LINE_CHANNEL_ACCESS_TOKEN in .env.
+# make line-richmenu IMAGE=path only checks the menu and writes its image to path.
+line-richmenu: setup
+	@$(PY) scripts/line_richmenu.py $(if $(IMAGE),--dry-run '$(IMAGE)')
 
 # Staff accounts of the agent console (scripts/agents.py): make agent-add NAME [ROLE] prints
 # the one-time password (ROLE: agent, the default, or supervisor); make agent-remove NAME,

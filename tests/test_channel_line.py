@@ -12,7 +12,7 @@ import uuid
 import pytest
 from rasa.core import run
 
-from addons.channels import turns
+from addons.channels import render_line, turns
 from addons.channels.line import LineInput
 from nettrouble import limits
 from nettrouble.settings import settings
@@ -354,3 +354,38 @@ def test_oversized_body_is_refused_before_anything_else(app, line_api, agent):
     body = webhook_body(text_event("あ" * 400_000))
     assert post(app, body).status == 413
     assert agent.received == [] and line_api.requests == []
+
+
+# ---- cards -----------------------------------------------------------------------------------
+
+def card_replies(text):
+    from nettrouble import guidance
+
+    urgency = ["danger"]
+    return [
+        {"text": guidance.guidance_text("account", {}, urgency),
+         "custom": {"card": guidance.guidance_card("account", {}, urgency)}},
+        {"text": "ほかにご質問はありますか。", "buttons": [{"title": "はい", "payload": "/affirm"}]},
+    ]
+
+
+def test_first_steps_are_sent_as_flex_bubbles_with_call_buttons(line_api):
+    app = make_app(FakeAgent(replies=card_replies))
+    post(app, webhook_body(text_event("乗っ取られました")))
+    [call] = line_api.to(REPLY)
+    messages = call.json()["messages"]
+    assert [m["type"] for m in messages] == ["flex", "flex", "text"]
+    assert render_line.reply_problems(messages) == []
+    steps, bodies, question = messages
+    assert steps["altText"].startswith("まず、次のことをおすすめします。")
+    assert "#9110" in bodies["altText"]
+    assert '"uri": "tel:%239110"' in json.dumps(bodies["contents"], ensure_ascii=False)
+    assert question["quickReply"]["items"][0]["action"]["data"] == "/affirm"
+
+
+def test_a_pushed_answer_carries_the_same_cards(line_api):
+    line_api.answer(REPLY, (400, {"message": "Invalid reply token"}))
+    app = make_app(FakeAgent(replies=card_replies))
+    post(app, webhook_body(text_event("乗っ取られました")))
+    reply, push = line_api.requests
+    assert push.path == PUSH and push.json()["messages"] == reply.json()["messages"]

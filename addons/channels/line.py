@@ -1,7 +1,4 @@
-"""LINE Messaging API channel, on aiohttp and the standard library.
-
-``line-bot-sdk`` cannot be installed beside Rasa 3.6 (its pydantic and aiohttp pins conflict),
-so the little of the API this needs is written here:
+"""LINE Messaging API channel: the webhook, its signature and its events.
 
 - ``POST /webhooks/line/webhook``: ``X-Line-Signature`` must be base64(HMAC-SHA256(channel
   secret, raw body)), compared in constant time; otherwise 401 and nothing is processed. The
@@ -14,41 +11,39 @@ so the little of the API this needs is written here:
   standby mode, are dropped too.
 - The conversation id is ``line-`` + the group, room or user id (``turns.conversation_id``), a
   prefix that the REST channel refuses; the client of the message limits is the LINE user.
-- One reply call per turn with up to 5 messages and the buttons as quick replies. Only when
-  the reply token cannot be used (rejected, or the turn outlived its window) is the answer
-  pushed, with an ``X-Line-Retry-Key`` that stays the same across retries.
+- One reply call per turn with up to 5 messages (``render_line``: text, and Flex cards for
+  articles and first steps) and the buttons as quick replies. Only when the reply token cannot
+  be used (rejected, or the turn outlived its window) is the answer pushed, with an
+  ``X-Line-Retry-Key`` that stays the same across retries. The HTTP calls are in
+  ``nettrouble.line_api``.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import logging
 import time
-import uuid
 from typing import Any, Dict, List, Optional, Text
 
-import aiohttp
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.channels import render, render_line, turns
+from nettrouble.line_api import LineApi
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
 
-HTTP_TIMEOUT_S = 10.0
 # LINE's clock and ours may differ a little; an event dated further ahead is not from LINE.
 MAX_FUTURE_S = 300
 # LINE's webhooks are a few kilobytes; anything near this is not from LINE.
 MAX_BODY_BYTES = 1024 * 1024
 # A reply token is valid for about a minute; after this long a push is the safe way.
 REPLY_WINDOW_S = 50.0
-PUSH_RETRY_DELAYS_S = (0.5, 2.0)
 GREETING_PAYLOAD = "/greet"
 
 
@@ -220,43 +215,14 @@ class LineInput(InputChannel):
         payload = render_line.line_messages(messages)
         if not payload:
             return
-        headers = {"Authorization": f"Bearer {self.access_token}"}
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S),
-                                         headers=headers) as http:
+        async with LineApi(self.access_token, self.api_base) as api:
             token = event.get("replyToken")
             if isinstance(token, str) and token and time.monotonic() - received < self.reply_window_s:
-                status = await self._post(http, "/v2/bot/message/reply", {"replyToken": token, "messages": payload})
+                status = await api.reply(token, payload)
                 if status is not None and 200 <= status < 300:
                     return
                 if status in (401, 403):
                     logger.error("LINE refused the channel access token (HTTP %s): check LINE_CHANNEL_ACCESS_TOKEN", status)
                     return
                 logger.warning("LINE reply failed (HTTP %s): pushing the answer instead", status)
-            await self._push(http, line_id, payload)
-
-    async def _push(self, http: aiohttp.ClientSession, to: str, payload: List[Dict[str, Any]]) -> None:
-        retry_key = str(uuid.uuid4())
-        for delay in (0.0,) + PUSH_RETRY_DELAYS_S:
-            await asyncio.sleep(delay)
-            status = await self._post(http, "/v2/bot/message/push", {"to": to, "messages": payload},
-                                      {"X-Line-Retry-Key": retry_key})
-            # 409: LINE already accepted a push with this retry key.
-            if status is not None and (200 <= status < 300 or status == 409):
-                return
-            if status is not None and status != 429 and status < 500:
-                logger.error("LINE push refused (HTTP %s): the answer was not delivered", status)
-                return
-        logger.error("LINE push failed after %d attempts: the answer was not delivered", 1 + len(PUSH_RETRY_DELAYS_S))
-
-    async def _post(self, http: aiohttp.ClientSession, path: str, body: Dict[str, Any],
-                    headers: Optional[Dict[str, str]] = None) -> Optional[int]:
-        """The HTTP status of a LINE API call, or None when it never got an answer."""
-        try:
-            async with http.post(self.api_base + path, json=body, headers=headers) as answer:
-                if answer.status >= 300:
-                    detail = (await answer.text())[:300]
-                    logger.warning("LINE API %s answered HTTP %s: %s", path, answer.status, detail)
-                return answer.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            logger.warning("LINE API %s unreachable: %r", path, error)
-            return None
+            await api.push(line_id, payload)

@@ -27,8 +27,9 @@ class Button:
 
 
 # Structured content an action sends beside its text (``custom: {"card": {...}}``): articles
-# and first steps with public bodies, see ``nettrouble.cards``. LINE draws them as Flex
-# messages; the other channels show the text, which always says the same.
+# (``nettrouble.articles.offer_card``) and first steps with public bodies
+# (``nettrouble.guidance.guidance_card``). LINE draws them as Flex messages; the other channels
+# show the text, which always says the same.
 CARD_KINDS = ("articles", "guidance")
 
 
