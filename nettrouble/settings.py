@@ -15,7 +15,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+import re
+from typing import Iterable, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 BUSINESS_DIR = ROOT / "business"
@@ -147,6 +148,33 @@ def _count(name: str, default: int) -> int:
     return int(raw)
 
 
+# A site origin: scheme, host name or IPv4 address, optional port; nothing else (no path,
+# wildcard, quote, semicolon or space), so an entry cannot add to the policy it is written into.
+_ORIGIN = re.compile(r"(?P<scheme>https?)://(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)"
+                     r"(?::(?P<port>[0-9]{1,5}))?")
+# Plain http only for a site on this machine (make run and the tests).
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+def allowed_origins(entries: Iterable[str]) -> Tuple[str, ...]:
+    """The site origins of WEB_CHAT_ALLOWED_ORIGINS, lower-cased and without repeats; a
+    ``SettingsError`` naming every entry that is not an https origin (http: only on this machine)."""
+    origins: List[str] = []
+    problems: List[str] = []
+    for entry in entries:
+        match = _ORIGIN.fullmatch(entry.lower())
+        if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+            problems.append(f"{entry!r} is not an origin (scheme://host[:port], e.g. https://www.example.jp, "
+                            f"without path, wildcard, quote, semicolon or space)")
+        elif match["scheme"] == "http" and match["host"] not in LOCAL_HOSTS:
+            problems.append(f"{entry!r} must be https (http only for {' and '.join(LOCAL_HOSTS)})")
+        elif match.group(0) not in origins:
+            origins.append(match.group(0))
+    if problems:
+        raise SettingsError("WEB_CHAT_ALLOWED_ORIGINS: " + "; ".join(problems))
+    return tuple(origins)
+
+
 def _under_root(path: str) -> str:
     """Relative file paths in .env are relative to the repository, whatever the cwd."""
     return str(ROOT / path) if path and not Path(path).is_absolute() else path
@@ -233,7 +261,7 @@ def settings() -> Settings:
         line_data_api_base=_text("LINE_DATA_API_BASE", "https://api-data.line.me").rstrip("/"),
         sms_segment_budget=_count("SMS_SEGMENT_BUDGET", 80),
         web_chat_public_url=_text("WEB_CHAT_PUBLIC_URL"),
-        web_chat_allowed_origins=tuple(o.strip() for o in _text("WEB_CHAT_ALLOWED_ORIGINS").split(",") if o.strip()),
+        web_chat_allowed_origins=allowed_origins(o.strip() for o in _text("WEB_CHAT_ALLOWED_ORIGINS").split(",") if o.strip()),
     )
 
 

@@ -15,7 +15,7 @@ step "browser for the end-to-end tests"
 scripts/install_chromium.sh
 
 step "unit and integration tests (pytest)"
-$PY -m pytest -q tests --ignore=tests/security
+$PY -m pytest -q tests --ignore=tests/security --ignore=tests/browser
 
 step "training data and domain (rasa data validate)"
 .venv/bin/rasa data validate --config config.yml --domain domain.yml --data data
@@ -36,6 +36,9 @@ $PY scripts/typed_conversations.py --model "$MODEL"
 step "attack suite (tests/security): every attack of issue 13 replayed against the running assistant"
 NETTROUBLE_MODEL="$MODEL" $PY -m pytest -q tests/security
 cat results/hostile_load.txt
+
+step "web chat on the service's site (tests/browser): docs/embed-example.html in Chromium, phone and desktop"
+NETTROUBLE_MODEL="$MODEL" $PY -m pytest -q tests/browser
 
 step "system checks on the running assistant (REST, web chat, faults, hostile input)"
 $PY scripts/system_test.py

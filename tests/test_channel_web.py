@@ -9,9 +9,10 @@ import pytest
 from rasa.core import run
 
 from addons.channels import turns
+from addons.channels import web
 from addons.channels.web import WebChatInput
 from nettrouble import limits
-from nettrouble.settings import settings
+from nettrouble.settings import SettingsError, allowed_origins, settings
 from tests.fakes.agent import REFERENCE, FakeAgent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +74,127 @@ def test_static_files_load_nothing_from_outside():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), path
         assert "@import" not in text and "url(" not in text, path
-    script = (ROOT / "addons/channels/web_static/chat.js").read_text(encoding="utf-8")
-    assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "eval(" not in script
+    for name in ("chat.js", "launcher.js"):
+        script = (ROOT / "addons/channels/web_static" / name).read_text(encoding="utf-8")
+        assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "eval(" not in script
+        # A site's CSP refuses style attributes: the launcher styles through element.style only.
+        assert "setAttribute(\"style\"" not in script and "cssText" not in script
+
+
+# ---- framing by the service's site and the launcher ---------------------------------------
+
+@pytest.fixture
+def allowed(monkeypatch):
+    """A web chat app made with WEB_CHAT_ALLOWED_ORIGINS set to the given value."""
+    def made(value):
+        monkeypatch.setenv("WEB_CHAT_ALLOWED_ORIGINS", value)
+        settings.cache_clear()
+        return make_app()
+    yield made
+    settings.cache_clear()
+
+
+def frame_ancestors(answer):
+    [directive] = [d.strip() for d in answer.headers["content-security-policy"].split(";")
+                   if d.strip().startswith("frame-ancestors")]
+    return directive
+
+
+def test_without_allowed_origins_nothing_may_frame_the_page(allowed):
+    app = allowed("")
+    _, page = app.test_client.get("/webhooks/web/")
+    assert frame_ancestors(page) == "frame-ancestors 'none'"
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_allowed_origins_may_frame_the_page_and_only_the_page(allowed):
+    app = allowed(" https://www.Example.jp ,http://localhost:8000,https://www.example.jp,https://a.example.jp:8443")
+    _, page = app.test_client.get("/webhooks/web/")
+    assert frame_ancestors(page) == "frame-ancestors https://www.example.jp http://localhost:8000 https://a.example.jp:8443"
+    assert "x-frame-options" not in page.headers
+    assert "script-src 'self'" in page.headers["content-security-policy"]  # the rest of the policy stays
+    token = new_token(app)
+    for path in ("/webhooks/web/static/chat.js", "/webhooks/web/static/chat.css", "/webhooks/web/launcher.js",
+                 f"/webhooks/web/history?token={token}"):
+        _, other = app.test_client.get(path)
+        assert frame_ancestors(other) == "frame-ancestors 'none'", path
+        assert other.headers["x-frame-options"] == "DENY", path
+
+
+@pytest.mark.parametrize("entry", [
+    "http://www.example.jp",                          # plain http off this machine
+    "https://www.example.jp/",                        # a path, even "/"
+    "https://www.example.jp/chat",
+    "https://*.example.jp",                           # wildcards: every subdomain could frame the chat
+    "*",
+    "https:",
+    "'self'",
+    "'none'",
+    "'unsafe-inline'",
+    "www.example.jp",                                 # no scheme
+    "javascript://x",
+    "data://x",
+    "https://www.example.jp:0",
+    "https://www.example.jp:99999",
+    "https://user@www.example.jp",
+    "https://www.example.jp?x=1",
+    "https://exämple.jp",                             # IDN: write its xn-- form
+    "https://[::1]",
+    "https://-bad.example.jp",
+    "https://www.example.jp; script-src *",           # directive injection
+    "https://www.example.jp;frame-ancestors *",
+    "https://www.example.jp 'unsafe-inline'",
+    "https://www.example.jp\tdata:",
+    "https://www.example.jp\nX-Injected: 1",
+    "https://www.example.jp\r\nSet-Cookie: a=b",
+    '"https://www.example.jp"',
+])
+def test_an_invalid_origin_stops_the_channel_at_start_naming_it(allowed, entry):
+    with pytest.raises(SettingsError) as refused:
+        allowed(f"https://ok.example.jp,{entry}")
+    message = str(refused.value)
+    assert message.startswith("WEB_CHAT_ALLOWED_ORIGINS: ") and repr(entry.strip()) in message
+    assert "ok.example.jp" not in message  # only the wrong entry is named
+
+
+def test_every_invalid_origin_is_named_at_once():
+    with pytest.raises(SettingsError) as refused:
+        allowed_origins(["https://a.example.jp/", "https://ok.example.jp", "http://b.example.jp"])
+    message = str(refused.value)
+    assert "'https://a.example.jp/' is not an origin" in message
+    assert "'http://b.example.jp' must be https" in message
+
+
+def test_local_origins_may_use_http():
+    assert allowed_origins(["http://localhost:8000", "http://127.0.0.1", "HTTPS://WWW.EXAMPLE.JP:443"]) == (
+        "http://localhost:8000", "http://127.0.0.1", "https://www.example.jp:443")
+
+
+def test_the_launcher_is_a_small_script_with_the_centres_number(app):
+    _, script = app.test_client.get("/webhooks/web/launcher.js")
+    assert script.status == 200
+    assert script.content_type == "text/javascript; charset=utf-8"
+    assert script.headers["x-content-type-options"] == "nosniff"
+    assert script.headers["cache-control"] == "public, max-age=3600"
+    assert script.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert len(script.body) < 10 * 1024  # commented source; about 3 KB gzipped
+    assert "__CENTRE_LINE__" not in script.text
+    assert f"var CENTRE_LINE = {json.dumps(turns.urgent_call_line(), ensure_ascii=False)};" in script.text
+    assert "0120-221-360" in script.text
+
+
+def test_the_launcher_is_revalidated_by_its_etag(app):
+    _, first = app.test_client.get("/webhooks/web/launcher.js")
+    etag = first.headers["etag"]
+    _, again = app.test_client.get("/webhooks/web/launcher.js", headers={"If-None-Match": etag})
+    assert again.status == 304 and again.body == b"" and again.headers["etag"] == etag
+    _, changed = app.test_client.get("/webhooks/web/launcher.js", headers={"If-None-Match": '"old"'})
+    assert changed.status == 200 and changed.body == first.body
+
+
+def test_the_launcher_is_not_served_while_the_chat_is_off():
+    _, script = make_app(secret="").test_client.get("/webhooks/web/launcher.js")
+    assert script.status == 503  # a browser runs no script of an error answer: no button
 
 
 # ---- sessions and messages -----------------------------------------------------------------

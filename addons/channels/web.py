@@ -2,6 +2,7 @@
 
     GET  /webhooks/web/                 the page (no external assets)
     GET  /webhooks/web/static/<file>    its script and style sheet
+    GET  /webhooks/web/launcher.js      the script a site page includes to open the page in a frame
     POST /webhooks/web/session          a new conversation: {"token"}
     POST /webhooks/web/webhook          {"token", "message"} -> {"accepted", "messages"}
     GET  /webhooks/web/history?token=   the conversation so far, from the tracker store
@@ -15,18 +16,24 @@ Bodies are read by ``turns.json_object`` (odd JSON: 400); the client is the conn
 (``turns.client_address``), limited in messages per minute, and long messages are cut
 (``turns.UserTurns``). A message that was not read comes back with ``accepted: false`` and the
 page gives the text back to the input.
+
+Only the page may be framed, and only by the site origins of WEB_CHAT_ALLOWED_ORIGINS (its
+``frame-ancestors``); with none it is unframable like every other answer. An entry that is not a
+plain origin stops the server at start (``allowed_origins``), so that no value can add a
+directive to the policy.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -35,6 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.channels import render, turns
+from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,21 +55,53 @@ HISTORY_LIMIT = 200
 GREETING_PAYLOAD = "/greet"
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
-SECURITY_HEADERS = {
+# The script a site's pages include; it finds the page to frame from its own address.
+LAUNCHER = "launcher.js"
+# Replaced when launcher.js is served: the centre's number, shown when the frame cannot show the chat.
+CENTRE_MARKER = b'"__CENTRE_LINE__"'
+# The launcher's address never changes between releases: browsers keep it an hour, then revalidate.
+LAUNCHER_MAX_AGE_S = 3600
+
+
+
+def content_security_policy(frame_ancestors: str) -> str:
     # Everything the page needs comes from this server; bot images may be any https address.
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+            f"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {frame_ancestors}")
+
+
+# Every answer but the page: never framed.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": content_security_policy("'none'"),
+    "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
 
 
+def page_headers(origins: Tuple[str, ...]) -> Dict[str, str]:
+    """The page's headers: framable by ``origins`` only, by nobody when there are none."""
+    if not origins:
+        return SECURITY_HEADERS
+    headers = {name: value for name, value in SECURITY_HEADERS.items() if name != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = content_security_policy(" ".join(origins))
+    return headers
+
+
 @lru_cache(maxsize=None)
 def _static(name: str) -> bytes:
     return (STATIC_DIR / name).read_bytes()
+
+
+@lru_cache(maxsize=1)
+def launcher_script() -> Tuple[bytes, str]:
+    """launcher.js with the sentence that gives the centre's number (business/service.yml), and
+    its ETag."""
+    # A JSON string is a JavaScript string literal.
+    centre = json.dumps(turns.urgent_call_line(), ensure_ascii=False).encode("utf-8")
+    script = _static(LAUNCHER).replace(CENTRE_MARKER, centre)
+    return script, '"%s"' % hashlib.sha256(script).hexdigest()[:32]
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
@@ -118,16 +158,18 @@ class WebChatInput(InputChannel):
     def name(cls) -> Text:
         return "web"
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, origins: Tuple[str, ...] = ()) -> None:
         self.tokens = SenderTokens(secret) if secret else None
         self.turns = turns.UserTurns(self.name())
+        self.page_headers = page_headers(origins)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebChatInput":
         secret = str((credentials or {}).get("secret") or "").strip()
         if not secret:
             logger.warning("Web chat off: WEB_CHAT_SECRET not set")
-        return cls(secret)
+        # Checked even with the channel off: a wrong value is found at start, not when it is switched on.
+        return cls(secret, settings().web_chat_allowed_origins)
 
     def blueprint(self, on_new_message: turns.OnNewMessage) -> Blueprint:
         web = Blueprint("nettrouble_web_chat", __name__)
@@ -144,7 +186,20 @@ class WebChatInput(InputChannel):
             if not request.path.endswith("/"):
                 return response.redirect(request.path + "/", status=308)
             return response.raw(_static("index.html"), content_type="text/html; charset=utf-8",
-                                headers=SECURITY_HEADERS)
+                                headers=self.page_headers)
+
+        @web.route(f"/{LAUNCHER}", methods=["GET"])
+        async def launcher(request: Request) -> HTTPResponse:
+            script, etag = launcher_script()
+            headers = dict(SECURITY_HEADERS, **{
+                "Cache-Control": f"public, max-age={LAUNCHER_MAX_AGE_S}",
+                "ETag": etag,
+                # Loaded by the site's pages, including ones that isolate themselves (COEP).
+                "Cross-Origin-Resource-Policy": "cross-origin",
+            })
+            if request.headers.get("if-none-match") == etag:
+                return response.empty(status=304, headers=headers)
+            return response.raw(script, content_type="text/javascript; charset=utf-8", headers=headers)
 
         @web.route("/static/<name>", methods=["GET"])
         async def static(request: Request, name: str) -> HTTPResponse:

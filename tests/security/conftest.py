@@ -18,23 +18,31 @@ if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
 
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory):
+def start_assistant(workdir: Path, **env: str):
+    """A started ``system_test.System`` on the model of this run, with ``env`` added to its
+    environment; the caller stops it. Shared with tests/browser."""
     import system_test
     import train
 
     model = Path(os.environ["NETTROUBLE_MODEL"]) if os.environ.get("NETTROUBLE_MODEL") else train.train_if_needed()
-    system = system_test.System(tmp_path_factory.mktemp("assistant"), model)
+    system = system_test.System(workdir, model)
+    system.env.update(env)
+    system.start()
+    return system
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory):
     # The limits of .env.example, not the generous ones of the other system checks (whose
     # traffic all comes from one address); each attacker and user of the suite sends its own
     # address through X-Forwarded-For, believed from the local proxy as behind nginx.
-    system.env.update({
-        "TRUSTED_PROXIES": "127.0.0.1",
-        "CASES_PER_HOUR": "3",
-        "MESSAGES_PER_MINUTE": "20",
-        "NUMBER_CHECKS_PER_CONVERSATION": "3",
-        "NUMBER_CHECKS_PER_HOUR": "10",
-    })
-    system.start()
+    system = start_assistant(
+        tmp_path_factory.mktemp("assistant"),
+        TRUSTED_PROXIES="127.0.0.1",
+        CASES_PER_HOUR="3",
+        MESSAGES_PER_MINUTE="20",
+        NUMBER_CHECKS_PER_CONVERSATION="3",
+        NUMBER_CHECKS_PER_HOUR="10",
+    )
     yield system
     system.stop()

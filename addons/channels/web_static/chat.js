@@ -11,6 +11,9 @@
   var input = document.getElementById("input");
   var restart = document.getElementById("restart");
   var composing = false;
+  // In the site's frame (launcher.js): the page says it is ready, takes the focus when the
+  // launcher gives it, and asks the launcher to close on Escape, which never reaches the site.
+  var framed = window.parent !== window;
   var memoryToken = null;
   // Messages go out one after another, in the order the user sent them.
   var queue = Promise.resolve();
@@ -289,6 +292,24 @@
     event.preventDefault();
     submitInput();
   });
+
+  if (framed) {
+    // The launcher's bar above the frame names the service: the heading stays for screen readers.
+    document.querySelector("h1").classList.add("visually-hidden");
+    document.addEventListener("keydown", function (event) {
+      // An Escape that cancels a Japanese IME conversion is not for the launcher.
+      if (event.key === "Escape" && !event.isComposing && event.keyCode !== 229 && !composing) {
+        window.parent.postMessage("nettrouble-webchat:close", "*");
+      }
+    });
+    window.addEventListener("message", function (event) {
+      if (event.source === window.parent && event.data === "nettrouble-webchat:focus") {
+        input.focus();
+      }
+    });
+    // "*": the site's origin is not known here, and the message carries nothing.
+    window.parent.postMessage("nettrouble-webchat:ready", "*");
+  }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
