@@ -147,7 +147,7 @@ class System:
             self.console_base = f"http://127.0.0.1:{self.console_port}"
             self.env.update({
                 "LINE_CHANNEL_SECRET": secrets.token_urlsafe(24), "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(24),
-                "LINE_API_BASE": self.platform.url,
+                "LINE_API_BASE": self.platform.url, "LINE_DATA_API_BASE": self.platform.url,
                 "TWILIO_ACCOUNT_SID": "ACsystem", "TWILIO_AUTH_TOKEN": secrets.token_urlsafe(24),
                 "SMS_PUBLIC_URL": SMS_URL, "SMS_FROM_NUMBER": SMS_FROM, "SMS_API_BASE": self.platform.url,
                 "CONSOLE_PORT": str(self.console_port), "CONSOLE_USER": "system-check",

@@ -126,8 +126,8 @@ HELP, STOP, START = "help", "stop", "start"
 # Whole messages, after NFKC, case folding and trimming (``keyword``).
 KEYWORDS = {
     "ヘルプ": HELP, "へるぷ": HELP, "help": HELP,
-    "停止": STOP, "ていし": STOP, "stop": STOP, "配信停止": STOP,
-    "開始": START, "start": START,
+    "停止": STOP, "ていし": STOP, "stop": STOP, "配信停止": STOP, "はいしんていし": STOP,
+    "開始": START, "かいし": START, "start": START,
 }
 
 
