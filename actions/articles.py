@@ -14,7 +14,6 @@ from nettrouble.datafiles import TROUBLE_TYPES
 ASK_ARTICLES = "ask_articles"
 TOPIC_ENTITY = "article_topic"
 SHOWN_SLOT = "articles_shown"
-ASK_TOPIC_TEXT = "どのようなトラブルについての記事をお探しでしょうか。近いものをお選びください。"
 
 
 def _known_topic(value: Any) -> Optional[str]:
@@ -68,7 +67,7 @@ class ActionOfferArticles(Action):
         words = words_of(tracker)
         if topic is None and not articles.query_terms(words):
             dispatcher.utter_message(
-                text=ASK_TOPIC_TEXT, buttons=topic_buttons(self.index.catalogue.topic_labels)
+                response="utter_ask_article_topic", buttons=topic_buttons(self.index.catalogue.topic_labels)
             )
             return []
         at = clock.now()

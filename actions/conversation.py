@@ -74,20 +74,14 @@ def with_flag(urgency: List[Text], flag: Text) -> List[Text]:
     return urgency if flag in urgency else urgency + [flag]
 
 
-def _lines(topic: Text) -> Text:
+def referral_lines(topic: Text) -> Text:
+    """The public bodies for a topic, one line each, for the responses that list them."""
     return "\n".join(referral.line() for referral in referrals.for_topic(topic))
 
 
-def sexual_image_notice() -> Text:
+def utter_sexual_image_notice(dispatcher: CollectingDispatcher) -> None:
     """Intimate-image cases are urgent by type; the image itself is never asked for."""
-    return (
-        "性的な画像や動画の被害は、早めの対応が大切です。画像や動画をこちらに送っていただく必要はありません。"
-        "相手の要求には応じず、次の窓口にご相談ください。\n" + _lines("sexual_image")
-    )
-
-
-def child_lines() -> Text:
-    return "お子さまが関わるご相談は、次の窓口でも受け付けています。\n" + _lines("minor")
+    dispatcher.utter_message(response="utter_sexual_image_notice", referral_lines=referral_lines("sexual_image"))
 
 
 def utter_guidance(dispatcher: CollectingDispatcher, trouble_type: Text, answers: Mapping[str, object],

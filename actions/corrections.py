@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation
 from actions.handoff import draft_from
-from actions.triage import answers_of, read_reply, summary_text
+from actions.triage import answers_of, read_reply, summary_values
 from nettrouble import cases, db, triage
 
 log = logging.getLogger(__name__)
@@ -69,13 +69,13 @@ class ActionReadAnswer(Action):
         events: List[EventType] = [SlotSet(slot, value) for slot, value in changes.items()]
         tracker.add_slots(events)
         dispatcher.utter_message(response="utter_summary_corrected")
-        dispatcher.utter_message(text=summary_text(tracker.get_slot("trouble_type"), answers_of(tracker), False))
+        dispatcher.utter_message(response="utter_summary", **summary_values(tracker.get_slot("trouble_type"), answers_of(tracker)))
         reference = tracker.get_slot("case_reference")
         if reference:
             try:
                 # The case holds the answers the agent reads: bring it up to date.
                 await asyncio.to_thread(cases.open_case, self._database.get(), draft_from(tracker))
-                dispatcher.utter_message(text=f"受付番号 {reference} のご相談内容も更新しました。")
+                dispatcher.utter_message(response="utter_case_updated", case_reference=reference)
             except Exception as error:  # noqa: BLE001 — the correction stands in the chat
                 log.error("correction not written to the case", exc_info=error)
         # A correction typed while an offer waited for its answer: the offer again, so that the
@@ -97,6 +97,6 @@ class ActionReadAnswer(Action):
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         buttons = [{"title": triage.TYPE_LABELS[t], "payload": f"/trouble_{t}"} for t in candidates[:3]]
-        buttons.append({"title": "どれにも当てはまらない", "payload": "/correct_trouble_type"})
+        buttons.append({"title": triage.NONE_OF_THESE, "payload": "/correct_trouble_type"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []

@@ -26,7 +26,7 @@ from nettrouble import (campaigns, cases, db, hours, ledger, limits, metrics, nu
                         triage)
 from nettrouble.answers import asks_for_adviser
 from nettrouble.eligibility import decide
-from nettrouble.eligibility_messages import ALREADY_USED_TEXT, PENDING_CLAIM
+from nettrouble import eligibility_messages as messages
 from nettrouble.settings import settings
 from nettrouble.triage import TRIAGE_SLOTS
 from nettrouble.clock import now
@@ -91,15 +91,12 @@ def draft_from(tracker: Tracker, proved_by: Optional[str] = None) -> cases.CaseD
     )
 
 
-def contact_lines() -> List[str]:
-    """The centre, its number, its hours and whether it is open now (or when it next opens)."""
+def centre_values() -> Dict[str, str]:
+    """The centre, its number, its hours and whether it is open now (or when it next opens):
+    the values of the contact lines in the handoff responses."""
     facts = service.facts()
-    status = hours.status_at(now())
-    return [
-        f"{facts.centre} {facts.phone}",
-        f"受付時間 {hours.hours_text()}",
-        hours.availability_sentence(status),
-    ]
+    return {"centre_name": facts.centre, "centre_phone": facts.phone, "centre_hours": hours.hours_text(),
+            "centre_open": hours.availability_sentence(hours.status_at(now()))}
 
 
 def _free_consultation_line(case: cases.Case, proved: bool) -> Optional[str]:
@@ -108,10 +105,10 @@ def _free_consultation_line(case: cases.Case, proved: bool) -> Optional[str]:
     if case.eligibility not in (cases.ELIGIBLE, cases.ALREADY_USED):
         return None
     if not proved or case.claim_state == ledger.PENDING:
-        return "今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象となる見込みです。" + PENDING_CLAIM
+        return messages.FREE_EXPECTED
     if case.eligibility == cases.ALREADY_USED:
-        return ALREADY_USED_TEXT + "今回のご相談は通常のご相談として承ります。"
-    return "今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象として承りました。"
+        return messages.ALREADY_USED_AT_HANDOFF
+    return messages.FREE_ACCEPTED
 
 
 def _adviser_asked(tracker: Tracker) -> bool:
@@ -119,41 +116,16 @@ def _adviser_asked(tracker: Tracker) -> bool:
                for event in tracker.events)
 
 
-def handoff_message(case: cases.Case, created: bool, proved: bool, adviser_asked: bool = False) -> str:
-    opening = (
-        "ご相談いただきありがとうございます。専門スタッフにおつなぎできるよう、ご相談の内容をお預かりしました。"
-        if created
-        else "このご相談は、すでにお預かりしております。"
-    )
-    lines = [opening, f"受付番号は {case.reference} です。", "お電話の際に、この受付番号をお伝えください。"]
-    lines += contact_lines()
-    lines.append("受付番号をお伝えいただくと、スタッフがこちらでのご相談内容を確認したうえで、お話を伺います。")
-    free = _free_consultation_line(case, proved)
-    if free:
-        lines.append(free)
+def utter_handoff(dispatcher: CollectingDispatcher, case: cases.Case, created: bool, proved: bool,
+                  adviser_asked: bool = False) -> None:
+    notes = [_free_consultation_line(case, proved)]
     if adviser_asked and case.eligibility != cases.ELIGIBLE:
         # Asked for mid-triage, the handoff comes before any eligibility check could say so.
-        lines.append(
-            "消費生活アドバイザーなどへのご相談をご希望とのこと、承りました。消費生活アドバイザーなどへの"
-            "ご相談は有料のサービスとなり、SNSでの誹謗中傷に関する無料電話相談の対象外です。詳しくはお電話でご案内いたします。"
-        )
-    return "\n".join(lines)
-
-
-def limit_message() -> str:
-    lines = [
-        "恐れ入りますが、短い時間に多くのご相談の受付が行われたため、ただいまチャットでの受付番号の発行を控えております。",
-        "お手数ですが、お電話で直接ご相談ください。",
-    ]
-    return "\n".join(lines + contact_lines())
-
-
-def apology_message() -> str:
-    lines = [
-        "申し訳ございません。ただいまシステムの不具合により、受付番号を発行できませんでした。",
-        "お手数をおかけしますが、お電話で直接ご相談ください。",
-    ]
-    return "\n".join(lines + contact_lines())
+        notes.append(messages.ADVISER_NOT_COVERED)
+    dispatcher.utter_message(
+        response="utter_case_handed_off" if created else "utter_case_held_already",
+        case_reference=case.reference, case_notes="".join("\n" + note for note in notes if note),
+        **centre_values())
 
 
 class ActionHandoff(Action):
@@ -195,19 +167,18 @@ class ActionHandoff(Action):
         except Exception as error:  # noqa: BLE001 — whatever failed, the user gets the phone number
             log.error("handoff not recorded; the user was given the centre's number instead",
                       exc_info=error)
-            dispatcher.utter_message(text=apology_message())
+            dispatcher.utter_message(response="utter_case_not_recorded", **centre_values())
             return []
         if recorded is None:
             log.warning("handoff refused: the client reached CASES_PER_HOUR")
-            dispatcher.utter_message(text=limit_message())
+            dispatcher.utter_message(response="utter_case_limit_reached", **centre_values())
             return [SlotSet("handoff_requested", False)]
         case, created = recorded
         if created:
             # Counted here, not in cases.open_case: scripts (bench_cases, purge tests) open
             # cases too, and a correction refreshes an existing one.
             metrics.case_created(case.trouble_type)
-        dispatcher.utter_message(
-            text=handoff_message(case, created, proved_by is not None, _adviser_asked(tracker)))
+        utter_handoff(dispatcher, case, created, proved_by is not None, _adviser_asked(tracker))
         events = [SlotSet("case_reference", case.reference), SlotSet("handoff_requested", False)]
         if proved_by and case.eligibility == cases.ALREADY_USED:
             events.append(SlotSet("eligibility", cases.ALREADY_USED))

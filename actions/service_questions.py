@@ -85,9 +85,7 @@ class ActionNextStepAdvice(Action):
             conversation.utter_guidance(dispatcher, trouble_type, known, conversation.urgency_of(tracker))
             return [FollowupAction("utter_offer_handoff")]
         if tracker.active_loop.get("name"):
-            dispatcher.utter_message(text=(
-                "いくつかの質問にお答えいただければ、最初にすることと相談先をご案内します。"
-                "わからない質問は「スキップ」で飛ばせます。"))
+            dispatcher.utter_message(response="utter_questions_lead_to_guidance")
             return []
         dispatcher.utter_message(response="utter_next_step_before_triage")
         return []

@@ -22,12 +22,6 @@ CONFIRMED = "triage_confirmed"
 # A type named in the middle of the form switches the triage only when the classifier is this
 # sure; below it the message is read as an answer to the questions.
 SWITCH_CONFIDENCE = 0.6
-SKIP_BUTTON = {"title": "スキップ", "payload": '/inform{"answer": "unknown"}'}
-SUMMARY_BUTTONS = [
-    {"title": "はい、合っています", "payload": "/affirm"},
-    {"title": "回答を直したい", "payload": "/deny"},
-    {"title": "相談の種類が違う", "payload": "/correct_trouble_type"},
-]
 # Small talk mid-way is acknowledged and the question asked again.
 SMALL_TALK = {"greet": "utter_greet", "thank": "utter_thank"}
 
@@ -145,7 +139,7 @@ class ActionStartTriage(Action):
         urgency = conversation.urgency_of(tracker)
         if trouble_type == "sexual_image":
             urgency = conversation.with_flag(urgency, "sexual_image")
-            dispatcher.utter_message(text=conversation.sexual_image_notice())
+            conversation.utter_sexual_image_notice(dispatcher)
         events.append(SlotSet("urgency", _minor_flags(urgency, tracker, found)))
         events += service_questions.answer_also_asked(dispatcher, tracker, trouble_type)
         return events
@@ -270,7 +264,7 @@ class ValidateTriageForm(FormValidationAction):
             return events + [SlotSet("triage_failures", tracker.get_slot("triage_failures") or 0)]
         failures = int(tracker.get_slot("triage_failures") or 0) + 1
         if failures >= 2 and requested in triage.HINTS:
-            dispatcher.utter_message(text=triage.explanation(requested), buttons=[SKIP_BUTTON])
+            dispatcher.utter_message(response="utter_triage_explanation", explanation=triage.explanation(requested))
         else:
             dispatcher.utter_message(response="utter_triage_not_understood")
         return events + [SlotSet("triage_failures", failures)]
@@ -324,18 +318,14 @@ class ActionAskTriageConfirmed(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         trouble_type = tracker.get_slot("trouble_type")
-        dispatcher.utter_message(text=summary_text(trouble_type, answers_of(tracker), True),
-                                 buttons=SUMMARY_BUTTONS)
+        dispatcher.utter_message(response="utter_ask_summary_confirmed", **summary_values(trouble_type, answers_of(tracker)))
         return []
 
 
-def summary_text(trouble_type: Text, known: Mapping[str, Any], ask: bool) -> Text:
-    lines = ["ご相談の内容を確認させてください。" if ask else "ご相談の内容は次のとおりです。",
-             f"・ご相談の種類：{triage.TYPE_LABELS.get(trouble_type, '未確認')}"]
-    lines += triage.summary_lines(trouble_type, known)
-    if ask:
-        lines.append("この内容でよろしいでしょうか。")
-    return "\n".join(lines)
+def summary_values(trouble_type: Text, known: Mapping[str, Any]) -> Dict[str, Text]:
+    """The values of the summary responses: the type's label and one line per answer."""
+    return {"trouble_label": triage.type_label(trouble_type),
+            "summary_lines": "\n".join(triage.summary_lines(trouble_type, known))}
 
 
 class ActionTroubleMidForm(Action):
@@ -365,7 +355,7 @@ class ActionTroubleMidForm(Action):
         found.pop("user_role", None) if new_type == "own_post" else None
         events += [SlotSet(slot, value) for slot, value in found.items()]
         if new_type == "sexual_image":
-            dispatcher.utter_message(text=conversation.sexual_image_notice())
+            conversation.utter_sexual_image_notice(dispatcher)
             events.append(SlotSet("urgency", conversation.with_flag(
                 conversation.urgency_of(tracker), "sexual_image")))
         return events
@@ -420,5 +410,5 @@ class ActionRecordUrgency(Action):
         if answers.mentions_minor(message.get("text") or ""):
             urgency = conversation.with_flag(urgency, "minor")
         if "minor" in urgency and conversation.intent_name(message) == "urgent_danger":
-            dispatcher.utter_message(text=conversation.child_lines())
+            dispatcher.utter_message(response="utter_child_lines", referral_lines=conversation.referral_lines("minor"))
         return [SlotSet("urgency", urgency)]

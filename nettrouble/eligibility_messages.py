@@ -53,6 +53,15 @@ ALREADY_USED_TEXT = (
     "お客さまはすでに以前のご相談でご利用済みです。以前のご相談の続きでしたら、"
     "お電話の際にその旨をお伝えください。"
 )
+# What the handoff adds about the free consultation: until the caller's number is proved, the
+# same words whatever the ledger said; an adviser asked for mid-triage is not covered.
+FREE_EXPECTED = "今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象となる見込みです。" + PENDING_CLAIM
+FREE_ACCEPTED = "今回のご相談は、SNSでの誹謗中傷に関する無料電話相談の対象として承りました。"
+ALREADY_USED_AT_HANDOFF = ALREADY_USED_TEXT + "今回のご相談は通常のご相談として承ります。"
+ADVISER_NOT_COVERED = (
+    "消費生活アドバイザーなどへのご相談をご希望とのこと、承りました。消費生活アドバイザーなどへの"
+    "ご相談は有料のサービスとなり、SNSでの誹謗中傷に関する無料電話相談の対象外です。詳しくはお電話でご案内いたします。"
+)
 NEED_LABELS = {
     NEEDS_DOCOMO_LINE: "ドコモの回線をご契約中かどうか",
     NEEDS_IS_MEMBER: "ネットトラブルあんしんサポートにご加入中かどうか",

@@ -51,13 +51,15 @@ ARTICLES = "articles"
 REFERRAL = "referral"
 
 # Senders of each kind (names in domain.yml; tests/test_transcript.py checks that they exist).
-RESPONSE_KINDS = {name: SAFETY for name in responses.SAFETY}
+RESPONSE_KINDS = {
+    **{name: SAFETY for name in responses.SAFETY},
+    # The children's public bodies, after a danger message when a child is involved.
+    "utter_child_lines": REFERRAL,
+}
 ACTION_KINDS = {
     # The first steps for the type and the public bodies to contact.
     "action_first_steps": FIRST_STEPS,
     "action_offer_articles": ARTICLES,
-    # The children's public bodies, after a danger message when a child is involved.
-    "action_record_urgency": REFERRAL,
 }
 
 ROLE_LABELS = {USER: "利用者", BOT: "ボット"}

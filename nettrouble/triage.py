@@ -61,6 +61,14 @@ TYPE_LABELS = {
     "sexual_image": "性的な画像・動画の被害",
     "bullying": "子どものネットいじめ",
 }
+# The last of the buttons that offer the likeliest types when a message was unclear.
+NONE_OF_THESE = "どれにも当てはまらない"
+UNKNOWN_TYPE_LABEL = "未確認"
+
+
+def type_label(trouble_type: Optional[str]) -> str:
+    return TYPE_LABELS.get(trouble_type or "", UNKNOWN_TYPE_LABEL)
+
 
 # Examples given when an answer could not be read twice in a row.
 HINTS = {

@@ -14,9 +14,8 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
-from rasa_sdk.executor import CollectingDispatcher
+from tests.fakes.dispatcher import RenderingDispatcher, filled
 
-from actions.triage import SKIP_BUTTON
 from nettrouble import triage
 from nettrouble.clock import JST
 from tests.tracker_states import domain as domain_dict
@@ -58,7 +57,7 @@ class Conversation:
         """A custom action of actions/ run on ``state``; its messages become events as Rasa's
         RemoteAction makes them."""
         at = self._tick()
-        dispatcher = CollectingDispatcher()
+        dispatcher = RenderingDispatcher()
         result = action.run(dispatcher, state, domain_dict())
         if asyncio.iscoroutine(result):
             asyncio.run(result)
@@ -77,7 +76,8 @@ class Conversation:
         """What validate_triage_form sends after two unreadable replies (actions/triage.py)."""
         at = self._tick()
         self.tracker.update(ActionExecuted("triage_form", timestamp=at))
-        self.tracker.update(BotUttered(triage.explanation(slot), data={"buttons": [SKIP_BUTTON]}, timestamp=at))
+        said = filled({"response": "utter_triage_explanation", "explanation": triage.explanation(slot)})
+        self.tracker.update(BotUttered(said["text"], data={"buttons": said["buttons"]}, timestamp=at))
 
     def listen(self):
         self.tracker.update(ActionExecuted("action_listen", timestamp=self._tick()))

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
+from rasa_sdk.executor import ActionExecutor
+from tests.fakes.dispatcher import RenderingDispatcher
 
 from actions.articles import ActionOfferArticles
 from nettrouble import articles, service, datafiles
@@ -49,7 +50,7 @@ def tracker(text=None, intent="ask_articles", entities=(), slots=None):
 
 
 def run(tracker_):
-    dispatcher = CollectingDispatcher()
+    dispatcher = RenderingDispatcher()
     events = ActionOfferArticles().run(dispatcher, tracker_, {})
     return events, dispatcher.messages
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 from rasa_sdk import Tracker
 from sqlalchemy import text
-from rasa_sdk.executor import CollectingDispatcher
+from tests.fakes.dispatcher import RenderingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
 from actions.eligibility import ActionCheckEligibility, ValidateEligibilityForm
@@ -83,7 +83,7 @@ def tracker(slots=None, text="無料相談の対象か知りたい", intent="ask
 
 
 def run(action, state):
-    dispatcher = CollectingDispatcher()
+    dispatcher = RenderingDispatcher()
     events = asyncio.run(action.run(dispatcher, state, DOMAIN))
     return events, dispatcher.messages
 
@@ -463,7 +463,7 @@ def test_an_invalid_number_is_asked_again_with_the_accepted_form(env, text, word
 def test_a_forged_person_key_is_dropped(env):
     # A payload such as /inform{"person_key": "09011112222"} must not put a number in the slot.
     form = ValidateEligibilityForm()
-    dispatcher = CollectingDispatcher()
+    dispatcher = RenderingDispatcher()
     assert form.validate_person_key("09011112222", dispatcher, None, DOMAIN) == {"person_key": None}
     assert form.validate_docomo_line("maybe", dispatcher, None, DOMAIN) == {"docomo_line": None}
 
@@ -523,7 +523,7 @@ def test_no_number_is_asked_for_once_an_adviser_was_requested(env):
                {"event": "bot", "text": "…"}]
     state = tracker({**READY, "person_key": None}, text="いいえ", intent="deny", requested="is_member",
                     history=history)
-    required = asyncio.run(ValidateEligibilityForm().required_slots([], CollectingDispatcher(), state, {}))
+    required = asyncio.run(ValidateEligibilityForm().required_slots([], RenderingDispatcher(), state, {}))
     assert "person_key" not in required
 
 

@@ -6,6 +6,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from tests.fakes.dispatcher import RenderingDispatcher
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -57,7 +58,7 @@ def tracker(sender="conv-1", slots=None, events=None):
 
 
 def run(action, state):
-    dispatcher = CollectingDispatcher()
+    dispatcher = RenderingDispatcher()
     events = asyncio.run(action.run(dispatcher, state, {}))
     return events, [message["text"] for message in dispatcher.messages]
 
@@ -318,7 +319,7 @@ def route(slots, monkeypatch, moment="2020-07-15T11:00:00+09:00"):
     from actions.handoff import ActionRequestStaff
 
     pin(monkeypatch, moment)
-    dispatcher = CollectingDispatcher()
+    dispatcher = RenderingDispatcher()
     events = asyncio.run(ActionRequestStaff().run(dispatcher, tracker(slots=slots), {}))
     values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     return values["next_step"], [m.get("response") for m in dispatcher.messages], values

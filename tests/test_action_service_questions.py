@@ -3,7 +3,7 @@ import asyncio
 
 import pytest
 from rasa_sdk.events import FollowupAction
-from rasa_sdk.executor import CollectingDispatcher
+from tests.fakes.dispatcher import RenderingDispatcher
 
 from actions.corrections import ActionReadAnswer
 from actions.service_questions import ActionAnswerFaq, ActionFreeConsultationIntro, ActionNextStepAdvice
@@ -23,7 +23,7 @@ def clock(monkeypatch, tmp_path):
 
 
 def run(action, state):
-    dispatcher = CollectingDispatcher()
+    dispatcher = RenderingDispatcher()
     events = asyncio.run(action.run(dispatcher, state, domain()))
     return dispatcher, events
 

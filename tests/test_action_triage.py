@@ -2,7 +2,7 @@
 import asyncio
 
 import pytest
-from rasa_sdk.executor import CollectingDispatcher
+from tests.fakes.dispatcher import RenderingDispatcher
 
 from actions.triage import (
     ActionAskTriageConfirmed,
@@ -17,7 +17,7 @@ from tests.tracker_states import domain, message, slot_events, texts, tracker
 
 
 def run(action, state):
-    dispatcher = CollectingDispatcher()
+    dispatcher = RenderingDispatcher()
     events = asyncio.run(action.run(dispatcher, state, domain()))
     return dispatcher, events
 

@@ -1,0 +1,45 @@
+"""rasa_sdk's dispatcher for actions run in tests, whose messages also carry what the user
+reads: a message sent as a response (``utter_message(response=…, **values)``) gets the text and
+buttons of that response in domain.yml, filled with the values the action passed, the way the
+Rasa server fills them (``RemoteAction._utter_responses``)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_sdk.executor import CollectingDispatcher
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@lru_cache(maxsize=1)
+def _domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+def filled(message: Dict[str, Any]) -> Dict[str, Any]:
+    """The message as the Rasa server sends it on: the response's text and buttons, then the
+    buttons and non-empty values the action gave."""
+    values = dict(message)
+    name = values.pop("response", None)
+    if not name:
+        return message
+    if name not in _domain().responses:
+        raise KeyError(f"the action sent the response {name!r}, which domain.yml does not define")
+    slots = DialogueStateTracker("test", _domain().slots).current_slot_values()
+    nlg = TemplatedNaturalLanguageGenerator(_domain().responses)
+    draft = nlg.generate_from_slots(name, slots, "rest", **values) or {}
+    buttons = values.pop("buttons", None) or []
+    draft["buttons"] = list(draft.get("buttons") or []) + list(buttons)
+    draft.update({key: value for key, value in values.items() if value})
+    return {**message, "text": draft.get("text"), "buttons": draft["buttons"], "response": name}
+
+
+class RenderingDispatcher(CollectingDispatcher):
+    def utter_message(self, *args: Any, **kwargs: Any) -> None:
+        super().utter_message(*args, **kwargs)
+        self.messages[-1] = filled(self.messages[-1])
