@@ -80,3 +80,20 @@ def so():
     spec.loader.exec_module(module)
     yield module
     del sys.modules[spec.name]
+
+
+@pytest.fixture(scope="session")
+def responses():
+    """The first variant of every response in domain.yml, by name."""
+    import yaml
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return {name: variants[0] for name, variants in domain["responses"].items()}
+
+
+@pytest.fixture(scope="session")
+def messages_of():
+    """The bot messages a channel is given for a response: its text and buttons."""
+    from addons.channels import render
+
+    return lambda response: render.bot_messages([{"text": response["text"], "buttons": response.get("buttons")}])

@@ -1,25 +1,9 @@
 """The one renderer: the bot's messages fit each channel's limits, and nothing is lost."""
 import asyncio
 import logging
-from pathlib import Path
-
-import pytest
-import yaml
 
 from addons.channels import render
 from addons.channels.render import BotMessage, Button
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def responses():
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return {name: variants[0] for name, variants in domain["responses"].items()}
-
-
-def from_response(response):
-    return render.bot_messages([{"text": response["text"], "buttons": response.get("buttons")}])
 
 
 # ---- reading Rasa's messages ---------------------------------------------------------------

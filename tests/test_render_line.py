@@ -2,26 +2,12 @@
 Flex cards of real articles and first steps checked against the Messaging API's documented limits."""
 import logging
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
-import yaml
 
 from addons.channels import render, render_line
 from addons.channels.render import BotMessage, Button
 from nettrouble import articles, datafiles, guidance, service
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def responses():
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return {name: variants[0] for name, variants in domain["responses"].items()}
-
-
-def from_response(response):
-    return render.bot_messages([{"text": response["text"], "buttons": response.get("buttons")}])
 
 
 def test_more_than_five_messages_are_merged_without_losing_text():
@@ -48,8 +34,8 @@ def test_more_than_five_messages_that_cannot_merge_are_cut_to_five(caplog):
     assert len(payload) == 5 and "cut to 5" in caplog.text
 
 
-def test_buttons_become_quick_replies_on_the_last_message(responses):
-    payload = render_line.line_messages(from_response(responses["utter_default"]))
+def test_buttons_become_quick_replies_on_the_last_message(responses, messages_of):
+    payload = render_line.line_messages(messages_of(responses["utter_default"]))
     assert len(payload) == 1
     items = payload[-1]["quickReply"]["items"]
     assert len(items) == len(responses["utter_default"]["buttons"]) == 10
@@ -81,8 +67,6 @@ def test_long_payload_becomes_a_message_action():
 def test_buttons_without_text_still_get_a_message():
     payload = render_line.line_messages([BotMessage("", (Button("はい", "はい"),))])
     assert payload[0]["text"] and payload[0]["quickReply"]["items"][0]["action"]["data"] == "はい"
-
-
 
 
 # ---- Flex cards ------------------------------------------------------------------------------
@@ -129,11 +113,11 @@ def buttons_of(value):
 
 @pytest.mark.parametrize("trouble_type", datafiles.TROUBLE_TYPES)
 @pytest.mark.parametrize("at", [FREE_DAY, MEMBERS_DAY], ids=["free", "members"])
-def test_the_turn_after_triage_keeps_lines_limits_for_every_trouble_type(trouble_type, at, responses):
+def test_the_turn_after_triage_keeps_lines_limits_for_every_trouble_type(trouble_type, at, responses, messages_of):
     """First steps and bodies for every urgency, the type's articles (all of them) and a
     question with buttons: one reply within every documented limit, the cards drawn."""
     for urgency in URGENCIES:
-        question = from_response(responses["utter_default"])
+        question = messages_of(responses["utter_default"])
         turn = [guidance_message(trouble_type, urgency), articles_message(by_category(trouble_type), at)] + question
         payload = render_line.line_messages(turn)
         assert render_line.reply_problems(payload) == [], (trouble_type, urgency)

@@ -1,27 +1,13 @@
 """SMS bodies of a turn, the link policy and the channel's own answers
 (addons/channels/render_sms.py)."""
-from pathlib import Path
-
 import pytest
-import yaml
 
 from addons.channels import render, render_sms
 from addons.channels.render import BotMessage, Button
 from addons.channels.turns import clean_text
 from nettrouble import guidance, service, sms_segments
 
-ROOT = Path(__file__).resolve().parent.parent
 TWILIO_LIMIT = 1600
-
-
-@pytest.fixture(scope="module")
-def responses():
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return {name: variants[0] for name, variants in domain["responses"].items()}
-
-
-def from_response(response):
-    return render.bot_messages([{"text": response["text"], "buttons": response.get("buttons")}])
 
 
 # ---- one body per turn ---------------------------------------------------------------------
@@ -37,16 +23,16 @@ def test_a_turn_is_one_body_in_order_with_the_menu_and_hint_at_the_end():
     ]
 
 
-def test_the_trouble_menu_is_one_body_with_every_option_and_the_number(responses):
-    bodies = render_sms.sms_bodies(from_response(responses["utter_default"]), TWILIO_LIMIT)
+def test_the_trouble_menu_is_one_body_with_every_option_and_the_number(responses, messages_of):
+    bodies = render_sms.sms_bodies(messages_of(responses["utter_default"]), TWILIO_LIMIT)
     assert len(bodies) == 1
     assert "1: SNSでの誹謗中傷" in bodies[0] and "10: 子どものネットいじめ" in bodies[0]
     assert bodies[0].endswith(render_sms.SMS_MENU_HINT) and "0120-221-360" in bodies[0]
 
 
-def test_the_self_harm_answer_keeps_every_number_in_one_body(responses):
+def test_the_self_harm_answer_keeps_every_number_in_one_body(responses, messages_of):
     text = responses["utter_urgent_self_harm"]["text"]
-    bodies = render_sms.sms_bodies(from_response(responses["utter_urgent_self_harm"]), TWILIO_LIMIT)
+    bodies = render_sms.sms_bodies(messages_of(responses["utter_urgent_self_harm"]), TWILIO_LIMIT)
     assert len(bodies) == 1
     for number in render.PHONE.findall(text):
         assert number in bodies[0]
