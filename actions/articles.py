@@ -31,9 +31,8 @@ def topic_of(tracker: Tracker) -> Optional[str]:
 def words_of(tracker: Tracker) -> str:
     """The user's own words when they asked for articles; a button payload (/intent{...}) and
     the answers to other questions are not search words."""
-    latest = tracker.latest_message or {}
-    intent = (latest.get("intent") or {}).get("name")
-    text = latest.get("text")
+    intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+    text = (tracker.latest_message or {}).get("text")
     if intent != ASK_ARTICLES or not isinstance(text, str) or text.lstrip().startswith("/"):
         return ""
     return text

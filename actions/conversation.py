@@ -8,8 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from nettrouble import guidance, referrals
 from nettrouble.datafiles import TROUBLE_TYPES
-
-URGENCY_FLAGS = ("danger", "self_harm", "minor", "sexual_image")
+from nettrouble.urgency import SEXUAL_IMAGE, URGENCY_FLAGS
 
 # Messages that are not answers: the forms hand them to the rules (with any answers they also
 # carry) and ask their open question again afterwards.
@@ -22,10 +21,6 @@ QUESTIONS = {
     "ask_hours", "ask_service_info", "ask_articles", "ask_free_consultation", "faq", "bot_challenge",
     "ask_next_step",
 }
-
-
-def intent_name(message: Mapping[Text, Any]) -> Optional[Text]:
-    return (message.get("intent") or {}).get("name")
 
 
 def trouble_type_of(intent: Optional[Text]) -> Optional[Text]:
@@ -81,7 +76,7 @@ def referral_lines(topic: Text) -> Text:
 
 def utter_sexual_image_notice(dispatcher: CollectingDispatcher) -> None:
     """Intimate-image cases are urgent by type; the image itself is never asked for."""
-    dispatcher.utter_message(response="utter_sexual_image_notice", referral_lines=referral_lines("sexual_image"))
+    dispatcher.utter_message(response="utter_sexual_image_notice", referral_lines=referral_lines(SEXUAL_IMAGE))
 
 
 def utter_guidance(dispatcher: CollectingDispatcher, trouble_type: Text, answers: Mapping[str, object],

@@ -49,7 +49,7 @@ class ActionReadAnswer(Action):
         offer = open_offer(tracker)
         if offer:
             return [FollowupAction(offer)]
-        intent = conversation.intent_name(tracker.latest_message)
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         if intent in ("affirm", "deny"):
             dispatcher.utter_message(response="utter_anything_else")
             return []

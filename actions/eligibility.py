@@ -47,7 +47,8 @@ ANSWER_INTENTS = {"affirm", "deny", "inform", "nlu_fallback", "ask_free_consulta
 
 
 def _intent(tracker: Tracker) -> Optional[str]:
-    return conversation.intent_name(tracker.latest_message)
+    # nlu_fallback is an intent of its own here (ANSWER_INTENTS), not a reason to read the runner-up.
+    return tracker.get_intent_of_latest_message(skip_fallback_intent=False)
 
 
 def _answers_anyway(tracker: Tracker) -> bool:

@@ -25,7 +25,7 @@ from actions.eligibility import adviser_requested, applicant_from
 from nettrouble import (campaigns, cases, db, hours, ledger, limits, metrics, number_proof, referrals, service,
                         triage)
 from nettrouble.answers import asks_for_adviser
-from nettrouble.eligibility import decide
+from nettrouble.eligibility import ALREADY_USED, ELIGIBLE, decide
 from nettrouble import eligibility_messages as messages
 from nettrouble.settings import settings
 from nettrouble.triage import TRIAGE_SLOTS
@@ -102,11 +102,11 @@ def centre_values() -> Dict[str, str]:
 def _free_consultation_line(case: cases.Case, proved: bool) -> Optional[str]:
     """What the user is told about the free consultation. Until the number is proved, the
     same words whatever the ledger said (free, pending, used or claimed by someone else)."""
-    if case.eligibility not in (cases.ELIGIBLE, cases.ALREADY_USED):
+    if case.eligibility not in (ELIGIBLE, ALREADY_USED):
         return None
     if not proved or case.claim_state == ledger.PENDING:
         return messages.FREE_EXPECTED
-    if case.eligibility == cases.ALREADY_USED:
+    if case.eligibility == ALREADY_USED:
         return messages.ALREADY_USED_AT_HANDOFF
     return messages.FREE_ACCEPTED
 
@@ -119,7 +119,7 @@ def _adviser_asked(tracker: Tracker) -> bool:
 def utter_handoff(dispatcher: CollectingDispatcher, case: cases.Case, created: bool, proved: bool,
                   adviser_asked: bool = False) -> None:
     notes = [_free_consultation_line(case, proved)]
-    if adviser_asked and case.eligibility != cases.ELIGIBLE:
+    if adviser_asked and case.eligibility != ELIGIBLE:
         # Asked for mid-triage, the handoff comes before any eligibility check could say so.
         notes.append(messages.ADVISER_NOT_COVERED)
     dispatcher.utter_message(
@@ -180,8 +180,8 @@ class ActionHandoff(Action):
             metrics.case_created(case.trouble_type)
         utter_handoff(dispatcher, case, created, proved_by is not None, _adviser_asked(tracker))
         events = [SlotSet("case_reference", case.reference), SlotSet("handoff_requested", False)]
-        if proved_by and case.eligibility == cases.ALREADY_USED:
-            events.append(SlotSet("eligibility", cases.ALREADY_USED))
+        if proved_by and case.eligibility == ALREADY_USED:
+            events.append(SlotSet("eligibility", ALREADY_USED))
         return events
 
 

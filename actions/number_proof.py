@@ -23,7 +23,8 @@ from nettrouble.settings import settings
 logger = logging.getLogger(__name__)
 
 SLOT = "number_code"
-VERIFIED = "verified"
+# The slot's values: the code check's own result once the code matched, or "unproved".
+VERIFIED = number_proof.VERIFIED
 UNPROVED = "unproved"
 # A conversation rarely has a reason to check more numbers than this in a month.
 CONVERSATION_WINDOW = timedelta(days=30)

@@ -14,8 +14,9 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions import conversation, service_questions
-from nettrouble import answers, campaigns, guidance, referrals, triage
+from nettrouble import answers, campaigns, guidance, referrals, safety, triage
 from nettrouble.intents import ALSO_ASKED
+from nettrouble.urgency import DANGER, MINOR, SELF_HARM, SEXUAL_IMAGE
 
 TRIAGE_FORM = "triage_form"
 CONFIRMED = "triage_confirmed"
@@ -75,8 +76,9 @@ def read_reply(tracker: Tracker, slots: Sequence[str], asked: Optional[str],
         {"entity": e.get("entity"), "value": e.get("value")} for e in message.get("entities") or []
     ]
     known = {slot: tracker.get_slot(slot) for slot in ("money_lost",)}
+    intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
     return dict(_read(
-        message.get("text") or "", tuple(slots), asked, conversation.intent_name(message),
+        message.get("text") or "", tuple(slots), asked, intent,
         json.dumps(entities, ensure_ascii=False, sort_keys=True), trouble_type,
         json.dumps(known, sort_keys=True),
     ))
@@ -92,7 +94,7 @@ def _minor_flags(urgency: List[Text], tracker: Tracker, found: Mapping[str, Any]
     text = tracker.latest_message.get("text") or ""
     if (found.get("user_role") in ("parent", "student", "teacher") or found.get("child_grade")
             or answers.mentions_minor(text)):
-        return conversation.with_flag(urgency, "minor")
+        return conversation.with_flag(urgency, MINOR)
     return urgency
 
 
@@ -138,7 +140,7 @@ class ActionStartTriage(Action):
         events += [SlotSet(slot, value) for slot, value in found.items()]
         urgency = conversation.urgency_of(tracker)
         if trouble_type == "sexual_image":
-            urgency = conversation.with_flag(urgency, "sexual_image")
+            urgency = conversation.with_flag(urgency, SEXUAL_IMAGE)
             conversation.utter_sexual_image_notice(dispatcher)
         events.append(SlotSet("urgency", _minor_flags(urgency, tracker, found)))
         events += service_questions.answer_also_asked(dispatcher, tracker, trouble_type)
@@ -181,14 +183,14 @@ class ValidateTriageForm(FormValidationAction):
     @staticmethod
     def _switches_type(tracker: Tracker) -> bool:
         """A clearly different trouble named mid-way: the rules switch the triage."""
-        message = tracker.latest_message
-        new_type = conversation.trouble_type_of(conversation.intent_name(message))
-        confidence = (message.get("intent") or {}).get("confidence", 0.0)
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+        new_type = conversation.trouble_type_of(intent)
+        confidence = (tracker.latest_message.get("intent") or {}).get("confidence", 0.0)
         return bool(new_type) and new_type != tracker.get_slot("trouble_type") \
             and confidence >= SWITCH_CONFIDENCE
 
     def _interrupts(self, tracker: Tracker, cues: Mapping[str, Any]) -> bool:
-        intent = conversation.intent_name(tracker.latest_message)
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         requested = tracker.get_slot(REQUESTED_SLOT)
         if intent in conversation.INTERRUPTIONS:
             return True
@@ -203,7 +205,7 @@ class ValidateTriageForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        intent = conversation.intent_name(tracker.latest_message)
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         events: List[EventType] = []
         if conversation.fresh_reply(tracker, TRIAGE_FORM):
             cues = self._reading(tracker, None)
@@ -251,10 +253,10 @@ class ValidateTriageForm(FormValidationAction):
             events += switch_to_own_post(dispatcher, tracker, found)
         events += [SlotSet(slot, value) for slot, value in found.items()]
         events.append(SlotSet("short_question", understood and not answered))
-        if found.get("offline_contact") == answers.YES and intent != "urgent_danger":
+        if found.get("offline_contact") == answers.YES and intent != safety.DANGER:
             dispatcher.utter_message(response="utter_urgent_danger")
             events.append(SlotSet("urgency", conversation.with_flag(
-                _minor_flags(conversation.urgency_of(tracker), tracker, found), "danger")))
+                _minor_flags(conversation.urgency_of(tracker), tracker, found), DANGER)))
         else:
             events += self._urgency_events(tracker, found)
         if understood or replied:
@@ -337,7 +339,7 @@ class ActionTroubleMidForm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        new_type = conversation.trouble_type_of(conversation.intent_name(tracker.latest_message))
+        new_type = conversation.trouble_type_of(tracker.get_intent_of_latest_message(skip_fallback_intent=False))
         current = tracker.get_slot("trouble_type")
         if new_type is None or new_type == current:
             return []
@@ -357,7 +359,7 @@ class ActionTroubleMidForm(Action):
         if new_type == "sexual_image":
             conversation.utter_sexual_image_notice(dispatcher)
             events.append(SlotSet("urgency", conversation.with_flag(
-                conversation.urgency_of(tracker), "sexual_image")))
+                conversation.urgency_of(tracker), SEXUAL_IMAGE)))
         return events
 
 
@@ -402,13 +404,14 @@ class ActionRecordUrgency(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         urgency = conversation.urgency_of(tracker)
-        signals = list(message.get("safety_signals") or []) + [conversation.intent_name(message)]
-        for intent, flag in (("urgent_self_harm", "self_harm"), ("urgent_danger", "danger")):
-            if intent in signals:
+        signals = list(message.get("safety_signals") or []) + [intent]
+        for signal, flag in ((safety.SELF_HARM, SELF_HARM), (safety.DANGER, DANGER)):
+            if signal in signals:
                 urgency = conversation.with_flag(urgency, flag)
         if answers.mentions_minor(message.get("text") or ""):
-            urgency = conversation.with_flag(urgency, "minor")
-        if "minor" in urgency and conversation.intent_name(message) == "urgent_danger":
-            dispatcher.utter_message(response="utter_child_lines", referral_lines=conversation.referral_lines("minor"))
+            urgency = conversation.with_flag(urgency, MINOR)
+        if MINOR in urgency and intent == safety.DANGER:
+            dispatcher.utter_message(response="utter_child_lines", referral_lines=conversation.referral_lines(MINOR))
         return [SlotSet("urgency", urgency)]

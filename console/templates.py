@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from nettrouble import cases, closing_reasons, eligibility, ledger, triage
+from nettrouble import cases, closing_reasons, eligibility, ledger, triage, urgency
 # The codes' Japanese names are shared with the Slack alerts and the tickets.
 from nettrouble.case_document import (UNCLASSIFIED, URGENCY_LABELS, URGENCY_ORDER, channel_label,
                                       ordered_urgency, type_label)
@@ -40,7 +40,6 @@ REFERENCE_EXAMPLE = "NT-2607-12345-1"
 # --- labels ----------------------------------------------------------------------------------
 
 STATUS_LABELS = {cases.NEW: "新規", cases.IN_PROGRESS: "対応中", cases.CLOSED: "完了"}
-LIFE_THREATENING = ("danger", "self_harm")
 ELIGIBILITY_LABELS = {
     eligibility.ELIGIBLE: "無料相談の対象",
     eligibility.ALREADY_USED: "対象外（無料相談は別の案件で利用済み）",
@@ -153,7 +152,7 @@ def urgency_label(flag: str) -> str:
 
 
 def life_threatening(flags: Sequence[str]) -> bool:
-    return any(flag in LIFE_THREATENING for flag in flags)
+    return any(flag in urgency.LIFE_THREATENING for flag in flags)
 
 
 # --- list helpers ------------------------------------------------------------------------------
@@ -261,7 +260,7 @@ ENVIRONMENT.globals.update(
     CSRF_FIELD=CSRF_FIELD,
     NAVIGATION=NAVIGATION,
     STATUS_ACTIONS=STATUS_ACTIONS,
-    LIFE_THREATENING=LIFE_THREATENING,
+    LIFE_THREATENING=urgency.LIFE_THREATENING,
     list_href=list_href,
     export_href=export_href,
     ordered_answers=ordered_answers,

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nettrouble.cases import SYSTEM
 from nettrouble.clock import now
-from nettrouble.db import metadata
+from nettrouble.sql_metadata import metadata
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from nettrouble.triage import TYPE_LABELS
+from nettrouble.urgency import DANGER, MINOR, SELF_HARM, SEXUAL_IMAGE
 
 if TYPE_CHECKING:
     from nettrouble.cases import Case
@@ -20,12 +21,12 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 # Danger to life first: the order in which flags are shown and listed.
-URGENCY_ORDER = ("danger", "self_harm", "sexual_image", "minor")
+URGENCY_ORDER = (DANGER, SELF_HARM, SEXUAL_IMAGE, MINOR)
 URGENCY_LABELS = {
-    "danger": "身の危険",
-    "self_harm": "自傷・自殺の恐れ",
-    "sexual_image": "性的画像の被害",
-    "minor": "未成年",
+    DANGER: "身の危険",
+    SELF_HARM: "自傷・自殺の恐れ",
+    SEXUAL_IMAGE: "性的画像の被害",
+    MINOR: "未成年",
 }
 CHANNEL_LABELS = {"web": "ウェブ", "line": "LINE", "sms": "SMS", "rest": "REST", "cmdline": "シェル"}
 UNCLASSIFIED = "未分類"

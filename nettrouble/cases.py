@@ -1,8 +1,9 @@
 """The handoff case store: one record per conversation and trouble type, for the phone staff.
 
 Tables ``cases``, ``case_status_events`` (the audit trail of status changes, assignments and
-closing reasons) and ``case_notes`` (staff notes) live on ``nettrouble.db.metadata``. Times are stored in Japan time; SQLite keeps them naive, so every
-value read back goes through ``in_japan``. Callers get plain dataclasses, never rows.
+closing reasons) and ``case_notes`` (staff notes) live on ``nettrouble.sql_metadata.metadata``.
+Times are stored in Japan time; SQLite keeps them naive, so every value read back goes through
+``in_japan``. Callers get plain dataclasses, never rows.
 
 API: ``open_case`` (create or find, atomically with the outbox rows and the free-consultation
 claim), ``get_case``, ``lookup`` (ok / malformed / bad_check_digit / unknown),
@@ -59,10 +60,12 @@ from nettrouble import closing_reasons, identity, ledger, outlets
 from nettrouble.case_document import case_document
 from nettrouble.clock import in_japan, now, start_of_day
 from nettrouble.datafiles import TROUBLE_TYPES
-from nettrouble.db import metadata
+from nettrouble.eligibility import ALREADY_USED, ELIGIBLE
 from nettrouble.ledger import is_person_key
 from nettrouble.masking import conversation_key, mask_text
 from nettrouble.reference import BAD_CHECK_DIGIT, MALFORMED, OK, new_reference, parse_reference
+from nettrouble.sql_metadata import metadata
+from nettrouble.urgency import URGENCY_FLAGS
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +83,8 @@ NO_MATCH = "no_match"
 NO_PERSON_KEY = "no_person_key"
 INVALID_NUMBER = "invalid_number"
 
-URGENCY_FLAGS = ("danger", "self_harm", "minor", "sexual_image")
+# The filter value for "no eligibility decision" and "no urgency flag".
 NONE = "none"
-ELIGIBLE = "eligible"
-ALREADY_USED = "already_used"
 SYSTEM = "assistant"
 CASE_CREATED = "case_created"
 

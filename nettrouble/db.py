@@ -1,14 +1,14 @@
 """The service database: cases, the free-consultation ledger and the notification outbox.
 
 SQLAlchemy 1.4 Core (the version Rasa 3.6 pins), SQLite by default and PostgreSQL by
-``DATABASE_URL``. Modules that own tables define them on ``metadata``; the schema itself is made
-and changed by the Alembic revisions under ``nettrouble/migrations/`` (its docstring says how to
-add one). ``prepare()`` upgrades the database to the newest revision at start-up, one process at
-a time, so that every server finds the schema its code expects.
+``DATABASE_URL``. Modules that own tables define them on ``nettrouble.sql_metadata.metadata``
+(``nettrouble.tables`` imports them all); the schema itself is made and changed by the Alembic
+revisions under ``nettrouble/migrations/`` (its docstring says how to add one). ``prepare()``
+upgrades the database to the newest revision at start-up, one process at a time, so that every
+server finds the schema its code expects.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import sqlite3
 import threading
@@ -17,19 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
-from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 
+from nettrouble import migrations
 from nettrouble.settings import settings
 
 logger = logging.getLogger(__name__)
-metadata = MetaData()
-
-# Every module that defines tables on ``metadata``; complete_metadata() imports them so that the
-# schema is complete whichever process (action server, console, scripts) starts first.
-TABLE_MODULES = ["nettrouble.ledger", "nettrouble.cases", "nettrouble.outbox", "nettrouble.limits",
-                 "nettrouble.number_proof", "nettrouble.deliveries", "nettrouble.agents",
-                 "nettrouble.review", "nettrouble.sms_usage"]
 
 # Any fixed number; it names the lock that serialises schema changes across processes.
 _SCHEMA_LOCK_KEY = 72_213_360
@@ -37,13 +31,6 @@ _SCHEMA_LOCK_KEY = 72_213_360
 _engines: Dict[str, Engine] = {}
 _prepared: set = set()
 _lock = threading.Lock()
-
-
-def complete_metadata() -> MetaData:
-    """``metadata`` with the tables of every module in TABLE_MODULES defined on it."""
-    for module in TABLE_MODULES:
-        importlib.import_module(module)
-    return metadata
 
 
 def write_ahead_log(dbapi_connection: Any, wait_s: float = 30.0) -> None:
@@ -133,10 +120,6 @@ def _schema_transaction(current: Engine) -> Iterator[Connection]:
 
 def upgrade_schema(current: Engine) -> None:
     """Brings the database of ``current`` to the newest revision (nothing when it is there)."""
-    # Imported here: the migrations' env.py imports this module for ``metadata``.
-    from nettrouble import migrations
-
-    complete_metadata()
     with _schema_transaction(current) as connection:
         migrations.upgrade(connection)
 

@@ -21,7 +21,7 @@ from sqlalchemy import Column, DateTime, Index, String, Table, UniqueConstraint,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from nettrouble.db import metadata
+from nettrouble.sql_metadata import metadata
 
 KEEP = timedelta(days=30)
 MAX_CHANNEL = 16

@@ -9,6 +9,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from nettrouble import datafiles, referrals
 from nettrouble.referrals import Referral
+from nettrouble.urgency import DANGER, MINOR
 
 MAX_STEPS = 4
 MAX_REFERRALS = 3
@@ -72,7 +73,7 @@ def bodies(trouble_type: str, urgency: Sequence[str],
     """The public bodies for the type, then those for the urgency flags (children, danger)."""
     pool = catalogue if catalogue is not None else referrals.catalogue()
     chosen = referrals.for_topic(trouble_type, pool)[:MAX_REFERRALS]
-    for flag in ("danger", "minor"):
+    for flag in (DANGER, MINOR):
         if flag in urgency:
             chosen += [r for r in referrals.for_topic(flag, pool) if r not in chosen]
     return chosen

@@ -31,8 +31,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.clock import in_japan, now
-from nettrouble.db import metadata
+from nettrouble.sql_metadata import metadata
 
+# reserve() results, not eligibility outcomes: ALREADY_USED says another case holds the number
+# (the case store then records nettrouble.eligibility's outcome of that name).
 RESERVED = "reserved"
 SAME_CASE = "same_case"
 ALREADY_USED = "already_used"

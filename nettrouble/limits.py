@@ -18,8 +18,8 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Table, delete, 
 from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.clock import in_japan, now
-from nettrouble.db import metadata
 from nettrouble.identity import keyed
+from nettrouble.sql_metadata import metadata
 
 # Metadata keys the channels set on every user message.
 CLIENT = "client"

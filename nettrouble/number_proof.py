@@ -27,9 +27,9 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, delete, select
 from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.clock import in_japan, now
-from nettrouble.db import metadata
 from nettrouble.identity import keyed
 from nettrouble.ledger import PERSON_KEY_LENGTH, is_person_key
+from nettrouble.sql_metadata import metadata
 
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=10)

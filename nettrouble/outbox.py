@@ -62,8 +62,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from nettrouble import metrics
 from nettrouble.clock import JST, in_japan
-from nettrouble.db import metadata
 from nettrouble.settings import Settings, settings
+from nettrouble.sql_metadata import metadata
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from nettrouble import cases, hours
 from nettrouble.clock import in_japan
+from nettrouble.urgency import LIFE_THREATENING, MINOR, SEXUAL_IMAGE
 
 # Most urgent first; a case ranks by the first group any of its flags is in, and a case
 # without any of these flags comes after all of them.
@@ -27,8 +28,8 @@ from nettrouble.clock import in_japan
 # - minor, sexual_image: a child is involved, or an intimate image keeps spreading; the harm
 #   grows by the hour, but nobody is in immediate danger.
 URGENCY_RANKS: Tuple[FrozenSet[str], ...] = (
-    frozenset({"danger", "self_harm"}),
-    frozenset({"minor", "sexual_image"}),
+    frozenset(LIFE_THREATENING),
+    frozenset({MINOR, SEXUAL_IMAGE}),
 )
 
 

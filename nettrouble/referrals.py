@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
 from nettrouble import datafiles
+from nettrouble.urgency import DANGER, MINOR, SELF_HARM
 
-SAFETY_TOPICS = ("danger", "self_harm", "minor")
+# Topics beyond the trouble types: the bodies for these urgency flags.
+SAFETY_TOPICS = (DANGER, SELF_HARM, MINOR)
 FIELDS = ("id", "name", "purpose", "phone?", "hours", "url", "for")
 
 

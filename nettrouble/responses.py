@@ -6,6 +6,8 @@ A new response that asks the user to rephrase, or a new safety answer, is added 
 """
 from __future__ import annotations
 
+from nettrouble.urgency import DANGER, SELF_HARM
+
 # The bot did not understand the message: it asks to rephrase or says it could not read it.
 NOT_UNDERSTOOD = ("utter_ask_rephrase", "utter_default", "utter_triage_not_understood", "utter_summary_unclear")
 # The bot was unsure and asks "did you mean …?" with the likeliest readings as buttons.
@@ -13,4 +15,4 @@ DID_YOU_MEAN = "utter_did_you_mean"
 # Either way, a turn where the user was not understood at once.
 CONFUSED = NOT_UNDERSTOOD + (DID_YOU_MEAN,)
 # The answers to a danger or self-harm message (helplines, police), by the kind of danger.
-SAFETY = {"utter_urgent_self_harm": "self_harm", "utter_urgent_danger": "danger"}
+SAFETY = {"utter_urgent_self_harm": SELF_HARM, "utter_urgent_danger": DANGER}

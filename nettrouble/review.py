@@ -37,9 +37,9 @@ from sqlalchemy.exc import IntegrityError
 
 from nettrouble import analytics, japanese, tracker_events
 from nettrouble.clock import in_japan, now, start_of_day
-from nettrouble.db import metadata
 from nettrouble.masking import mask_text
 from nettrouble.settings import ROOT
+from nettrouble.sql_metadata import metadata
 
 SIMILARITY = 0.4
 MAX_WHO = 100

@@ -22,7 +22,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, delete, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from nettrouble.db import metadata
+from nettrouble.sql_metadata import metadata
 
 MAX_CONVERSATION_ID = 64
 

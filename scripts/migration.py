@@ -3,7 +3,7 @@
     python scripts/migration.py new "add case notes"
 
 Applies every revision to a scratch SQLite database, compares it with the tables the code defines
-(``db.metadata``) and writes what differs as ``nettrouble/migrations/versions/<next>_<message>.py``
+(``tables.metadata``) and writes what differs as ``nettrouble/migrations/versions/<next>_<message>.py``
 for you to read and finish. Exit status: 0 written, 1 nothing differs, 2 a usage error.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _skip_when_empty(_context, _revision, directives) -> None:
 
 
 def new(message: str) -> Optional[Path]:
-    """Writes the draft and returns its path; None when the revisions already make db.metadata."""
+    """Writes the draft and returns its path; None when the revisions already make tables.metadata."""
     following = f"{int(migrations.scripts().get_current_head()) + 1:04d}"
     with tempfile.TemporaryDirectory() as scratch:
         engine = db.create(f"sqlite:///{Path(scratch) / 'head.db'}")
@@ -56,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     written = new(args.message)
     if written is None:
-        print("migration: the revisions already make every table of db.metadata; nothing to write")
+        print("migration: the revisions already make every table of tables.metadata; nothing to write")
         return NOTHING_TO_DO
     print(f"migration: draft written to {written}; read and finish it before it is applied anywhere")
     return 0

@@ -32,12 +32,15 @@ def clock(monkeypatch):
 
 
 def tracker(text=None, intent="ask_articles", entities=(), slots=None):
+    # As Rasa parses a message: the intent leads the ranking (the actions read the ranking).
+    classified = {"name": intent, "confidence": 0.98} if intent else {}
     state = {
         "sender_id": "test-user",
         "slots": {"trouble_type": None, "articles_shown": None, **(slots or {})},
         "latest_message": {
             "text": text,
-            "intent": {"name": intent, "confidence": 0.98} if intent else {},
+            "intent": classified,
+            "intent_ranking": [classified] if intent else [],
             "entities": list(entities),
         },
         "events": [],

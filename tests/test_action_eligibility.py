@@ -50,7 +50,9 @@ def key_of(number):
 
 
 def parse(text, intent, metadata=None):
-    return {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
+    """A message as Rasa parses it: the intent leads the ranking (the actions read the ranking)."""
+    classified = {"name": intent, "confidence": 0.9}
+    return {"text": text, "intent": classified, "intent_ranking": [classified], "entities": [],
             "metadata": dict(metadata or {})}
 
 

@@ -1,10 +1,5 @@
 """The capacity plan is arithmetic on the measured per-turn costs (scripts/capacity_plan.py)."""
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-
-import capacity_plan  # noqa: E402
+from scripts import capacity_plan
 
 CAPACITY = {
     "generated": "2026-12-07T12:00:00+00:00", "machine": {"cpus": 2},

@@ -1,10 +1,16 @@
-"""The service database's SQLite connection settings (nettrouble/db.py)."""
+"""The service database's SQLite connection settings (nettrouble/db.py) and the registry of
+its tables (nettrouble/tables.py)."""
 import sqlite3
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
-from nettrouble import db
+from nettrouble import db, tables
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_new_file_locked_by_another_process_still_gets_the_write_ahead_log(tmp_path):
@@ -36,3 +42,21 @@ def test_a_file_that_stays_locked_is_reported_not_waited_for_forever(tmp_path):
     finally:
         opened.close()
         holder.close()
+
+
+def test_every_module_that_defines_tables_is_imported_by_the_registry():
+    # A module left out would be missing from the schema the migrations compare with.
+    owners = {path.stem for path in (ROOT / "nettrouble").glob("*.py")
+              if "from nettrouble.sql_metadata import metadata" in path.read_text(encoding="utf-8")}
+    owners.discard("tables")
+    assert "cases" in owners and "ledger" in owners
+    assert sorted(owners - set(vars(tables))) == []
+
+
+def test_a_fresh_process_imports_the_database_module_first_without_a_cycle():
+    # As a server starts: db first (it imports the migrations, which import table modules);
+    # a cycle would stop the import half-way.
+    found = subprocess.run(
+        [sys.executable, "-c", "from nettrouble import db, tables; print(' '.join(sorted(tables.metadata.tables)))"],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert {"cases", "case_notes", "free_consultations", "outbox", "agents", "sms_opt_outs"} <= set(found)

@@ -1,5 +1,5 @@
 """The service database's schema under Alembic: a new database reaches the newest revision and
-that revision is exactly ``db.metadata``; databases made by the code before Alembic (today's
+that revision is exactly ``tables.metadata``; databases made by the code before Alembic (today's
 schema, and an older one from before claims had states) are upgraded in place with their rows;
 preparing again, or from two servers at once, changes nothing.
 
@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from nettrouble import cases, db, ledger, migrations, outbox
+from nettrouble import cases, db, ledger, migrations, outbox, tables
 from nettrouble.clock import JST, now
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -45,7 +45,7 @@ def schema_differences(engine):
     """What Alembic's autogenerate would write for the database, one line per change."""
     with engine.connect() as connection:
         return [describe(change) for change in
-                compare_metadata(MigrationContext.configure(connection), db.complete_metadata())]
+                compare_metadata(MigrationContext.configure(connection), tables.metadata)]
 
 
 def describe(change):
@@ -64,7 +64,7 @@ def assert_at_head(engine):
     assert versions(engine) == [head()]
     differences = schema_differences(engine)
     assert differences == [], (
-        "the database at the newest revision is not the schema of db.metadata: a table, column or "
+        "the database at the newest revision is not the schema of tables.metadata: a table, column or "
         "index changed without a revision. Add one (nettrouble/migrations/__init__.py says how: "
         f"scripts/migration.py new \"...\"). Differences: {differences}")
 

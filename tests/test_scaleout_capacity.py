@@ -1,4 +1,4 @@
-"""The pure parts of the scale-out check's capacity phase (scripts/scaleout_test.py and
+"""The pure parts of the scale-out check's capacity phase (scripts/scaleout/ and
 scripts/capacity_lib): reading /proc and Redis counters, turning two readings into per-turn
 figures, the window of a run, and the conversations its senders play."""
 import itertools
@@ -9,6 +9,7 @@ import pytest
 from nettrouble import identity
 from scripts.capacity_lib import probes, report
 from scripts.capacity_lib.probes import DatabaseUsage, ProcessTimes, Usage
+from scripts.scaleout import capacity, client, scenarios, servers
 
 
 
@@ -171,8 +172,8 @@ def test_the_table_says_when_other_work_competed_for_the_cpus(readings):
 
 # ---- the script: conversations and the window of a run -------------------------------------
 
-def test_capacity_numbers_are_docomo_numbers_of_their_own(so):
-    numbers = [so.capacity_phone(run, n) for run in (1, 2) for n in (0, 1, 9999, 10000, 123456)]
+def test_capacity_numbers_are_docomo_numbers_of_their_own():
+    numbers = [capacity.capacity_phone(run, n) for run in (1, 2) for n in (0, 1, 9999, 10000, 123456)]
     assert len(set(numbers)) == len(numbers)
     for number in numbers:
         assert identity.normalise(number).startswith("080")
@@ -180,45 +181,45 @@ def test_capacity_numbers_are_docomo_numbers_of_their_own(so):
     assert not any(number.startswith("090") for number in numbers)
 
 
-def test_one_server_gets_every_turn_and_two_share_them(so):
+def test_one_server_gets_every_turn_and_two_share_them():
     messages = ["a", "b", "c", "d"]
-    assert [group[0][1] for group in so.alternating_plan(messages, first=0, servers=("A",))] == ["A"] * 4
-    assert [group[0][1] for group in so.alternating_plan(messages, first=1)] == ["B", "A", "B", "A"]
+    assert [group[0][1] for group in scenarios.alternating_plan(messages, first=0, servers=("A",))] == ["A"] * 4
+    assert [group[0][1] for group in scenarios.alternating_plan(messages, first=1)] == ["B", "A", "B", "A"]
 
 
-def test_each_capacity_conversation_is_a_new_user_with_a_new_number(so):
-    start = so.conversation_maker("r1", 2, "2 servers", so.SERVERS)
+def test_each_capacity_conversation_is_a_new_user_with_a_new_number():
+    start = capacity.conversation_maker("r1", 2, "2 servers", servers.SERVERS)
     conversations = [start() for _ in range(6)]
     assert len({c.sender for c in conversations}) == 6
     assert all(c.sender.startswith("scaleout-r1-c2-") for c in conversations)
     phones = {turn for c in conversations for group in c.plan for turn, _ in group if turn.startswith("080")}
     assert len(phones) == sum(1 for c in conversations if c.scenario.eligible)
-    assert {c.scenario.name for c in conversations} == {s.name for s in so.SCENARIOS}
+    assert {c.scenario.name for c in conversations} == {s.name for s in scenarios.SCENARIOS}
     # Alternating starts balance the servers over conversations of odd length.
     firsts = [c.plan[0][0][1] for c in conversations]
     assert firsts.count("A") == firsts.count("B")
 
 
-def sent(so, finished_at, latency, error=""):
-    return so.Sent("m", "A", replies=["r"], status=200, latency_s=latency, error=error,
+def sent(finished_at, latency, error=""):
+    return scenarios.Sent("m", "A", replies=["r"], status=200, latency_s=latency, error=error,
                    finished_at=finished_at)
 
 
-def test_the_window_counts_turns_answered_in_it_and_not_failures(so):
+def test_the_window_counts_turns_answered_in_it_and_not_failures():
     turns = [
-        sent(so, 9.0, 5.0),  # before the window
-        sent(so, 10.0, 1.0),
-        sent(so, 15.0, 2.0),
-        sent(so, 20.0, 3.0),
-        sent(so, 18.0, 9.0, error="HTTP 500"),
-        sent(so, 25.0, 8.0),  # a last conversation finishing
+        sent(9.0, 5.0),  # before the window
+        sent(10.0, 1.0),
+        sent(15.0, 2.0),
+        sent(20.0, 3.0),
+        sent(18.0, 9.0, error="HTTP 500"),
+        sent(25.0, 8.0),  # a last conversation finishing
     ]
-    figures = so.window_figures(turns, 10.0, 20.0)
+    figures = capacity.window_figures(turns, 10.0, 20.0)
     assert figures == {"window_s": 10.0, "turns_in_window": 3, "turns_per_s": 0.3,
                        "reply_p50_s": 2.0, "reply_p95_s": 3.0, "reply_max_s": 3.0}
 
 
-def test_senders_start_conversations_until_the_end_and_finish_the_last_one(so, monkeypatch):
+def test_senders_start_conversations_until_the_end_and_finish_the_last_one(monkeypatch):
     numbers = itertools.count()
     started_at = {}
 
@@ -227,12 +228,12 @@ def test_senders_start_conversations_until_the_end_and_finish_the_last_one(so, m
         conversation.results.append([])
 
     def start():
-        conversation = so.Conversation(f"s{next(numbers)}", so.SCENARIOS[0], "capacity", [])
+        conversation = scenarios.Conversation(f"s{next(numbers)}", scenarios.SCENARIOS[0], "capacity", [])
         started_at[conversation.sender] = time.monotonic()
         return conversation
 
-    monkeypatch.setattr(so, "play", play)
-    conversations, begun, end = so.play_for(0.2, 3, start)
+    monkeypatch.setattr(client, "play", play)
+    conversations, begun, end = client.play_for(0.2, 3, start)
     assert end - begun == pytest.approx(0.2)
     assert len(conversations) > 3  # the senders kept starting new ones through the window
     assert all(c.results == [[]] for c in conversations)  # and finished what they started

@@ -46,7 +46,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from addons.channels import render, render_sms, turns
-from nettrouble import db, identity, limits, metrics, referrals, safety, sms_segments, sms_usage
+from nettrouble import db, identity, limits, metrics, referrals, safety, sms_segments, sms_usage, urgency
 from nettrouble.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
 from nettrouble.settings import settings
 
@@ -88,12 +88,10 @@ def session_expiry(agent: Any) -> Optional[timedelta]:
     return timedelta(minutes=minutes) if minutes > 0 else None
 
 
-# The referral topics whose numbers an answer must never lose to the budget (business/referrals.yml).
-URGENT_TOPICS = ("danger", "self_harm")
-
-
 def carries_helpline(messages: List[render.BotMessage]) -> bool:
-    numbers = {r.phone for r in referrals.catalogue() if r.phone and set(URGENT_TOPICS) & set(r.topics)}
+    """Whether an answer gives the number of a body for a life in danger (business/referrals.yml):
+    such an answer never loses to the budget."""
+    numbers = {r.phone for r in referrals.catalogue() if r.phone and set(urgency.LIFE_THREATENING) & set(r.topics)}
     return any(number in numbers for message in messages for number in render.PHONE.findall(message.text))
 
 

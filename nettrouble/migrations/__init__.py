@@ -7,17 +7,17 @@ it, ``0002`` drops that code's unused ``schema_migrations`` table. A database ma
 (tables of ``0001`` and no ``alembic_version``) is first brought to exactly what ``0001``
 creates and stamped there (``legacy.py``), then upgraded like any other.
 
-Adding a revision, whenever a table, column or index on ``db.metadata`` changes:
+Adding a revision, whenever a table, column or index on ``tables.metadata`` changes:
 
-1. Change the table definition in its module (and add a new module to ``db.TABLE_MODULES``).
+1. Change the table definition in its module (and import a new module in ``nettrouble/tables.py``).
 2. ``.venv/bin/python scripts/migration.py new "add case notes"`` writes a draft,
    ``versions/<next number>_add_case_notes.py``, from the difference between the newest revision
-   (applied to a scratch SQLite database) and ``db.metadata``.
+   (applied to a scratch SQLite database) and ``tables.metadata``.
 3. Read the draft and finish it: name constraints as the table definitions do, fill new NOT
    NULL columns of existing rows (a ``server_default`` or an ``op.execute`` UPDATE), and write
    ``downgrade()``. Drafts use ``op.batch_alter_table`` so that column changes work on SQLite
    too; on PostgreSQL the same code runs plain ALTER TABLE statements.
-4. ``tests/test_migrations.py`` fails until the revisions make exactly ``db.metadata``; run it,
+4. ``tests/test_migrations.py`` fails until the revisions make exactly ``tables.metadata``; run it,
    on PostgreSQL too when one is at hand (``TEST_POSTGRES_URL``, see scripts/postgres_tests.sh).
 
 A revision, once released, is never edited: later changes are later revisions.

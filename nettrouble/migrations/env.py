@@ -3,7 +3,7 @@
 scripts/migration.py), inside the transaction the caller holds."""
 from alembic import context
 
-from nettrouble import db
+from nettrouble.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if context.is_offline_mode() or connection is None:
@@ -12,7 +12,7 @@ if context.is_offline_mode() or connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=db.complete_metadata(),
+    target_metadata=metadata,
     # SQLite cannot alter most of a column in place: batch operations rebuild the table.
     render_as_batch=connection.dialect.name == "sqlite",
 )
