@@ -22,7 +22,7 @@ Growth: then one conversation of --growth-turns typed turns against ours and aga
 bot with the SQL store (same servers), the reply time and its parts over the first, a middle
 and the last turns, to see what grows with the length of a conversation and how much of it is
 Rasa's own (scripts/bench_lib/growth.py). Then the project's own micro-benchmarks
-(scripts/bench_articles.py, scripts/bench_cases.py).
+(scripts/bench_articles.py, scripts/bench_cases.py, scripts/bench_masking.py).
 
     .venv/bin/python scripts/bench.py [--turns 200] [--messages 200] [--duration 30] [--growth-turns 300]
 
@@ -60,7 +60,7 @@ from nettrouble.settings import SettingsError  # noqa: E402
 
 RESULTS = ROOT / "results"
 START_TIMEOUT_S = 300.0
-OTHER_BENCHMARKS = ("scripts/bench_articles.py", "scripts/bench_cases.py")
+OTHER_BENCHMARKS = ("scripts/bench_articles.py", "scripts/bench_cases.py", "scripts/bench_masking.py")
 OTHER_TIMEOUT_S = 600.0
 SHOWN_FAILURES = 10
 # The Rasa server writes a turn's record when the turn ends, which may be just after the

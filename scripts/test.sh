@@ -5,17 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-# Rasa reads ${ACTION_SERVER_URL} and ${TRACKER_DB} from endpoints.yml even in tests.
-eval "$($PY scripts/print_env.py)"
+# What Rasa's own commands need (endpoints.yml's variables, the repository on PYTHONPATH), as
+# the README's `source scripts/env.sh` gives it to a terminal.
+source scripts/env.sh
 
 step() { echo; echo "== $* ($(date +%H:%M:%S))"; }
 
 step "browser for the end-to-end tests"
 scripts/install_chromium.sh
 
-step "unit and integration tests (pytest)"
+# Each test runs once: here every tier (unit, browser, system; pyproject.toml) outside the two
+# folders that start the whole assistant, which run after training below.
+step "unit, system and end-to-end tests (pytest)"
 $PY -m pytest -q tests --ignore=tests/security --ignore=tests/browser
+
+step "speed of masking on hostile input (scripts/bench_masking.py)"
+$PY scripts/bench_masking.py
 
 step "training data and domain (rasa data validate)"
 .venv/bin/rasa data validate --config config.yml --domain domain.yml --data data

@@ -7,8 +7,97 @@ if str(ROOT) not in sys.path:
 
 
 import os  # noqa: E402
+from datetime import datetime  # noqa: E402
+from fnmatch import fnmatch  # noqa: E402
+from typing import Union  # noqa: E402
 
 import pytest  # noqa: E402
+
+from tests.fakes.environment import Environment  # noqa: E402
+
+# --- tiers: every test is in exactly one (markers in pyproject.toml) ---------------------------
+
+TIERS = ("unit", "browser", "system")
+# Modules whose every test starts servers or processes or needs the trained model, with why.
+# A module that only has a few such tests marks them itself (@pytest.mark.system).
+SYSTEM_MODULES = {
+    # Sanic's test client serves the app on a port and stops it again for every request.
+    "test_channel_faults.py", "test_channel_line.py", "test_channel_rest.py", "test_channel_sms.py",
+    "test_channel_web.py", "test_console.py", "test_console_accounts.py", "test_console_analytics.py",
+    "test_console_queue.py", "test_health.py", "test_metrics.py",
+    # Local HTTP servers on ports standing in for the webhook, Slack, Zendesk and LINE.
+    "test_outbox.py", "test_outlets.py", "test_line_api.py", "test_line_richmenu.py",
+    # A fresh Python process.
+    "test_db.py",
+    # Rasa's processor replaying whole conversations at every point: seconds per test.
+    "test_action_payload.py", "test_tracker_replay.py", "test_prediction_window.py",
+    # Threads racing on the database, and scrypt's deliberately slow hashing.
+    "test_cases.py", "test_ledger.py", "test_agents.py",
+}
+
+
+def tier_by_place(path: Path) -> str:
+    """The tier of a test that says none itself: browser for Chromium (tests/browser/ and the
+    end-to-end modules), system for the attack suite and SYSTEM_MODULES, unit for the rest."""
+    relative = path.relative_to(ROOT / "tests")
+    if relative.parts[:1] == ("browser",) or fnmatch(relative.name, "test_*e2e*.py"):
+        return "browser"
+    if relative.parts[:1] == ("security",) or relative.name in SYSTEM_MODULES:
+        return "system"
+    return "unit"
+
+
+def pytest_ignore_collect(collection_path, config):
+    """With ``-m unit`` (make test-fast), the folders and modules of another tier are not even
+    imported: Playwright, the console and the assistant's start-up cost more seconds than the
+    whole unit tier."""
+    if config.getoption("markexpr") == "unit" and collection_path.is_relative_to(ROOT / "tests"):
+        return tier_by_place(collection_path) != "unit" or None
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        given = {marker.name for marker in item.iter_markers() if marker.name in TIERS}
+        if len(given) > 1:
+            raise pytest.UsageError(f"{item.nodeid} is marked {' and '.join(sorted(given))}: one tier only")
+        if not given:
+            item.add_marker(tier_by_place(item.path))
+
+
+# --- settings, the clock and actions ----------------------------------------------------------
+
+@pytest.fixture
+def env():
+    """Environment settings for one test: ``env(NAME="value", OTHER=None)`` (None unsets),
+    as often as the test needs; the settings are read again after each call and after the test,
+    once the variables are back (tests/fakes/environment.py)."""
+    changed = Environment()
+    yield changed
+    changed.restore()
+
+
+@pytest.fixture
+def clock(env):
+    """Pins the assistant's clock (``nettrouble.clock.now``) for one test:
+    ``clock("2020-07-15T11:00:00+09:00")`` or an aware datetime, as often as the test needs;
+    ``clock("")`` unpins it, so that a CLOCK_OVERRIDE in the developer's environment does not
+    leak into the test."""
+    def pin(moment: Union[str, datetime]) -> None:
+        env(CLOCK_OVERRIDE=moment.isoformat() if isinstance(moment, datetime) else moment)
+
+    return pin
+
+
+@pytest.fixture
+def run_action():
+    """Runs a custom action on a saved tracker as the action server does:
+    ``events, messages = run_action(action, tracker, domain=None)``; each message carries the
+    text and buttons the user reads (tests/fakes/dispatcher.py, imported here because it loads
+    Rasa's response generator)."""
+    from tests.fakes.dispatcher import run_action as run
+
+    return run
 
 # The database tests run on SQLite, and again on PostgreSQL when TEST_POSTGRES_URL names a
 # disposable database (its tables are dropped before and after each test; see
@@ -66,20 +155,6 @@ def action_server_up(monkeypatch):
         return True
 
     monkeypatch.setattr(turns.action_server, "reachable", reachable)
-
-
-@pytest.fixture(scope="module")
-def so():
-    """scripts/scaleout_test.py as a module, for the tests of its checks and its capacity phase."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("scaleout_test", ROOT / "scripts" / "scaleout_test.py")
-    module = importlib.util.module_from_spec(spec)
-    # Dataclasses look their module up in sys.modules while the class is created.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
 
 
 @pytest.fixture(scope="session")

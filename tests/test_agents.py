@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from nettrouble import agents, cases, db
-from nettrouble.settings import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,13 +192,11 @@ def test_the_assistants_audit_name_cannot_be_an_agent(engine):
 # --- the command line ------------------------------------------------------------------------
 
 @pytest.fixture
-def script_database(tmp_path, monkeypatch):
+def script_database(tmp_path, env):
     url = f"sqlite:///{tmp_path / 'agents.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    settings.cache_clear()
+    env(DATABASE_URL=url)
     yield url
     db.dispose_all()
-    settings.cache_clear()
 
 
 @pytest.fixture
@@ -259,6 +256,7 @@ def make(script_database, *words):
     return subprocess.run(["make", "-s", *words], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
+@pytest.mark.system  # runs make, which starts the script in processes of its own
 def test_make_takes_name_and_role_as_words_or_variables(script_database):
     added = make(script_database, "agent-add", "alice", "supervisor")
     assert added.returncode == 0, added.stderr

@@ -444,11 +444,16 @@ def test_search_is_deterministic(shipped_index):
         "' OR 1=1 --",
     ],
 )
-def test_hostile_words_get_at_most_three_articles_and_no_error(shipped_index, hostile):
-    started = time.perf_counter()
+def test_hostile_words_get_at_most_three_articles_and_no_error(shipped_index, hostile, monkeypatch):
+    read = []
+    unslang = articles._unslang
+    monkeypatch.setattr(articles, "_unslang", lambda text: read.append(len(text)) or unslang(text))
     found = shipped_index.search(hostile, "defamation", LATE)
     assert 1 <= len(found) <= 3
-    assert time.perf_counter() - started < 2
+    # The cost is bounded by what is read, not checked with a stopwatch that a loaded machine
+    # can fail: never more than MAX_QUERY_CHARS characters (scripts/bench_articles.py times a
+    # message of 32,500).
+    assert read and max(read) <= articles.MAX_QUERY_CHARS
 
 
 def test_query_terms_keep_content_words_only():
@@ -496,6 +501,7 @@ def test_no_articles_is_said_politely_with_the_catalogue_link():
 # --- start-up ----------------------------------------------------------------------------
 
 
+@pytest.mark.system  # a fresh Python process, the only way to see what an import does
 def test_index_is_built_once_and_not_at_import():
     code = (
         "import nettrouble.articles as a, actions.articles\n"

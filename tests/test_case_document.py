@@ -14,7 +14,6 @@ from nettrouble import cases, eligibility, ledger
 from nettrouble.case_document import SCHEMA_VERSION, case_document
 from nettrouble.cases import CaseDraft
 from nettrouble.datafiles import TROUBLE_TYPES
-from nettrouble.settings import settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SCHEMA = json.loads((DOCS / "case-schema.json").read_text(encoding="utf-8"))
@@ -32,12 +31,10 @@ def check_document(document):
 
 
 @pytest.fixture
-def engine(service_database, monkeypatch):
-    monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret")
-    monkeypatch.setenv("CLOCK_OVERRIDE", "")
-    settings.cache_clear()
-    yield service_database
-    settings.cache_clear()
+def engine(service_database, env, clock):
+    env(PERSON_KEY_SECRET="test-secret")
+    clock("")
+    return service_database
 
 
 def full_case(engine):

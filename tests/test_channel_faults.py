@@ -7,31 +7,23 @@ from rasa.core import run
 
 from addons.channels import turns
 from addons.channels.rest import RestInput
-from nettrouble.settings import settings
 from tests.fakes.agent import FakeAgent
 from tests.fakes.local import free_port
 
 
 @pytest.fixture
-def action_server_down(monkeypatch):
-    monkeypatch.setenv("ACTION_SERVER_URL", f"http://127.0.0.1:{free_port()}/webhook")
-    settings.cache_clear()
+def action_server_down(env, monkeypatch):
+    env(ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}/webhook")
     monkeypatch.setattr(turns, "action_server", turns.ActionServerProbe())
-    yield
-    settings.cache_clear()
 
 
 def test_probe_reports_an_unreachable_action_server(action_server_down):
     assert asyncio.run(turns.action_server.reachable()) is False
 
 
-def test_probe_reads_the_health_address_from_the_settings(monkeypatch):
-    monkeypatch.setenv("ACTION_SERVER_URL", "http://actions.internal:6055/webhook")
-    settings.cache_clear()
-    try:
-        assert turns.ActionServerProbe.health_url() == "http://actions.internal:6055/health"
-    finally:
-        settings.cache_clear()
+def test_probe_reads_the_health_address_from_the_settings(env):
+    env(ACTION_SERVER_URL="http://actions.internal:6055/webhook")
+    assert turns.ActionServerProbe.health_url() == "http://actions.internal:6055/health"
 
 
 def test_static_answers_get_the_apology_and_number_while_actions_are_down(action_server_down):

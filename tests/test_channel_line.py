@@ -303,31 +303,23 @@ def test_webhook_answers_before_the_turn_is_done(line_api):
     app = make_app(agent)
     moments = {}
 
-    @app.middleware("request")
-    async def received(request):
-        moments["received"] = time.monotonic()
-
     @app.middleware("response")
     async def answered(request, response):
-        moments["answered"] = time.monotonic()
         moments["calls when answered"] = len(line_api.requests)
 
     assert post(app, webhook_body(text_event("ゆっくり"))).status == 200
-    assert moments["answered"] - moments["received"] < 0.5
+    # Answered before the turn (a second long) had replied: said by what had happened by then,
+    # not by a stopwatch that a loaded machine can fail.
     assert moments["calls when answered"] == 0
     # the turn went on after the answer and was replied to once it was done
     assert [r.path for r in line_api.requests] == [REPLY]
 
 
-def test_unreachable_api_is_logged_not_raised(monkeypatch, agent, caplog):
-    monkeypatch.setenv("LINE_API_BASE", "http://127.0.0.1:9")  # discard port: connection refused
-    settings.cache_clear()
-    try:
-        app = make_app(agent)
-        with caplog.at_level(logging.ERROR):
-            assert post(app, webhook_body(text_event("こんにちは"))).status == 200
-    finally:
-        settings.cache_clear()
+def test_unreachable_api_is_logged_not_raised(env, agent, caplog):
+    env(LINE_API_BASE="http://127.0.0.1:9")  # discard port: connection refused
+    app = make_app(agent)
+    with caplog.at_level(logging.ERROR):
+        assert post(app, webhook_body(text_event("こんにちは"))).status == 200
     assert "LINE push failed after 3 attempts" in caplog.text
 
 
@@ -339,10 +331,9 @@ def test_a_long_text_is_cut_and_the_user_told(app, line_api, agent):
     assert call.json()["messages"][0]["text"] == turns.CUT.format(limit=limit)
 
 
-def test_past_the_messages_per_minute_the_user_gets_a_polite_answer(monkeypatch, line_api, agent):
+def test_past_the_messages_per_minute_the_user_gets_a_polite_answer(monkeypatch, env, line_api, agent):
     monkeypatch.setattr(turns.UserTurns, "LIMITED_PAUSE_S", 0.0)
-    monkeypatch.setenv("MESSAGES_PER_MINUTE", "2")
-    settings.cache_clear()
+    env(MESSAGES_PER_MINUTE="2")
     app = make_app(agent)
     post(app, webhook_body(text_event("その1"), text_event("その2"), text_event("その3")))
     assert agent.texts == ["その1", "その2"]

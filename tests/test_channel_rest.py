@@ -32,17 +32,6 @@ def post(app, body, headers=None):
     return app.test_client.post("/webhooks/rest/webhook", data=raw, headers=headers)[1]
 
 
-@pytest.fixture
-def env(monkeypatch):
-    """Sets variables of the settings for one test."""
-    def setenv(**values):
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        settings.cache_clear()
-    yield setenv
-    settings.cache_clear()
-
-
 def test_same_route_and_reply_format_as_rasas_rest_channel(app, agent):
     answer = post(app, {"sender": "alice", "message": "メニュー"})
     assert answer.status == 200

@@ -296,9 +296,8 @@ def usage_of(database, sender):
     return sms_usage.current(database, sender, expiry=None)
 
 
-def budget(monkeypatch, segments):
-    monkeypatch.setenv("SMS_SEGMENT_BUDGET", str(segments))
-    settings.cache_clear()
+def budget(env, segments):
+    env(SMS_SEGMENT_BUDGET=str(segments))
 
 
 def test_segments_are_counted_per_conversation_and_in_the_metric(app, twilio_api, agent, service_database):
@@ -319,8 +318,8 @@ def sms_usage_of(**figures):
 
 
 def test_past_the_budget_the_answer_becomes_the_notice_but_rasa_still_reads_the_message(
-        app, twilio_api, agent, service_database, monkeypatch):
-    budget(monkeypatch, 3)
+        app, twilio_api, agent, service_database, env):
+    budget(env, 3)
     notices_before = segments_metric("budget_notice")
     post(app, twilio_form("誹謗中傷されています"))   # 2 segments
     post(app, twilio_form("こんにちは"))             # 1: exactly the budget
@@ -335,8 +334,8 @@ def test_past_the_budget_the_answer_becomes_the_notice_but_rasa_still_reads_the_
     assert usage_of(service_database, agent.received[0].sender_id) == sms_usage_of(segments=3 + notice, turns=3)
 
 
-def test_past_the_budget_a_case_reference_and_a_danger_answer_still_come(app, twilio_api, agent, monkeypatch):
-    budget(monkeypatch, 1)
+def test_past_the_budget_a_case_reference_and_a_danger_answer_still_come(app, twilio_api, agent, env):
+    budget(env, 1)
     post(app, twilio_form("誹謗中傷されています"))   # 2 segments: past the budget already
     post(app, twilio_form("1"))                     # the yes of the menu Rasa answered with
     post(app, twilio_form("もう死にたい"))            # a self-harm message, whatever the bot made of it
@@ -347,8 +346,8 @@ def test_past_the_budget_a_case_reference_and_a_danger_answer_still_come(app, tw
     assert texts[2] == "「もう死にたい」について承りました。"
 
 
-def test_past_the_budget_an_answer_with_a_helpline_number_still_comes(app, twilio_api, agent, monkeypatch):
-    budget(monkeypatch, 1)
+def test_past_the_budget_an_answer_with_a_helpline_number_still_comes(app, twilio_api, agent, env):
+    budget(env, 1)
     answer = "命に関わるときは、ためらわずに 110 に電話してください。" * 3  # 2 segments
     agent.replies = lambda text: [{"text": answer}]
     post(app, twilio_form("こんにちは"))  # no danger word: the number alone keeps the answer
@@ -356,14 +355,14 @@ def test_past_the_budget_an_answer_with_a_helpline_number_still_comes(app, twili
 
 
 def test_the_conversation_starts_again_after_rasas_session_expiry(app, twilio_api, agent, service_database,
-                                                                  monkeypatch):
+                                                                  env):
     from datetime import timedelta
 
     from sqlalchemy import update
 
     from nettrouble import sms_usage
 
-    budget(monkeypatch, 2)
+    budget(env, 2)
     post(app, twilio_form("誹謗中傷されています"))   # 2 segments: the whole budget
     sender = agent.received[0].sender_id
     expiry = sms.session_expiry(agent)
@@ -390,7 +389,7 @@ def test_the_session_expiry_comes_from_the_models_domain():
     assert sms.session_expiry(agent) is None  # sessions that never expire
 
 
-def test_an_unreachable_usage_store_still_sends_the_answer(app, twilio_api, agent, monkeypatch):
+def test_an_unreachable_usage_store_still_sends_the_answer(app, twilio_api, agent, monkeypatch, env):
     from nettrouble import sms_usage
 
     def down(*args, **kwargs):
@@ -398,7 +397,7 @@ def test_an_unreachable_usage_store_still_sends_the_answer(app, twilio_api, agen
 
     monkeypatch.setattr(sms_usage, "current", down)
     monkeypatch.setattr(sms_usage, "add", down)
-    budget(monkeypatch, 1)
+    budget(env, 1)
     post(app, twilio_form("誹謗中傷されています"))  # 2 segments
     assert sent_texts(twilio_api)[0].startswith("SNSなどでの誹謗中傷")
 
@@ -435,8 +434,8 @@ def test_stop_is_recorded_confirmed_and_later_messages_are_still_answered(app, t
     assert not sms_usage.is_opted_out(service_database, sender)
 
 
-def test_keywords_are_answered_past_the_budget(app, twilio_api, agent, monkeypatch):
-    budget(monkeypatch, 1)  # each of these answers is longer
+def test_keywords_are_answered_past_the_budget(app, twilio_api, agent, env):
+    budget(env, 1)  # each of these answers is longer
     for text in ("ヘルプ", "停止", "START", "こんにちは"):
         post(app, twilio_form(text))
     assert sent_texts(twilio_api) == [render_sms.help_text(), render_sms.stop_text(), render_sms.start_text(),

@@ -84,14 +84,12 @@ def test_static_files_load_nothing_from_outside():
 # ---- framing by the service's site and the launcher ---------------------------------------
 
 @pytest.fixture
-def allowed(monkeypatch):
+def allowed(env):
     """A web chat app made with WEB_CHAT_ALLOWED_ORIGINS set to the given value."""
     def made(value):
-        monkeypatch.setenv("WEB_CHAT_ALLOWED_ORIGINS", value)
-        settings.cache_clear()
+        env(WEB_CHAT_ALLOWED_ORIGINS=value)
         return make_app()
-    yield made
-    settings.cache_clear()
+    return made
 
 
 def frame_ancestors(answer):
@@ -299,16 +297,12 @@ def test_the_client_address_is_the_only_metadata(app, agent):
     assert agent.received[0].metadata == {limits.CLIENT: limits.client_key("web", "127.0.0.1")}
 
 
-def test_past_the_messages_per_minute_the_message_is_not_accepted(monkeypatch, agent):
+def test_past_the_messages_per_minute_the_message_is_not_accepted(monkeypatch, env, agent):
     monkeypatch.setattr(turns.UserTurns, "LIMITED_PAUSE_S", 0.0)
-    monkeypatch.setenv("MESSAGES_PER_MINUTE", "2")
-    settings.cache_clear()
-    try:
-        app = make_app(agent)
-        token = new_token(app)
-        answers = [say(app, token, f"その{n}") for n in range(3)]
-    finally:
-        settings.cache_clear()
+    env(MESSAGES_PER_MINUTE="2")
+    app = make_app(agent)
+    token = new_token(app)
+    answers = [say(app, token, f"その{n}") for n in range(3)]
     assert agent.texts == ["その0", "その1"]
     assert answers[2].json["accepted"] is False  # the page gives the text back to the input
     [notice] = answers[2].json["messages"]
@@ -369,18 +363,12 @@ def test_without_a_secret_the_channel_is_off_with_one_log_line(caplog):
         assert answer.status == 503
 
 
-def test_credentials_file_starts_every_channel_with_empty_secrets(monkeypatch, caplog):
-    for name in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "TWILIO_ACCOUNT_SID",
-                 "TWILIO_AUTH_TOKEN", "SMS_PUBLIC_URL", "SMS_FROM_NUMBER"):
-        monkeypatch.setenv(name, "")
-    monkeypatch.setenv("WEB_CHAT_SECRET", "from-the-environment")
-    monkeypatch.setenv("RASA_PORT", "5005")
-    settings.cache_clear()
-    try:
-        with caplog.at_level(logging.INFO, logger="addons.channels"):
-            channels = run.create_http_input_channels(None, str(ROOT / "credentials.yml"))
-    finally:
-        settings.cache_clear()
+def test_credentials_file_starts_every_channel_with_empty_secrets(env, caplog):
+    env(**dict.fromkeys(("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "TWILIO_ACCOUNT_SID",
+                         "TWILIO_AUTH_TOKEN", "SMS_PUBLIC_URL", "SMS_FROM_NUMBER"), ""),
+        WEB_CHAT_SECRET="from-the-environment", RASA_PORT="5005")
+    with caplog.at_level(logging.INFO, logger="addons.channels"):
+        channels = run.create_http_input_channels(None, str(ROOT / "credentials.yml"))
     assert [c.name() for c in channels] == ["rest", "web", "line", "sms"]
     assert sorted(r.getMessage() for r in caplog.records) == [
         "LINE channel off: LINE_CHANNEL_SECRET / LINE_CHANNEL_ACCESS_TOKEN not set",

@@ -29,7 +29,7 @@ from nettrouble import cases, db, identity, ledger, outbox
 from nettrouble.cases import CaseDraft
 from nettrouble.clock import now, JST
 from nettrouble.reference import damm, format_reference
-from nettrouble.settings import SettingsError, settings
+from nettrouble.settings import SettingsError
 from tests.fakes.http_recorder import RecordingServer
 from tests.fakes.local import free_port, wait_until
 
@@ -46,24 +46,24 @@ def jst(*args):
     return datetime(*args, tzinfo=JST)
 
 
-def set_env(monkeypatch, **values):
-    defaults = dict(
-        PERSON_KEY_SECRET=SECRET, CONSOLE_USER=USER, CONSOLE_PASSWORD=PASSWORD, CONSOLE_API_TOKEN=TOKEN,
-        HANDOFF_WEBHOOK_URL="", CLOCK_OVERRIDE="", APP_ENV="development",
-    )
-    defaults.update(values)
-    for name, value in defaults.items():
-        monkeypatch.setenv(name, value)
-    settings.cache_clear()
+CONSOLE_SETTINGS = dict(
+    PERSON_KEY_SECRET=SECRET, CONSOLE_USER=USER, CONSOLE_PASSWORD=PASSWORD, CONSOLE_API_TOKEN=TOKEN,
+    HANDOFF_WEBHOOK_URL="", CLOCK_OVERRIDE="", APP_ENV="development",
+)
+
+
+def set_env(env, **values):
+    """The console's settings for a test (``env``: the fixture of tests/conftest.py), with
+    ``values`` instead of the defaults."""
+    env(**{**CONSOLE_SETTINGS, **values})
 
 
 @pytest.fixture
-def engine(tmp_path, monkeypatch):
-    set_env(monkeypatch)
+def engine(tmp_path, env):
+    set_env(env)
     created = db.prepare(f"sqlite:///{tmp_path / 'console.db'}")
     yield created
     db.dispose_all()
-    settings.cache_clear()
 
 
 @pytest.fixture
@@ -213,9 +213,9 @@ def test_sign_in_sets_a_strict_http_only_session_cookie(client):
     assert page.status == 200 and "相談ケース一覧" in page.text and USER in page.text
 
 
-def test_outside_development_the_cookie_is_secure_and_setup_is_not_told(engine, client, monkeypatch):
+def test_outside_development_the_cookie_is_secure_and_setup_is_not_told(engine, client, env):
     assert "CONSOLE_PASSWORD" in client.get("/login").text
-    set_env(monkeypatch, APP_ENV="production")
+    env(APP_ENV="production")
     production = Client(create_app(engine))
     assert ".env" not in production.get("/login").text
     cookie = production.sign_in().headers.get_list("set-cookie")[0]
@@ -307,9 +307,9 @@ def test_bearer_checks():
     assert auth.bearer_problem(f"Bearer {TOKEN}x", TOKEN) == auth.INVALID
 
 
-def test_missing_secrets_stop_the_console_with_their_name(engine, monkeypatch):
+def test_missing_secrets_stop_the_console_with_their_name(engine, env):
     for name in ("CONSOLE_PASSWORD", "CONSOLE_API_TOKEN", "CONSOLE_USER", "PERSON_KEY_SECRET"):
-        set_env(monkeypatch, **{name: ""})
+        set_env(env, **{name: ""})
         with pytest.raises(SettingsError, match=name):
             create_app(engine)
 
@@ -538,13 +538,12 @@ def change(agent, reference, status, reopen=False):
     return agent.post(f"/cases/{reference}/status", data)
 
 
-def test_status_changes_leave_an_audit_trail(engine, agent, monkeypatch):
+def test_status_changes_leave_an_audit_trail(engine, agent, clock):
     case = open_case(engine)
     moments = ["2026-07-15T11:05:00+09:00", "2026-07-15T13:30:00+09:00", "2026-07-16T09:00:00+09:00"]
     steps = [(cases.IN_PROGRESS, False), (cases.CLOSED, False), (cases.IN_PROGRESS, True)]
     for moment, (status, reopen) in zip(moments, steps):
-        monkeypatch.setenv("CLOCK_OVERRIDE", moment)
-        settings.cache_clear()
+        clock(moment)
         if status == cases.CLOSED:
             # closing needs a reason: the close form, not the status buttons
             answer = agent.post(f"/cases/{case.reference}/close",
@@ -843,14 +842,14 @@ def recorder():
 def test_delivery_worker_posts_new_cases_and_stops_cleanly(engine, recorder):
     case, _ = cases.open_case(engine, CaseDraft(conversation_id="w1", trouble_type="defamation",
                                                 summary="通知のテスト"), notify=True)
-    worker = console_main.DeliveryWorker(engine, outbox.Webhook(f"{recorder.url}/handoff", timeout=2), interval=0.05)
+    # An hour between runs: stop() ends the thread only if it wakes the loop from its wait
+    # (it gives up after the requests' timeouts, about 9 s here), which no stopwatch has to judge.
+    worker = console_main.DeliveryWorker(engine, outbox.Webhook(f"{recorder.url}/handoff", timeout=2), interval=3600)
     worker.start()
     try:
         assert wait_until(lambda: recorder.to("/handoff"))
     finally:
-        started = time.monotonic()
         assert worker.stop()
-    assert time.monotonic() - started < 2
     assert not worker.running
     sent = recorder.to("/handoff")[0].json()
     assert sent["event"] == "case_created" and sent["case"]["reference"] == case.reference

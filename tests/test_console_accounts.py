@@ -9,17 +9,16 @@ from sanic.response import text
 from console import auth
 from console.app import create_app
 from nettrouble import agents, cases, db
-from nettrouble.settings import SettingsError, settings
+from nettrouble.settings import SettingsError
 from tests.test_console import PASSWORD, USER, Client, change, open_case, set_env
 
 
 @pytest.fixture
-def engine(tmp_path, monkeypatch):
-    set_env(monkeypatch)
+def engine(tmp_path, env):
+    set_env(env)
     created = db.prepare(f"sqlite:///{tmp_path / 'accounts.db'}")
     yield created
     db.dispose_all()
-    settings.cache_clear()
 
 
 @pytest.fixture
@@ -157,15 +156,14 @@ def test_the_throttle_counts_failures_in_a_sliding_minute():
     assert throttle.wait_for("anyone") == pytest.approx(19.5)
 
 
-def test_a_bad_console_user_stops_the_console_with_its_name(tmp_path, monkeypatch):
-    set_env(monkeypatch, CONSOLE_USER="not valid!")
+def test_a_bad_console_user_stops_the_console_with_its_name(tmp_path, env):
+    set_env(env, CONSOLE_USER="not valid!")
     engine = db.prepare(f"sqlite:///{tmp_path / 'bad.db'}")
     try:
         with pytest.raises(SettingsError, match="CONSOLE_USER"):
             create_app(engine)
     finally:
         db.dispose_all()
-        settings.cache_clear()
 
 
 # --- the supervisors' page -------------------------------------------------------------------

@@ -20,7 +20,6 @@ from console import templates
 from console.app import create_app
 from nettrouble import agents, db, review
 from nettrouble.case_document import type_label
-from nettrouble.settings import settings
 from tests.test_console import CSRF, USER, Client, jst, open_case, set_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,9 +95,9 @@ def talks():
 
 
 @pytest.fixture
-def tracker_path(tmp_path, monkeypatch):
+def tracker_path(tmp_path, env):
     """A tracker store database holding talks(), written by the project's store."""
-    set_env(monkeypatch)
+    set_env(env)
     path = tmp_path / "tracker.db"
     store = MaskingSQLTrackerStore(Domain.load(str(ROOT / "domain.yml")), dialect="sqlite", db=str(path))
     for talk in talks():
@@ -111,15 +110,14 @@ def tracker_path(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def engine(tmp_path, tracker_path, monkeypatch):
-    set_env(monkeypatch, TRACKER_DB_URL=f"sqlite:///{tracker_path}", CLOCK_OVERRIDE=f"{TODAY}T12:00:00+09:00")
+def engine(tmp_path, tracker_path, env):
+    set_env(env, TRACKER_DB_URL=f"sqlite:///{tracker_path}", CLOCK_OVERRIDE=f"{TODAY}T12:00:00+09:00")
     created = db.prepare(f"sqlite:///{tmp_path / 'service.db'}")
     open_case(created, "web-s2", at=jst(2026, 7, 1, 10, 5), eligibility="topic_not_covered")
     open_case(created, "case-2", at=jst(2026, 7, 2, 9, 0))
     open_case(created, "case-old", at=jst(2026, 6, 30, 9, 0), eligibility="topic_not_covered")
     yield created
     db.dispose_all()
-    settings.cache_clear()
 
 
 @pytest.fixture
@@ -241,9 +239,8 @@ def test_the_default_range_is_the_last_28_days(supervisor):
     assert table(page, "conversations")["期間合計"] == ["6", "10"]  # June 30 is inside now
 
 
-def test_a_missing_tracker_store_shows_no_conversations_but_the_cases(engine, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRACKER_DB_URL", f"sqlite:///{tmp_path / 'not-made-yet.db'}")
-    settings.cache_clear()
+def test_a_missing_tracker_store_shows_no_conversations_but_the_cases(engine, tmp_path, env):
+    env(TRACKER_DB_URL=f"sqlite:///{tmp_path / 'not-made-yet.db'}")
     made = create_app(engine)
     client = Client(made)
     assert client.sign_in().status == 303

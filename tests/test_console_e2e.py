@@ -16,7 +16,7 @@ from nettrouble import cases, db, identity
 from nettrouble.cases import CaseDraft
 from nettrouble.clock import JST
 from nettrouble.reference import format_reference
-from nettrouble.settings import settings
+from tests.fakes.environment import environment_variables
 from tests.fakes.local import free_port
 from tests.fakes.served import ServedApp, chromium
 
@@ -29,19 +29,15 @@ SUMMARY = "Xで知らないアカウントから毎日のように悪口を書�
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in dict(
-            PERSON_KEY_SECRET="e2e-person-key-secret", CONSOLE_USER=USER, CONSOLE_PASSWORD=PASSWORD,
-            CONSOLE_API_TOKEN="e2e-api-token", HANDOFF_WEBHOOK_URL="", APP_ENV="development",
-            # the agent picks the case up a few minutes after the chat (status times use this clock)
-            CLOCK_OVERRIDE=STATUS_CHANGED_AT,
-        ).items():
-            patch.setenv(name, value)
-        settings.cache_clear()
+    with environment_variables(
+        PERSON_KEY_SECRET="e2e-person-key-secret", CONSOLE_USER=USER, CONSOLE_PASSWORD=PASSWORD,
+        CONSOLE_API_TOKEN="e2e-api-token", HANDOFF_WEBHOOK_URL="", APP_ENV="development",
+        # the agent picks the case up a few minutes after the chat (status times use this clock)
+        CLOCK_OVERRIDE=STATUS_CHANGED_AT,
+    ):
         engine = db.prepare(f"sqlite:///{tmp_path_factory.mktemp('console') / 'e2e.db'}")
         yield engine
         db.dispose_all()
-        settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from console.app import create_app
 from nettrouble import agents, cases, closing_reasons, datafiles, db, hours
 from nettrouble.clock import JST
 from nettrouble.datafiles import DataFileError
-from nettrouble.settings import settings
 from nettrouble.tracker_events import tracker_engine
 from nettrouble.transcript import case_transcript, notes_text
 from tests.saved_conversations import DOMAIN, Conversation, buttons_of
@@ -38,12 +37,11 @@ def tracker_path(tmp_path):
 
 
 @pytest.fixture
-def engine(tmp_path, tracker_path, monkeypatch):
-    set_env(monkeypatch, CLOCK_OVERRIDE=NOON.isoformat(), TRACKER_DB_URL=f"sqlite:///{tracker_path}")
+def engine(tmp_path, tracker_path, env):
+    set_env(env, CLOCK_OVERRIDE=NOON.isoformat(), TRACKER_DB_URL=f"sqlite:///{tracker_path}")
     created = db.prepare(f"sqlite:///{tmp_path / 'queue.db'}")
     yield created
     db.dispose_all()
-    settings.cache_clear()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from console.app import create_app
 from nettrouble import agents, cases, db, hours, identity
 from nettrouble.cases import CaseDraft
 from nettrouble.clock import JST
-from nettrouble.settings import settings
+from tests.fakes.environment import environment_variables
 from tests.fakes.local import free_port
 from tests.fakes.served import ServedApp, chromium
 from tests.saved_conversations import DOMAIN, Conversation, buttons_of
@@ -98,15 +98,12 @@ def seeded(tmp_path_factory):
     tracker_path = directory / "tracker.db"
     calendar_path = directory / "hours.yml"
     calendar_path.write_text(HOURS, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in dict(
-            PERSON_KEY_SECRET="e2e-team-person-key-secret", CONSOLE_USER=SUPERVISOR,
-            CONSOLE_PASSWORD=SUPERVISOR_PASSWORD, CONSOLE_API_TOKEN="e2e-team-api-token",
-            HANDOFF_WEBHOOK_URL="", APP_ENV="development", CLOCK_OVERRIDE=NOW.isoformat(),
-            TRACKER_DB_URL=f"sqlite:///{tracker_path}",
-        ).items():
-            patch.setenv(name, value)
-        settings.cache_clear()
+    with pytest.MonkeyPatch.context() as patch, environment_variables(
+        PERSON_KEY_SECRET="e2e-team-person-key-secret", CONSOLE_USER=SUPERVISOR,
+        CONSOLE_PASSWORD=SUPERVISOR_PASSWORD, CONSOLE_API_TOKEN="e2e-team-api-token",
+        HANDOFF_WEBHOOK_URL="", APP_ENV="development", CLOCK_OVERRIDE=NOW.isoformat(),
+        TRACKER_DB_URL=f"sqlite:///{tracker_path}",
+    ):
         # An operator's edit of business/hours.yml must not move the waits asserted below.
         calendar = hours.load(calendar_path)
         patch.setattr(hours, "calendar", lambda: calendar)
@@ -129,7 +126,6 @@ def seeded(tmp_path_factory):
         urgent, tapped = write_conversation(tracker_path, open_urgent_case)
         yield engine, phishing, urgent, tapped
         db.dispose_all()
-        settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

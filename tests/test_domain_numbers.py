@@ -29,9 +29,10 @@ def known_numbers():
 
 def test_every_number_in_a_response_is_in_the_business_files():
     known = known_numbers()
-    for name, text in response_texts():
-        for number in PHONE.findall(text):
-            assert number in known, f"{name} quotes {number}, which business/ does not list"
+    quoted = [(name, number) for name, text in response_texts() for number in PHONE.findall(text)]
+    assert quoted, "no response quotes a number: the pattern or domain.yml is broken"
+    for name, number in quoted:
+        assert number in known, f"{name} quotes {number}, which business/ does not list"
 
 
 @pytest.mark.parametrize(
@@ -40,9 +41,10 @@ def test_every_number_in_a_response_is_in_the_business_files():
 )
 def test_safety_messages_quote_every_body_listed_for_them(response, topic):
     text = "\n".join(t for name, t in response_texts() if name == response)
-    for referral in referrals.for_topic(topic, referrals.load()):
-        if referral.phone:
-            assert referral.phone in text, f"{response} lacks {referral.name} {referral.phone}"
+    bodies = [referral for referral in referrals.for_topic(topic, referrals.load()) if referral.phone]
+    assert bodies, f"business/referrals.yml lists no body with a phone number for {topic}"
+    for referral in bodies:
+        assert referral.phone in text, f"{response} lacks {referral.name} {referral.phone}"
 
 
 def test_quoted_hours_match_the_hours_file():

@@ -25,7 +25,6 @@ from nettrouble.eligibility import (
     Applicant,
     decide,
 )
-from nettrouble.settings import settings
 
 KEY = "c" * 64
 DEFAULT = "sns-defamation-2020"
@@ -163,14 +162,9 @@ def test_boundaries_do_not_depend_on_the_servers_time_zone(monkeypatch, default_
         ("2020-08-31T11:00:00-04:00", ENDED),
     ],
 )
-def test_the_pinned_clock_drives_the_decision(monkeypatch, default_campaigns, public_bodies,
-                                              override, reason):
-    monkeypatch.setenv("CLOCK_OVERRIDE", override)
-    settings.cache_clear()
-    try:
-        decision = decide(Applicant(**READY), now(), default_campaigns, ledger_of({}), public_bodies)
-    finally:
-        settings.cache_clear()
+def test_the_pinned_clock_drives_the_decision(clock, default_campaigns, public_bodies, override, reason):
+    clock(override)
+    decision = decide(Applicant(**READY), now(), default_campaigns, ledger_of({}), public_bodies)
     assert decision.reason == reason
 
 

@@ -75,6 +75,7 @@ def test_entities(pipeline, text, expected):
 def test_every_lookup_entry_maps_to_one_canonical_name(training_data):
     synonyms = {key.lower(): value for key, value in training_data.entity_synonyms.items()}
     canonical = set(synonyms.values())
+    assert training_data.lookup_tables and all(table["elements"] for table in training_data.lookup_tables)
     for table in training_data.lookup_tables:
         for element in table["elements"]:
             assert element in canonical or element.lower() in synonyms, (
@@ -82,9 +83,27 @@ def test_every_lookup_entry_maps_to_one_canonical_name(training_data):
             )
 
 
-def test_regexes_compile(training_data):
+def annotated(training_data, entity):
+    """The words annotated as ``entity`` in the training examples."""
+    return {example.get("text")[found["start"]:found["end"]]
+            for example in training_data.training_examples
+            for found in example.get(ENTITIES) or [] if found["entity"] == entity}
+
+
+def test_each_regex_compiles_and_finds_words_annotated_with_its_entity(training_data):
+    assert {"money_amount", "phone_number"} <= {regex["name"] for regex in training_data.regex_features}
     for regex in training_data.regex_features:
-        re.compile(regex["pattern"])
+        pattern = re.compile(regex["pattern"])
+        assert any(pattern.fullmatch(words) for words in annotated(training_data, regex["name"])), regex
+
+
+@pytest.mark.parametrize("entity", ["money_amount", "phone_number"])
+def test_every_amount_and_number_annotated_is_found_by_a_regex(training_data, entity):
+    """Amounts and numbers have no lookup table: the regexes alone must find what the examples
+    annotate."""
+    patterns = [re.compile(r["pattern"]) for r in training_data.regex_features if r["name"] == entity]
+    missed = [words for words in annotated(training_data, entity) if not any(p.fullmatch(words) for p in patterns)]
+    assert annotated(training_data, entity) and missed == []
 
 
 def test_overlaps_keep_the_longest_entity():

@@ -39,15 +39,13 @@ def assert_nothing_secret(body):
 # --- the console ------------------------------------------------------------------------
 
 @pytest.fixture
-def console(tmp_path, monkeypatch):
+def console(tmp_path, env):
     from nettrouble import db
-    from nettrouble.settings import settings
 
-    set_env(monkeypatch)
+    set_env(env)
     app = create_app(db.prepare(f"sqlite:///{tmp_path / 'console.db'}"))
     yield app
     db.dispose_all()
-    settings.cache_clear()
 
 
 class Worker:
@@ -120,13 +118,10 @@ def test_rasa_names_an_unreachable_tracker_store():
 
 # --- the action server --------------------------------------------------------------------
 
-def action_app(monkeypatch, database_url):
-    from nettrouble.settings import settings
+def action_app(env, database_url):
     from rasa_sdk.endpoint import create_app as create_action_app
 
-    monkeypatch.setenv("ACTION_SERVER_TOKEN", ACTION_TOKEN)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    settings.cache_clear()
+    env(ACTION_SERVER_TOKEN=ACTION_TOKEN, DATABASE_URL=database_url)
     actions = types.ModuleType("health_test_actions")
     actions.ActionProbe = ActionProbe
     app = create_action_app(actions)
@@ -138,21 +133,19 @@ def action_app(monkeypatch, database_url):
 @pytest.fixture
 def cleanup():
     from nettrouble import db
-    from nettrouble.settings import settings
 
     yield
     db.dispose_all()
-    settings.cache_clear()
 
 
-def test_action_server_is_healthy_with_its_case_database_and_needs_no_token(tmp_path, monkeypatch, cleanup):
-    app = action_app(monkeypatch, f"sqlite:///{tmp_path / 'cases.db'}")
+def test_action_server_is_healthy_with_its_case_database_and_needs_no_token(tmp_path, env, cleanup):
+    app = action_app(env, f"sqlite:///{tmp_path / 'cases.db'}")
     _, answer = app.test_client.get("/health")
     assert answer.status == 200 and answer.json == {"status": "ok", "checks": {"case_database": "ok"}}
 
 
-def test_action_server_names_an_unreachable_case_database(monkeypatch, cleanup):
-    app = action_app(monkeypatch, UNREACHABLE_URL)
+def test_action_server_names_an_unreachable_case_database(env, cleanup):
+    app = action_app(env, UNREACHABLE_URL)
     _, answer = app.test_client.get("/health")
     assert answer.status == 503 and answer.json["failing"] == ["case_database"]
     assert_nothing_secret(answer.json)

@@ -6,7 +6,6 @@ import pytest
 from nettrouble import hours, service
 from nettrouble.clock import JST
 from nettrouble.datafiles import DataFileError
-from nettrouble.settings import settings
 
 
 def jst(*args):
@@ -197,16 +196,11 @@ def test_moment_in_another_zone_is_read_in_japan_time(cal):
     assert evening.next_opening == jst(2026, 7, 6, 10, 0)
 
 
-def test_clock_override_drives_the_edge(monkeypatch, cal):
+def test_clock_override_drives_the_edge(clock, cal):
     from nettrouble.clock import now
 
-    monkeypatch.setenv("CLOCK_OVERRIDE", "2027-04-30T18:05:00+09:00")
-    settings.cache_clear()
-    try:
-        assert hours.status_at(now(), cal).next_opening == jst(2027, 5, 6, 10, 0)
-    finally:
-        monkeypatch.delenv("CLOCK_OVERRIDE")
-        settings.cache_clear()
+    clock("2027-04-30T18:05:00+09:00")
+    assert hours.status_at(now(), cal).next_opening == jst(2027, 5, 6, 10, 0)
 
 
 def test_format_day_adds_the_year_only_when_it_changes():

@@ -5,7 +5,7 @@ import hmac
 import pytest
 
 from nettrouble import identity
-from nettrouble.settings import SettingsError, settings
+from nettrouble.settings import SettingsError
 
 SECRET = "test-secret-for-identity"
 NATIONAL = "09012345678"
@@ -109,23 +109,15 @@ def test_different_secrets_or_numbers_give_different_keys():
     assert identity.person_key("09012345679", SECRET) != key
 
 
-def test_the_secret_comes_from_settings(monkeypatch):
-    monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
-    settings.cache_clear()
-    try:
-        assert identity.person_key(NATIONAL) == identity.key_for(NATIONAL, SECRET)
-    finally:
-        settings.cache_clear()
+def test_the_secret_comes_from_settings(env):
+    env(PERSON_KEY_SECRET=SECRET)
+    assert identity.person_key(NATIONAL) == identity.key_for(NATIONAL, SECRET)
 
 
-def test_a_missing_secret_is_an_error_naming_it(monkeypatch):
-    monkeypatch.setenv("PERSON_KEY_SECRET", "")
-    settings.cache_clear()
-    try:
-        with pytest.raises(SettingsError, match="PERSON_KEY_SECRET"):
-            identity.person_key(NATIONAL)
-    finally:
-        settings.cache_clear()
+def test_a_missing_secret_is_an_error_naming_it(env):
+    env(PERSON_KEY_SECRET="")
+    with pytest.raises(SettingsError, match="PERSON_KEY_SECRET"):
+        identity.person_key(NATIONAL)
 
 
 def test_same_person_compares_a_typed_number_with_a_stored_key():

@@ -8,7 +8,6 @@ import pytest
 
 from nettrouble import line_api
 from nettrouble.line_api import LineApi, LineApiError
-from nettrouble.settings import settings
 from tests.fakes.http_recorder import RecordingServer
 
 TOKEN = "api-test-token"
@@ -37,14 +36,9 @@ def call(server, method, *args, data_server=None):
     return asyncio.run(go())
 
 
-def test_both_hosts_come_from_the_settings(monkeypatch):
-    monkeypatch.setenv("LINE_API_BASE", "http://api.example.test/")
-    monkeypatch.setenv("LINE_DATA_API_BASE", "http://data.example.test")
-    settings.cache_clear()
-    try:
-        api = LineApi(TOKEN)
-    finally:
-        settings.cache_clear()
+def test_both_hosts_come_from_the_settings(env):
+    env(LINE_API_BASE="http://api.example.test/", LINE_DATA_API_BASE="http://data.example.test")
+    api = LineApi(TOKEN)
     assert (api.api_base, api.data_api_base) == ("http://api.example.test", "http://data.example.test")
 
 

@@ -12,7 +12,6 @@ from PIL import Image
 
 from nettrouble import line_richmenu, service
 from nettrouble.line_api import LineApi, LineApiError
-from nettrouble.settings import settings
 from tests.fakes.http_recorder import RecordingServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,14 +237,10 @@ def script():
 
 
 @pytest.fixture
-def line_env(monkeypatch, hosts):
+def line_env(env, hosts):
     api, data = hosts
-    monkeypatch.setenv("LINE_API_BASE", api.url)
-    monkeypatch.setenv("LINE_DATA_API_BASE", data.url)
-    monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
-    settings.cache_clear()
-    yield api, data
-    settings.cache_clear()
+    env(LINE_API_BASE=api.url, LINE_DATA_API_BASE=data.url, LINE_CHANNEL_ACCESS_TOKEN=TOKEN)
+    return api, data
 
 
 def test_script_installs_and_prints_the_id(script, line_env, capsys):
@@ -259,9 +254,8 @@ def test_script_installs_and_prints_the_id(script, line_env, capsys):
     assert TOKEN not in out.out + out.err
 
 
-def test_script_without_a_token_says_so(script, line_env, monkeypatch, capsys):
-    monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", "")
-    settings.cache_clear()
+def test_script_without_a_token_says_so(script, line_env, env, capsys):
+    env(LINE_CHANNEL_ACCESS_TOKEN="")
     assert script.main([]) == 2
     assert "LINE_CHANNEL_ACCESS_TOKEN is not set" in capsys.readouterr().err
     assert line_env[0].requests == []
@@ -277,14 +271,10 @@ def test_script_reports_an_http_error_without_the_token(script, line_env, capsys
     assert TOKEN not in out.out + out.err
 
 
-def test_script_reports_an_unreachable_host(script, monkeypatch, capsys):
-    monkeypatch.setenv("LINE_API_BASE", "http://127.0.0.1:9")  # discard port: connection refused
-    monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
-    settings.cache_clear()
-    try:
-        assert script.main([]) == 1
-    finally:
-        settings.cache_clear()
+def test_script_reports_an_unreachable_host(script, env, capsys):
+    env(LINE_API_BASE="http://127.0.0.1:9",  # discard port: connection refused
+        LINE_CHANNEL_ACCESS_TOKEN=TOKEN)
+    assert script.main([]) == 1
     assert "validate rich menu: no answer" in capsys.readouterr().err
 
 

@@ -8,7 +8,6 @@ import warnings
 import pytest
 
 from nettrouble import log_privacy, masking
-from nettrouble.settings import settings
 
 NUMBER = "090-1234-5678"
 HOSTILE = f"/inform 番号は{NUMBER}、０９０ー９８７６ー５４３２、メールはtaro@example\nFAKE LINE 2020-01-01 INFO rasa ok"
@@ -16,23 +15,20 @@ LOGGERS = ["rasa.core.processor", "rasa_sdk.executor", "sanic.error", "aiohttp.a
 
 
 @pytest.fixture
-def installed(monkeypatch):
+def installed(env):
     """install() in the mode asked for; afterwards the factory and the formatters as before."""
     factory = logging.getLogRecordFactory()
     last_resort = logging.lastResort.formatter
 
     def install(log_format="text"):
-        monkeypatch.setenv("LOG_FORMAT", log_format)
-        monkeypatch.setenv("RASA_API_TOKEN", "rasa-api-token-value-123456")
-        monkeypatch.setenv("PERSON_KEY_SECRET", "person-key-secret-for-tests-0123")
-        settings.cache_clear()
+        env(LOG_FORMAT=log_format, RASA_API_TOKEN="rasa-api-token-value-123456",
+            PERSON_KEY_SECRET="person-key-secret-for-tests-0123")
         log_privacy.install()
 
     yield install
     logging.setLogRecordFactory(factory)
     logging.captureWarnings(False)
     logging.lastResort.setFormatter(last_resort)
-    settings.cache_clear()
 
 
 def capture(name, formatter=None):

@@ -34,15 +34,13 @@ def now_value(name, labels=None):
 
 
 @pytest.fixture
-def console(tmp_path, monkeypatch):
+def console(tmp_path, env):
     from nettrouble import db
-    from nettrouble.settings import settings
 
-    set_env(monkeypatch)
+    set_env(env)
     engine = db.prepare(f"sqlite:///{tmp_path / 'console.db'}")
     yield create_app(engine), engine
     db.dispose_all()
-    settings.cache_clear()
 
 
 def test_console_metrics_count_sign_in_failures_and_show_the_outbox_backlog(console):
@@ -69,13 +67,10 @@ class ActionProbe(Action):
 
 
 @pytest.fixture
-def action_app(tmp_path, monkeypatch):
+def action_app(tmp_path, env):
     from nettrouble import db
-    from nettrouble.settings import settings
 
-    monkeypatch.setenv("ACTION_SERVER_TOKEN", ACTION_TOKEN)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cases.db'}")
-    settings.cache_clear()
+    env(ACTION_SERVER_TOKEN=ACTION_TOKEN, DATABASE_URL=f"sqlite:///{tmp_path / 'cases.db'}")
     actions = types.ModuleType("metrics_test_actions")
     actions.ActionProbe = ActionProbe
     app = create_action_app(actions)
@@ -83,7 +78,6 @@ def action_app(tmp_path, monkeypatch):
     rasa_sdk_plugins.attach_sanic_app_extensions(app)
     yield app
     db.dispose_all()
-    settings.cache_clear()
 
 
 def action_call(name):

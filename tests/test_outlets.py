@@ -19,7 +19,6 @@ from sqlalchemy import select
 from console import __main__ as console_main
 from nettrouble import cases, outbox, outlets
 from nettrouble.cases import CaseDraft
-from nettrouble.settings import settings
 from nettrouble.slack_alerts import SLACK, SlackAlerts
 from nettrouble.ticketing import TICKETS, Tickets
 from tests.test_case_document import check_document
@@ -131,19 +130,13 @@ def fakes():
 
 
 @pytest.fixture
-def engine(service_database, monkeypatch, fakes):
+def engine(service_database, env, clock, fakes):
     slack, zendesk = fakes
-    monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret")
-    monkeypatch.setenv("CLOCK_OVERRIDE", "")
-    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
-    monkeypatch.setenv("SLACK_WEBHOOK_URL", f"{slack.url}/services/T0/B0/secret")
-    monkeypatch.setenv("CONSOLE_PUBLIC_URL", "https://console.example.jp/")
-    monkeypatch.setenv("TICKETS_API_URL", zendesk.url)
-    monkeypatch.setenv("TICKETS_API_EMAIL", EMAIL)
-    monkeypatch.setenv("TICKETS_API_TOKEN", TOKEN)
-    settings.cache_clear()
-    yield service_database
-    settings.cache_clear()
+    env(PERSON_KEY_SECRET="test-secret", HANDOFF_WEBHOOK_URL="",
+        SLACK_WEBHOOK_URL=f"{slack.url}/services/T0/B0/secret", CONSOLE_PUBLIC_URL="https://console.example.jp/",
+        TICKETS_API_URL=zendesk.url, TICKETS_API_EMAIL=EMAIL, TICKETS_API_TOKEN=TOKEN)
+    clock("")
+    return service_database
 
 
 def open_case(engine, conversation, urgency=(), **extra):
@@ -249,11 +242,10 @@ def test_the_slack_alert_shows_what_the_list_shows_and_not_the_users_words(engin
     assert set(rows(engine, SLACK)[0].payload) == {"reference", "urgency", "trouble_type", "channel", "created_at"}
 
 
-def test_without_the_console_address_the_alert_has_no_link(engine, fakes, monkeypatch):
+def test_without_the_console_address_the_alert_has_no_link(engine, fakes, env):
     slack_fake, _ = fakes
     slack_fake.start()
-    monkeypatch.setenv("CONSOLE_PUBLIC_URL", "")
-    settings.cache_clear()
+    env(CONSOLE_PUBLIC_URL="")
     open_case(engine, "urgent-4", urgency=["sexual_image"])
     slack, _ = senders()
     assert outbox.deliver_pending(engine, slack) == outbox.DeliveryReport(1, 0)
@@ -272,16 +264,14 @@ def test_a_revoked_slack_webhook_is_refused_for_good_not_retried_for_ever(engine
     assert row.failed_at is not None and row.last_error == "HTTP 404" and len(slack_fake.requests) == 1
 
 
-def test_make_outbox_requeue_sends_a_refused_alert_again_once_the_webhook_is_fixed(engine, fakes, monkeypatch,
-                                                                                     capsys):
+def test_make_outbox_requeue_sends_a_refused_alert_again_once_the_webhook_is_fixed(engine, fakes, env, capsys):
     slack_fake, _ = fakes
     slack_fake.start()
     open_case(engine, "urgent-6", urgency=["danger"])
     revoked = SlackAlerts(f"{slack_fake.url}/services/T0/B0/revoked")
     assert outbox.deliver_pending(engine, revoked).refused == 1
     # The operator corrects SLACK_WEBHOOK_URL, then runs the command (scripts/requeue.py).
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    settings.cache_clear()
+    env(DATABASE_URL=engine.url.render_as_string(hide_password=False))
     assert requeue.main([SLACK]) == 0
     assert "1 notification(s) for slack" in capsys.readouterr().out
     fixed = SlackAlerts(f"{slack_fake.url}/services/T0/B0/secret")
@@ -306,16 +296,13 @@ def test_wrong_helpdesk_credentials_are_refused_for_good(engine, fakes):
     assert [r[0] for r in zendesk.requests] == ["POST", "GET", "POST"] and len(zendesk.tickets) == 1
 
 
-def test_outlets_switched_off_get_no_rows(engine, monkeypatch):
-    for name in ("SLACK_WEBHOOK_URL", "TICKETS_API_URL", "HANDOFF_WEBHOOK_URL"):
-        monkeypatch.setenv(name, "")
-    settings.cache_clear()
+def test_outlets_switched_off_get_no_rows(engine, env):
+    env(SLACK_WEBHOOK_URL="", TICKETS_API_URL="", HANDOFF_WEBHOOK_URL="")
     assert outlets.switched_on() == () and outlets.configured() == []
     open_case(engine, "off-1", urgency=["danger"])
     assert rows(engine) == []
 
-    monkeypatch.setenv("TICKETS_API_URL", "https://example.zendesk.com")
-    settings.cache_clear()
+    env(TICKETS_API_URL="https://example.zendesk.com")
     open_case(engine, "off-2", urgency=["danger"])
     assert [row.outlet for row in rows(engine)] == [TICKETS]
     # A repeated handoff of the same trouble notifies nobody again.
@@ -323,15 +310,13 @@ def test_outlets_switched_off_get_no_rows(engine, monkeypatch):
     assert len(rows(engine)) == 1
 
 
-def test_tickets_switched_on_without_credentials_stop_the_start(engine, monkeypatch):
+def test_tickets_switched_on_without_credentials_stop_the_start(engine, env):
     from nettrouble.settings import SettingsError
 
-    monkeypatch.setenv("TICKETS_API_TOKEN", "")
-    settings.cache_clear()
+    env(TICKETS_API_TOKEN="")
     with pytest.raises(SettingsError, match="TICKETS_API_TOKEN"):
         outlets.configured()
-    monkeypatch.setenv("SLACK_WEBHOOK_URL", "file:///etc/passwd")
-    settings.cache_clear()
+    env(SLACK_WEBHOOK_URL="file:///etc/passwd")
     with pytest.raises(ValueError, match="SLACK_WEBHOOK_URL"):
         outlets.configured()
 

@@ -74,12 +74,8 @@ def fake_predictor(seen):
 
 
 @pytest.fixture
-def check_mode(monkeypatch):
-    monkeypatch.setenv("PREDICTION_WINDOW_CHECK", "1")
-    monkeypatch.setenv("PREDICTION_WINDOW_TURNS", "2")
-    settings.settings.cache_clear()
-    yield
-    settings.settings.cache_clear()
+def check_mode(env):
+    env(PREDICTION_WINDOW_CHECK="1", PREDICTION_WINDOW_TURNS="2")
 
 
 def test_a_difference_is_logged_in_check_mode(check_mode, caplog):

@@ -10,7 +10,6 @@ from nettrouble import cases, closing_reasons, hours, queue
 from nettrouble.cases import CaseDraft, CaseError
 from nettrouble.clock import JST
 from nettrouble.datafiles import DataFileError
-from nettrouble.settings import settings
 
 # 2026-07-15 is a Wednesday; 7/17 a Friday; 7/20 海の日.
 WEDNESDAY = (2026, 7, 15)
@@ -25,12 +24,10 @@ def wed(hour, minute=0):
 
 
 @pytest.fixture
-def engine(service_database, monkeypatch):
-    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
-    monkeypatch.setenv("CLOCK_OVERRIDE", "")
-    settings.cache_clear()
-    yield service_database
-    settings.cache_clear()
+def engine(service_database, env, clock):
+    env(HANDOFF_WEBHOOK_URL="")
+    clock("")
+    return service_database
 
 
 @pytest.fixture
@@ -45,12 +42,6 @@ def cal(tmp_path):
         encoding="utf-8",
     )
     return hours.load(path)
-
-
-def pin_clock(monkeypatch, moment):
-    """change_status takes its time from the clock; pinned so the audit trail stays in order."""
-    monkeypatch.setenv("CLOCK_OVERRIDE", moment.isoformat())
-    settings.cache_clear()
 
 
 def make(engine, name, at, urgency=(), trouble_type="defamation", channel="rest"):
@@ -117,7 +108,7 @@ def test_overdue_from_the_threshold_in_business_minutes(engine, cal, created, no
     assert item.waited_minutes == (30 if overdue else 29)
 
 
-def test_the_wait_stops_when_taken_and_starts_again_when_handed_back(engine, cal, monkeypatch):
+def test_the_wait_stops_when_taken_and_starts_again_when_handed_back(engine, cal, clock):
     ref = make(engine, "caller", wed(10, 0))
     taken = cases.take(engine, ref, "agent-1", wed(10, 40))
     assert (taken.status, taken.assigned_to, taken.assigned_at) == ("in_progress", "agent-1", wed(10, 40))
@@ -129,7 +120,7 @@ def test_the_wait_stops_when_taken_and_starts_again_when_handed_back(engine, cal
     assert (item.status, item.assigned_to, item.waiting_since, item.waited_minutes) == ("new", None, wed(16, 0), 20)
 
     cases.take(engine, ref, "agent-2", wed(16, 30))
-    pin_clock(monkeypatch, wed(17, 0))
+    clock(wed(17, 0))  # change_status takes its time from the clock: the audit trail stays in order
     handed_back = cases.change_status(engine, ref, "new", "agent-2")  # the agent hands it back
     assert handed_back.assigned_to is None and handed_back.assigned_at is None
     [item] = queue.queue(engine, jst(2026, 7, 16, 10, 30), cal=cal)
@@ -184,7 +175,7 @@ def test_two_agents_taking_the_same_case_at_once_one_wins(engine):
         ("new", "in_progress", winners[0], winners[0])]
 
 
-def test_take_rules(engine, monkeypatch):
+def test_take_rules(engine, clock):
     ref = make(engine, "caller", wed(10, 0))
 
     def refused(code, reference=ref, agent="agent-1"):
@@ -196,7 +187,7 @@ def test_take_rules(engine, monkeypatch):
     refused("invalid", agent="x" * 101)
     refused("unknown", reference="NT-0000")
     # A case put in progress the old way, without a holder, can still be taken; its status stays.
-    pin_clock(monkeypatch, wed(10, 5))
+    clock(wed(10, 5))
     cases.change_status(engine, ref, "in_progress", "agent-1")
     taken = cases.take(engine, ref, " agent-2 ", wed(10, 6))
     assert (taken.status, taken.assigned_to) == ("in_progress", "agent-2")
@@ -261,7 +252,7 @@ def test_notes_newest_last_bounded_and_as_written(engine, caplog):
     assert "090-1234-5678" not in cases.export_csv(engine)
 
 
-def test_close_needs_a_reason_from_the_file(engine, monkeypatch):
+def test_close_needs_a_reason_from_the_file(engine, clock):
     ref = make(engine, "caller", wed(10, 0))
     with pytest.raises(CaseError) as error:
         cases.close(engine, ref, "resolved_by_phone", "agent-1", wed(10, 1))
@@ -281,7 +272,7 @@ def test_close_needs_a_reason_from_the_file(engine, monkeypatch):
         cases.close(engine, ref, "other", "agent-1", wed(10, 5))
     assert error.value.code == "not_allowed"
     assert queue.queue(engine, wed(10, 5)) == []
-    pin_clock(monkeypatch, wed(10, 6))
+    clock(wed(10, 6))
     reopened = cases.change_status(engine, ref, "in_progress", "lead", reopen=True)
     assert reopened.closing_reason is None and cases.status_history(engine, ref)[-2].closing_reason == "referred_other"
 

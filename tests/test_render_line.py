@@ -111,6 +111,7 @@ def buttons_of(value):
     return []
 
 
+@pytest.mark.system  # slow: the real actions and LINE's checks for 20 turns, about a second each
 @pytest.mark.parametrize("trouble_type", datafiles.TROUBLE_TYPES)
 @pytest.mark.parametrize("at", [FREE_DAY, MEMBERS_DAY], ids=["free", "members"])
 def test_the_turn_after_triage_keeps_lines_limits_for_every_trouble_type(trouble_type, at, responses, messages_of):

@@ -109,18 +109,12 @@ def test_a_link_without_a_card_becomes_a_general_sentence_and_allowed_ones_stay(
         f"詳しくは{render_sms.LINK_LEFT_OUT} をご覧ください。")
 
 
-def test_the_web_chat_address_counts_as_our_own(monkeypatch):
-    monkeypatch.setenv("WEB_CHAT_PUBLIC_URL", "https://chat.nettrouble.example/")
-    from nettrouble.settings import settings
-
-    settings.cache_clear()
-    try:
-        assert render_sms.web_chat_url() == "https://chat.nettrouble.example/"
-        assert render_sms.link_allowed("https://chat.nettrouble.example/?open=1")
-        assert render_sms.web_chat_url() in render_sms.budget_notice()
-    finally:
-        monkeypatch.delenv("WEB_CHAT_PUBLIC_URL")
-        settings.cache_clear()
+def test_the_web_chat_address_counts_as_our_own(env):
+    env(WEB_CHAT_PUBLIC_URL="https://chat.nettrouble.example/")
+    assert render_sms.web_chat_url() == "https://chat.nettrouble.example/"
+    assert render_sms.link_allowed("https://chat.nettrouble.example/?open=1")
+    assert render_sms.web_chat_url() in render_sms.budget_notice()
+    env(WEB_CHAT_PUBLIC_URL=None)
     assert render_sms.web_chat_url() == service.facts().site_url
 
 

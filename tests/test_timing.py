@@ -11,16 +11,14 @@ from prometheus_client import REGISTRY
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
 from addons import action_client, turn_timing
-from nettrouble import metrics, settings, timing
+from nettrouble import metrics, timing
 
 
 @pytest.fixture
-def timings_file(tmp_path, monkeypatch):
+def timings_file(tmp_path, env):
     path = tmp_path / "timings.jsonl"
-    monkeypatch.setenv("TURN_TIMINGS_FILE", str(path))
-    settings.settings.cache_clear()
-    yield path
-    settings.settings.cache_clear()
+    env(TURN_TIMINGS_FILE=str(path))
+    return path
 
 
 def test_spans_of_concurrent_requests_never_mix():

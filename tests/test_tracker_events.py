@@ -13,7 +13,6 @@ from sqlalchemy.exc import OperationalError
 from addons.tracker_store import MaskingSQLTrackerStore
 from nettrouble import masking, tracker_events
 from nettrouble.clock import JST
-from nettrouble.settings import settings
 from nettrouble.tracker_events import conversation_events, conversations_between, tracker_engine
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
@@ -22,11 +21,8 @@ DAY = datetime(2020, 7, 15, 9, 0, tzinfo=JST)
 
 
 @pytest.fixture
-def person_key_secret(monkeypatch):
-    monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret-for-tracker-events-0123456789")
-    settings.cache_clear()
-    yield
-    settings.cache_clear()
+def person_key_secret(env):
+    env(PERSON_KEY_SECRET="test-secret-for-tracker-events-0123456789")
 
 
 def write(path, sender, moments):
@@ -135,12 +131,10 @@ def test_a_database_without_the_events_table_has_no_conversations(tmp_path):
     engine.dispose()
 
 
-def test_the_default_is_the_configured_tracker_database(tmp_path, monkeypatch, person_key_secret):
+def test_the_default_is_the_configured_tracker_database(tmp_path, env, person_key_secret):
     path = tmp_path / "configured.db"
     write(path, "web-configured", [DAY])
-    monkeypatch.delenv("TRACKER_DB_URL", raising=False)
-    monkeypatch.setenv("TRACKER_DB", str(path))
-    settings.cache_clear()
+    env(TRACKER_DB_URL=None, TRACKER_DB=str(path))
     engine = tracker_engine()
     assert len(conversation_events(engine, "web-configured")) == 4
     engine.dispose()

@@ -99,12 +99,10 @@ def test_an_ordinary_turn_is_stored_as_it_is(tmp_path):
             if isinstance(e, ActionExecuted)][-2:] == ["utter_greet", "action_listen"]
 
 
-def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path, monkeypatch):
+def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path, env):
     from nettrouble import masking
-    from nettrouble.settings import settings
 
-    monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret-for-sender-ids-0123456789")
-    settings.cache_clear()
+    env(PERSON_KEY_SECRET="test-secret-for-sender-ids-0123456789")
     path = tmp_path / "tracker.db"
     sender = "+81 90-1234-5678"
     store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
@@ -128,7 +126,6 @@ def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path
     assert asyncio.run(again.keys()) == [key]
     assert len(asyncio.run(again.retrieve(key)).events) == len(found.events)  # a listed key reads back
     assert asyncio.run(again.retrieve_full_tracker(sender)) is not None
-    settings.cache_clear()
 
 
 def test_an_ordinary_sender_id_is_stored_as_it_is(tmp_path):

@@ -10,7 +10,6 @@ from actions.articles import ActionOfferArticles
 from actions.triage import ActionFirstSteps, ActionRecordUrgency
 from addons.tracker_store import MaskingSQLTrackerStore
 from nettrouble import transcript as transcripts
-from nettrouble.settings import settings
 from nettrouble.tracker_events import conversation_events, tracker_engine
 from nettrouble.transcript import notes_text, transcript
 from tests.saved_conversations import DOMAIN, START, Conversation, buttons_of
@@ -20,16 +19,13 @@ SENDER = "web-transcript-test"
 
 
 @pytest.fixture
-def clock(monkeypatch):
+def campaign_day(clock):
     # Articles are free or not depending on the day: the same day every run.
-    monkeypatch.setenv("CLOCK_OVERRIDE", START.isoformat())
-    settings.cache_clear()
-    yield
-    settings.cache_clear()
+    clock(START)
 
 
 @pytest.fixture
-def saved(tmp_path, clock):
+def saved(tmp_path, campaign_day):
     """A defamation conversation saved to a temporary tracker database; its engine."""
     path = tmp_path / "tracker.db"
     store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
@@ -124,7 +120,7 @@ def test_the_users_number_stays_masked(saved):
     assert "090-1234-5678" not in notes_text(turns)
 
 
-def test_a_question_with_buttons_from_a_kind_sender_has_no_kind(tmp_path, clock):
+def test_a_question_with_buttons_from_a_kind_sender_has_no_kind(tmp_path, campaign_day):
     """action_offer_articles asks for a topic first when it has none: that is not articles."""
     store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
     talk = Conversation(asyncio.run(store.get_or_create_tracker(SENDER, append_action_listen=False)))
@@ -164,11 +160,8 @@ def test_every_sender_named_for_a_kind_exists_in_the_domain():
 
 
 @pytest.fixture
-def person_key_secret(monkeypatch):
-    monkeypatch.setenv("PERSON_KEY_SECRET", "test-secret-for-case-transcripts-0123456789")
-    settings.cache_clear()
-    yield
-    settings.cache_clear()
+def person_key_secret(env):
+    env(PERSON_KEY_SECRET="test-secret-for-case-transcripts-0123456789")
 
 
 def test_a_case_opened_from_an_sms_conversation_finds_its_transcript(tmp_path, person_key_secret, service_database):

@@ -1,17 +1,23 @@
 """rasa_sdk's dispatcher for actions run in tests, whose messages also carry what the user
 reads: a message sent as a response (``utter_message(response=…, **values)``) gets the text and
 buttons of that response in domain.yml, filled with the values the action passed, the way the
-Rasa server fills them (``RemoteAction._utter_responses``)."""
+Rasa server fills them (``RemoteAction._utter_responses``). ``run_action`` runs an action on a
+saved tracker with it."""
 from __future__ import annotations
 
+import asyncio
+import inspect
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from tests.tracker_states import domain as domain_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,3 +49,15 @@ class RenderingDispatcher(CollectingDispatcher):
     def utter_message(self, *args: Any, **kwargs: Any) -> None:
         super().utter_message(*args, **kwargs)
         self.messages[-1] = filled(self.messages[-1])
+
+
+def run_action(action: Action, tracker: Tracker,
+               domain: Optional[Dict[str, Any]] = None) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """The events ``action`` returns on ``tracker`` and the messages it sent, filled as above.
+    ``domain`` is what Rasa sends with the call: domain.yml unless given (``{}`` for an action
+    without ``send_domain``). Actions whose ``run`` is a coroutine are awaited."""
+    dispatcher = RenderingDispatcher()
+    events = action.run(dispatcher, tracker, domain_dict() if domain is None else domain)
+    if inspect.isawaitable(events):
+        events = asyncio.run(events)
+    return events, dispatcher.messages

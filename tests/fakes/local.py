@@ -41,7 +41,9 @@ class FixedPortServer:
     def serve(self, handler: Type[BaseHTTPRequestHandler]) -> None:
         ThreadingHTTPServer.allow_reuse_address = True
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop's next look at its flag: every 50 ms instead of the
+        # default 500 ms, which each test that stops a server would otherwise spend waiting.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self) -> None:
         if self.server:
