@@ -185,6 +185,10 @@ class Assistant:
                     and events[-1].get("name") == "action_listen":
                 break
             time.sleep(0.05)
+        # Every turn gets an SMS: wait for the first one (the channel checks the budget and the
+        # sender's keywords before sending, which takes longer on a busy machine), then for quiet.
+        while len(self._sent_to(phone)) == sent_before and time.monotonic() < deadline:
+            time.sleep(0.05)
         stable_since, count = time.monotonic(), len(self._sent_to(phone))
         while time.monotonic() - stable_since < 0.4 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -63,6 +63,14 @@ def test_a_conversation_stored_as_it_happened_passes(tick):
     assert not found.failed, found.problems
 
 
+def test_a_text_is_received_one_paragraph_a_message_unless_it_came_with_buttons_or_a_card(tick):
+    text = "まず、次のことをおすすめします。\n\nご相談できる公的な窓口："
+    assert checks.delivered_texts(bot(tick, text)) == ["まず、次のことをおすすめします。", "ご相談できる公的な窓口："]
+    assert checks.delivered_texts(bot(tick, text, buttons=[{"title": "はい", "payload": "/affirm"}])) == [text]
+    with_card = {**bot(tick, text), "data": {"custom": {"card": {"kind": "guidance"}}}}
+    assert checks.delivered_texts(with_card) == [text]
+
+
 def test_a_message_missing_from_the_tracker_is_lost(tick):
     groups = [[("一", ["a"])], [("二", ["b"])], [("三", ["c"])]]
     events = start(tick) + turn(tick, "一", "a") + turn(tick, "三", "c")

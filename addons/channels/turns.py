@@ -240,11 +240,17 @@ def fallback_text() -> str:
 
 
 class TurnCollector(CollectingOutputChannel):
-    """Rasa's collector, except that one bot message stays one item: Rasa's ``send_response``
-    would split a text and the card sent with it into two."""
+    """Rasa's collector, except that a text sent with a card stays one item with it: Rasa's
+    ``send_response`` would send the card apart and cut the text at its blank lines. Every
+    other message is collected as Rasa collects it (a text without buttons in one item per
+    paragraph), as Rasa's REST channel answers."""
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        self.messages.append({**message, "recipient_id": recipient_id})
+        custom = message.get("custom")
+        if isinstance(custom, dict) and "card" in custom:
+            self.messages.append({**message, "recipient_id": recipient_id})
+        else:
+            await super().send_response(recipient_id, message)
 
 
 async def bot_turn(

@@ -58,10 +58,12 @@ class StoredTurn:
 
 def delivered_texts(bot_event: Mapping) -> List[str]:
     """The texts a channel receives for one stored bot message: Rasa's output channels send a
-    text without buttons or quick replies as one message per paragraph (split at blank lines)."""
+    text without buttons or quick replies as one message per paragraph (split at blank lines);
+    a text sent with a card stays whole (``addons.channels.turns.TurnCollector``)."""
     text = (bot_event.get("text") or "").strip()
     data = bot_event.get("data") or {}
-    parts = [text] if data.get("buttons") or data.get("quick_replies") else text.split("\n\n")
+    whole = data.get("buttons") or data.get("quick_replies") or "card" in (data.get("custom") or {})
+    parts = [text] if whole else text.split("\n\n")
     return [part.strip() for part in parts if part.strip()]
 
 
