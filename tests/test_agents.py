@@ -201,12 +201,9 @@ def script_database(tmp_path, env):
 
 @pytest.fixture
 def script():
-    import importlib.util
+    from scripts import agents
 
-    spec = importlib.util.spec_from_file_location("agents_script", ROOT / "scripts" / "agents.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return agents
 
 
 def password_in(output):

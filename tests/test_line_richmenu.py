@@ -2,7 +2,6 @@
 against LINE's rules and the bot's intents, its image, and its installation against two local
 recording servers standing in for LINE's API host and data API host."""
 import asyncio
-import importlib.util
 import io
 from pathlib import Path
 
@@ -230,10 +229,9 @@ def test_a_refused_call_stops_the_install_with_lines_answer(hosts, image):
 
 @pytest.fixture
 def script():
-    spec = importlib.util.spec_from_file_location("line_richmenu_script", ROOT / "scripts" / "line_richmenu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from scripts import line_richmenu
+
+    return line_richmenu
 
 
 @pytest.fixture
