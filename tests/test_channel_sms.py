@@ -413,6 +413,16 @@ def test_help_is_answered_by_the_channel_without_rasa(app, twilio_api, agent):
     assert segments_metric("keyword") == keywords_before + 2 * sms_segments.segments(render_sms.help_text())
 
 
+def test_a_flood_of_keywords_counts_towards_the_message_limit(app, twilio_api, agent, env, monkeypatch):
+    # Each HELP costs us an SMS: a script repeating it must not get an answer per message.
+    monkeypatch.setattr(turns.UserTurns, "LIMITED_PAUSE_S", 0.0)
+    env(MESSAGES_PER_MINUTE="2")
+    for _ in range(4):
+        post(app, twilio_form("ヘルプ"))
+    assert sent_texts(twilio_api) == [render_sms.help_text()] * 2 + [turns.limited_text()] * 2
+    assert agent.received == []
+
+
 def test_stop_is_recorded_confirmed_and_later_messages_are_still_answered(app, twilio_api, agent, service_database,
                                                                          caplog):
     from nettrouble import sms_usage

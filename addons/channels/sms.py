@@ -227,7 +227,10 @@ class SmsInput(InputChannel):
         expiry = session_expiry(agent)
         asked = render_sms.keyword(text)
         if asked:
-            reply, messages = "keyword", [render.BotMessage(text=await self._keyword_answer(asked, sender))]
+            # A keyword costs an SMS like any answer: it counts towards the client's message limit.
+            refused = await self.turns.refused(text, phone)
+            reply, messages = "keyword", (refused.messages if refused else
+                                          [render.BotMessage(text=await self._keyword_answer(asked, sender))])
         else:
             reply, messages = "answer", await self._bot_answer(on_new_message, agent, phone, sender, text, has_media)
         bodies = render_sms.sms_bodies(messages, self.provider.body_limit)

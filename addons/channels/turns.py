@@ -363,17 +363,26 @@ class UserTurns:
         self.channel = channel
         self.rate = MessageRate()
 
+    async def refused(self, text: str, client: str) -> Optional[Answer]:
+        """The polite answer when ``text`` takes ``client`` past MESSAGES_PER_MINUTE (the message
+        is then not read), else None and the message is counted. Channels that answer some
+        messages themselves (SMS keywords) count them here too."""
+        weight = -(-len(text) // settings().max_message_chars)
+        if self.rate.allow(limits.client_key(self.channel, client), settings().messages_per_minute, weight):
+            return None
+        logger.warning("%s: a client sent more than %d messages in a minute; one was not processed",
+                       self.channel, settings().messages_per_minute)
+        await asyncio.sleep(self.LIMITED_PAUSE_S)
+        return Answer([render.BotMessage(text=limited_text())], read=False)
+
     async def answer(self, on_new_message: OnNewMessage, text: str, sender_id: str, client: str,
                      metadata: Optional[Dict[str, Any]] = None) -> Answer:
         """``client``: the address, LINE user id or phone number (only its keyed hash goes on);
         ``metadata``: what the channel itself adds (never anything the client sent)."""
+        refused = await self.refused(text, client)
+        if refused is not None:
+            return refused
         client_key = limits.client_key(self.channel, client)
-        weight = -(-len(text) // settings().max_message_chars)
-        if not self.rate.allow(client_key, settings().messages_per_minute, weight):
-            logger.warning("%s: a client sent more than %d messages in a minute; one was not processed",
-                           self.channel, settings().messages_per_minute)
-            await asyncio.sleep(self.LIMITED_PAUSE_S)
-            return Answer([render.BotMessage(text=limited_text())], read=False)
         text, notice = await readable_text(text)
         messages = await bot_turn(on_new_message, text, sender_id, self.channel,
                                   metadata={**(metadata or {}), limits.CLIENT: client_key})
