@@ -8,8 +8,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from nettrouble import articles, clock, service
-from nettrouble.datafiles import TROUBLE_TYPES
+from nettrouble.content import articles
+
+from nettrouble.core import clock
+
+from nettrouble.content import service
+from nettrouble.core.datafiles import TROUBLE_TYPES
 
 ASK_ARTICLES = "ask_articles"
 TOPIC_ENTITY = "article_topic"

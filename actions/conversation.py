@@ -6,9 +6,11 @@ from typing import Any, Iterable, List, Mapping, Optional, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from nettrouble import guidance, referrals
-from nettrouble.datafiles import TROUBLE_TYPES
-from nettrouble.urgency import SEXUAL_IMAGE, URGENCY_FLAGS
+from nettrouble.triage import guidance
+
+from nettrouble.triage import referrals
+from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.triage.urgency import SEXUAL_IMAGE, URGENCY_FLAGS
 
 # Messages that are not answers: the forms hand them to the rules (with any answers they also
 # carry) and ask their open question again afterwards.

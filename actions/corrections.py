@@ -13,7 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import conversation
 from actions.handoff import draft_from
 from actions.triage import answers_of, read_reply, summary_values
-from nettrouble import cases, db, triage
+from nettrouble.cases import store
+from nettrouble.core import db
+from nettrouble.triage import plans
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,9 @@ class ActionReadAnswer(Action):
     def _changes(tracker: Tracker) -> Dict[str, Any]:
         """Answers the message changes, once the triage has been confirmed."""
         trouble_type = tracker.get_slot("trouble_type")
-        if not tracker.get_slot("triage_done") or trouble_type not in triage.PLANS:
+        if not tracker.get_slot("triage_done") or trouble_type not in plans.PLANS:
             return {}
-        found = read_reply(tracker, triage.plan(trouble_type, answers_of(tracker)), None, trouble_type)
+        found = read_reply(tracker, plans.plan(trouble_type, answers_of(tracker)), None, trouble_type)
         return {slot: value for slot, value in found.items() if value != tracker.get_slot(slot)}
 
     async def _correct(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -74,7 +76,7 @@ class ActionReadAnswer(Action):
         if reference:
             try:
                 # The case holds the answers the agent reads: bring it up to date.
-                await asyncio.to_thread(cases.open_case, self._database.get(), draft_from(tracker))
+                await asyncio.to_thread(store.open_case, self._database.get(), draft_from(tracker))
                 dispatcher.utter_message(response="utter_case_updated", case_reference=reference)
             except Exception as error:  # noqa: BLE001 — the correction stands in the chat
                 log.error("correction not written to the case", exc_info=error)
@@ -96,7 +98,7 @@ class ActionReadAnswer(Action):
         if not candidates:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        buttons = [{"title": triage.TYPE_LABELS[t], "payload": f"/trouble_{t}"} for t in candidates[:3]]
-        buttons.append({"title": triage.NONE_OF_THESE, "payload": "/correct_trouble_type"})
+        buttons = [{"title": plans.TYPE_LABELS[t], "payload": f"/trouble_{t}"} for t in candidates[:3]]
+        buttons.append({"title": plans.NONE_OF_THESE, "payload": "/correct_trouble_type"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []

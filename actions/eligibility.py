@@ -1,6 +1,6 @@
 """The free SNS-defamation consultation in the conversation: the form and the decision.
 
-``validate_eligibility_form`` asks only what ``nettrouble.eligibility`` still needs (docomo line?
+``validate_eligibility_form`` asks only what ``nettrouble.eligibility.rules`` still needs (docomo line?
 already a member? the docomo number) and reads free Japanese answers. The number is turned into
 its keyed hash inside ``extract_person_key``: the slot only ever holds the hash. Where an SMS
 provider is configured and the number is not the SMS sender's own, a one-time code is sent to
@@ -24,13 +24,21 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import conversation, number_proof as proof
-from nettrouble import answers, campaigns, datafiles, db, identity, ledger, number_proof, referrals, service
-from nettrouble import eligibility_messages as messages
-from nettrouble.clock import now
-from nettrouble.eligibility import (
+from nettrouble.triage import answers
+from nettrouble.eligibility import campaigns
+from nettrouble.core import datafiles
+from nettrouble.core import db
+from nettrouble.eligibility import identity
+from nettrouble.eligibility import ledger
+from nettrouble.eligibility import number_proof
+from nettrouble.triage import referrals
+from nettrouble.content import service
+from nettrouble.eligibility import messages as messages
+from nettrouble.core.clock import now
+from nettrouble.eligibility.rules import (
     NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY, NOT_DOCOMO, Applicant, decide,
 )
-from nettrouble.settings import settings
+from nettrouble.core.settings import settings
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """action_handoff: the user wants to talk to staff, so the conversation becomes a case.
 
 The case (with its notification and, for an eligible user, the free-consultation claim) is
-written by ``nettrouble.cases.open_case`` in one transaction; the user gets the reference, the
+written by ``nettrouble.cases.store.open_case`` in one transaction; the user gets the reference, the
 centre's number and hours, and whether it is open now or when it next opens. If the case
 database cannot be reached, the user still gets an apology with the number and the hours.
 
@@ -22,14 +22,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import number_proof as proof
 from actions.eligibility import adviser_requested, applicant_from
-from nettrouble import (campaigns, cases, db, hours, ledger, limits, metrics, number_proof, referrals, service,
-                        triage)
-from nettrouble.answers import asks_for_adviser
-from nettrouble.eligibility import ALREADY_USED, ELIGIBLE, decide
-from nettrouble import eligibility_messages as messages
-from nettrouble.settings import settings
-from nettrouble.triage import TRIAGE_SLOTS
-from nettrouble.clock import now
+from nettrouble.cases import schema
+from nettrouble.cases import summary
+from nettrouble.cases import store
+from nettrouble.content import hours, service
+from nettrouble.core import db, limits
+from nettrouble.eligibility import campaigns, ledger, number_proof
+from nettrouble.monitoring import metrics
+from nettrouble.triage import plans, referrals
+from nettrouble.triage.answers import asks_for_adviser
+from nettrouble.eligibility.rules import ALREADY_USED, ELIGIBLE, decide
+from nettrouble.eligibility import messages as messages
+from nettrouble.core.settings import settings
+from nettrouble.triage.plans import TRIAGE_SLOTS
+from nettrouble.core.clock import now
 
 log = logging.getLogger(__name__)
 
@@ -69,24 +75,24 @@ def user_messages(tracker: Tracker) -> List[str]:
     return texts
 
 
-def draft_from(tracker: Tracker, proved_by: Optional[str] = None) -> cases.CaseDraft:
+def draft_from(tracker: Tracker, proved_by: Optional[str] = None) -> schema.CaseDraft:
     """The case as this conversation knows it. The free-consultation decision is the rule
     engine's on the user's answers, made here without the ledger (``open_case`` claims the
     number), never the ``eligibility`` slot."""
     triage = {name: tracker.get_slot(name) for name in TRIAGE_SLOTS}
     applicant = applicant_from(tracker, adviser_requested(tracker))
     decision = decide(applicant, now(), campaigns.catalogue(), lambda *_: None, referrals.catalogue())
-    return cases.CaseDraft(
+    return schema.CaseDraft(
         conversation_id=tracker.sender_id,
-        channel=tracker.get_latest_input_channel() or cases.UNKNOWN,
-        trouble_type=tracker.get_slot("trouble_type") or cases.UNKNOWN,
+        channel=tracker.get_latest_input_channel() or schema.UNKNOWN,
+        trouble_type=tracker.get_slot("trouble_type") or schema.UNKNOWN,
         triage_answers={name: value for name, value in triage.items() if value is not None},
         urgency=_list_slot(tracker.get_slot("urgency")),
         eligibility=decision.reason,
         eligibility_campaign=decision.campaign.id if decision.campaign else None,
         person_key=applicant.person_key,
         articles_shown=_list_slot(tracker.get_slot("articles_shown")),
-        summary=cases.summarise(user_messages(tracker)),
+        summary=summary.summarise(user_messages(tracker)),
         proved_by=proved_by,
     )
 
@@ -99,7 +105,7 @@ def centre_values() -> Dict[str, str]:
             "centre_open": hours.availability_sentence(hours.status_at(now()))}
 
 
-def _free_consultation_line(case: cases.Case, proved: bool) -> Optional[str]:
+def _free_consultation_line(case: schema.Case, proved: bool) -> Optional[str]:
     """What the user is told about the free consultation. Until the number is proved, the
     same words whatever the ledger said (free, pending, used or claimed by someone else)."""
     if case.eligibility not in (ELIGIBLE, ALREADY_USED):
@@ -116,7 +122,7 @@ def _adviser_asked(tracker: Tracker) -> bool:
                for event in tracker.events)
 
 
-def utter_handoff(dispatcher: CollectingDispatcher, case: cases.Case, created: bool, proved: bool,
+def utter_handoff(dispatcher: CollectingDispatcher, case: schema.Case, created: bool, proved: bool,
                   adviser_asked: bool = False) -> None:
     notes = [_free_consultation_line(case, proved)]
     if adviser_asked and case.eligibility != ELIGIBLE:
@@ -150,9 +156,9 @@ class ActionHandoff(Action):
         may_open = None if client is None else (
             lambda: limits.take(engine, limits.CASE, client, settings().cases_per_hour, timedelta(hours=1)))
         try:
-            return cases.open_case(engine, draft_from(tracker, proved_by),
+            return store.open_case(engine, draft_from(tracker, proved_by),
                                    pending_for=campaigns.claim_pending_window(), may_open=may_open)
-        except cases.CaseError as refused:
+        except schema.CaseError as refused:
             if refused.code == "limited":
                 return None
             raise
@@ -175,7 +181,7 @@ class ActionHandoff(Action):
             return [SlotSet("handoff_requested", False)]
         case, created = recorded
         if created:
-            # Counted here, not in cases.open_case: scripts (bench_cases, purge tests) open
+            # Counted here, not in store.open_case: scripts (bench_cases, purge tests) open
             # cases too, and a correction refreshes an existing one.
             metrics.case_created(case.trouble_type)
         utter_handoff(dispatcher, case, created, proved_by is not None, _adviser_asked(tracker))
@@ -211,7 +217,7 @@ class ActionRequestStaff(Action):
         # The question is a courtesy to the agent, not a gate: asked for staff again instead of
         # an answer, the user gets the reference.
         insists = bool(tracker.get_slot("handoff_requested"))
-        if not tracker.get_slot("triage_done") and not insists and triage.essential_question(trouble_type, answers):
+        if not tracker.get_slot("triage_done") and not insists and plans.essential_question(trouble_type, answers):
             step = "triage"
             dispatcher.utter_message(response="utter_staff_one_question")
         elif free_check_pending(tracker):

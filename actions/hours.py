@@ -6,8 +6,8 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from nettrouble import hours
-from nettrouble.clock import now
+from nettrouble.content import hours
+from nettrouble.core.clock import now
 
 
 class ActionTellHours(Action):

@@ -1,6 +1,6 @@
 """Whether the number given for the free consultation is the user's own, for the eligibility
-form, the decision and the handoff (the rules are in ``nettrouble.number_proof`` and
-``nettrouble.ledger``).
+form, the decision and the handoff (the rules are in ``nettrouble.eligibility.number_proof`` and
+``nettrouble.eligibility.ledger``).
 
 Proved by the SMS sender's own number (the SMS channel puts the sender's person key in every
 message's metadata) or by the one-time code, whose verification is read from the database:
@@ -17,8 +17,16 @@ from typing import Any, Callable, Optional
 from rasa_sdk import Tracker
 from sqlalchemy.engine import Engine
 
-from nettrouble import identity, ledger, limits, number_proof, sms_providers
-from nettrouble.settings import settings
+from nettrouble.eligibility import identity
+
+from nettrouble.eligibility import ledger
+
+from nettrouble.core import limits
+
+from nettrouble.eligibility import number_proof
+
+from nettrouble.channels import sms_providers
+from nettrouble.core.settings import settings
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,11 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation
-from nettrouble import faq, hours, triage
-from nettrouble.intents import ALSO_ASKED
-from nettrouble.clock import now
+from nettrouble.content import faq
+from nettrouble.content import hours
+from nettrouble.triage import plans
+from nettrouble.triage.intents import ALSO_ASKED
+from nettrouble.core.clock import now
 
 INTRO_KEY = "free_consultation_intro"
 AFTER_TRIAGE_KEY = "free_consultation_after_triage"
@@ -80,8 +82,8 @@ class ActionNextStepAdvice(Action):
             dispatcher.utter_message(response="utter_next_step_after_reference")
             dispatcher.utter_message(text=hours.availability_sentence(hours.status_at(now())))
             return []
-        if tracker.get_slot("triage_done") and trouble_type in triage.PLANS:
-            known = {slot: tracker.get_slot(slot) for slot in triage.TRIAGE_SLOTS}
+        if tracker.get_slot("triage_done") and trouble_type in plans.PLANS:
+            known = {slot: tracker.get_slot(slot) for slot in plans.TRIAGE_SLOTS}
             conversation.utter_guidance(dispatcher, trouble_type, known, conversation.urgency_of(tracker))
             return [FollowupAction("utter_offer_handoff")]
         if tracker.active_loop.get("name"):
@@ -101,8 +103,8 @@ def answer_also_asked(dispatcher: CollectingDispatcher, tracker: Tracker,
     for intent in message.get(ALSO_ASKED) or []:
         if intent == "request_human":
             events.append(SlotSet("handoff_requested", True))
-            known = {slot: tracker.get_slot(slot) for slot in triage.TRIAGE_SLOTS}
-            if triage.essential_question(trouble_type, known):
+            known = {slot: tracker.get_slot(slot) for slot in plans.TRIAGE_SLOTS}
+            if plans.essential_question(trouble_type, known):
                 dispatcher.utter_message(response="utter_staff_one_question")
         elif intent == "faq":
             text = faq_text(conversation.faq_key(message), tracker, trouble_type)

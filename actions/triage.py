@@ -1,6 +1,6 @@
 """Triage actions: start, the form's reading of every reply, the summary, switching and first
-steps. What the words mean is ``nettrouble.answers``; which questions a type needs is
-``nettrouble.triage``."""
+steps. What the words mean is ``nettrouble.triage.answers``; which questions a type needs is
+``nettrouble.triage.plans``."""
 from __future__ import annotations
 
 import json
@@ -14,9 +14,14 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions import conversation, service_questions
-from nettrouble import answers, campaigns, guidance, referrals, safety, triage
-from nettrouble.intents import ALSO_ASKED
-from nettrouble.urgency import DANGER, MINOR, SELF_HARM, SEXUAL_IMAGE
+from nettrouble.triage import answers
+from nettrouble.eligibility import campaigns
+from nettrouble.triage import guidance
+from nettrouble.triage import referrals
+from nettrouble.triage import safety
+from nettrouble.triage import plans
+from nettrouble.triage.intents import ALSO_ASKED
+from nettrouble.triage.urgency import DANGER, MINOR, SELF_HARM, SEXUAL_IMAGE
 
 TRIAGE_FORM = "triage_form"
 CONFIRMED = "triage_confirmed"
@@ -47,15 +52,15 @@ def type_events(trouble_type: Optional[str]) -> List[EventType]:
 
 def readable_slots(trouble_type: str) -> List[str]:
     """What a message during the triage of ``trouble_type`` may answer."""
-    return list(triage.PLANS[trouble_type]) + (list(CHECK_AHEAD) if covered(trouble_type) else [])
+    return list(plans.PLANS[trouble_type]) + (list(CHECK_AHEAD) if covered(trouble_type) else [])
 
 
 def answers_of(tracker: Tracker) -> Dict[str, Any]:
-    return {slot: tracker.get_slot(slot) for slot in triage.TRIAGE_SLOTS}
+    return {slot: tracker.get_slot(slot) for slot in plans.TRIAGE_SLOTS}
 
 
 def cleared_answers() -> List[EventType]:
-    return [SlotSet(slot, None) for slot in triage.TRIAGE_SLOTS] + [
+    return [SlotSet(slot, None) for slot in plans.TRIAGE_SLOTS] + [
         SlotSet("triage_failures", 0), SlotSet(CONFIRMED, None), SlotSet("short_question", False),
     ]
 
@@ -157,21 +162,21 @@ class ValidateTriageForm(FormValidationAction):
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         trouble_type = tracker.get_slot("trouble_type")
-        if trouble_type not in triage.PLANS:
+        if trouble_type not in plans.PLANS:
             return []
         known = answers_of(tracker)
         if tracker.get_slot("handoff_requested"):
-            essential = triage.essential_question(trouble_type, known)
+            essential = plans.essential_question(trouble_type, known)
             return [essential] if essential else []
-        return triage.plan(trouble_type, known) + [CONFIRMED]
+        return plans.plan(trouble_type, known) + [CONFIRMED]
 
     def _reading(self, tracker: Tracker, asked: Optional[str]) -> Dict[str, Any]:
         """The answers in the latest message to the open questions of the type."""
         trouble_type = tracker.get_slot("trouble_type")
-        if trouble_type not in triage.PLANS:
+        if trouble_type not in plans.PLANS:
             return {}
         if tracker.get_slot(REQUESTED_SLOT) == CONFIRMED:
-            found = read_reply(tracker, triage.plan(trouble_type, answers_of(tracker)), None, trouble_type)
+            found = read_reply(tracker, plans.plan(trouble_type, answers_of(tracker)), None, trouble_type)
             # At the summary only a change counts: 「はい、合っています」 repeats nothing.
             return {slot: value for slot, value in found.items() if value != tracker.get_slot(slot)}
         found = read_reply(tracker, readable_slots(trouble_type), asked, trouble_type)
@@ -216,7 +221,7 @@ class ValidateTriageForm(FormValidationAction):
                 return [SlotSet(slot, value) for slot, value in kept.items()] \
                     + self._urgency_events(tracker, kept) + [ActionExecutionRejected(TRIAGE_FORM)]
             requested = tracker.get_slot(REQUESTED_SLOT)
-            found = self._reading(tracker, requested if requested in triage.TRIAGE_SLOTS else None)
+            found = self._reading(tracker, requested if requested in plans.TRIAGE_SLOTS else None)
             events = self._also_asked(dispatcher, tracker, found)
             tracker.add_slots(events)
             events += self._answer_events(dispatcher, tracker, found, intent, bool(events))
@@ -248,7 +253,7 @@ class ValidateTriageForm(FormValidationAction):
             return self._summary_reply(dispatcher, tracker, found, intent)
         events: List[EventType] = []
         understood = bool(found)
-        answered = requested in found or requested not in triage.TRIAGE_SLOTS
+        answered = requested in found or requested not in plans.TRIAGE_SLOTS
         if trouble_type == "defamation" and found.get("user_role") == "poster":
             events += switch_to_own_post(dispatcher, tracker, found)
         events += [SlotSet(slot, value) for slot, value in found.items()]
@@ -265,8 +270,8 @@ class ValidateTriageForm(FormValidationAction):
             dispatcher.utter_message(response=SMALL_TALK[intent])
             return events + [SlotSet("triage_failures", tracker.get_slot("triage_failures") or 0)]
         failures = int(tracker.get_slot("triage_failures") or 0) + 1
-        if failures >= 2 and requested in triage.HINTS:
-            dispatcher.utter_message(response="utter_triage_explanation", explanation=triage.explanation(requested))
+        if failures >= 2 and requested in plans.HINTS:
+            dispatcher.utter_message(response="utter_triage_explanation", explanation=plans.explanation(requested))
         else:
             dispatcher.utter_message(response="utter_triage_not_understood")
         return events + [SlotSet("triage_failures", failures)]
@@ -283,7 +288,7 @@ class ValidateTriageForm(FormValidationAction):
             return events + [SlotSet(slot, value) for slot, value in found.items()] + [SlotSet(CONFIRMED, None)]
         said = answers.bare_yes_no(CONFIRMED, answers.Message(tracker.latest_message.get("text") or "").clauses, intent)
         trouble_type = tracker.get_slot("trouble_type")
-        restated = read_reply(tracker, triage.plan(trouble_type, answers_of(tracker)), None, trouble_type)
+        restated = read_reply(tracker, plans.plan(trouble_type, answers_of(tracker)), None, trouble_type)
         if intent == "affirm" or said == answers.YES or (restated and intent != "deny"):
             # 「お店だと思う」 repeating an answer of the summary agrees with it.
             urgency = conversation.urgency_of(tracker) or ["none"]
@@ -307,7 +312,7 @@ def _keep(slot: Text):
     return validate
 
 
-for _slot in triage.TRIAGE_SLOTS:
+for _slot in plans.TRIAGE_SLOTS:
     setattr(ValidateTriageForm, f"validate_{_slot}", _keep(_slot))
 
 
@@ -326,8 +331,8 @@ class ActionAskTriageConfirmed(Action):
 
 def summary_values(trouble_type: Text, known: Mapping[str, Any]) -> Dict[str, Text]:
     """The values of the summary responses: the type's label and one line per answer."""
-    return {"trouble_label": triage.type_label(trouble_type),
-            "summary_lines": "\n".join(triage.summary_lines(trouble_type, known))}
+    return {"trouble_label": plans.type_label(trouble_type),
+            "summary_lines": "\n".join(plans.summary_lines(trouble_type, known))}
 
 
 class ActionTroubleMidForm(Action):
@@ -347,8 +352,8 @@ class ActionTroubleMidForm(Action):
         if (current, new_type) in SAME_STORY:
             dispatcher.utter_message(response="utter_switch_to_own_post" if new_type == "own_post"
                                      else f"utter_ack_{new_type}")
-            kept = {slot: tracker.get_slot(slot) for slot in triage.PLANS[new_type]
-                    if slot in triage.PLANS.get(current, []) and tracker.get_slot(slot) is not None}
+            kept = {slot: tracker.get_slot(slot) for slot in plans.PLANS[new_type]
+                    if slot in plans.PLANS.get(current, []) and tracker.get_slot(slot) is not None}
         else:
             dispatcher.utter_message(response=f"utter_ack_{new_type}")
             dispatcher.utter_message(response="utter_triage_restarting")
@@ -388,7 +393,7 @@ class ActionFirstSteps(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         trouble_type = tracker.get_slot("trouble_type")
-        if trouble_type not in triage.TYPE_LABELS:
+        if trouble_type not in plans.TYPE_LABELS:
             return []
         conversation.utter_guidance(dispatcher, trouble_type, answers_of(tracker), conversation.urgency_of(tracker))
         return []

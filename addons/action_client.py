@@ -11,7 +11,7 @@ JSON otherwise. What it adds:
     the action server's keep-alive of 5 s would close them under a call;
   - the body serialised once here with ujson, UTF-8 as it is (Rasa's escapes every Japanese
     character as \\uXXXX, six bytes instead of three), so that its size is known;
-  - the call in the turn's record (nettrouble/timing.py), with the action server's own figures
+  - the call in the turn's record (nettrouble/monitoring/timing.py), with the action server's own figures
     from its ``Server-Timing`` header.
 
 RemoteAction checks every answer against its JSON schema with ``jsonschema.validate``, which
@@ -32,7 +32,7 @@ import ujson
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig, concat_url
 
-from nettrouble import timing
+from nettrouble.monitoring import timing
 
 
 # Below sanic's KEEP_ALIVE_TIMEOUT (5 s) of the action server.

@@ -1,4 +1,4 @@
-"""Checks the classifier's intent against the message's words (nettrouble/intents.py).
+"""Checks the classifier's intent against the message's words (nettrouble/triage/intents.py).
 
 Runs after the intent classifier and before the FallbackClassifier. An intent that changes the
 course of the conversation needs its words, else the runner-up is taken; words that ask for
@@ -21,7 +21,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from addons.intent_rewrite import IntentRewrite
-from nettrouble import intents
+from nettrouble.triage import intents
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

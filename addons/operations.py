@@ -24,7 +24,11 @@ from rasa.shared.core.events import BotUttered
 from sanic import response
 from sqlalchemy.engine import Engine
 
-from nettrouble import health, log_privacy, metrics
+from nettrouble.monitoring import health
+
+from nettrouble.monitoring import log_privacy
+
+from nettrouble.monitoring import metrics
 
 NOT_LOADED = "not loaded"
 

@@ -28,7 +28,7 @@ from rasa.shared.core.events import (ActionExecuted, ActionExecutionRejected, Ac
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons.tracker_replay import Replays
-from nettrouble.settings import settings
+from nettrouble.core.settings import settings
 
 logger = logging.getLogger(__name__)
 

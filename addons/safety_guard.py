@@ -2,7 +2,7 @@
 ordinary one is not taken for one.
 
 Runs after the classifier and the FallbackClassifier. When the rule-based detector in
-``nettrouble.safety`` finds a signal the classifier missed, the message's intent becomes the
+``nettrouble.triage.safety`` finds a signal the classifier missed, the message's intent becomes the
 safety intent with full confidence, so the safety rules answer it wherever the conversation is.
 The signals are kept on the message (``safety_signals``) for the actions that record urgency.
 When only the classifier heard danger or self-harm, and the message holds none of the words such
@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from addons.intent_rewrite import IntentRewrite
 from addons.tokenizer import READING
-from nettrouble import safety
+from nettrouble.triage import safety
 
 SIGNALS_KEY = "safety_signals"
 

@@ -19,7 +19,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nettrouble import japanese
+from nettrouble.core import japanese
 
 # The token attribute holding the word's reading in hiragana (addons/reading_features.py).
 READING = "reading"

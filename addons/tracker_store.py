@@ -47,7 +47,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from addons.tracker_replay import REPLAYS, LeastRecentlyUsed
-from nettrouble import datafiles, db, ledger, masking, referrals, service
+from nettrouble.core import datafiles
+from nettrouble.core import db
+from nettrouble.eligibility import ledger
+from nettrouble.core import masking
+from nettrouble.triage import referrals
+from nettrouble.content import service
 
 logger = logging.getLogger(__name__)
 

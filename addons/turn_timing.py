@@ -1,4 +1,4 @@
-"""Timers on the Rasa server's path of a turn (nettrouble/timing.py keeps the figures).
+"""Timers on the Rasa server's path of a turn (nettrouble/monitoring/timing.py keeps the figures).
 
 Rasa 3.6 has no timing hooks for NLU or policy prediction, so ``install`` wraps methods of
 ``MessageProcessor`` (parse_message, _predict_next_with_tracker, get_tracker, save_tracker,
@@ -15,7 +15,7 @@ import functools
 from typing import Any, Callable
 
 from addons import action_client
-from nettrouble import timing
+from nettrouble.monitoring import timing
 
 PROCESS = "rasa"
 

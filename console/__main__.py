@@ -1,11 +1,11 @@
 """``python -m console``: the agent console on BIND_HOST:CONSOLE_PORT, and a notification
-worker for each outlet of new cases that is switched on (``nettrouble.outlets``: the signed
+worker for each outlet of new cases that is switched on (``nettrouble.notify.outlets``: the signed
 webhook HANDOFF_WEBHOOK_URL, Slack alerts SLACK_WEBHOOK_URL, helpdesk tickets TICKETS_API_URL).
 
 Before it serves it runs the production checks, makes the files it creates private and masks
-every log record (``nettrouble.log_privacy``).
+every log record (``nettrouble.monitoring.log_privacy``).
 
-Each worker (``nettrouble.outbox.run_forever`` for one outlet) makes blocking HTTP calls and
+Each worker (``nettrouble.notify.outbox.run_forever`` for one outlet) makes blocking HTTP calls and
 database writes, so it runs on a thread of its own, never on Sanic's event loop; one per
 outlet, so that a helpdesk that is slow or down never holds up an urgent Slack alert. They
 start once the server is up and are stopped, waiting for a delivery in flight, when the server
@@ -27,8 +27,14 @@ from sanic.log import LOGGING_CONFIG_DEFAULTS
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nettrouble import db, log_privacy, outbox, outlets
-from nettrouble.settings import ROOT, SettingsError, check_production, protect_files, settings
+from nettrouble.core import db
+
+from nettrouble.monitoring import log_privacy
+
+from nettrouble.notify import outbox
+
+from nettrouble.notify import outlets
+from nettrouble.core.settings import ROOT, SettingsError, check_production, protect_files, settings
 
 from console.app import create_app
 

@@ -1,9 +1,9 @@
 """The supervisors' analytics and review pages.
 
-- ``GET /analytics``: the figures of ``nettrouble.analytics`` for a range of Japan dates, per
+- ``GET /analytics``: the figures of ``nettrouble.staff.analytics`` for a range of Japan dates, per
   day or per week, each as an SVG chart (``console.charts``) and a table of the same numbers.
 - ``GET /review``: the messages the assistant did not understand in the range, grouped by
-  ``nettrouble.review``, with a form per group to label it with an intent
+  ``nettrouble.staff.review``, with a form per group to label it with an intent
   (``POST /review/label``).
 - ``GET /review/export.yml``: every label as Rasa NLU training data.
 
@@ -30,10 +30,12 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, raw, redirect
 from sqlalchemy.engine import Engine
 
-from nettrouble import analytics, review
-from nettrouble.case_document import channel_label, type_label
-from nettrouble.clock import now
-from nettrouble.datafiles import TROUBLE_TYPES
+from nettrouble.staff import analytics
+
+from nettrouble.staff import review
+from nettrouble.cases.document import channel_label, type_label
+from nettrouble.core.clock import now
+from nettrouble.core.datafiles import TROUBLE_TYPES
 
 from console import auth, charts, templates
 from console.views import MAX_FILTER_CHARS, BadRequest, call, tracker_store

@@ -6,7 +6,7 @@ signed-in session (HTML) or the API token (``/api/``), and every POST needs the 
 added later is protected without anyone remembering to protect it. Pages for supervisors only
 add ``auth.supervisor_only``.
 
-Staff sign in with named accounts (``nettrouble.agents``); on the first start the .env account
+Staff sign in with named accounts (``nettrouble.staff.agents``); on the first start the .env account
 (CONSOLE_USER / CONSOLE_PASSWORD) becomes the first supervisor.
 """
 from __future__ import annotations
@@ -22,10 +22,18 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.engine import Engine
 
-from nettrouble import agents, articles, closing_reasons, db, hours
-from nettrouble.datafiles import DataFileError
-from nettrouble.settings import Settings, SettingsError
-from nettrouble.settings import settings as current_settings
+from nettrouble.staff import agents
+
+from nettrouble.content import articles
+
+from nettrouble.cases import closing_reasons
+
+from nettrouble.core import db
+
+from nettrouble.content import hours
+from nettrouble.core.datafiles import DataFileError
+from nettrouble.core.settings import Settings, SettingsError
+from nettrouble.core.settings import settings as current_settings
 
 from console import analytics_views, auth, operations, queue_views, staff, templates, views
 

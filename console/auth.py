@@ -10,7 +10,7 @@ no key has to be shared.
 
 A session exists before sign-in too (``user`` is None) so that the sign-in form carries a CSRF
 token like every other form; signing in replaces it with a new id and token. A signed-in session
-names the agent (``nettrouble.agents``), their role and the account's generation at sign-in; the
+names the agent (``nettrouble.staff.agents``), their role and the account's generation at sign-in; the
 console's gate checks the generation on every request, so removing an agent or resetting their
 password ends their sessions.
 """
@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 
 from sanic.exceptions import Forbidden
 
-from nettrouble import metrics
-from nettrouble.agents import SUPERVISOR
+from nettrouble.monitoring import metrics
+from nettrouble.staff.agents import SUPERVISOR
 
 COOKIE = "nt_console_session"
 CSRF_FIELD = "csrf_token"
@@ -152,7 +152,7 @@ class SignInThrottle:
     """Slows down password guessing, per account and across all of them.
 
     Per account (the name typed, folded to lower case; every name that is not an account shares
-    one key, ``nettrouble.agents.throttle_key``): the first ``free`` failures cost nothing; each
+    one key, ``nettrouble.staff.agents.throttle_key``): the first ``free`` failures cost nothing; each
     later one blocks further attempts on that account for 1, 2, 4 … seconds, up to
     ``max_wait``. Keys quiet for ``forget_after`` seconds start over. Counting per account
     rather than per address keeps a team behind one proxy from being locked out by one

@@ -1,7 +1,7 @@
 """The console's ``GET /metrics`` and ``GET /health``, both public (``console.app.PUBLIC_PATHS``):
 probes and Prometheus carry no session. Neither shows a case, a person or a secret.
 
-/metrics: the process's metrics (nettrouble.metrics: sign-in failures, notification failures)
+/metrics: the process's metrics (nettrouble.monitoring.metrics: sign-in failures, notification failures)
 and the outbox backlog read from this console's database at scrape time.
 
 /health: 200 when the database answers and every notification worker
@@ -16,7 +16,9 @@ from typing import Any, Iterable, List, Optional
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json, raw
 
-from nettrouble import health, metrics
+from nettrouble.monitoring import health
+
+from nettrouble.monitoring import metrics
 
 from console.views import call
 

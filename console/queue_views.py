@@ -2,7 +2,7 @@
 supervisor's (re)assignment, notes, closing with a reason, the conversation as text to copy
 into other notes, and the supervisors' view of who holds what.
 
-Handlers stay thin over ``nettrouble.queue`` and ``nettrouble.cases``. Every POST has passed
+Handlers stay thin over ``nettrouble.staff.queue`` and ``nettrouble.cases.store``. Every POST has passed
 the gate's CSRF and origin checks (``console.app``), answers with a redirect (303) to the case
 page when it worked or when the case changed meanwhile, and with the case page itself (400)
 when the form was wrong, so that what staff typed is offered again. Changes are recorded under
@@ -15,9 +15,21 @@ import logging
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, raw, redirect
 
-from nettrouble import agents, cases, closing_reasons, hours, queue
-from nettrouble.clock import now
-from nettrouble.transcript import notes_text
+from nettrouble.staff import agents
+
+from nettrouble.cases import schema
+
+from nettrouble.cases import summary
+
+from nettrouble.cases import store
+
+from nettrouble.cases import closing_reasons
+
+from nettrouble.content import hours
+
+from nettrouble.staff import queue
+from nettrouble.core.clock import now
+from nettrouble.cases.transcript import notes_text
 
 from console import auth, templates
 from console.views import call, case_turns, detail_response, find
@@ -30,14 +42,14 @@ ASSIGNEE_REFUSED = "担当者を一覧から選んでください。担当は変
 
 
 def note_too_long(length: int) -> str:
-    return f"メモは{cases.MAX_NOTE_CHARS}文字までです（入力は{length}文字）。分けて追加してください。"
+    return f"メモは{schema.MAX_NOTE_CHARS}文字までです（入力は{length}文字）。分けて追加してください。"
 
 
 def case_page(reference: str, notice: str) -> HTTPResponse:
     return redirect(f"/cases/{reference}?notice={notice}", status=303)
 
 
-def refused_page(reference: str, refused: cases.CaseError) -> HTTPResponse:
+def refused_page(reference: str, refused: schema.CaseError) -> HTTPResponse:
     # Codes the case page cannot explain (a name the store refused) read as an invalid change.
     code = refused.code if refused.code in templates.STATUS_ERRORS else "invalid"
     return redirect(f"/cases/{reference}?error={code}", status=303)
@@ -97,8 +109,8 @@ async def take_case(request: Request, reference: str) -> HTTPResponse:
         return problem
     who = request.ctx.session.user
     try:
-        await call(cases.take, request.app.ctx.engine, case.reference, who, now())
-    except cases.CaseError as refused:
+        await call(store.take, request.app.ctx.engine, case.reference, who, now())
+    except schema.CaseError as refused:
         return refused_page(case.reference, refused)
     log.info("case %s taken by %s", case.reference, who)
     return case_page(case.reference, "taken")
@@ -117,8 +129,8 @@ async def assign_case(request: Request, reference: str) -> HTTPResponse:
         return await detail_response(request, case, status=400, problem=ASSIGNEE_REFUSED)
     who = request.ctx.session.user
     try:
-        await call(cases.assign, engine, case.reference, chosen or None, who, now())
-    except cases.CaseError as refused:
+        await call(store.assign, engine, case.reference, chosen or None, who, now())
+    except schema.CaseError as refused:
         return refused_page(case.reference, refused)
     log.info("case %s assigned to %s by %s", case.reference, chosen or "nobody", who)
     return case_page(case.reference, "assigned" if chosen else "released")
@@ -130,13 +142,13 @@ async def add_note(request: Request, reference: str) -> HTTPResponse:
         return problem
     typed = request.form.get("text") or ""
     try:
-        cases.clean_note(typed)
-    except cases.CaseError:
+        summary.clean_note(typed)
+    except schema.CaseError:
         refusal = NOTE_EMPTY if not typed.strip() else note_too_long(len(typed.strip()))
         return await detail_response(request, case, status=400, problem=refusal, note_draft=typed)
     try:
-        await call(cases.add_note, request.app.ctx.engine, case.reference, request.ctx.session.user, typed, now())
-    except cases.CaseError as refused:
+        await call(store.add_note, request.app.ctx.engine, case.reference, request.ctx.session.user, typed, now())
+    except schema.CaseError as refused:
         return refused_page(case.reference, refused)
     # Notes may hold the caller's personal data: the log names the case and the author only.
     log.info("note added to case %s by %s", case.reference, request.ctx.session.user)
@@ -152,8 +164,8 @@ async def close_case(request: Request, reference: str) -> HTTPResponse:
         return await detail_response(request, case, status=400, problem=REASON_REFUSED)
     who = request.ctx.session.user
     try:
-        await call(cases.close, request.app.ctx.engine, case.reference, reason, who, now())
-    except cases.CaseError as refused:
+        await call(store.close, request.app.ctx.engine, case.reference, reason, who, now())
+    except schema.CaseError as refused:
         return refused_page(case.reference, refused)
     log.info("case %s closed by %s: %s", case.reference, who, reason)
     return case_page(case.reference, "closed")

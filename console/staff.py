@@ -1,5 +1,5 @@
 """The supervisors' page of staff accounts: list, add, reset a password, remove
-(``nettrouble.agents``; ``scripts/agents.py`` does the same from the command line).
+(``nettrouble.staff.agents``; ``scripts/agents.py`` does the same from the command line).
 
 A one-time password is shown in the response to the POST that made it, never in a redirect URL,
 a log or the database in clear. Removing or resetting an account ends its sessions at their
@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html
 
-from nettrouble import agents
+from nettrouble.staff import agents
 
 from console import auth, templates
 from console.views import call

@@ -19,16 +19,28 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from nettrouble import cases, closing_reasons, eligibility, ledger, triage, urgency
+from nettrouble.cases import schema
+
+from nettrouble.cases import store
+
+from nettrouble.cases import closing_reasons
+
+from nettrouble.eligibility import rules
+
+from nettrouble.eligibility import ledger
+
+from nettrouble.triage import plans
+
+from nettrouble.triage import urgency
 # The codes' Japanese names are shared with the Slack alerts and the tickets.
-from nettrouble.case_document import (UNCLASSIFIED, URGENCY_LABELS, URGENCY_ORDER, channel_label,
+from nettrouble.cases.document import (UNCLASSIFIED, URGENCY_LABELS, URGENCY_ORDER, channel_label,
                                       ordered_urgency, type_label)
-from nettrouble.clock import in_japan
-from nettrouble.closing_reasons import ClosingReason
-from nettrouble.datafiles import TROUBLE_TYPES
-from nettrouble.reference import BAD_CHECK_DIGIT, MALFORMED
-from nettrouble.transcript import BUTTON_LABEL, KIND_LABELS
-from nettrouble.transcript import ROLE_LABELS as TURN_ROLES
+from nettrouble.core.clock import in_japan
+from nettrouble.cases.closing_reasons import ClosingReason
+from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.cases.reference import BAD_CHECK_DIGIT, MALFORMED
+from nettrouble.cases.transcript import BUTTON_LABEL, KIND_LABELS
+from nettrouble.cases.transcript import ROLE_LABELS as TURN_ROLES
 
 from console.auth import CSRF_FIELD, Session
 
@@ -39,16 +51,16 @@ REFERENCE_EXAMPLE = "NT-2607-12345-1"
 
 # --- labels ----------------------------------------------------------------------------------
 
-STATUS_LABELS = {cases.NEW: "新規", cases.IN_PROGRESS: "対応中", cases.CLOSED: "完了"}
+STATUS_LABELS = {schema.NEW: "新規", schema.IN_PROGRESS: "対応中", schema.CLOSED: "完了"}
 ELIGIBILITY_LABELS = {
-    eligibility.ELIGIBLE: "無料相談の対象",
-    eligibility.ALREADY_USED: "対象外（無料相談は別の案件で利用済み）",
-    eligibility.MEMBER: "会員（電話相談はサービスに含まれます）",
-    eligibility.TOPIC_NOT_COVERED: "対象外（誹謗中傷以外のご相談）",
-    eligibility.NOT_DOCOMO: "対象外（ドコモ回線のご契約なし）",
-    eligibility.NOT_STARTED: "対象外（キャンペーン開始前）",
-    eligibility.ENDED: "対象外（キャンペーン終了後）",
-    eligibility.ADVISER_EXCLUDED: "対象外（消費生活アドバイザー等へのご相談）",
+    rules.ELIGIBLE: "無料相談の対象",
+    rules.ALREADY_USED: "対象外（無料相談は別の案件で利用済み）",
+    rules.MEMBER: "会員（電話相談はサービスに含まれます）",
+    rules.TOPIC_NOT_COVERED: "対象外（誹謗中傷以外のご相談）",
+    rules.NOT_DOCOMO: "対象外（ドコモ回線のご契約なし）",
+    rules.NOT_STARTED: "対象外（キャンペーン開始前）",
+    rules.ENDED: "対象外（キャンペーン終了後）",
+    rules.ADVISER_EXCLUDED: "対象外（消費生活アドバイザー等へのご相談）",
 }
 UNDECIDED = "未判定"
 
@@ -76,24 +88,24 @@ LOOKUP_MESSAGES = {
         "受付番号の最後の1桁（確認用の数字）が合いません。聞き間違いや入力間違いの可能性があります。"
         "お客さまに受付番号をもう一度ご確認ください。"
     ),
-    cases.UNKNOWN: "この受付番号の案件は見つかりませんでした。番号をもう一度ご確認ください。",
+    schema.UNKNOWN: "この受付番号の案件は見つかりませんでした。番号をもう一度ご確認ください。",
 }
 # (message kind, text); {holder} is the reference of the case that holds the claim.
 CALLER_RESULTS = {
-    cases.MATCH: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。"),
-    cases.NO_CLAIM: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。"),
-    cases.CONFIRMED: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。無料相談の枠をこの受付で確定しました。"),
-    cases.HELD_ELSEWHERE: (
+    schema.MATCH: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。"),
+    store.NO_CLAIM: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。"),
+    store.CONFIRMED: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。無料相談の枠をこの受付で確定しました。"),
+    store.HELD_ELSEWHERE: (
         "warn",
         "番号は一致しましたが、この番号の無料相談はすでに別の受付（{holder}）で確定しています。"
         "今回は通常のご相談としてご案内ください。",
     ),
-    cases.NO_MATCH: (
+    schema.NO_MATCH: (
         "warn",
         "一致しません。ご相談の際に確認した番号とは別の番号です。ご本人確認は通常の手順で行ってください。",
     ),
-    cases.NO_PERSON_KEY: ("info", "この案件では電話番号を確認していないため、照合できません。"),
-    cases.INVALID_NUMBER: (
+    schema.NO_PERSON_KEY: ("info", "この案件では電話番号を確認していないため、照合できません。"),
+    schema.INVALID_NUMBER: (
         "warn",
         "ドコモの携帯電話番号（070・080・090で始まる11桁）として読み取れませんでした。"
         "番号をご確認のうえ、もう一度入力してください。",
@@ -127,20 +139,20 @@ def answer_text(slot: str, value: Any) -> str:
     if isinstance(value, list):
         return "、".join(answer_text(slot, item) for item in value)
     if isinstance(value, bool):
-        value = triage.YES if value else triage.NO
+        value = plans.YES if value else plans.NO
     if value is None:
         return "未回答"
     try:
-        return triage.display(slot, value)
+        return plans.display(slot, value)
     except (TypeError, ValueError):
         return str(value)
 
 
 def ordered_answers(trouble_type: str, answers: Mapping[str, Any]) -> List[Tuple[str, str]]:
     """(label, text) in the order the assistant asks, then any other answers."""
-    asked = [slot for slot in triage.PLANS.get(trouble_type, []) if slot in answers]
+    asked = [slot for slot in plans.PLANS.get(trouble_type, []) if slot in answers]
     others = sorted(slot for slot in answers if slot not in asked)
-    return [(triage.LABELS.get(slot, slot), answer_text(slot, answers[slot])) for slot in asked + others]
+    return [(plans.LABELS.get(slot, slot), answer_text(slot, answers[slot])) for slot in asked + others]
 
 
 def status_label(status: str) -> str:
@@ -166,19 +178,19 @@ def excerpt(summary: str) -> str:
 
 
 def status_options() -> List[Tuple[str, str]]:
-    return [(status, STATUS_LABELS[status]) for status in cases.STATUSES]
+    return [(status, STATUS_LABELS[status]) for status in schema.STATUSES]
 
 
 def type_options() -> List[Tuple[str, str]]:
-    return [(t, type_label(t)) for t in TROUBLE_TYPES] + [(cases.UNKNOWN, UNCLASSIFIED)]
+    return [(t, type_label(t)) for t in TROUBLE_TYPES] + [(schema.UNKNOWN, UNCLASSIFIED)]
 
 
 def eligibility_options() -> List[Tuple[str, str]]:
-    return [(cases.NONE, UNDECIDED)] + list(ELIGIBILITY_LABELS.items())
+    return [(schema.NONE, UNDECIDED)] + list(ELIGIBILITY_LABELS.items())
 
 
 def urgency_options() -> List[Tuple[str, str]]:
-    return [(cases.NONE, "なし")] + [(flag, URGENCY_LABELS[flag]) for flag in URGENCY_ORDER]
+    return [(schema.NONE, "なし")] + [(flag, URGENCY_LABELS[flag]) for flag in URGENCY_ORDER]
 
 
 def query(filters: Mapping[str, str], **extra: Any) -> str:
@@ -202,10 +214,10 @@ def export_href(filters: Mapping[str, str]) -> str:
 # The buttons offered in each status: (target status, reopen, label, button style).
 STATUS_ACTIONS = {
     # Starting work is taking the case (the take form): a case in progress always has a holder.
-    cases.NEW: (),
+    schema.NEW: (),
     # Closing needs a reason: the close form, not a status button.
-    cases.IN_PROGRESS: ((cases.NEW, False, "新規に戻す（担当を外れる）", "secondary"),),
-    cases.CLOSED: ((cases.IN_PROGRESS, True, "再開する（対応中に戻す）", "secondary"),),
+    schema.IN_PROGRESS: ((schema.NEW, False, "新規に戻す（担当を外れる）", "secondary"),),
+    schema.CLOSED: ((schema.IN_PROGRESS, True, "再開する（対応中に戻す）", "secondary"),),
 }
 
 
@@ -213,9 +225,9 @@ STATUS_ACTIONS = {
 class CaseWork:
     """What the case page shows of the phone team's work on a case (console/queue_views.py)."""
 
-    # The masked conversation (nettrouble.transcript turns); None when the store could not be read.
+    # The masked conversation (nettrouble.cases.transcript turns); None when the store could not be read.
     transcript: Optional[Sequence[Mapping[str, Any]]]
-    notes: Sequence[cases.Note]
+    notes: Sequence[schema.Note]
     reasons: Sequence[ClosingReason]
     # Active agents a supervisor may assign the case to; empty for anyone else.
     assignees: Sequence[str]
@@ -224,7 +236,7 @@ class CaseWork:
     note_draft: str = ""
 
 
-def history_change(event: cases.StatusEvent) -> str:
+def history_change(event: schema.StatusEvent) -> str:
     change = status_label(event.to_status)
     if event.from_status is None:
         return change
@@ -267,7 +279,7 @@ ENVIRONMENT.globals.update(
     KIND_LABELS=KIND_LABELS,
     BUTTON_LABEL=BUTTON_LABEL,
     TURN_ROLES=TURN_ROLES,
-    MAX_NOTE_CHARS=cases.MAX_NOTE_CHARS,
+    MAX_NOTE_CHARS=schema.MAX_NOTE_CHARS,
 )
 ENVIRONMENT.filters.update(
     type_label=type_label,
@@ -307,7 +319,7 @@ def login_page(session: Session, next_path: str, error: Optional[str] = None, us
 def list_page(
     session: Session,
     filters: Mapping[str, str],
-    found: Sequence[cases.Case],
+    found: Sequence[schema.Case],
     page_number: int,
     has_next: bool,
     error: Optional[str] = None,
@@ -329,8 +341,8 @@ def lookup_page(session: Session, typed: str, status: str, canonical: Optional[s
 
 def detail_page(
     session: Session,
-    case: cases.Case,
-    history: Sequence[cases.StatusEvent],
+    case: schema.Case,
+    history: Sequence[schema.StatusEvent],
     titles: Mapping[str, Tuple[str, str]],
     work: CaseWork,
     notice: Optional[str] = None,

@@ -1,9 +1,9 @@
-"""The console's pages and JSON API: thin handlers over ``nettrouble.cases``.
+"""The console's pages and JSON API: thin handlers over ``nettrouble.cases.store``.
 
 Sign-in, CSRF and bearer checks happen before any handler runs (``console.app``); a handler
 finds the session in ``request.ctx.session``. Database calls run on a worker thread so that a
 busy database never stalls the event loop. The caller number typed by an agent is only passed
-to ``cases.matches_person``: never stored, logged or shown back.
+to ``store.matches_person``: never stored, logged or shown back.
 """
 from __future__ import annotations
 
@@ -22,12 +22,22 @@ from sanic.response import json as json_response
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nettrouble import agents, cases, closing_reasons, tracker_events
-from nettrouble.case_document import case_document
-from nettrouble.clock import now
-from nettrouble.datafiles import TROUBLE_TYPES
-from nettrouble.reference import OK, parse_reference
-from nettrouble.transcript import Turn, case_transcript
+from nettrouble.staff import agents
+
+from nettrouble.cases.export import export_csv
+
+from nettrouble.cases import schema
+
+from nettrouble.cases import store
+
+from nettrouble.cases import closing_reasons
+
+from nettrouble.cases import tracker_events
+from nettrouble.cases.document import case_document
+from nettrouble.core.clock import now
+from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.cases.reference import OK, parse_reference
+from nettrouble.cases.transcript import Turn, case_transcript
 
 from console import auth, templates
 
@@ -93,9 +103,9 @@ def sign_in_form(request: Request, status: int = 200, error: Optional[str] = Non
 
 # --- filters -------------------------------------------------------------------------------------
 
-ELIGIBILITY_VALUES = (cases.NONE, *templates.ELIGIBILITY_LABELS)
-URGENCY_VALUES = (cases.NONE, *cases.URGENCY_FLAGS)
-TYPE_VALUES = (*TROUBLE_TYPES, cases.UNKNOWN)
+ELIGIBILITY_VALUES = (schema.NONE, *templates.ELIGIBILITY_LABELS)
+URGENCY_VALUES = (schema.NONE, *store.URGENCY_FLAGS)
+TYPE_VALUES = (*TROUBLE_TYPES, schema.UNKNOWN)
 
 
 def read_filters(args: Mapping[str, Any]) -> Dict[str, str]:
@@ -109,9 +119,9 @@ def read_filters(args: Mapping[str, Any]) -> Dict[str, str]:
 
 
 def check_filters(values: Mapping[str, str]) -> Dict[str, Any]:
-    """Keyword arguments for ``cases.list_cases`` / ``export_csv``; BadRequest names the field."""
+    """Keyword arguments for ``store.list_cases`` / ``export_csv``; BadRequest names the field."""
     allowed = {
-        "status": (cases.STATUSES, "状態"),
+        "status": (schema.STATUSES, "状態"),
         "trouble_type": (TYPE_VALUES, "種類"),
         "eligibility": (ELIGIBILITY_VALUES, "無料相談"),
         "urgency": (URGENCY_VALUES, "緊急度"),
@@ -195,7 +205,7 @@ async def case_list(request: Request) -> HTTPResponse:
     except BadRequest as problem:
         body = templates.list_page(request.ctx.session, filters, [], 1, False, str(problem))
         return html(body, status=400)
-    found = await call(cases.list_cases, request.app.ctx.engine, **kwargs,
+    found = await call(store.list_cases, request.app.ctx.engine, **kwargs,
                        limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
     body = templates.list_page(request.ctx.session, filters, found[:PAGE_SIZE], page_number,
                                len(found) > PAGE_SIZE)
@@ -204,20 +214,20 @@ async def case_list(request: Request) -> HTTPResponse:
 
 async def lookup(request: Request) -> HTTPResponse:
     typed = request.args.get("reference") or ""
-    status, case = await call(cases.lookup, request.app.ctx.engine, typed)
+    status, case = await call(store.lookup, request.app.ctx.engine, typed)
     if status == OK:
         return redirect(f"/cases/{case.reference}", status=303)
-    canonical = parse_reference(typed).reference if status != cases.UNKNOWN else None
-    code = 404 if status == cases.UNKNOWN else 400
+    canonical = parse_reference(typed).reference if status != schema.UNKNOWN else None
+    code = 404 if status == schema.UNKNOWN else 400
     return html(templates.lookup_page(request.ctx.session, typed[:64], status, canonical), status=code)
 
 
-async def find(request: Request, reference: str) -> Tuple[Optional[cases.Case], Optional[HTTPResponse]]:
+async def find(request: Request, reference: str) -> Tuple[Optional[schema.Case], Optional[HTTPResponse]]:
     """The case named in a path, or the page that says why there is none."""
-    status, case = await call(cases.lookup, request.app.ctx.engine, reference)
+    status, case = await call(store.lookup, request.app.ctx.engine, reference)
     if status == OK:
         return case, None
-    code = 404 if status == cases.UNKNOWN else 400
+    code = 404 if status == schema.UNKNOWN else 400
     body = templates.error_page(request.ctx.session, "案件が見つかりません", templates.LOOKUP_MESSAGES[status])
     return None, html(body, status=code)
 
@@ -230,20 +240,20 @@ def tracker_store(app: Sanic) -> Engine:
     return app.ctx.tracker_engine
 
 
-async def case_turns(request: Request, case: cases.Case) -> List[Turn]:
+async def case_turns(request: Request, case: schema.Case) -> List[Turn]:
     """The masked conversation the case was opened from (empty before Rasa made its store)."""
     return await call(case_transcript, case, tracker_store(request.app))
 
 
-async def detail_response(request: Request, case: cases.Case, status: int = 200,
+async def detail_response(request: Request, case: schema.Case, status: int = 200,
                           caller_result: Optional[str] = None, holder: Optional[str] = None,
                           problem: Optional[str] = None, note_draft: str = "") -> HTTPResponse:
     """The case page; ``problem`` and ``note_draft`` answer a refused form (status 400)."""
     engine = request.app.ctx.engine
     session = request.ctx.session
-    history = await call(cases.status_history, engine, case.reference)
-    claim_state = await call(cases.claim_state_at, engine, case)
-    notes = await call(cases.notes, engine, case.reference)
+    history = await call(store.status_history, engine, case.reference)
+    claim_state = await call(store.claim_state_at, engine, case)
+    notes = await call(store.notes, engine, case.reference)
     try:
         turns: Optional[List[Turn]] = await case_turns(request, case)
     except SQLAlchemyError:
@@ -278,13 +288,13 @@ async def change_status(request: Request, reference: str) -> HTTPResponse:
         return problem
     target = request.form.get("status") or ""
     reopen = request.form.get("reopen") == "1"
-    if target == cases.CLOSED:
+    if target == schema.CLOSED:
         # A closed case carries why it was closed: only the close form closes (queue_views).
         return redirect(f"/cases/{case.reference}?error=needs_reason", status=303)
     try:
-        await call(cases.change_status, request.app.ctx.engine, case.reference, target,
+        await call(store.change_status, request.app.ctx.engine, case.reference, target,
                    request.ctx.session.user, reopen=reopen)
-    except cases.CaseError as refused:
+    except schema.CaseError as refused:
         code = refused.code if refused.code in templates.STATUS_ERRORS else "invalid"
         return redirect(f"/cases/{case.reference}?error={code}", status=303)
     return redirect(f"/cases/{case.reference}?notice=status_changed", status=303)
@@ -296,13 +306,13 @@ async def check_caller(request: Request, reference: str) -> HTTPResponse:
     case, problem = await find(request, reference)
     if problem:
         return problem
-    result, holder = await call(cases.confirm_caller, request.app.ctx.engine, case.reference,
+    result, holder = await call(store.confirm_caller, request.app.ctx.engine, case.reference,
                                 request.form.get("phone") or "")
-    if result in (cases.CONFIRMED, cases.HELD_ELSEWHERE):
+    if result in (store.CONFIRMED, store.HELD_ELSEWHERE):
         logger.info("free-consultation claim of %s checked by %s: %s", case.reference,
                     request.ctx.session.user, result)
-        case = await call(cases.get_case, request.app.ctx.engine, case.reference)
-    status = 400 if result == cases.INVALID_NUMBER else 200
+        case = await call(store.get_case, request.app.ctx.engine, case.reference)
+    status = 400 if result == schema.INVALID_NUMBER else 200
     return await detail_response(request, case, status=status, caller_result=result, holder=holder)
 
 
@@ -310,7 +320,7 @@ async def release_claim(request: Request, reference: str) -> HTTPResponse:
     case, problem = await find(request, reference)
     if problem:
         return problem
-    released = await call(cases.release_claim, request.app.ctx.engine, case.reference)
+    released = await call(store.release_claim, request.app.ctx.engine, case.reference)
     if released:
         logger.info("free-consultation claim of %s released by %s", case.reference, request.ctx.session.user)
     notice = "claim_released" if released else "claim_not_pending"
@@ -324,7 +334,7 @@ async def export(request: Request) -> HTTPResponse:
     except BadRequest as problem:
         body = templates.list_page(request.ctx.session, filters, [], 1, False, str(problem))
         return html(body, status=400)
-    text = await call(cases.export_csv, request.app.ctx.engine, **kwargs)
+    text = await call(export_csv, request.app.ctx.engine, **kwargs)
     stamp = now().strftime("%Y%m%d-%H%M%S")
     return raw(
         (CSV_BOM + text).encode("utf-8"),
@@ -339,7 +349,7 @@ def api_error(status: int, code: str, message: str) -> HTTPResponse:
     return json_response({"error": code, "message": message}, status=status, dumps=dumps)
 
 
-def case_json(case: cases.Case, transcript: Optional[List[Any]] = None) -> Dict[str, Any]:
+def case_json(case: schema.Case, transcript: Optional[List[Any]] = None) -> Dict[str, Any]:
     # The documented case JSON (docs/case-schema.md), the same the webhook and tickets get.
     return case_document(case, transcript)
 
@@ -347,11 +357,11 @@ def case_json(case: cases.Case, transcript: Optional[List[Any]] = None) -> Dict[
 async def api_cases(request: Request) -> HTTPResponse:
     try:
         kwargs = check_filters(read_filters(request.args))
-        limit = whole_number(request.args, "limit", API_DEFAULT_LIMIT, 1, cases.MAX_PAGE)
+        limit = whole_number(request.args, "limit", API_DEFAULT_LIMIT, 1, schema.MAX_PAGE)
         offset = whole_number(request.args, "offset", 0, 0, MAX_OFFSET)
     except BadRequest as problem:
         return api_error(400, "invalid", str(problem))
-    found = await call(cases.list_cases, request.app.ctx.engine, **kwargs, limit=limit + 1, offset=offset)
+    found = await call(store.list_cases, request.app.ctx.engine, **kwargs, limit=limit + 1, offset=offset)
     return json_response(
         {
             "cases": [case_json(case) for case in found[:limit]],
@@ -364,11 +374,11 @@ async def api_cases(request: Request) -> HTTPResponse:
 
 
 async def api_case(request: Request, reference: str) -> HTTPResponse:
-    status, case = await call(cases.lookup, request.app.ctx.engine, reference)
+    status, case = await call(store.lookup, request.app.ctx.engine, reference)
     if status != OK:
-        code = 404 if status == cases.UNKNOWN else 400
+        code = 404 if status == schema.UNKNOWN else 400
         return api_error(code, status, templates.LOOKUP_MESSAGES[status])
-    history = await call(cases.status_history, request.app.ctx.engine, case.reference)
+    history = await call(store.status_history, request.app.ctx.engine, case.reference)
     try:
         turns, unavailable = await case_turns(request, case), False
     except SQLAlchemyError:

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run once by the official postgres image, when its data volume is created: one role and one
 # database for Rasa's conversations, another for the cases. Neither role is a superuser; each
-# owns its database, which is all that Rasa and nettrouble.db need to create their tables.
+# owns its database, which is all that Rasa and nettrouble.core.db need to create their tables.
 # The passwords come from the container's environment (docker-compose.yml, from .env) and are
 # quoted by psql itself (:'name'), whatever characters they hold.
 set -eu

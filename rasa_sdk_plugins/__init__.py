@@ -14,11 +14,11 @@ What it adds to the action server's Sanic app:
   - ``GET /health`` checks the case database (``SELECT 1``) and answers 503 naming it when it
     does not answer; rasa_sdk's own route only said that the process was up, and Sanic refuses
     a second route on its path, so a request middleware answers before it;
-  - ``GET /metrics`` (nettrouble.metrics), with each action's run time by action name
+  - ``GET /metrics`` (nettrouble.monitoring.metrics), with each action's run time by action name
     (``nettrouble_action_seconds``; only names of registered actions become labels);
   - a POST must be ``Content-Type: application/json``, which a web page cannot send to
     another site without a CORS preflight that this server never grants;
-  - every request is timed (nettrouble/timing.py) and its figures go back to Rasa in the
+  - every request is timed (nettrouble/monitoring/timing.py) and its figures go back to Rasa in the
     ``Server-Timing`` header, so that a turn's record shows the action server's share;
   - refusals are returned as responses (a raised exception would reach rasa_sdk's handler,
     which answers 500 with the request body), and that handler is replaced by one that never
@@ -40,8 +40,14 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from nettrouble import db, health, metrics, timing
-from nettrouble.settings import settings
+from nettrouble.core import db
+
+from nettrouble.monitoring import health
+
+from nettrouble.monitoring import metrics
+
+from nettrouble.monitoring import timing
+from nettrouble.core.settings import settings
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 log = logging.getLogger(__name__)

@@ -18,7 +18,9 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nettrouble import agents, db  # noqa: E402
+from nettrouble.staff import agents  # noqa: E402
+
+from nettrouble.core import db
 
 USAGE_ERROR = 2
 STAMP = "%Y-%m-%d %H:%M"

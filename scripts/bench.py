@@ -13,7 +13,7 @@ ours also starts its action server, as scripts/run.py does), NLU parse latency (
 waiting for every reply, and the memory of the servers after that.
 
 Where our time goes: our Rasa server writes a timing record per turn (TURN_TIMINGS_FILE,
-nettrouble/timing.py); the records of the one-sender conversations give, per turn of the
+nettrouble/monitoring/timing.py); the records of the one-sender conversations give, per turn of the
 conversation, the median request, channel, NLU, policy, tracker load and save, each action
 call (sizes, the action server's own time and its database), statements and rows written, CPU
 time, and each part's share of the reply time (scripts/bench_lib/budget.py).
@@ -56,7 +56,7 @@ for path in (ROOT, ROOT / "scripts"):
 
 from bench_lib import bots, budget, growth, stats, traffic  # noqa: E402
 from bench_lib.processes import BenchError, ensure_free, wait_until_ready  # noqa: E402
-from nettrouble.settings import SettingsError  # noqa: E402
+from nettrouble.core.settings import SettingsError  # noqa: E402
 
 RESULTS = ROOT / "results"
 START_TIMEOUT_S = 300.0
@@ -87,7 +87,7 @@ def wait_for_records(path: Path, expected: Dict[str, int]) -> List[Dict]:
         if not missing:
             return records
         if time.monotonic() > deadline:
-            log(f"{missing} timing records missing in {path.name} (is nettrouble/timing.py installed?)")
+            log(f"{missing} timing records missing in {path.name} (is nettrouble/monitoring/timing.py installed?)")
             return records
         time.sleep(0.2)
 
@@ -261,7 +261,7 @@ def budget_section(figures: Dict[str, object]) -> List[str]:
     found = figures.get("budget")
     if not found or not found["records"]:
         return ["No timing records: the Rasa server wrote nothing to TURN_TIMINGS_FILE "
-                "(nettrouble/timing.py not installed by scripts/launch.py?).", ""]
+                "(nettrouble/monitoring/timing.py not installed by scripts/launch.py?).", ""]
     return [
         f"Medians over the one-sender conversations ({found['records']} turns with a timing record) of "
         "each turn of the conversation; the last row is the median turn over all of them. Request is "

@@ -20,8 +20,8 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402
 
-from nettrouble import articles  # noqa: E402
-from nettrouble.clock import JST  # noqa: E402
+from nettrouble.content import articles  # noqa: E402
+from nettrouble.core.clock import JST  # noqa: E402
 
 QUERIES = ROOT / "tests" / "article_queries.yml"
 # After every shipped article was published, so that all of them compete.

@@ -50,7 +50,13 @@ def main() -> int:
     if args.count < 1:
         parser.error("--count must be at least 1")
 
-    from nettrouble import cases, db
+    from nettrouble.cases import schema
+
+    from nettrouble.cases import summary
+
+    from nettrouble.cases import store
+
+    from nettrouble.core import db
 
     with tempfile.TemporaryDirectory() as directory:
         url = args.database_url or f"sqlite:///{Path(directory) / 'bench.db'}"
@@ -60,24 +66,24 @@ def main() -> int:
             channel="bench", trouble_type="defamation", urgency=["danger"],
             triage_answers={"platform": "X", "ongoing": True, "evidence_saved": True},
             articles_shown=["retweet-defamation", "anonymous-slander"],
-            summary=cases.summarise(["Xで毎日悪口を書かれています", "相手から090-1234-5678に電話が来ました"]),
+            summary=summary.summarise(["Xで毎日悪口を書かれています", "相手から090-1234-5678に電話が来ました"]),
         )
 
         def new(index):
-            item = cases.CaseDraft(conversation_id=f"{run_id}-new-{index}", **draft)
-            return lambda: cases.open_case(engine, item, notify=True)
+            item = schema.CaseDraft(conversation_id=f"{run_id}-new-{index}", **draft)
+            return lambda: store.open_case(engine, item, notify=True)
 
         def eligible(index):
             key = hashlib.sha256(f"{run_id}-{index}".encode()).hexdigest()
-            item = cases.CaseDraft(
+            item = schema.CaseDraft(
                 conversation_id=f"{run_id}-eligible-{index}", eligibility="eligible",
                 eligibility_campaign="bench", person_key=key, **draft,
             )
-            return lambda: cases.open_case(engine, item, notify=True)
+            return lambda: store.open_case(engine, item, notify=True)
 
         def repeat(index):
-            item = cases.CaseDraft(conversation_id=f"{run_id}-new-{index}", **draft)
-            return lambda: cases.open_case(engine, item, notify=True)
+            item = schema.CaseDraft(conversation_id=f"{run_id}-new-{index}", **draft)
+            return lambda: store.open_case(engine, item, notify=True)
 
         print(f"database: {engine.url.render_as_string(hide_password=True)}")
         measure("new", args.count, new)

@@ -1,4 +1,4 @@
-"""Times masking (nettrouble/masking.py) on ordinary messages and on hostile input built to make
+"""Times masking (nettrouble/core/masking.py) on ordinary messages and on hostile input built to make
 its patterns backtrack, and fails past the limits below. A timing judged on a stopwatch belongs
 here, run on its own by `make test`, not inside pytest, where a loaded machine fails it; the
 tests check what the masking does with the same input (tests/test_masking.py).
@@ -41,7 +41,7 @@ def seconds(work: Callable[[], object], rounds: int = 1) -> float:
 
 
 def main() -> int:
-    from nettrouble.masking import mask_text
+    from nettrouble.core.masking import mask_text
 
     mask_text(SHORT)  # patterns and the number matcher are built on first use
     failures = 0

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nettrouble.settings import PLACEHOLDER  # noqa: E402
+from nettrouble.core.settings import PLACEHOLDER  # noqa: E402
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
 

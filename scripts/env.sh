@@ -3,7 +3,7 @@
 #
 # Rasa reads no .env, and endpoints.yml needs ${ACTION_SERVER_URL}, ${ACTION_SERVER_TOKEN} and
 # ${TRACKER_DB}. This exports the values scripts/print_env.py lists, each from the environment,
-# then .env, then the defaults of nettrouble/settings.py, so they are the ones `make run` uses;
+# then .env, then the defaults of nettrouble/core/settings.py, so they are the ones `make run` uses;
 # puts the repository on PYTHONPATH (Rasa imports the custom components, the tracker store and
 # the action server's guard from it) and .venv/bin first on PATH (the pinned rasa). It exports
 # nothing else and leaves the shell's options alone. scripts/test.sh sources it too.

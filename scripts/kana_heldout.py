@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nettrouble import japanese  # noqa: E402
+from nettrouble.core import japanese  # noqa: E402
 
 SOURCE = ROOT / "tests" / "nlu_heldout.yml"
 TARGET = ROOT / "tests" / "nlu_heldout_kana.yml"

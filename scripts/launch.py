@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from nettrouble.settings import Settings, SettingsError, check_production, protect_files, settings  # noqa: E402
+from nettrouble.core.settings import Settings, SettingsError, check_production, protect_files, settings  # noqa: E402
 
 # The secrets each mode cannot start without: Rasa's API token, and the action server's shared
 # secret that endpoints.yml sends and rasa_sdk_plugins checks.
@@ -91,7 +91,7 @@ def prepare(mode: str) -> Settings:
     protect_files()
     # Sanic reads SANIC_* variables into the configuration of every app it creates.
     os.environ["SANIC_ACCESS_LOG"] = "false"
-    from nettrouble import log_privacy
+    from nettrouble.monitoring import log_privacy
 
     log_privacy.install()
     return current

@@ -1,4 +1,4 @@
-"""Installs the LINE rich menu (nettrouble/line_richmenu.py): checks it against LINE's rules,
+"""Installs the LINE rich menu (nettrouble/channels/line_richmenu.py): checks it against LINE's rules,
 has LINE validate it, creates it and uploads its image to the data API host (LINE_DATA_API_BASE),
 makes it the default menu of every user, deletes the older menus this project made, and prints
 its id. Running it again with nothing changed keeps the same menu. It needs
@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nettrouble import line_richmenu  # noqa: E402
-from nettrouble.line_api import LineApi, LineApiError  # noqa: E402
-from nettrouble.settings import settings  # noqa: E402
+from nettrouble.channels import line_richmenu  # noqa: E402
+from nettrouble.channels.line_api import LineApi, LineApiError  # noqa: E402
+from nettrouble.core.settings import settings  # noqa: E402
 
 
 def dry_run(path: Path, image: bytes) -> int:

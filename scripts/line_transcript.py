@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import system_test  # noqa: E402  (scripts/system_test.py)
 import train  # noqa: E402  (scripts/train.py)
-from nettrouble import line_richmenu  # noqa: E402
+from nettrouble.channels import line_richmenu  # noqa: E402
 
 TRANSCRIPTS = ROOT / "docs" / "transcripts"
 RICH_MENU_IMAGE = ROOT / "docs" / "screenshots" / "line-richmenu.png"

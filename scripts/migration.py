@@ -18,7 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alembic import command  # noqa: E402
 
-from nettrouble import db, migrations  # noqa: E402
+from nettrouble.core import db  # noqa: E402
+
+from nettrouble import migrations
 
 NOTHING_TO_DO = 1
 

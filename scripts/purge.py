@@ -10,9 +10,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nettrouble import db, retention  # noqa: E402
-from nettrouble.clock import now  # noqa: E402
-from nettrouble.settings import settings  # noqa: E402
+from nettrouble.core import db  # noqa: E402
+
+from nettrouble.cases import retention
+from nettrouble.core.clock import now  # noqa: E402
+from nettrouble.core.settings import settings  # noqa: E402
 
 
 def main() -> int:

@@ -12,7 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nettrouble import db, outbox, outlets  # noqa: E402
+from nettrouble.core import db  # noqa: E402
+
+from nettrouble.notify import outbox
+
+from nettrouble.notify import outlets
 
 
 def main(argv=None) -> int:

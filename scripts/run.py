@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import train  # noqa: E402  (scripts/train.py, next to this file)
-from nettrouble.settings import SettingsError, check_production, protect_files, settings  # noqa: E402
+from nettrouble.core.settings import SettingsError, check_production, protect_files, settings  # noqa: E402
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 LAUNCH = [PYTHON, str(ROOT / "scripts" / "launch.py")]

@@ -3,7 +3,7 @@
 Starts the assistant (scripts/system_test.py ``System(..., every_channel=True)``: the trained
 model, the Rasa and action servers, Twilio replaced by a local recording server), plays the
 conversation over the signed SMS webhook turn by turn, and reads back every SMS body the
-assistant sent to the sender. Segments are counted by nettrouble/sms_segments.py (GSM-7 /
+assistant sent to the sender. Segments are counted by nettrouble/channels/sms_segments.py (GSM-7 /
 UCS-2 rules) whichever code sent the bodies.
 
     # the code of another commit (a `git worktree`), its figures as JSON
@@ -108,7 +108,7 @@ def transcript(after: List[Dict[str, Any]], before: Optional[List[Dict[str, Any]
     lines = [
         "SMS transcript: a typed defamation conversation over the signed SMS webhook, through the handoff",
         "Written by scripts/sms_transcript.py (the running assistant, Twilio replaced by a recording server).",
-        "Segments are counted by nettrouble/sms_segments.py for both runs: UCS-2, 70 characters alone,",
+        "Segments are counted by nettrouble/channels/sms_segments.py for both runs: UCS-2, 70 characters alone,",
         "67 per segment of a longer body.",
         f"After: one body per turn (issue 16). Before: {before_label}, each piece of at most 70",
         "characters sent as its own SMS, at most 8 a turn.",

@@ -25,7 +25,7 @@ INPUTS = [
     "addons/entities.py",
     "addons/reading_features.py",
     "addons/intent_classifier.py",
-    "nettrouble/japanese.py",
+    "nettrouble/core/japanese.py",
     "constraints.txt",
 ]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from nettrouble.settings import settings  # noqa: E402
+from nettrouble.core.settings import settings  # noqa: E402
 
 # sends one message of a sender and returns the bot's replies (REST channel format)
 Send = Callable[[str, str], List[dict]]

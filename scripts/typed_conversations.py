@@ -46,8 +46,12 @@ from system_test import System, first_sentence, http  # noqa: E402  (scripts/sys
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from addons.channels.sms import SmsInput  # noqa: E402
-from nettrouble import answers, identity, number_proof, responses, triage  # noqa: E402
-from nettrouble.eligibility_messages import YES_NO_REASK  # noqa: E402
+from nettrouble.triage import answers  # noqa: E402
+from nettrouble.eligibility import identity
+from nettrouble.eligibility import number_proof
+from nettrouble.staff import responses
+from nettrouble.triage import plans
+from nettrouble.eligibility.messages import YES_NO_REASK  # noqa: E402
 from tests.fakes.http_recorder import RecordingServer  # noqa: E402
 
 SUITE = ROOT / "tests" / "typed"
@@ -66,7 +70,7 @@ CONFUSION_RESPONSES = responses.CONFUSED
 def confusion_markers() -> List[str]:
     markers = [first_sentence(name) for name in CONFUSION_RESPONSES]
     markers += [text.split("、", 1)[1].split("。")[0] for text in YES_NO_REASK.values()]
-    markers.append(triage.explanation("ongoing").split("「")[0])
+    markers.append(plans.explanation("ongoing").split("「")[0])
     return markers
 
 

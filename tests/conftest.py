@@ -79,7 +79,7 @@ def env():
 
 @pytest.fixture
 def clock(env):
-    """Pins the assistant's clock (``nettrouble.clock.now``) for one test:
+    """Pins the assistant's clock (``nettrouble.core.clock.now``) for one test:
     ``clock("2020-07-15T11:00:00+09:00")`` or an aware datetime, as often as the test needs;
     ``clock("")`` unpins it, so that a CLOCK_OVERRIDE in the developer's environment does not
     leak into the test."""
@@ -114,7 +114,7 @@ def _drop_every_table(url):
     alembic_version, which would otherwise tell the next prepare() that there is nothing to do."""
     from sqlalchemy import MetaData
 
-    from nettrouble import db
+    from nettrouble.core import db
 
     found = MetaData()
     with db.engine(url).begin() as connection:
@@ -125,7 +125,7 @@ def _drop_every_table(url):
 @pytest.fixture(params=DATABASE_BACKENDS)
 def database_url(request, tmp_path):
     """The URL of an empty service database, no schema yet (SQLite file or TEST_POSTGRES_URL)."""
-    from nettrouble import db
+    from nettrouble.core import db
 
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'service.db'}"
@@ -140,7 +140,7 @@ def database_url(request, tmp_path):
 @pytest.fixture
 def service_database(database_url):
     """A prepared, empty service database (cases, ledger, outbox)."""
-    from nettrouble import db
+    from nettrouble.core import db
 
     return db.prepare(database_url)
 

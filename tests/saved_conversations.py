@@ -16,8 +16,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from tests.fakes.dispatcher import RenderingDispatcher, filled
 
-from nettrouble import triage
-from nettrouble.clock import JST
+from nettrouble.triage import plans
+from nettrouble.core.clock import JST
 from tests.tracker_states import domain as domain_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,10 +73,10 @@ class Conversation:
         self.tracker.update(SlotSet(name, value, timestamp=self._tick()))
 
     def explain(self, slot):
-        """What validate_triage_form sends after two unreadable replies (actions/triage.py)."""
+        """What validate_triage_form sends after two unreadable replies (actions/plans.py)."""
         at = self._tick()
         self.tracker.update(ActionExecuted("triage_form", timestamp=at))
-        said = filled({"response": "utter_triage_explanation", "explanation": triage.explanation(slot)})
+        said = filled({"response": "utter_triage_explanation", "explanation": plans.explanation(slot)})
         self.tracker.update(BotUttered(said["text"], data={"buttons": said["buttons"]}, timestamp=at))
 
     def listen(self):

@@ -10,9 +10,11 @@ from rasa_sdk.executor import ActionExecutor
 from tests.fakes.dispatcher import RenderingDispatcher
 
 from actions.articles import ActionOfferArticles
-from nettrouble import articles, service, datafiles
-from nettrouble.datafiles import TROUBLE_TYPES, DataFileError
-from nettrouble.settings import settings
+from nettrouble.content import articles
+from nettrouble.content import service
+from nettrouble.core import datafiles
+from nettrouble.core.datafiles import TROUBLE_TYPES, DataFileError
+from nettrouble.core.settings import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = re.compile(r"https://nettrouble\.docomo\.ne\.jp/article/([a-z0-9-]+)/")

@@ -10,9 +10,17 @@ from tests.fakes.dispatcher import RenderingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
 from actions.eligibility import ActionCheckEligibility, ValidateEligibilityForm
-from nettrouble import campaigns, datafiles, db, identity, ledger, limits, number_proof, referrals, sms_providers
-from nettrouble.datafiles import DataFileError
-from nettrouble.settings import SettingsError, settings
+from nettrouble.eligibility import campaigns
+from nettrouble.core import datafiles
+from nettrouble.core import db
+from nettrouble.eligibility import identity
+from nettrouble.eligibility import ledger
+from nettrouble.core import limits
+from nettrouble.eligibility import number_proof
+from nettrouble.triage import referrals
+from nettrouble.channels import sms_providers
+from nettrouble.core.datafiles import DataFileError
+from nettrouble.core.settings import SettingsError, settings
 
 SECRET = "action-test-secret"
 IN_CAMPAIGN = "2020-07-15T11:00:00+09:00"
@@ -30,7 +38,7 @@ DOMAIN = {
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    database = tmp_path / "nettrouble.db"
+    database = tmp_path / "nettrouble.core.db"
     monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
     monkeypatch.setenv("CLOCK_OVERRIDE", IN_CAMPAIGN)

@@ -11,9 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from actions.handoff import TRIAGE_SLOTS, ActionHandoff
-from nettrouble import cases, db, identity, ledger, limits, outbox
-from nettrouble.masking import PHONE_MASK
-from nettrouble.settings import settings
+from nettrouble.cases import schema
+from nettrouble.cases import store
+from nettrouble.core import db
+from nettrouble.eligibility import identity
+from nettrouble.eligibility import ledger
+from nettrouble.core import limits
+from nettrouble.notify import outbox
+from nettrouble.core.masking import PHONE_MASK
+from nettrouble.core.settings import settings
 
 SECRET = "test-person-key-secret"
 FRIDAY_EVENING = "2027-04-30T18:05:00+09:00"  # before Golden Week
@@ -81,7 +87,7 @@ def test_no_database_work_before_start_up(env):
 
 def test_request_human_before_triage_gets_a_reference_and_the_next_opening(env):
     events, texts = run(ActionHandoff(), tracker())
-    [case] = cases.list_cases(engine())
+    [case] = store.list_cases(engine())
     assert events == [SlotSet("case_reference", case.reference), SlotSet("handoff_requested", False)]
     assert case.trouble_type == "unknown" and case.channel == "rest" and case.conversation_id == "conv-1"
     assert case.created_at.isoformat() == FRIDAY_EVENING
@@ -123,7 +129,7 @@ def test_after_triage_the_case_carries_the_answers_and_masked_words(env, monkeyp
         user("相手から090-1234-5678に電話も来ました", "line"),
     ]
     reply, texts = run(ActionHandoff(), tracker(slots=slots, events=events))
-    [case] = cases.list_cases(engine())
+    [case] = store.list_cases(engine())
     assert reply == [SlotSet("case_reference", case.reference), SlotSet("handoff_requested", False)]
     assert case.channel == "line" and case.trouble_type == "defamation"
     assert case.triage_answers == {"platform": "X", "user_role": "victim", "ongoing": True, "evidence_saved": False}
@@ -137,7 +143,7 @@ def test_short_yes_no_and_greetings_stay_out_of_the_summary(env):
               user("はい", intent="affirm"), user("/affirm", intent="affirm"),
               user("いいえ、でも相手の名前はわかっています", intent="deny")]
     run(ActionHandoff(), tracker(events=events))
-    assert cases.list_cases(engine())[0].summary == (
+    assert store.list_cases(engine())[0].summary == (
         "ツイッターで悪口を書かれています / いいえ、でも相手の名前はわかっています")
 
 
@@ -145,14 +151,14 @@ def test_a_number_check_code_stays_out_of_the_summary(env):
     events = [user("ツイッターで悪口を書かれています"), user("090-1234-5678"), user("１２３ ４５６"),
               user("被害額は123456円です")]
     run(ActionHandoff(), tracker(events=events))
-    assert cases.list_cases(engine())[0].summary == (
+    assert store.list_cases(engine())[0].summary == (
         f"ツイッターで悪口を書かれています / {PHONE_MASK} / 被害額は123456円です")
 
 
 def test_only_the_current_session_goes_into_the_summary(env):
     events = [user("前回の別の話"), {"event": "session_started"}, user("今回の相談です")]
     run(ActionHandoff(), tracker(events=events))
-    assert cases.list_cases(engine())[0].summary == "今回の相談です"
+    assert store.list_cases(engine())[0].summary == "今回の相談です"
 
 
 def test_triage_slot_list_is_the_agreed_one():
@@ -169,10 +175,10 @@ def test_asking_again_gives_the_same_reference(env):
     slots = {"trouble_type": "phishing"}
     first, _ = run(action, tracker(slots=slots))
     second, texts = run(action, tracker(slots=slots))
-    assert first == second and count(cases.cases) == 1
+    assert first == second and count(schema.cases) == 1
     assert texts[0].startswith("このご相談は、すでにお預かりしております。")
     third, _ = run(action, tracker(slots={"trouble_type": "account"}))
-    assert third != first and count(cases.cases) == 2
+    assert third != first and count(schema.cases) == 2
 
 
 IN_CAMPAIGN = "2020-07-15T11:00:00+09:00"
@@ -194,7 +200,7 @@ def test_the_decision_is_made_again_and_an_unproved_claim_reads_the_same_held_or
     slots = {**ANSWERS, "person_key": key, "eligibility": "member", "eligibility_campaign": "forged"}
     first, first_texts = run(action, tracker(slots=slots))
     assert first == [SlotSet("case_reference", first[0]["value"]), SlotSet("handoff_requested", False)]
-    case = cases.get_case(engine(), first[0]["value"])
+    case = store.get_case(engine(), first[0]["value"])
     assert (case.eligibility, case.eligibility_campaign, case.claim_state) == (
         "eligible", "sns-defamation-2020", ledger.PENDING)
     assert "無料電話相談の対象となる見込みです" in first_texts[0] and "スタッフがご本人の番号を確認" in first_texts[0]
@@ -202,7 +208,7 @@ def test_the_decision_is_made_again_and_an_unproved_claim_reads_the_same_held_or
     # Someone else types the same number: their case finds it held, and they cannot tell.
     second, second_texts = run(action, tracker(sender="conv-2", slots=slots))
     assert second == [SlotSet("case_reference", second[0]["value"]), SlotSet("handoff_requested", False)]
-    assert cases.get_case(engine(), second[0]["value"]).eligibility == "already_used"
+    assert store.get_case(engine(), second[0]["value"]).eligibility == "already_used"
     line = [l for l in first_texts[0].splitlines() if "無料電話相談" in l]
     assert line == [l for l in second_texts[0].splitlines() if "無料電話相談" in l]
     assert first[0]["value"] not in second_texts[0]
@@ -216,10 +222,10 @@ def test_the_sms_senders_own_number_confirms_the_claim_and_takes_it_from_a_pendi
     sender = {limits.SENDER_PERSON_KEY: key, limits.CLIENT: "sms:owner"}
     owner, texts = run(action, tracker(sender="sms-owner", slots={**ANSWERS, "person_key": key},
                                        events=asking("電話で相談したい", sender)))
-    case = cases.get_case(engine(), owner[0]["value"])
+    case = store.get_case(engine(), owner[0]["value"])
     assert (case.eligibility, case.claim_state) == ("eligible", ledger.CONFIRMED)
     assert "無料電話相談の対象として承りました" in texts[0]
-    assert cases.get_case(engine(), typed_by_another[0]["value"]).claim_state == ledger.RELEASED
+    assert store.get_case(engine(), typed_by_another[0]["value"]).claim_state == ledger.RELEASED
     # the owner's second case of another trouble is told, without any reference
     again, texts = run(action, tracker(sender="sms-owner-2", slots={**ANSWERS, "person_key": key},
                                        events=asking("電話で相談したい", sender)))
@@ -231,7 +237,7 @@ def test_forged_person_key_is_not_stored(env, monkeypatch):
     pin(monkeypatch, IN_CAMPAIGN)
     slots = {**ANSWERS, "eligibility": "eligible", "eligibility_campaign": "sns-2020", "person_key": "090-1234-5678"}
     events, texts = run(ActionHandoff(), tracker(slots=slots))
-    case = cases.get_case(engine(), events[0]["value"])
+    case = store.get_case(engine(), events[0]["value"])
     assert case.person_key is None and case.eligibility is None
     assert count(ledger.free_consultations) == 0 and "無料電話相談の対象" not in texts[0]
 
@@ -242,7 +248,7 @@ def test_a_forged_eligibility_for_a_topic_no_campaign_covers_is_not_recorded(env
              "eligibility_campaign": "sns-defamation-2020", "urgency": ["danger"],
              "person_key": identity.person_key("090-1234-5678", SECRET)}
     events, _ = run(ActionHandoff(), tracker(slots=slots))
-    case = cases.get_case(engine(), events[0]["value"])
+    case = store.get_case(engine(), events[0]["value"])
     assert case.eligibility == "topic_not_covered" and count(ledger.free_consultations) == 0
 
 
@@ -257,7 +263,7 @@ def test_a_client_opens_at_most_cases_per_hour_new_cases(env, monkeypatch):
     refused_events, [refused] = made[2]
     assert refused_events == [SlotSet("handoff_requested", False)]
     assert "0120-221-360" in refused and "受付番号は" not in refused
-    assert count(cases.cases) == 2
+    assert count(schema.cases) == 2
     # asking again in a conversation that has its case is not a new case
     again, _ = run(action, tracker(sender="flood-0", slots={"trouble_type": "account"},
                                    events=asking("担当者と話したい", client)))
@@ -280,7 +286,7 @@ def assert_apology(events, texts):
 def test_database_unreachable_at_start_up_and_during_the_handoff(env, monkeypatch, tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'cases.db'}")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'store.db'}")
     settings.cache_clear()
     action = ActionHandoff()  # start-up survives
     assert_apology(*run(action, tracker()))
@@ -299,18 +305,18 @@ def test_database_failing_mid_handoff_leaves_nothing_half_written(env, monkeypat
     slots = {"trouble_type": "defamation", "eligibility": "eligible", "eligibility_campaign": "sns-2020",
              "person_key": identity.person_key("090-1234-5678", SECRET)}
     assert_apology(*run(action, tracker(slots=slots)))
-    for table in (cases.cases, cases.case_status_events, outbox.outbox, ledger.free_consultations):
+    for table in (schema.cases, schema.case_status_events, outbox.outbox, ledger.free_consultations):
         assert count(table) == 0
     # Once the database is back, the same handoff succeeds and is notified once.
     monkeypatch.setattr(outbox, "enqueue", working)
     events, _ = run(action, tracker(slots=slots))
-    assert events[0]["event"] == "slot" and count(cases.cases) == 1 and count(outbox.outbox) == 1
+    assert events[0]["event"] == "slot" and count(schema.cases) == 1 and count(outbox.outbox) == 1
 
 
 def test_a_malformed_tracker_still_gets_the_phone_number(env):
     broken = tracker(events=[user("人と話したい"), "not an event"])
     assert_apology(*run(ActionHandoff(), broken))
-    assert count(cases.cases) == 0
+    assert count(schema.cases) == 0
 
 
 # --- action_request_staff: what comes before the reference ----------------------------------

@@ -7,7 +7,7 @@ from tests.fakes.dispatcher import RenderingDispatcher
 
 from actions.corrections import ActionReadAnswer
 from actions.service_questions import ActionAnswerFaq, ActionFreeConsultationIntro, ActionNextStepAdvice
-from nettrouble.settings import settings
+from nettrouble.core.settings import settings
 from tests.tracker_states import domain, message, slot_events, texts, tracker
 
 

@@ -1,4 +1,4 @@
-"""Staff accounts (nettrouble/agents.py) and their command line (scripts/agents.py, make
+"""Staff accounts (nettrouble/staff/agents.py) and their command line (scripts/agents.py, make
 agent-*): password hashing, names, add / remove / reset / list, sign-in checks, the session
 generation and the first-start supervisor."""
 import base64
@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from nettrouble import agents, cases, db
+from nettrouble.staff import agents
+
+from nettrouble.cases import schema
+
+from nettrouble.core import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -186,7 +190,7 @@ def test_without_any_supervisor_the_env_account_is_restored(engine):
 
 def test_the_assistants_audit_name_cannot_be_an_agent(engine):
     with pytest.raises(agents.AgentError, match="reserved"):
-        agents.bootstrap(engine, cases.SYSTEM, "pw")
+        agents.bootstrap(engine, schema.SYSTEM, "pw")
 
 
 # --- the command line ------------------------------------------------------------------------

@@ -8,10 +8,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine
 
-from nettrouble import analytics, tracker_events
-from nettrouble.cases import cases
-from nettrouble.clock import JST
-from nettrouble.tracker_events import StoredEvent
+from nettrouble.staff import analytics
+
+from nettrouble.cases import tracker_events
+from nettrouble.cases.schema import cases
+from nettrouble.core.clock import JST
+from nettrouble.cases.tracker_events import StoredEvent
 
 
 def jst(*args):

@@ -7,9 +7,11 @@ import pytest
 import yaml
 from rasa.core.nlg.interpolator import interpolate_text
 
-from nettrouble import answers, triage
+from nettrouble.triage import answers
 
-DEFAMATION = triage.PLANS["defamation"]
+from nettrouble.triage import plans
+
+DEFAMATION = plans.PLANS["defamation"]
 
 
 def read_one(slot, text, intent=None, trouble_type="phishing"):
@@ -154,7 +156,7 @@ def test_a_bare_passive_opener_does_not_answer_the_role():
 
 
 def test_two_answers_in_one_reply():
-    plan = triage.PLANS["bullying"]
+    plan = plans.PLANS["bullying"]
     found = answers.read("息子です、小5です", plan, "user_role", trouble_type="bullying")
     assert found == {"user_role": "parent", "child_grade": "小学5年"}
 
@@ -176,8 +178,8 @@ def test_a_correction_is_read_without_a_question():
 
 
 def test_kana_openers_read_like_kanji_ones():
-    kanji = answers.read("偽サイトにカード番号を入力してしまいました", triage.PLANS["phishing"], None, trouble_type="phishing")
-    kana = answers.read("にせさいとにかーどばんごうをにゅうりょくしてしまいました", triage.PLANS["phishing"], None,
+    kanji = answers.read("偽サイトにカード番号を入力してしまいました", plans.PLANS["phishing"], None, trouble_type="phishing")
+    kana = answers.read("にせさいとにかーどばんごうをにゅうりょくしてしまいました", plans.PLANS["phishing"], None,
                         trouble_type="phishing")
     assert kanji == kana == {"entered_info": "card"}
 
@@ -188,7 +190,7 @@ def test_money_lost_with_an_amount_answers_both():
 
 
 def test_a_demanded_amount_is_not_a_loss():
-    plan = triage.PLANS["billing_scam"]
+    plan = plans.PLANS["billing_scam"]
     assert answers.read("10万円請求されたけど払ってない", plan, "money_lost", trouble_type="billing_scam") == {"money_lost": "no"}
     # Asked whether anything was paid, a demand means not yet; the sum is not a loss.
     assert answers.read("10万払えって言われてるんです", plan, "money_lost", trouble_type="billing_scam") == {"money_lost": "no"}
@@ -196,9 +198,9 @@ def test_a_demanded_amount_is_not_a_loss():
 
 
 def test_an_amount_counts_ahead_only_with_a_loss_for_types_that_ask_about_the_loss():
-    plan = triage.PLANS["phishing"]
+    plan = plans.PLANS["phishing"]
     assert answers.read("5万円使われた", plan, None, trouble_type="phishing")["money_amount"] == 50000
-    fraud = triage.PLANS["payment_fraud"]
+    fraud = plans.PLANS["payment_fraud"]
     assert answers.read("PayPayで3万円使われた", fraud, None, trouble_type="payment_fraud",
                         entities=[{"entity": "payment_service", "value": "PayPay"}]) == {
         "payment_method": "PayPay", "money_amount": 30000}
@@ -278,7 +280,7 @@ def test_a_pressed_button_answers_nothing_when_no_question_is_open():
 def test_every_answer_button_of_the_domain_sends_a_value_its_question_accepts():
     domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
     checked = 0
-    for slot in triage.TRIAGE_SLOTS:
+    for slot in plans.TRIAGE_SLOTS:
         for variant in domain["responses"][f"utter_ask_{slot}"]:
             for button in variant.get("buttons", []):
                 # As Rasa's interpolator sends it: the domain doubles the braces (domain.yml).
@@ -323,7 +325,7 @@ def test_what_is_not_an_answer_and_what_still_is(slot, text, intent, expected):
 
 
 def test_a_named_service_answers_the_question_asked_beside_another_answer():
-    found = answers.read("LINEのオープンチャットです。家に人が来たりはしてないです", triage.PLANS["privacy"],
+    found = answers.read("LINEのオープンチャットです。家に人が来たりはしてないです", plans.PLANS["privacy"],
                          "platform", entities=[{"entity": "sns_platform", "value": "LINE"}], trouble_type="privacy")
     assert found == {"platform": "LINE", "offline_contact": "no"}
 

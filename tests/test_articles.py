@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nettrouble import articles, service
-from nettrouble.clock import JST
-from nettrouble.datafiles import TROUBLE_TYPES, DataFileError
-from nettrouble.japanese import content_lemmas
+from nettrouble.content import articles
+
+from nettrouble.content import service
+from nettrouble.core.clock import JST
+from nettrouble.core.datafiles import TROUBLE_TYPES, DataFileError
+from nettrouble.core.japanese import content_lemmas
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = Path(__file__).resolve().parent / "article_queries.yml"
@@ -504,7 +506,7 @@ def test_no_articles_is_said_politely_with_the_catalogue_link():
 @pytest.mark.system  # a fresh Python process, the only way to see what an import does
 def test_index_is_built_once_and_not_at_import():
     code = (
-        "import nettrouble.articles as a, actions.articles\n"
+        "import nettrouble.content.articles as a, actions.articles\n"
         "assert a.index.cache_info().currsize == 0, 'index built at import'\n"
         "assert a.index() is a.index()\n"
         "print('ok')\n"

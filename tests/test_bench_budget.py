@@ -1,5 +1,5 @@
 """The time budget of scripts/bench.py on synthetic timing records in the format of
-nettrouble/timing.py's docstring: reading them, matching them to turns, medians, shares, tables."""
+nettrouble/monitoring/timing.py's docstring: reading them, matching them to turns, medians, shares, tables."""
 import json
 
 import pytest

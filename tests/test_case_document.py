@@ -9,11 +9,14 @@ import jsonschema
 import pytest
 
 from console import views
-from nettrouble import case_document as document_module
-from nettrouble import cases, eligibility, ledger
-from nettrouble.case_document import SCHEMA_VERSION, case_document
-from nettrouble.cases import CaseDraft
-from nettrouble.datafiles import TROUBLE_TYPES
+from nettrouble.cases import document as document_module
+from nettrouble.cases import schema
+from nettrouble.cases import store
+from nettrouble.eligibility import rules
+from nettrouble.eligibility import ledger
+from nettrouble.cases.document import SCHEMA_VERSION, case_document
+from nettrouble.cases.schema import CaseDraft
+from nettrouble.core.datafiles import TROUBLE_TYPES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SCHEMA = json.loads((DOCS / "case-schema.json").read_text(encoding="utf-8"))
@@ -38,7 +41,7 @@ def engine(service_database, env, clock):
 
 
 def full_case(engine):
-    return cases.open_case(engine, CaseDraft(
+    return store.open_case(engine, CaseDraft(
         conversation_id="doc-1", channel="line", trouble_type="defamation",
         triage_answers={"platform": "X", "ongoing": True, "money_amount": 20000, "evidence": ["screenshot"]},
         urgency=["minor", "danger"], eligibility="eligible", eligibility_campaign="sns-2020",
@@ -59,7 +62,7 @@ def test_a_case_makes_a_valid_versioned_document_without_the_person_key(engine):
 
 
 def test_a_bare_case_is_valid_too(engine):
-    case, _ = cases.open_case(engine, CaseDraft(conversation_id="bare"), notify=False)
+    case, _ = store.open_case(engine, CaseDraft(conversation_id="bare"), notify=False)
     document = case_document(case)
     check_document(document)
     assert document["trouble_type"] == "unknown" and document["eligibility"] is None
@@ -93,22 +96,22 @@ def test_a_field_missing_or_of_the_wrong_type_is_caught(engine):
 
 def test_the_documented_codes_are_the_codes_of_the_code():
     properties = SCHEMA["properties"]
-    assert properties["trouble_type"]["enum"] == list(TROUBLE_TYPES) + [cases.UNKNOWN]
-    assert set(properties["urgency"]["items"]["enum"]) == set(cases.URGENCY_FLAGS)
-    assert properties["status"]["enum"] == list(cases.STATUSES)
+    assert properties["trouble_type"]["enum"] == list(TROUBLE_TYPES) + [schema.UNKNOWN]
+    assert set(properties["urgency"]["items"]["enum"]) == set(store.URGENCY_FLAGS)
+    assert properties["status"]["enum"] == list(schema.STATUSES)
     assert set(properties["claim_state"]["enum"]) == {ledger.PENDING, ledger.CONFIRMED, ledger.EXPIRED,
                                                       ledger.RELEASED, None}
-    assert properties["summary"]["maxLength"] == cases.SUMMARY_CHARS
-    assert set(document_module.URGENCY_LABELS) == set(cases.URGENCY_FLAGS) == set(document_module.URGENCY_ORDER)
+    assert properties["summary"]["maxLength"] == schema.SUMMARY_CHARS
+    assert set(document_module.URGENCY_LABELS) == set(store.URGENCY_FLAGS) == set(document_module.URGENCY_ORDER)
 
 
 def test_the_page_explains_every_field_and_code():
     page = (DOCS / "case-schema.md").read_text(encoding="utf-8")
     for name in SCHEMA["properties"]:
         assert f"| `{name}` |" in page, name
-    codes = list(TROUBLE_TYPES) + list(cases.URGENCY_FLAGS) + list(cases.STATUSES) + [
-        eligibility.ELIGIBLE, eligibility.ALREADY_USED, eligibility.MEMBER, eligibility.TOPIC_NOT_COVERED,
-        eligibility.NOT_DOCOMO, eligibility.NOT_STARTED, eligibility.ENDED, eligibility.ADVISER_EXCLUDED,
+    codes = list(TROUBLE_TYPES) + list(store.URGENCY_FLAGS) + list(schema.STATUSES) + [
+        rules.ELIGIBLE, rules.ALREADY_USED, rules.MEMBER, rules.TOPIC_NOT_COVERED,
+        rules.NOT_DOCOMO, rules.NOT_STARTED, rules.ENDED, rules.ADVISER_EXCLUDED,
         ledger.PENDING, ledger.CONFIRMED, ledger.EXPIRED, ledger.RELEASED,
     ]
     for code in codes:

@@ -14,8 +14,8 @@ from rasa.core import run
 
 from addons.channels import render_line, turns
 from addons.channels.line import LineInput
-from nettrouble import limits
-from nettrouble.settings import settings
+from nettrouble.core import limits
+from nettrouble.core.settings import settings
 from tests.fakes.agent import FakeAgent
 from tests.fakes.http_recorder import platform_apis
 
@@ -350,7 +350,7 @@ def test_oversized_body_is_refused_before_anything_else(app, line_api, agent):
 # ---- cards -----------------------------------------------------------------------------------
 
 def card_replies(text):
-    from nettrouble import guidance
+    from nettrouble.triage import guidance
 
     urgency = ["danger"]
     return [

@@ -6,8 +6,8 @@ from rasa.core import run
 
 from addons.channels import turns
 from addons.channels.rest import RestInput
-from nettrouble import limits
-from nettrouble.settings import settings
+from nettrouble.core import limits
+from nettrouble.core.settings import settings
 from tests.fakes.agent import FakeAgent
 
 

@@ -11,9 +11,11 @@ from twilio.request_validator import RequestValidator
 
 from addons.channels import render, render_sms, sms, turns
 from addons.channels.sms import SmsInput
-from nettrouble import identity, limits, sms_segments
-from nettrouble.sms_providers import TwilioSmsProvider
-from nettrouble.settings import settings
+from nettrouble.eligibility import identity
+from nettrouble.core import limits
+from nettrouble.channels import sms_segments
+from nettrouble.channels.sms_providers import TwilioSmsProvider
+from nettrouble.core.settings import settings
 from tests.fakes.agent import FakeAgent
 
 ACCOUNT = "AC0123456789abcdef0123456789abcdef"
@@ -268,7 +270,7 @@ def test_provider_retries_when_twilio_is_busy(app, twilio_api, agent):
 def test_deliveries_are_per_channel_hashed_and_pruned_after_a_while(service_database):
     from datetime import datetime, timedelta, timezone
 
-    from nettrouble import deliveries
+    from nettrouble.channels import deliveries
 
     long_ago = datetime.now(timezone.utc) - deliveries.KEEP - timedelta(minutes=1)
     assert deliveries.first_time(service_database, "sms", "SM1", at=long_ago) is True
@@ -291,7 +293,7 @@ def segments_metric(reply):
 
 
 def usage_of(database, sender):
-    from nettrouble import sms_usage
+    from nettrouble.channels import sms_usage
 
     return sms_usage.current(database, sender, expiry=None)
 
@@ -312,7 +314,7 @@ def test_segments_are_counted_per_conversation_and_in_the_metric(app, twilio_api
 
 
 def sms_usage_of(**figures):
-    from nettrouble import sms_usage
+    from nettrouble.channels import sms_usage
 
     return sms_usage.Usage(**figures)
 
@@ -360,7 +362,7 @@ def test_the_conversation_starts_again_after_rasas_session_expiry(app, twilio_ap
 
     from sqlalchemy import update
 
-    from nettrouble import sms_usage
+    from nettrouble.channels import sms_usage
 
     budget(env, 2)
     post(app, twilio_form("誹謗中傷されています"))   # 2 segments: the whole budget
@@ -390,7 +392,7 @@ def test_the_session_expiry_comes_from_the_models_domain():
 
 
 def test_an_unreachable_usage_store_still_sends_the_answer(app, twilio_api, agent, monkeypatch, env):
-    from nettrouble import sms_usage
+    from nettrouble.channels import sms_usage
 
     def down(*args, **kwargs):
         raise RuntimeError("database down")
@@ -425,7 +427,7 @@ def test_a_flood_of_keywords_counts_towards_the_message_limit(app, twilio_api, a
 
 def test_stop_is_recorded_confirmed_and_later_messages_are_still_answered(app, twilio_api, agent, service_database,
                                                                          caplog):
-    from nettrouble import sms_usage
+    from nettrouble.channels import sms_usage
 
     with caplog.at_level(logging.DEBUG):
         post(app, twilio_form("停止"))
@@ -453,7 +455,7 @@ def test_keywords_are_answered_past_the_budget(app, twilio_api, agent, env):
 
 
 def test_a_stop_that_cannot_be_recorded_is_not_confirmed(app, twilio_api, agent, monkeypatch):
-    from nettrouble import sms_usage
+    from nettrouble.channels import sms_usage
 
     def down(*args, **kwargs):
         raise RuntimeError("database down")

@@ -11,8 +11,8 @@ from rasa.core import run
 from addons.channels import turns
 from addons.channels import web
 from addons.channels.web import WebChatInput
-from nettrouble import limits
-from nettrouble.settings import SettingsError, allowed_origins, settings
+from nettrouble.core import limits
+from nettrouble.core.settings import SettingsError, allowed_origins, settings
 from tests.fakes.agent import REFERENCE, FakeAgent
 
 ROOT = Path(__file__).resolve().parent.parent

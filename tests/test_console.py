@@ -25,11 +25,16 @@ from sqlalchemy.exc import OperationalError
 from console import auth, templates, views
 from console import __main__ as console_main
 from console.app import PUBLIC_PATHS, create_app
-from nettrouble import cases, db, identity, ledger, outbox
-from nettrouble.cases import CaseDraft
-from nettrouble.clock import now, JST
-from nettrouble.reference import damm, format_reference
-from nettrouble.settings import SettingsError
+from nettrouble.cases import schema
+from nettrouble.cases import store
+from nettrouble.core import db
+from nettrouble.eligibility import identity
+from nettrouble.eligibility import ledger
+from nettrouble.notify import outbox
+from nettrouble.cases.schema import CaseDraft
+from nettrouble.core.clock import now, JST
+from nettrouble.cases.reference import damm, format_reference
+from nettrouble.core.settings import SettingsError
 from tests.fakes.http_recorder import RecordingServer
 from tests.fakes.local import free_port, wait_until
 
@@ -132,7 +137,7 @@ def open_case(engine, conversation="conv-1", at=None, **overrides):
         summary="Xで悪口を書かれています",
     )
     values.update(overrides)
-    case, created = cases.open_case(engine, CaseDraft(**values), at=at or jst(2026, 7, 15, 11, 0), notify=False)
+    case, created = store.open_case(engine, CaseDraft(**values), at=at or jst(2026, 7, 15, 11, 0), notify=False)
     assert created
     return case
 
@@ -370,7 +375,7 @@ def several(engine):
         "minor": open_case(engine, "c4", at=jst(2026, 7, 20, 15, 0), trouble_type="bullying",
                            urgency=["minor", "self_harm"], summary="娘がクラスでいじめられています"),
     }
-    cases.change_status(engine, made["phishing"].reference, cases.IN_PROGRESS, "someone")
+    store.change_status(engine, made["phishing"].reference, schema.IN_PROGRESS, "someone")
     return made
 
 
@@ -459,7 +464,7 @@ def test_list_pages(agent, several, monkeypatch):
 
 def test_detail_shows_everything_staff_need(engine, agent, several):
     case = several["old_defamation"]
-    cases.open_case(engine, CaseDraft(conversation_id="c1", trouble_type="defamation",
+    store.open_case(engine, CaseDraft(conversation_id="c1", trouble_type="defamation",
                                       urgency=["sexual_image", "danger"]), notify=False)
     page = agent.get(f"/cases/{case.reference}")
     assert page.status == 200
@@ -541,10 +546,10 @@ def change(agent, reference, status, reopen=False):
 def test_status_changes_leave_an_audit_trail(engine, agent, clock):
     case = open_case(engine)
     moments = ["2026-07-15T11:05:00+09:00", "2026-07-15T13:30:00+09:00", "2026-07-16T09:00:00+09:00"]
-    steps = [(cases.IN_PROGRESS, False), (cases.CLOSED, False), (cases.IN_PROGRESS, True)]
+    steps = [(schema.IN_PROGRESS, False), (schema.CLOSED, False), (schema.IN_PROGRESS, True)]
     for moment, (status, reopen) in zip(moments, steps):
         clock(moment)
-        if status == cases.CLOSED:
+        if status == schema.CLOSED:
             # closing needs a reason: the close form, not the status buttons
             answer = agent.post(f"/cases/{case.reference}/close",
                                 {"csrf_token": agent.csrf(f"/cases/{case.reference}"), "reason": "resolved_by_phone"})
@@ -554,9 +559,9 @@ def test_status_changes_leave_an_audit_trail(engine, agent, clock):
         answer = change(agent, case.reference, status, reopen)
         assert answer.status == 303
         assert answer.headers["location"] == f"/cases/{case.reference}?notice=status_changed"
-    history = cases.status_history(engine, case.reference)
+    history = store.status_history(engine, case.reference)
     assert [(e.by, e.from_status, e.to_status) for e in history] == [
-        (cases.SYSTEM, None, "new"), (USER, "new", "in_progress"), (USER, "in_progress", "closed"),
+        (schema.SYSTEM, None, "new"), (USER, "new", "in_progress"), (USER, "in_progress", "closed"),
         (USER, "closed", "in_progress"),
     ]
     assert [e.at.isoformat() for e in history[1:]] == moments
@@ -573,20 +578,20 @@ def test_status_changes_leave_an_audit_trail(engine, agent, clock):
 
 def test_status_changes_the_rules_forbid_are_explained(engine, agent):
     case = open_case(engine)
-    answer = change(agent, case.reference, cases.NEW)
+    answer = change(agent, case.reference, schema.NEW)
     assert answer.headers["location"] == f"/cases/{case.reference}?error=not_allowed"
     assert "その変更はできません" in agent.get(answer.headers["location"]).text
     assert change(agent, case.reference, "archived").headers["location"].endswith("?error=invalid")
-    change(agent, case.reference, cases.IN_PROGRESS)
+    change(agent, case.reference, schema.IN_PROGRESS)
     # the status buttons never close: a closed case carries its reason
-    refused = change(agent, case.reference, cases.CLOSED)
+    refused = change(agent, case.reference, schema.CLOSED)
     assert refused.headers["location"] == f"/cases/{case.reference}?error=needs_reason"
     assert "対応終了の理由を選んで" in agent.get(refused.headers["location"]).text
-    assert cases.get_case(engine, case.reference).status == cases.IN_PROGRESS
-    cases.close(engine, case.reference, "duplicate", USER, now())
+    assert store.get_case(engine, case.reference).status == schema.IN_PROGRESS
+    store.close(engine, case.reference, "duplicate", USER, now())
     # closed is final unless reopened on purpose
-    assert change(agent, case.reference, cases.IN_PROGRESS).headers["location"].endswith("?error=not_allowed")
-    assert cases.get_case(engine, case.reference).status == cases.CLOSED
+    assert change(agent, case.reference, schema.IN_PROGRESS).headers["location"].endswith("?error=not_allowed")
+    assert store.get_case(engine, case.reference).status == schema.CLOSED
     assert agent.get(f"/cases/{case.reference}?error=<b>x</b>").text.count("message error") == 0
 
 
@@ -652,7 +657,7 @@ def test_staff_release_a_pending_claim_and_the_number_is_free_again(engine, agen
     assert "枠を解除する" in page
     answer = agent.post(f"/cases/{case.reference}/release-claim", {"csrf_token": agent.csrf(f"/cases/{case.reference}")})
     assert answer.status == 303 and "claim_released" in answer.headers["location"]
-    assert cases.get_case(engine, case.reference).claim_state == ledger.RELEASED
+    assert store.get_case(engine, case.reference).claim_state == ledger.RELEASED
     assert ledger.holder(engine, "sns-defamation-2020", key) is None
     again = agent.post(f"/cases/{case.reference}/release-claim", {"csrf_token": agent.csrf(f"/cases/{case.reference}")})
     assert "claim_not_pending" in again.headers["location"]
@@ -718,7 +723,7 @@ def test_forms_refuse_cross_site_requests(engine, app, agent):
         answer = agent.post(path, {**data, **extra}, headers=headers)
         assert answer.status == 403, (extra, headers)
         assert "受け付けませんでした" in answer.text
-    assert cases.get_case(engine, case.reference).status == cases.NEW
+    assert store.get_case(engine, case.reference).status == schema.NEW
     assert agent.post("/logout", {}).status == 403
     assert agent.get("/").status == 200  # still signed in
 
@@ -726,7 +731,7 @@ def test_forms_refuse_cross_site_requests(engine, app, agent):
     answer = agent.post(path, {**data, "csrf_token": token},
                         headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
     assert answer.status == 303
-    assert cases.get_case(engine, case.reference).status == cases.IN_PROGRESS
+    assert store.get_case(engine, case.reference).status == schema.IN_PROGRESS
 
 
 def test_sign_in_form_needs_its_token_too(client):
@@ -840,7 +845,7 @@ def recorder():
 
 
 def test_delivery_worker_posts_new_cases_and_stops_cleanly(engine, recorder):
-    case, _ = cases.open_case(engine, CaseDraft(conversation_id="w1", trouble_type="defamation",
+    case, _ = store.open_case(engine, CaseDraft(conversation_id="w1", trouble_type="defamation",
                                                 summary="通知のテスト"), notify=True)
     # An hour between runs: stop() ends the thread only if it wakes the loop from its wait
     # (it gives up after the requests' timeouts, about 9 s here), which no stopwatch has to judge.
@@ -896,7 +901,7 @@ def test_python_m_console_serves_and_notifies_until_stopped(tmp_path, recorder):
 
         assert wait_until(healthy, 30), "the console did not start"
         engine = db.engine(url)
-        case, _ = cases.open_case(engine, CaseDraft(conversation_id="served", trouble_type="account"), notify=True)
+        case, _ = store.open_case(engine, CaseDraft(conversation_id="served", trouble_type="account"), notify=True)
         # the worker polls every 5 seconds
         assert wait_until(lambda: recorder.to("/handoff"), 15), "no notification was delivered"
         assert recorder.to("/handoff")[0].json()["case"]["reference"] == case.reference
@@ -917,7 +922,7 @@ def test_a_database_failure_is_a_plain_error_page(agent, app, monkeypatch, caplo
     def down(*args, **kwargs):
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(cases, "list_cases", down)
+    monkeypatch.setattr(store, "list_cases", down)
     page = agent.get("/")
     assert page.status == 500 and "エラーが発生しました" in page.text
     assert "Traceback" not in page.text and "SELECT" not in page.text and "locked" not in page.text

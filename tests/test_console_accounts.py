@@ -8,8 +8,11 @@ from sanic.response import text
 
 from console import auth
 from console.app import create_app
-from nettrouble import agents, cases, db
-from nettrouble.settings import SettingsError
+from nettrouble.staff import agents
+from nettrouble.cases import schema
+from nettrouble.cases import store
+from nettrouble.core import db
+from nettrouble.core.settings import SettingsError
 from tests.test_console import PASSWORD, USER, Client, change, open_case, set_env
 
 
@@ -51,13 +54,13 @@ def test_each_agent_signs_their_own_changes(engine, app):
     alice = signed_in(app, "ALICE", agents.add(engine, "Alice"))
     bob = signed_in(app, "bob", agents.add(engine, "bob"))
     case = open_case(engine)
-    assert change(alice, case.reference, cases.IN_PROGRESS).status == 303
+    assert change(alice, case.reference, schema.IN_PROGRESS).status == 303
     closing = {"csrf_token": bob.csrf(f"/cases/{case.reference}"), "reason": "duplicate"}
     assert bob.post(f"/cases/{case.reference}/close", closing).status == 303
-    history = cases.status_history(engine, case.reference)
+    history = store.status_history(engine, case.reference)
     assert [(e.by, e.to_status) for e in history] == [
-        (cases.SYSTEM, cases.NEW), ("Alice", cases.IN_PROGRESS), ("bob", cases.CLOSED)]
-    assert cases.get_case(engine, case.reference).status_changed_by == "bob"
+        (schema.SYSTEM, schema.NEW), ("Alice", schema.IN_PROGRESS), ("bob", schema.CLOSED)]
+    assert store.get_case(engine, case.reference).status_changed_by == "bob"
     assert "Alice" in alice.get("/").text
 
 
@@ -73,8 +76,8 @@ def test_removing_an_agent_ends_their_open_session(engine, app):
     case = open_case(engine)
     csrf = bob.csrf(f"/cases/{case.reference}")
     assert bob.get("/").status == 200
-    assert alice.post(f"/cases/{case.reference}/status", {"csrf_token": csrf, "status": cases.IN_PROGRESS}).status == 302
-    assert cases.get_case(engine, case.reference).status == cases.NEW
+    assert alice.post(f"/cases/{case.reference}/status", {"csrf_token": csrf, "status": schema.IN_PROGRESS}).status == 302
+    assert store.get_case(engine, case.reference).status == schema.NEW
 
 
 def test_a_password_reset_ends_the_old_sessions(engine, app):

@@ -18,8 +18,10 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from addons.tracker_store import MaskingSQLTrackerStore
 from console import templates
 from console.app import create_app
-from nettrouble import agents, db, review
-from nettrouble.case_document import type_label
+from nettrouble.staff import agents
+from nettrouble.core import db
+from nettrouble.staff import review
+from nettrouble.cases.document import type_label
 from tests.test_console import CSRF, USER, Client, jst, open_case, set_env
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """The agent console in a real browser: headless Debian Chromium driven by Playwright, against the
 console served by Sanic on a free port over a temporary SQLite database seeded through
-``nettrouble.cases.open_case``. Sign in, search a reference (a typo first), open the case, start
+``nettrouble.cases.store.open_case``. Sign in, search a reference (a typo first), open the case, start
 work on it, check the caller's number, sign out.
 
 With ``CONSOLE_SCREENSHOT=/path/to/file.png`` the case page is saved there (for release notes).
@@ -12,10 +12,13 @@ import pytest
 from playwright.sync_api import expect
 
 from console.app import create_app
-from nettrouble import cases, db, identity
-from nettrouble.cases import CaseDraft
-from nettrouble.clock import JST
-from nettrouble.reference import format_reference
+from nettrouble.cases import schema
+from nettrouble.cases import store
+from nettrouble.core import db
+from nettrouble.eligibility import identity
+from nettrouble.cases.schema import CaseDraft
+from nettrouble.core.clock import JST
+from nettrouble.cases.reference import format_reference
 from tests.fakes.environment import environment_variables
 from tests.fakes.local import free_port
 from tests.fakes.served import ServedApp, chromium
@@ -42,7 +45,7 @@ def environment(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def case(environment):
-    created, _ = cases.open_case(environment, CaseDraft(
+    created, _ = store.open_case(environment, CaseDraft(
         conversation_id="web-7f3a9c",
         channel="web",
         trouble_type="defamation",
@@ -55,7 +58,7 @@ def case(environment):
         summary=SUMMARY,
     ), at=datetime(2020, 7, 15, 11, 2, tzinfo=JST), notify=False)
     # another case, so that the list and the search have something to tell apart
-    cases.open_case(environment, CaseDraft(conversation_id="line-U12", channel="line", trouble_type="phishing",
+    store.open_case(environment, CaseDraft(conversation_id="line-U12", channel="line", trouble_type="phishing",
                                            summary="宅配業者を名乗るSMSのリンクを開いてしまいました"),
                     at=datetime(2020, 7, 15, 10, 40, tzinfo=JST), notify=False)
     return created
@@ -149,5 +152,5 @@ def test_sign_in_search_a_reference_and_open_the_case(browser, server, case):
     page.goto(f"{server.base}/cases/{case.reference}")
     expect(page).to_have_url(f"{server.base}/login?next=%2Fcases%2F{case.reference}")
     assert policy_errors == []
-    assert cases.get_case(server.app.ctx.engine, case.reference).status == cases.IN_PROGRESS
+    assert store.get_case(server.app.ctx.engine, case.reference).status == schema.IN_PROGRESS
     context.close()

@@ -12,11 +12,17 @@ from markupsafe import escape
 
 from addons.tracker_store import MaskingSQLTrackerStore
 from console.app import create_app
-from nettrouble import agents, cases, closing_reasons, datafiles, db, hours
-from nettrouble.clock import JST
-from nettrouble.datafiles import DataFileError
-from nettrouble.tracker_events import tracker_engine
-from nettrouble.transcript import case_transcript, notes_text
+from nettrouble.staff import agents
+from nettrouble.cases import schema
+from nettrouble.cases import store
+from nettrouble.cases import closing_reasons
+from nettrouble.core import datafiles
+from nettrouble.core import db
+from nettrouble.content import hours
+from nettrouble.core.clock import JST
+from nettrouble.core.datafiles import DataFileError
+from nettrouble.cases.tracker_events import tracker_engine
+from nettrouble.cases.transcript import case_transcript, notes_text
 from tests.saved_conversations import DOMAIN, Conversation, buttons_of
 from tests.test_console import USER, Client, api, open_case, set_env
 
@@ -91,7 +97,7 @@ def post(client, path, **fields):
 
 
 def history(engine, reference):
-    return [(e.by, e.to_status, e.assigned_to, e.closing_reason) for e in cases.status_history(engine, reference)]
+    return [(e.by, e.to_status, e.assigned_to, e.closing_reason) for e in store.status_history(engine, reference)]
 
 
 # --- the queue -----------------------------------------------------------------------------------
@@ -103,10 +109,10 @@ def test_queue_is_urgent_first_then_longest_wait_with_overdue_in_words(engine, c
                        trouble_type="privacy", channel="line").reference             # 10 minutes, urgent
     yesterday = open_case(engine, "yesterday", at=jst(2026, 7, 14, 17, 50)).reference  # 10 + 120 minutes
     held = open_case(engine, "held", at=jst(2026, 7, 15, 10, 0)).reference
-    cases.take(engine, held, "bob", jst(2026, 7, 15, 10, 10))                       # waited 10, then taken
+    store.take(engine, held, "bob", jst(2026, 7, 15, 10, 10))                       # waited 10, then taken
     done = open_case(engine, "done", at=jst(2026, 7, 15, 10, 0)).reference
-    cases.take(engine, done, "bob", jst(2026, 7, 15, 10, 5))
-    cases.close(engine, done, "resolved_by_phone", "bob", jst(2026, 7, 15, 10, 30))
+    store.take(engine, done, "bob", jst(2026, 7, 15, 10, 5))
+    store.close(engine, done, "resolved_by_phone", "bob", jst(2026, 7, 15, 10, 30))
 
     page = alice.get("/queue")
     assert page.status == 200 and '<a href="/queue" aria-current="page">今日の対応</a>' in page.text
@@ -138,17 +144,17 @@ def test_an_agent_takes_a_case_and_a_second_agent_is_told_who_holds_it(engine, a
     reference = open_case(engine).reference
     taken = post(alice, f"/cases/{reference}/take")
     assert taken.status == 303 and taken.headers["location"] == f"/cases/{reference}?notice=taken"
-    case = cases.get_case(engine, reference)
-    assert (case.status, case.assigned_to, case.assigned_at) == (cases.IN_PROGRESS, "alice", NOON)
-    assert history(engine, reference)[-1] == ("alice", cases.IN_PROGRESS, "alice", None)
+    case = store.get_case(engine, reference)
+    assert (case.status, case.assigned_to, case.assigned_at) == (schema.IN_PROGRESS, "alice", NOON)
+    assert history(engine, reference)[-1] == ("alice", schema.IN_PROGRESS, "alice", None)
     page = alice.get(taken.headers["location"]).text
     assert "この案件の担当になりました。" in page and "alice（2026-07-15 12:00 から）" in page
 
     refused = post(bob, f"/cases/{reference}/take")
     assert refused.status == 303 and refused.headers["location"] == f"/cases/{reference}?error=taken"
     assert "この案件はすでに alice さんが担当しています。" in bob.get(refused.headers["location"]).text
-    assert cases.get_case(engine, reference).assigned_to == "alice"
-    assert len(cases.status_history(engine, reference)) == 2
+    assert store.get_case(engine, reference).assigned_to == "alice"
+    assert len(store.status_history(engine, reference)) == 2
 
 
 def test_a_supervisor_assigns_and_an_agent_may_not(engine, supervisor, alice, bob):
@@ -160,8 +166,8 @@ def test_a_supervisor_assigns_and_an_agent_may_not(engine, supervisor, alice, bo
 
     moved = post(supervisor, f"/cases/{reference}/assign", agent="bob")
     assert moved.status == 303 and moved.headers["location"] == f"/cases/{reference}?notice=assigned"
-    assert cases.get_case(engine, reference).assigned_to == "bob"
-    assert history(engine, reference)[-1] == (USER, cases.IN_PROGRESS, "bob", None)
+    assert store.get_case(engine, reference).assigned_to == "bob"
+    assert history(engine, reference)[-1] == (USER, schema.IN_PROGRESS, "bob", None)
     assert "（担当: bob）" in supervisor.get(f"/cases/{reference}").text
 
     agents.remove(engine, "alice")
@@ -169,12 +175,12 @@ def test_a_supervisor_assigns_and_an_agent_may_not(engine, supervisor, alice, bo
         wrong = post(supervisor, f"/cases/{reference}/assign", agent=unknown)
         assert wrong.status == 400 and "担当者を一覧から選んでください" in wrong.text
         assert "<b>x" not in wrong.text
-    assert cases.get_case(engine, reference).assigned_to == "bob"
+    assert store.get_case(engine, reference).assigned_to == "bob"
 
     released = post(supervisor, f"/cases/{reference}/assign", agent="")
     assert released.headers["location"] == f"/cases/{reference}?notice=released"
-    case = cases.get_case(engine, reference)
-    assert (case.status, case.assigned_to) == (cases.NEW, None)
+    case = store.get_case(engine, reference)
+    assert (case.status, case.assigned_to) == (schema.NEW, None)
 
 
 def test_notes_carry_their_author_and_come_back_escaped(engine, alice, bob):
@@ -182,7 +188,7 @@ def test_notes_carry_their_author_and_come_back_escaped(engine, alice, bob):
     written = "折り返しは夕方希望\n<script>alert(1)</script>"
     added = post(alice, f"/cases/{reference}/notes", text=written)
     assert added.status == 303 and added.headers["location"] == f"/cases/{reference}?notice=note_added"
-    [note] = cases.notes(engine, reference)
+    [note] = store.notes(engine, reference)
     assert (note.author, note.at, note.text) == ("alice", NOON, written)
     page = bob.get(f"/cases/{reference}").text
     assert "2026-07-15 12:00 alice" in page
@@ -190,11 +196,11 @@ def test_notes_carry_their_author_and_come_back_escaped(engine, alice, bob):
 
     empty = post(alice, f"/cases/{reference}/notes", text="  \n ")
     assert empty.status == 400 and "メモが空です" in empty.text
-    too_long = "あ" * (cases.MAX_NOTE_CHARS + 1)
+    too_long = "あ" * (schema.MAX_NOTE_CHARS + 1)
     refused = post(alice, f"/cases/{reference}/notes", text=too_long)
-    assert refused.status == 400 and f"メモは{cases.MAX_NOTE_CHARS}文字まで" in refused.text
+    assert refused.status == 400 and f"メモは{schema.MAX_NOTE_CHARS}文字まで" in refused.text
     assert too_long in refused.text  # what was typed is offered again, not lost
-    assert len(cases.notes(engine, reference)) == 1
+    assert len(store.notes(engine, reference)) == 1
 
 
 def test_closing_needs_a_reason_from_the_list(engine, alice):
@@ -211,13 +217,13 @@ def test_closing_needs_a_reason_from_the_list(engine, alice):
         refused = post(alice, f"/cases/{reference}/close", **bad)
         assert refused.status == 400 and "対応終了の理由を一覧から選んでください" in refused.text, bad
         assert "<b>x" not in refused.text
-    assert cases.get_case(engine, reference).status == cases.IN_PROGRESS
+    assert store.get_case(engine, reference).status == schema.IN_PROGRESS
 
     closed = post(alice, f"/cases/{reference}/close", reason="referred_police")
     assert closed.status == 303 and closed.headers["location"] == f"/cases/{reference}?notice=closed"
-    case = cases.get_case(engine, reference)
-    assert (case.status, case.closing_reason, case.status_changed_by) == (cases.CLOSED, "referred_police", "alice")
-    assert history(engine, reference)[-1] == ("alice", cases.CLOSED, None, "referred_police")
+    case = store.get_case(engine, reference)
+    assert (case.status, case.closing_reason, case.status_changed_by) == (schema.CLOSED, "referred_police", "alice")
+    assert history(engine, reference)[-1] == ("alice", schema.CLOSED, None, "referred_police")
     page = alice.get(closed.headers["location"]).text
     assert "対応中 → 完了（理由: 警察へ案内）" in page and "完了にしました。" in page
 
@@ -228,7 +234,7 @@ def test_holdings_are_for_supervisors(engine, cal, supervisor, alice, bob):
     mine = open_case(engine, "mine", at=jst(2026, 7, 15, 11, 0), urgency=["minor"]).reference
     open_case(engine, "waiting", at=jst(2026, 7, 15, 11, 30))
     open_case(engine, "waiting-too", at=jst(2026, 7, 15, 11, 40))
-    cases.take(engine, mine, "alice", jst(2026, 7, 15, 11, 20))
+    store.take(engine, mine, "alice", jst(2026, 7, 15, 11, 20))
 
     refused = alice.get("/holdings")
     assert refused.status == 403 and mine not in refused.text
@@ -250,8 +256,8 @@ def test_holdings_are_for_supervisors(engine, cal, supervisor, alice, bob):
 def conversation(tracker_path):
     """A web conversation written by the project's tracker store: a typed message with a phone
     number, a question with buttons, a tap, and a safety answer. The tapped button's title."""
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tracker_path))
-    talk = Conversation(asyncio.run(store.get_or_create_tracker(SENDER, append_action_listen=False)))
+    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tracker_path))
+    talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)))
     talk.user(f"ツイッターで悪口を書かれています。相手の番号は{NUMBER}です", "trouble_defamation")
     talk.response("utter_ask_user_role", sent_by="triage_form")
     talk.listen()
@@ -260,8 +266,8 @@ def conversation(tracker_path):
     talk.user("待ち伏せされていて怖い", "urgent_danger")
     talk.response("utter_urgent_danger")
     talk.listen()
-    asyncio.run(store.save(talk.tracker))
-    store.engine.dispose()
+    asyncio.run(trackers.save(talk.tracker))
+    trackers.engine.dispose()
     return title
 
 
@@ -340,9 +346,9 @@ def test_every_new_form_needs_the_csrf_token(engine, supervisor):
         for token in ({}, {"csrf_token": "forged"}):
             refused = supervisor.post(f"/cases/{reference}/{action}", {**fields, **token})
             assert refused.status == 403 and "受け付けませんでした" in refused.text, action
-    case = cases.get_case(engine, reference)
-    assert (case.status, case.assigned_to) == (cases.NEW, None)
-    assert cases.notes(engine, reference) == [] and len(cases.status_history(engine, reference)) == 1
+    case = store.get_case(engine, reference)
+    assert (case.status, case.assigned_to) == (schema.NEW, None)
+    assert store.notes(engine, reference) == [] and len(store.status_history(engine, reference)) == 1
 
 
 def test_a_broken_closing_reasons_file_stops_the_console(engine, tmp_path, monkeypatch):

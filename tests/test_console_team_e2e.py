@@ -21,9 +21,14 @@ from playwright.sync_api import expect
 from actions.triage import ActionFirstSteps, ActionRecordUrgency
 from addons.tracker_store import MaskingSQLTrackerStore
 from console.app import create_app
-from nettrouble import agents, cases, db, hours, identity
-from nettrouble.cases import CaseDraft
-from nettrouble.clock import JST
+from nettrouble.staff import agents
+from nettrouble.cases import schema
+from nettrouble.cases import store
+from nettrouble.core import db
+from nettrouble.content import hours
+from nettrouble.eligibility import identity
+from nettrouble.cases.schema import CaseDraft
+from nettrouble.core.clock import JST
 from tests.fakes.environment import environment_variables
 from tests.fakes.local import free_port
 from tests.fakes.served import ServedApp, chromium
@@ -61,8 +66,8 @@ def write_conversation(tracker_path: Path, open_urgent_case):
     its safety answer, the privacy triage with a button tap and the first steps, then a request
     for staff with the user's phone number typed in, and the case reference. Returns the case
     that ``open_urgent_case`` opens when the user asks for staff."""
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tracker_path))
-    talk = Conversation(asyncio.run(store.get_or_create_tracker(SENDER, append_action_listen=False)),
+    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tracker_path))
+    talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)),
                         start=CONVERSATION_START, channel="web")
     danger = "元交際相手に住所をネットにさらされて、家の前で待ち伏せされています。怖いです"
     talk.user(danger, "urgent_danger")
@@ -85,8 +90,8 @@ def write_conversation(tracker_path: Path, open_urgent_case):
     talk.slot("case_reference", case.reference)
     talk.response("utter_next_step_after_reference")
     talk.listen()
-    asyncio.run(store.save(talk.tracker))
-    store.engine.dispose()
+    asyncio.run(trackers.save(talk.tracker))
+    trackers.engine.dispose()
     return case, title
 
 
@@ -108,14 +113,14 @@ def seeded(tmp_path_factory):
         calendar = hours.load(calendar_path)
         patch.setattr(hours, "calendar", lambda: calendar)
         engine = db.prepare(f"sqlite:///{directory / 'service.db'}")
-        phishing, _ = cases.open_case(engine, CaseDraft(
+        phishing, _ = store.open_case(engine, CaseDraft(
             conversation_id="line-U7d2", channel="line", trouble_type="phishing",
             triage_answers={"entered_info": "yes", "money_lost": "no"},
             summary="宅配業者を名乗るSMSのリンクを開いてしまいました",
         ), at=PHISHING_AT, notify=False)
 
         def open_urgent_case():
-            created, _ = cases.open_case(engine, CaseDraft(
+            created, _ = store.open_case(engine, CaseDraft(
                 conversation_id=SENDER, channel="web", trouble_type="privacy",
                 triage_answers={"exposed_info": "住所", "offline_contact": "yes"},
                 urgency=["danger"], person_key=identity.person_key(NUMBER),
@@ -300,7 +305,7 @@ def test_a_supervisor_adds_an_agent_who_works_the_urgent_case_then_reads_the_fig
     sign_out(page, base)
 
     assert policy_errors == []
-    case = cases.get_case(engine, urgent.reference)
-    assert (case.status, case.assigned_to) == (cases.CLOSED, AGENT)
-    assert cases.get_case(engine, phishing.reference).status == cases.NEW
+    case = store.get_case(engine, urgent.reference)
+    assert (case.status, case.assigned_to) == (schema.CLOSED, AGENT)
+    assert store.get_case(engine, phishing.reference).status == schema.NEW
     context.close()

@@ -1,5 +1,5 @@
-"""The service database's SQLite connection settings (nettrouble/db.py) and the registry of
-its tables (nettrouble/tables.py)."""
+"""The service database's SQLite connection settings (nettrouble/core/db.py) and the registry of
+its tables (nettrouble/core/tables.py)."""
 import sqlite3
 import subprocess
 import sys
@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nettrouble import db, tables
+from nettrouble.core import db
+
+from nettrouble.core import tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +49,7 @@ def test_a_file_that_stays_locked_is_reported_not_waited_for_forever(tmp_path):
 def test_every_module_that_defines_tables_is_imported_by_the_registry():
     # A module left out would be missing from the schema the migrations compare with.
     owners = {path.stem for path in (ROOT / "nettrouble").glob("*.py")
-              if "from nettrouble.sql_metadata import metadata" in path.read_text(encoding="utf-8")}
+              if "from nettrouble.core.sql_metadata import metadata" in path.read_text(encoding="utf-8")}
     owners.discard("tables")
     assert "cases" in owners and "ledger" in owners
     assert sorted(owners - set(vars(tables))) == []

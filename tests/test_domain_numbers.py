@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nettrouble import referrals
+from nettrouble.triage import referrals
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE = re.compile(r"#\d{4}|(?<![\d-])(?:110|119|188)(?![\d-])|0\d{1,4}-\d{1,4}-\d{3,5}")
@@ -48,7 +48,7 @@ def test_safety_messages_quote_every_body_listed_for_them(response, topic):
 
 
 def test_quoted_hours_match_the_hours_file():
-    from nettrouble import hours
+    from nettrouble.content import hours
 
     quoted = hours.hours_text()  # e.g. 10:00〜18:00（土日・祝日・年末年始を除く）
     span, closed = quoted.split("（", 1)

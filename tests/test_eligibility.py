@@ -4,11 +4,13 @@ from datetime import date, datetime
 
 import pytest
 
-from nettrouble import campaigns, referrals
-from nettrouble.campaigns import Campaign
-from nettrouble.clock import now
-from nettrouble.datafiles import DataFileError
-from nettrouble.eligibility import (
+from nettrouble.eligibility import campaigns
+
+from nettrouble.triage import referrals
+from nettrouble.eligibility.campaigns import Campaign
+from nettrouble.core.clock import now
+from nettrouble.core.datafiles import DataFileError
+from nettrouble.eligibility.rules import (
     ADVISER_EXCLUDED,
     ALREADY_USED,
     ELIGIBLE,

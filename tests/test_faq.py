@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nettrouble import datafiles, faq
-from nettrouble.clock import JST
+from nettrouble.core import datafiles
+
+from nettrouble.content import faq
+from nettrouble.core.clock import JST
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = datetime(2020, 6, 15, 11, 0, tzinfo=JST)

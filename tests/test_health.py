@@ -11,7 +11,7 @@ import sqlalchemy
 import rasa_sdk_plugins
 from addons import operations
 from console.app import create_app
-from nettrouble import health
+from nettrouble.monitoring import health
 from tests.test_console import set_env
 from tests.test_metrics import ACTION_TOKEN, ActionProbe
 
@@ -40,7 +40,7 @@ def assert_nothing_secret(body):
 
 @pytest.fixture
 def console(tmp_path, env):
-    from nettrouble import db
+    from nettrouble.core import db
 
     set_env(env)
     app = create_app(db.prepare(f"sqlite:///{tmp_path / 'console.db'}"))
@@ -132,7 +132,7 @@ def action_app(env, database_url):
 
 @pytest.fixture
 def cleanup():
-    from nettrouble import db
+    from nettrouble.core import db
 
     yield
     db.dispose_all()

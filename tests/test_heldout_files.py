@@ -8,7 +8,9 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
-from nettrouble import answers, triage
+from nettrouble.triage import answers
+
+from nettrouble.triage import plans
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ["nlu_heldout.yml", "nlu_heldout_kana.yml", "nlu_heldout_kana_natural.yml", "faq_heldout.yml"]
@@ -51,7 +53,7 @@ def test_no_typed_turn_is_trained_on(trained):
 
 def test_the_typed_suite_is_large_enough_and_well_formed():
     seen, per_type, sms = set(), {}, 0
-    slots = set(triage.TRIAGE_SLOTS) | {"trouble_type", "docomo_line", "is_member", "person_key",
+    slots = set(plans.TRIAGE_SLOTS) | {"trouble_type", "docomo_line", "is_member", "person_key",
                                         "eligibility", "case_reference"}
     for name, conversation in typed_conversations():
         assert conversation["id"] not in seen, conversation["id"]
@@ -66,7 +68,7 @@ def test_the_typed_suite_is_large_enough_and_well_formed():
         for turn in conversation["turns"]:
             assert isinstance(turn, str) or set(turn) <= {"say", "reply_has", "reply_lacks", "confusion_ok"}
     assert len(seen) >= 60 and sms >= 5
-    assert all(per_type.get(kind, 0) >= 4 for kind in triage.PLANS), per_type
+    assert all(per_type.get(kind, 0) >= 4 for kind in plans.PLANS), per_type
 
 
 def test_several_item_answers_split_on_their_item_names():

@@ -3,9 +3,11 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from nettrouble import hours, service
-from nettrouble.clock import JST
-from nettrouble.datafiles import DataFileError
+from nettrouble.content import hours
+
+from nettrouble.content import service
+from nettrouble.core.clock import JST
+from nettrouble.core.datafiles import DataFileError
 
 
 def jst(*args):
@@ -197,7 +199,7 @@ def test_moment_in_another_zone_is_read_in_japan_time(cal):
 
 
 def test_clock_override_drives_the_edge(clock, cal):
-    from nettrouble.clock import now
+    from nettrouble.core.clock import now
 
     clock("2027-04-30T18:05:00+09:00")
     assert hours.status_at(now(), cal).next_opening == jst(2027, 5, 6, 10, 0)

@@ -4,8 +4,8 @@ import hmac
 
 import pytest
 
-from nettrouble import identity
-from nettrouble.settings import SettingsError
+from nettrouble.eligibility import identity
+from nettrouble.core.settings import SettingsError
 
 SECRET = "test-secret-for-identity"
 NATIONAL = "09012345678"

@@ -1,7 +1,7 @@
-"""The words of a message checked against the classifier's intent (nettrouble/intents.py)."""
+"""The words of a message checked against the classifier's intent (nettrouble/triage/intents.py)."""
 import pytest
 
-from nettrouble import intents
+from nettrouble.triage import intents
 
 
 def ranked(*pairs):

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect, text
 
-from nettrouble import db, ledger
-from nettrouble.clock import JST
+from nettrouble.core import db
+
+from nettrouble.eligibility import ledger
+from nettrouble.core.clock import JST
 
 KEY = "a" * 64
 OTHER_KEY = "b" * 64

@@ -1,4 +1,4 @@
-"""The LINE API client (nettrouble/line_api.py) against local recording servers: which host gets
+"""The LINE API client (nettrouble/channels/line_api.py) against local recording servers: which host gets
 which call, the push's retry policy, and errors that never carry the access token."""
 import asyncio
 import logging
@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from nettrouble import line_api
-from nettrouble.line_api import LineApi, LineApiError
+from nettrouble.channels import line_api
+from nettrouble.channels.line_api import LineApi, LineApiError
 from tests.fakes.http_recorder import RecordingServer
 
 TOKEN = "api-test-token"

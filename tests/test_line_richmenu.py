@@ -1,4 +1,4 @@
-"""The LINE rich menu (nettrouble/line_richmenu.py, scripts/line_richmenu.py): its definition
+"""The LINE rich menu (nettrouble/channels/line_richmenu.py, scripts/line_richmenu.py): its definition
 against LINE's rules and the bot's intents, its image, and its installation against two local
 recording servers standing in for LINE's API host and data API host."""
 import asyncio
@@ -9,8 +9,10 @@ import pytest
 import yaml
 from PIL import Image
 
-from nettrouble import line_richmenu, service
-from nettrouble.line_api import LineApi, LineApiError
+from nettrouble.channels import line_richmenu
+
+from nettrouble.content import service
+from nettrouble.channels.line_api import LineApi, LineApiError
 from tests.fakes.http_recorder import RecordingServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,11 +7,13 @@ import warnings
 
 import pytest
 
-from nettrouble import log_privacy, masking
+from nettrouble.monitoring import log_privacy
+
+from nettrouble.core import masking
 
 NUMBER = "090-1234-5678"
 HOSTILE = f"/inform 番号は{NUMBER}、０９０ー９８７６ー５４３２、メールはtaro@example\nFAKE LINE 2020-01-01 INFO rasa ok"
-LOGGERS = ["rasa.core.processor", "rasa_sdk.executor", "sanic.error", "aiohttp.access", "nettrouble.cases", "root"]
+LOGGERS = ["rasa.core.processor", "rasa_sdk.executor", "sanic.error", "aiohttp.access", "nettrouble.cases.store", "root"]
 
 
 @pytest.fixture

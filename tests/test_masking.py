@@ -2,7 +2,7 @@
 scripts/bench_masking.py)."""
 import pytest
 
-from nettrouble.masking import EMAIL_MASK, PHONE_MASK, mask_data, mask_text
+from nettrouble.core.masking import EMAIL_MASK, PHONE_MASK, mask_data, mask_text
 from scripts.bench_masking import HOSTILE
 
 PHONES = [
@@ -119,7 +119,7 @@ from datetime import datetime, timezone  # noqa: E402
 import phonenumbers  # noqa: E402
 from hypothesis import HealthCheck, assume, given, settings, strategies as st  # noqa: E402
 
-from nettrouble.reference import new_reference  # noqa: E402
+from nettrouble.cases.reference import new_reference  # noqa: E402
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")
@@ -274,7 +274,7 @@ def test_addresses_at_a_bare_host_name_are_masked(address):
 
 
 def test_a_conversation_key_hashes_only_personal_sender_ids():
-    from nettrouble.masking import conversation_key
+    from nettrouble.core.masking import conversation_key
 
     secret = "k" * 32
     assert conversation_key("web-3f2a9c", secret) == "web-3f2a9c"

@@ -13,8 +13,9 @@ from rasa_sdk.endpoint import create_app as create_action_app
 import rasa_sdk_plugins
 from addons import operations
 from console.app import create_app
-from nettrouble import cases, metrics
-from nettrouble.cases import CaseDraft
+from nettrouble.cases import store
+from nettrouble.monitoring import metrics
+from nettrouble.cases.schema import CaseDraft
 from tests.test_console import Client, set_env
 
 ACTION_TOKEN = "metrics-test-action-token-0123456789"
@@ -35,7 +36,7 @@ def now_value(name, labels=None):
 
 @pytest.fixture
 def console(tmp_path, env):
-    from nettrouble import db
+    from nettrouble.core import db
 
     set_env(env)
     engine = db.prepare(f"sqlite:///{tmp_path / 'console.db'}")
@@ -45,7 +46,7 @@ def console(tmp_path, env):
 
 def test_console_metrics_count_sign_in_failures_and_show_the_outbox_backlog(console):
     app, engine = console
-    cases.open_case(engine, CaseDraft(conversation_id="metrics-1", trouble_type="account"), notify=True)
+    store.open_case(engine, CaseDraft(conversation_id="metrics-1", trouble_type="account"), notify=True)
     client = Client(app)
     before = now_value("nettrouble_sign_in_failures_total")
     assert client.sign_in(password="wrong password").status == 200
@@ -68,9 +69,9 @@ class ActionProbe(Action):
 
 @pytest.fixture
 def action_app(tmp_path, env):
-    from nettrouble import db
+    from nettrouble.core import db
 
-    env(ACTION_SERVER_TOKEN=ACTION_TOKEN, DATABASE_URL=f"sqlite:///{tmp_path / 'cases.db'}")
+    env(ACTION_SERVER_TOKEN=ACTION_TOKEN, DATABASE_URL=f"sqlite:///{tmp_path / 'store.db'}")
     actions = types.ModuleType("metrics_test_actions")
     actions.ActionProbe = ActionProbe
     app = create_action_app(actions)

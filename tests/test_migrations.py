@@ -13,8 +13,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from nettrouble import cases, db, ledger, migrations, outbox, tables
-from nettrouble.clock import JST, now
+from nettrouble.cases import schema
+
+from nettrouble.cases import store
+
+from nettrouble.core import db
+
+from nettrouble.eligibility import ledger
+
+from nettrouble import migrations
+
+from nettrouble.notify import outbox
+
+from nettrouble.core import tables
+from nettrouble.core.clock import JST, now
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REFERENCE = "NT-2612-0001-7"
@@ -82,22 +94,22 @@ def test_a_database_of_the_code_before_alembic_is_upgraded_in_place_with_its_row
     assert_at_head(engine)
     assert "schema_migrations" not in inspect(engine).get_table_names()
     with engine.connect() as connection:
-        case = connection.execute(select(cases.cases)).one()
+        case = connection.execute(select(schema.cases)).one()
         claim = connection.execute(select(ledger.free_consultations)).one()
         message = connection.execute(select(outbox.outbox)).one()
     assert (case.reference, case.eligibility, case.claim_state, case.triage_answers) == (
-        REFERENCE, cases.ELIGIBLE, ledger.PENDING, {"platform": "x", "since": "先週"})
+        REFERENCE, store.ELIGIBLE, ledger.PENDING, {"platform": "x", "since": "先週"})
     assert (claim.case_reference, claim.person_key, claim.state) == (REFERENCE, PERSON_KEY, ledger.PENDING)
     assert claim.expires_at is not None
     assert (message.case_id, message.kind, message.payload) == (case.id, "case_created", {"reference": REFERENCE})
     # The service's own reads work on the upgraded database.
-    assert cases.get_case(engine, REFERENCE).claim_state == ledger.PENDING
+    assert store.get_case(engine, REFERENCE).claim_state == ledger.PENDING
     # The fixture's claim is pending until the next day.
     assert ledger.holder(engine, "sns-2026", PERSON_KEY, IN_THE_CLAIMS_DAY).case_reference == REFERENCE
     # The queue's columns came with the upgrade (revision 0003): the old case can be taken.
     assert (message.outlet, case.assigned_to) == (outbox.WEBHOOK, None)
-    taken = cases.take(engine, REFERENCE, "agent-1", IN_THE_CLAIMS_DAY)
-    assert (taken.assigned_to, taken.status) == ("agent-1", cases.IN_PROGRESS)
+    taken = store.take(engine, REFERENCE, "agent-1", IN_THE_CLAIMS_DAY)
+    assert (taken.assigned_to, taken.status) == ("agent-1", schema.IN_PROGRESS)
 
 
 def test_a_database_from_before_claim_states_gets_them_and_the_missing_tables(database_url):
@@ -106,7 +118,7 @@ def test_a_database_from_before_claim_states_gets_them_and_the_missing_tables(da
 
     assert_at_head(engine)
     with engine.connect() as connection:
-        case = connection.execute(select(cases.cases)).one()
+        case = connection.execute(select(schema.cases)).one()
         claim = connection.execute(select(ledger.free_consultations)).one()
         assert connection.execute(select(outbox.outbox.c.case_id)).scalar_one() == case.id
     # Reservations of that time were final: the claim and its case are confirmed.
@@ -157,13 +169,13 @@ def test_two_servers_starting_together_upgrade_the_database_once(database_url, m
     engine = db.prepare(database_url)
     assert_at_head(engine)
     if made_by == "pre_alembic":
-        assert cases.get_case(engine, REFERENCE) is not None
+        assert store.get_case(engine, REFERENCE) is not None
 
 
 def test_a_database_at_0003_gets_the_sms_tables_with_its_rows_kept_and_0004_goes_back(database_url):
     from alembic import command
 
-    from nettrouble import sms_usage
+    from nettrouble.channels import sms_usage
 
     engine = db.create(database_url)
     with engine.begin() as connection:

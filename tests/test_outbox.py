@@ -13,8 +13,12 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from sqlalchemy import select
 
-from nettrouble import cases, db, outbox
-from nettrouble.cases import CaseDraft
+from nettrouble.cases import store
+
+from nettrouble.core import db
+
+from nettrouble.notify import outbox
+from nettrouble.cases.schema import CaseDraft
 from tests.fakes.local import FixedPortServer, free_port, wait_until
 
 
@@ -92,7 +96,7 @@ def receiver():
 def new_case(engine, conversation="conv-1", **extra):
     draft = CaseDraft(conversation_id=conversation, trouble_type="defamation", summary="Xで悪口を書かれました",
                       person_key="a" * 64, **extra)
-    return cases.open_case(engine, draft, notify=[outbox.WEBHOOK])[0]
+    return store.open_case(engine, draft, notify=[outbox.WEBHOOK])[0]
 
 
 def rows(engine):
@@ -277,7 +281,7 @@ def test_notifications_are_signed_and_a_verifying_receiver_accepts_only_the_righ
 
 
 def test_delivery_without_a_signing_key_is_refused(engine, receiver, env):
-    from nettrouble.settings import SettingsError
+    from nettrouble.core.settings import SettingsError
 
     new_case(engine)
     env(HANDOFF_WEBHOOK_SECRET="")

@@ -17,10 +17,12 @@ from sanic import Sanic
 from sqlalchemy import select
 
 from console import __main__ as console_main
-from nettrouble import cases, outbox, outlets
-from nettrouble.cases import CaseDraft
-from nettrouble.slack_alerts import SLACK, SlackAlerts
-from nettrouble.ticketing import TICKETS, Tickets
+from nettrouble.cases import store
+from nettrouble.notify import outbox
+from nettrouble.notify import outlets
+from nettrouble.cases.schema import CaseDraft
+from nettrouble.notify.slack_alerts import SLACK, SlackAlerts
+from nettrouble.notify.ticketing import TICKETS, Tickets
 from tests.test_case_document import check_document
 from tests.fakes.local import FixedPortServer, free_port, wait_until
 
@@ -142,7 +144,7 @@ def engine(service_database, env, clock, fakes):
 def open_case(engine, conversation, urgency=(), **extra):
     draft = CaseDraft(conversation_id=conversation, channel="line", trouble_type="bullying", urgency=list(urgency),
                       summary=SUMMARY, triage_answers={"grade": "中2"}, person_key="c" * 64, **extra)
-    return cases.open_case(engine, draft)[0]
+    return store.open_case(engine, draft)[0]
 
 
 def rows(engine, outlet=None):
@@ -311,7 +313,7 @@ def test_outlets_switched_off_get_no_rows(engine, env):
 
 
 def test_tickets_switched_on_without_credentials_stop_the_start(engine, env):
-    from nettrouble.settings import SettingsError
+    from nettrouble.core.settings import SettingsError
 
     env(TICKETS_API_TOKEN="")
     with pytest.raises(SettingsError, match="TICKETS_API_TOKEN"):

@@ -11,7 +11,7 @@ from rasa.shared.core.events import ActionExecuted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons import prediction_window
-from nettrouble import settings
+from nettrouble.core import settings
 from test_action_payload import conversation_events
 
 ROOT = Path(__file__).resolve().parent.parent

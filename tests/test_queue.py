@@ -6,10 +6,20 @@ from datetime import datetime, timezone
 
 import pytest
 
-from nettrouble import cases, closing_reasons, hours, queue
-from nettrouble.cases import CaseDraft, CaseError
-from nettrouble.clock import JST
-from nettrouble.datafiles import DataFileError
+from nettrouble.cases import export
+
+from nettrouble.cases import schema
+
+from nettrouble.cases import store
+
+from nettrouble.cases import closing_reasons
+
+from nettrouble.content import hours
+
+from nettrouble.staff import queue
+from nettrouble.cases.schema import CaseDraft, CaseError
+from nettrouble.core.clock import JST
+from nettrouble.core.datafiles import DataFileError
 
 # 2026-07-15 is a Wednesday; 7/17 a Friday; 7/20 海の日.
 WEDNESDAY = (2026, 7, 15)
@@ -47,12 +57,12 @@ def cal(tmp_path):
 def make(engine, name, at, urgency=(), trouble_type="defamation", channel="rest"):
     draft = CaseDraft(conversation_id=name, channel=channel, trouble_type=trouble_type,
                       urgency=list(urgency), summary=f"{name}の相談")
-    return cases.open_case(engine, draft, at=at)[0].reference
+    return store.open_case(engine, draft, at=at)[0].reference
 
 
 def test_every_urgency_flag_has_one_rank():
     ranked = [flag for group in queue.URGENCY_RANKS for flag in group]
-    assert sorted(ranked) == sorted(cases.URGENCY_FLAGS)
+    assert sorted(ranked) == sorted(store.URGENCY_FLAGS)
     assert queue.urgency_rank(["minor", "danger"]) == 0
     assert queue.urgency_rank(["sexual_image"]) == 1
     assert queue.urgency_rank([]) == len(queue.URGENCY_RANKS)
@@ -70,8 +80,8 @@ def test_order_is_urgency_then_longest_wait(engine, cal):
         "later": make(engine, "later", wed(9, 0)),
     }
     done = make(engine, "done", jst(2026, 7, 13, 9, 0), ["danger"])
-    cases.take(engine, done, "agent-1", wed(10, 0))
-    cases.close(engine, done, "resolved_by_phone", "agent-1", wed(10, 30))
+    store.take(engine, done, "agent-1", wed(10, 0))
+    store.close(engine, done, "resolved_by_phone", "agent-1", wed(10, 30))
 
     items = queue.queue(engine, wed(12, 0), cal=cal)
 
@@ -110,18 +120,18 @@ def test_overdue_from_the_threshold_in_business_minutes(engine, cal, created, no
 
 def test_the_wait_stops_when_taken_and_starts_again_when_handed_back(engine, cal, clock):
     ref = make(engine, "caller", wed(10, 0))
-    taken = cases.take(engine, ref, "agent-1", wed(10, 40))
+    taken = store.take(engine, ref, "agent-1", wed(10, 40))
     assert (taken.status, taken.assigned_to, taken.assigned_at) == ("in_progress", "agent-1", wed(10, 40))
     [item] = queue.queue(engine, wed(16, 0), cal=cal)
     assert (item.status, item.assigned_to, item.waited_minutes, item.overdue) == ("in_progress", "agent-1", 40, False)
 
-    cases.assign(engine, ref, None, "lead", wed(16, 0))  # released by a supervisor
+    store.assign(engine, ref, None, "lead", wed(16, 0))  # released by a supervisor
     [item] = queue.queue(engine, wed(16, 20), cal=cal)
     assert (item.status, item.assigned_to, item.waiting_since, item.waited_minutes) == ("new", None, wed(16, 0), 20)
 
-    cases.take(engine, ref, "agent-2", wed(16, 30))
+    store.take(engine, ref, "agent-2", wed(16, 30))
     clock(wed(17, 0))  # change_status takes its time from the clock: the audit trail stays in order
-    handed_back = cases.change_status(engine, ref, "new", "agent-2")  # the agent hands it back
+    handed_back = store.change_status(engine, ref, "new", "agent-2")  # the agent hands it back
     assert handed_back.assigned_to is None and handed_back.assigned_at is None
     [item] = queue.queue(engine, jst(2026, 7, 16, 10, 30), cal=cal)
     assert (item.waiting_since, item.waited_minutes, item.overdue) == (wed(17, 0), 60 + 30, True)
@@ -131,8 +141,8 @@ def test_an_agent_sees_what_nobody_holds_and_their_own(engine, cal):
     free = make(engine, "free", wed(10, 0))
     mine = make(engine, "mine", wed(10, 5))
     theirs = make(engine, "theirs", wed(10, 10))
-    cases.take(engine, mine, "agent-1", wed(11, 0))
-    cases.take(engine, theirs, "agent-2", wed(11, 0))
+    store.take(engine, mine, "agent-1", wed(11, 0))
+    store.take(engine, theirs, "agent-2", wed(11, 0))
     assert {i.reference for i in queue.queue(engine, wed(12, 0), agent="agent-1", cal=cal)} == {free, mine}
     assert {i.reference for i in queue.queue(engine, wed(12, 0), cal=cal)} == {free, mine, theirs}
 
@@ -155,7 +165,7 @@ def test_two_agents_taking_the_same_case_at_once_one_wins(engine):
     def attempt(agent):
         start.wait()
         try:
-            outcomes[agent] = cases.take(engine, ref, agent, wed(10, 5)).assigned_to
+            outcomes[agent] = store.take(engine, ref, agent, wed(10, 5)).assigned_to
         except CaseError as error:
             outcomes[agent] = error.code
 
@@ -168,9 +178,9 @@ def test_two_agents_taking_the_same_case_at_once_one_wins(engine):
     winners = [agent for agent, outcome in outcomes.items() if outcome == agent]
     assert len(winners) == 1 and len(outcomes) == len(agents)
     assert sorted(outcome for agent, outcome in outcomes.items() if agent not in winners) == ["taken"] * 5
-    case = cases.get_case(engine, ref)
+    case = store.get_case(engine, ref)
     assert case.assigned_to == winners[0] and case.status == "in_progress"
-    history = cases.status_history(engine, ref)
+    history = store.status_history(engine, ref)
     assert [(e.from_status, e.to_status, e.by, e.assigned_to) for e in history[1:]] == [
         ("new", "in_progress", winners[0], winners[0])]
 
@@ -180,7 +190,7 @@ def test_take_rules(engine, clock):
 
     def refused(code, reference=ref, agent="agent-1"):
         with pytest.raises(CaseError) as error:
-            cases.take(engine, reference, agent, wed(10, 5))
+            store.take(engine, reference, agent, wed(10, 5))
         assert error.value.code == code
 
     refused("invalid", agent=" ")
@@ -188,104 +198,104 @@ def test_take_rules(engine, clock):
     refused("unknown", reference="NT-0000")
     # A case put in progress the old way, without a holder, can still be taken; its status stays.
     clock(wed(10, 5))
-    cases.change_status(engine, ref, "in_progress", "agent-1")
-    taken = cases.take(engine, ref, " agent-2 ", wed(10, 6))
+    store.change_status(engine, ref, "in_progress", "agent-1")
+    taken = store.take(engine, ref, " agent-2 ", wed(10, 6))
     assert (taken.status, taken.assigned_to) == ("in_progress", "agent-2")
-    assert cases.status_history(engine, ref)[-1] == cases.StatusEvent(
+    assert store.status_history(engine, ref)[-1] == schema.StatusEvent(
         wed(10, 6), "agent-2", "in_progress", "in_progress", "agent-2")
     refused("taken")
-    cases.close(engine, ref, "duplicate", "agent-2", wed(10, 10))
+    store.close(engine, ref, "duplicate", "agent-2", wed(10, 10))
     refused("not_allowed")
 
 
 def test_a_supervisor_reassigns_and_releases(engine, monkeypatch):
     ref = make(engine, "caller", wed(10, 0))
-    direct = cases.assign(engine, ref, "agent-1", "lead", wed(10, 1))  # a new case straight to someone
+    direct = store.assign(engine, ref, "agent-1", "lead", wed(10, 1))  # a new case straight to someone
     assert (direct.status, direct.assigned_to, direct.status_changed_by) == ("in_progress", "agent-1", "lead")
-    moved = cases.assign(engine, ref, "agent-2", "lead", wed(10, 2))
+    moved = store.assign(engine, ref, "agent-2", "lead", wed(10, 2))
     assert (moved.assigned_to, moved.assigned_at, moved.status_changed_at) == ("agent-2", wed(10, 2), wed(10, 1))
-    assert cases.assign(engine, ref, "agent-2", "lead", wed(10, 3)) == moved  # no change, no event
-    released = cases.assign(engine, ref, None, "lead", wed(10, 4))
+    assert store.assign(engine, ref, "agent-2", "lead", wed(10, 3)) == moved  # no change, no event
+    released = store.assign(engine, ref, None, "lead", wed(10, 4))
     assert (released.status, released.assigned_to, released.assigned_at) == ("new", None, None)
-    assert cases.assign(engine, ref, None, "lead", wed(10, 5)) == released
-    assert [(e.by, e.from_status, e.to_status, e.assigned_to) for e in cases.status_history(engine, ref)[1:]] == [
+    assert store.assign(engine, ref, None, "lead", wed(10, 5)) == released
+    assert [(e.by, e.from_status, e.to_status, e.assigned_to) for e in store.status_history(engine, ref)[1:]] == [
         ("lead", "new", "in_progress", "agent-1"),
         ("lead", "in_progress", "in_progress", "agent-2"),
         ("lead", "in_progress", "new", None),
     ]
     # Another supervisor took action between this one's read and write.
-    stale = cases.get_case(engine, ref)
-    cases.take(engine, ref, "agent-3", wed(10, 6))
-    real, stale_once = cases.get_case, iter([stale])
-    monkeypatch.setattr(cases, "get_case", lambda engine, reference: next(stale_once, None) or real(engine, reference))
+    stale = store.get_case(engine, ref)
+    store.take(engine, ref, "agent-3", wed(10, 6))
+    real, stale_once = store.get_case, iter([stale])
+    monkeypatch.setattr(store, "get_case", lambda engine, reference: next(stale_once, None) or real(engine, reference))
     with pytest.raises(CaseError) as error:
-        cases.assign(engine, ref, "agent-1", "lead", wed(10, 7))
+        store.assign(engine, ref, "agent-1", "lead", wed(10, 7))
     assert error.value.code == "taken"
     monkeypatch.undo()
-    assert cases.get_case(engine, ref).assigned_to == "agent-3"
+    assert store.get_case(engine, ref).assigned_to == "agent-3"
 
 
 def test_notes_newest_last_bounded_and_as_written(engine, caplog):
     caplog.set_level(logging.DEBUG)
     ref = make(engine, "caller", wed(10, 0))
-    first = cases.add_note(engine, ref, "agent-1", "折り返し希望 090-1234-5678\r\n夕方以降", wed(10, 5))
-    assert first == cases.Note(wed(10, 5), "agent-1", "折り返し希望 090-1234-5678\n夕方以降")
-    cases.add_note(engine, ref, " agent-2 ", "同時刻の二件目", wed(10, 30))
-    cases.add_note(engine, ref, "agent-1", "\u202e逆\x00順\t確認 ", wed(10, 30))
-    found = cases.notes(engine, ref)
+    first = store.add_note(engine, ref, "agent-1", "折り返し希望 090-1234-5678\r\n夕方以降", wed(10, 5))
+    assert first == schema.Note(wed(10, 5), "agent-1", "折り返し希望 090-1234-5678\n夕方以降")
+    store.add_note(engine, ref, " agent-2 ", "同時刻の二件目", wed(10, 30))
+    store.add_note(engine, ref, "agent-1", "\u202e逆\x00順\t確認 ", wed(10, 30))
+    found = store.notes(engine, ref)
     assert [(n.author, n.text) for n in found] == [
         ("agent-1", "折り返し希望 090-1234-5678\n夕方以降"), ("agent-2", "同時刻の二件目"), ("agent-1", "逆順\t確認")]
     assert all(n.at.utcoffset() == first.at.utcoffset() for n in found)
-    assert cases.get_case(engine, ref).updated_at == wed(10, 30)
-    assert cases.add_note(engine, ref, "agent-1", "あ" * cases.MAX_NOTE_CHARS, wed(11, 0)).text == "あ" * 2000
-    for bad in ("あ" * (cases.MAX_NOTE_CHARS + 1), "  \r\n ", "", None):
+    assert store.get_case(engine, ref).updated_at == wed(10, 30)
+    assert store.add_note(engine, ref, "agent-1", "あ" * schema.MAX_NOTE_CHARS, wed(11, 0)).text == "あ" * 2000
+    for bad in ("あ" * (schema.MAX_NOTE_CHARS + 1), "  \r\n ", "", None):
         with pytest.raises(CaseError) as error:
-            cases.add_note(engine, ref, "agent-1", bad, wed(11, 0))
+            store.add_note(engine, ref, "agent-1", bad, wed(11, 0))
         assert error.value.code == "invalid"
     with pytest.raises(CaseError) as error:
-        cases.add_note(engine, "NT-0000", "agent-1", "メモ", wed(11, 0))
+        store.add_note(engine, "NT-0000", "agent-1", "メモ", wed(11, 0))
     assert error.value.code == "unknown"
-    assert cases.notes(engine, "NT-0000") == []
-    assert len(cases.notes(engine, ref)) == 4
+    assert store.notes(engine, "NT-0000") == []
+    assert len(store.notes(engine, ref)) == 4
     # Staff notes may hold the caller's number: never in a log record, never in the export.
     assert not any("090-1234-5678" in record.getMessage() for record in caplog.records)
-    assert "090-1234-5678" not in cases.export_csv(engine)
+    assert "090-1234-5678" not in export.export_csv(engine)
 
 
 def test_close_needs_a_reason_from_the_file(engine, clock):
     ref = make(engine, "caller", wed(10, 0))
     with pytest.raises(CaseError) as error:
-        cases.close(engine, ref, "resolved_by_phone", "agent-1", wed(10, 1))
+        store.close(engine, ref, "resolved_by_phone", "agent-1", wed(10, 1))
     assert error.value.code == "not_allowed"  # a new case is taken first
-    cases.take(engine, ref, "agent-1", wed(10, 2))
+    store.take(engine, ref, "agent-1", wed(10, 2))
     for bad in ("solved", "", None, "Resolved_By_Phone"):
         with pytest.raises(CaseError) as error:
-            cases.close(engine, ref, bad, "agent-1", wed(10, 3))
+            store.close(engine, ref, bad, "agent-1", wed(10, 3))
         assert error.value.code == "invalid"
-    assert cases.get_case(engine, ref).status == "in_progress" and len(cases.status_history(engine, ref)) == 2
+    assert store.get_case(engine, ref).status == "in_progress" and len(store.status_history(engine, ref)) == 2
 
-    closed = cases.close(engine, ref, "referred_other", "agent-1", wed(10, 4))
+    closed = store.close(engine, ref, "referred_other", "agent-1", wed(10, 4))
     assert (closed.status, closed.closing_reason, closed.status_changed_by) == ("closed", "referred_other", "agent-1")
-    assert cases.status_history(engine, ref)[-1] == cases.StatusEvent(
+    assert store.status_history(engine, ref)[-1] == schema.StatusEvent(
         wed(10, 4), "agent-1", "in_progress", "closed", None, "referred_other")
     with pytest.raises(CaseError) as error:
-        cases.close(engine, ref, "other", "agent-1", wed(10, 5))
+        store.close(engine, ref, "other", "agent-1", wed(10, 5))
     assert error.value.code == "not_allowed"
     assert queue.queue(engine, wed(10, 5)) == []
     clock(wed(10, 6))
-    reopened = cases.change_status(engine, ref, "in_progress", "lead", reopen=True)
-    assert reopened.closing_reason is None and cases.status_history(engine, ref)[-2].closing_reason == "referred_other"
+    reopened = store.change_status(engine, ref, "in_progress", "lead", reopen=True)
+    assert reopened.closing_reason is None and store.status_history(engine, ref)[-2].closing_reason == "referred_other"
 
 
 def test_holdings(engine, cal):
     refs = {name: make(engine, name, wed(10, minute), urgency)
             for minute, (name, urgency) in enumerate(
                 [("a", []), ("b", ["danger"]), ("c", []), ("d", []), ("e", []), ("f", [])])}
-    cases.take(engine, refs["a"], "agent-1", wed(11, 0))
-    cases.take(engine, refs["b"], "agent-1", wed(11, 0))
-    cases.take(engine, refs["c"], "agent-2", wed(11, 0))
-    cases.take(engine, refs["f"], "agent-2", wed(11, 0))
-    cases.close(engine, refs["f"], "no_contact", "agent-2", wed(11, 30))
+    store.take(engine, refs["a"], "agent-1", wed(11, 0))
+    store.take(engine, refs["b"], "agent-1", wed(11, 0))
+    store.take(engine, refs["c"], "agent-2", wed(11, 0))
+    store.take(engine, refs["f"], "agent-2", wed(11, 0))
+    store.close(engine, refs["f"], "no_contact", "agent-2", wed(11, 30))
 
     held = queue.holdings(engine, wed(12, 0), cal=cal)
 

@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from nettrouble import reference
-from nettrouble.clock import JST
-from nettrouble.reference import BAD_CHECK_DIGIT, MALFORMED, OK, damm, new_reference, parse_reference
+from nettrouble.cases import reference
+from nettrouble.core.clock import JST
+from nettrouble.cases.reference import BAD_CHECK_DIGIT, MALFORMED, OK, damm, new_reference, parse_reference
 
 # Published Damm examples and values computed by hand from the table.
 VECTORS = [("572", 4), ("", 0), ("0", 0), ("1", 3), ("112946", 0), ("5724", 0)]

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from nettrouble import guidance, referrals
-from nettrouble.datafiles import TROUBLE_TYPES, DataFileError
+from nettrouble.triage import guidance
+
+from nettrouble.triage import referrals
+from nettrouble.core.datafiles import TROUBLE_TYPES, DataFileError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = """  - id: {id}

@@ -7,7 +7,10 @@ import pytest
 
 from addons.channels import render, render_line
 from addons.channels.render import BotMessage, Button
-from nettrouble import articles, datafiles, guidance, service
+from nettrouble.content import articles
+from nettrouble.core import datafiles
+from nettrouble.triage import guidance
+from nettrouble.content import service
 
 
 def test_more_than_five_messages_are_merged_without_losing_text():

@@ -5,7 +5,9 @@ import pytest
 from addons.channels import render, render_sms
 from addons.channels.render import BotMessage, Button
 from addons.channels.turns import clean_text
-from nettrouble import guidance, service, sms_segments
+from nettrouble.triage import guidance
+from nettrouble.content import service
+from nettrouble.channels import sms_segments
 
 TWILIO_LIMIT = 1600
 

@@ -10,23 +10,29 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
 from addons.tracker_store import MaskingSQLTrackerStore
-from nettrouble import cases, db, ledger, retention, review, sms_usage
-from nettrouble.clock import JST
+from nettrouble.cases import schema
+from nettrouble.cases import store
+from nettrouble.core import db
+from nettrouble.eligibility import ledger
+from nettrouble.cases import retention
+from nettrouble.staff import review
+from nettrouble.channels import sms_usage
+from nettrouble.core.clock import JST
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=JST)
 
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = db.prepare(f"sqlite:///{tmp_path / 'cases.db'}")
+    engine = db.prepare(f"sqlite:///{tmp_path / 'store.db'}")
     yield engine
     db.dispose_all()
 
 
 def test_cases_untouched_for_the_period_are_deleted_with_their_history(engine):
-    old, _ = cases.open_case(engine, cases.CaseDraft("old-user", trouble_type="phishing"),
+    old, _ = store.open_case(engine, schema.CaseDraft("old-user", trouble_type="phishing"),
                              at=NOW - timedelta(days=100), notify=True)
-    recent, _ = cases.open_case(engine, cases.CaseDraft("new-user", trouble_type="phishing"),
+    recent, _ = store.open_case(engine, schema.CaseDraft("new-user", trouble_type="phishing"),
                                 at=NOW - timedelta(days=5), notify=True)
     key = "a" * 64
     with engine.begin() as connection:
@@ -35,16 +41,16 @@ def test_cases_untouched_for_the_period_are_deleted_with_their_history(engine):
 
     assert retention.purge_cases(engine, retention.cutoff(NOW, 90)) == 1
 
-    assert cases.get_case(engine, old.reference) is None
-    assert cases.get_case(engine, recent.reference) is not None
+    assert store.get_case(engine, old.reference) is None
+    assert store.get_case(engine, recent.reference) is not None
     with engine.connect() as connection:
-        assert connection.execute(select(cases.case_status_events.c.case_id)).scalars().all() == [recent.id]
+        assert connection.execute(select(schema.case_status_events.c.case_id)).scalars().all() == [recent.id]
     assert ledger.holder(engine, "sns-defamation-2020", key).case_reference == old.reference
 
 
 def test_conversations_whose_last_event_is_old_are_deleted(tmp_path):
     path = tmp_path / "tracker.db"
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+    trackers = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
     def at(days):
         return (NOW - timedelta(days=days)).timestamp()
 
@@ -54,8 +60,8 @@ def test_conversations_whose_last_event_is_old_are_deleted(tmp_path):
         "fresh": [UserUttered("こんにちは", timestamp=at(1))],
     }
     for sender, events in conversations.items():
-        asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
-    store.engine.dispose()
+        asyncio.run(trackers.save(DialogueStateTracker.from_events(sender, events)))
+    trackers.engine.dispose()
 
     conversations, events = retention.purge_conversations(f"sqlite:///{path}", retention.cutoff(NOW, 30))
 
@@ -74,12 +80,12 @@ def test_at_least_one_day_is_kept():
 
 
 def test_staff_notes_go_with_their_case(engine):
-    old, _ = cases.open_case(engine, cases.CaseDraft("old-user", trouble_type="phishing"),
+    old, _ = store.open_case(engine, schema.CaseDraft("old-user", trouble_type="phishing"),
                              at=NOW - timedelta(days=100))
-    cases.add_note(engine, old.reference, "agent-1", "折り返し 090-1234-5678", NOW - timedelta(days=100))
+    store.add_note(engine, old.reference, "agent-1", "折り返し 090-1234-5678", NOW - timedelta(days=100))
     assert retention.purge_cases(engine, retention.cutoff(NOW, 90)) == 1
     with engine.connect() as connection:
-        assert connection.execute(select(cases.case_notes)).first() is None
+        assert connection.execute(select(schema.case_notes)).first() is None
 
 
 def test_review_labels_go_when_they_are_as_old_as_the_cases(engine):

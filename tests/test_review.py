@@ -7,9 +7,9 @@ import yaml
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from sqlalchemy import func, inspect, select
 
-from nettrouble import review
-from nettrouble.clock import JST
-from nettrouble.review import Assignment, ReviewError, ReviewMessage
+from nettrouble.staff import review
+from nettrouble.core.clock import JST
+from nettrouble.staff.review import Assignment, ReviewError, ReviewMessage
 from tests.test_analytics import conversations
 
 AT = datetime(2026, 7, 2, 10, 0, tzinfo=JST)

@@ -1,7 +1,7 @@
 """The rule-based safety layer on its own, without the classifier."""
 import pytest
 
-from nettrouble import safety
+from nettrouble.triage import safety
 
 SELF_HARM_MESSAGES = [
     "もう死にたい",

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from nettrouble import identity
+from nettrouble.eligibility import identity
 from scripts.capacity_lib import probes, report
 from scripts.capacity_lib.probes import DatabaseUsage, ProcessTimes, Usage
 from scripts.scaleout import capacity, client, scenarios, servers

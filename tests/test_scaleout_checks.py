@@ -4,8 +4,8 @@ the servers' environment."""
 
 import pytest
 
-from nettrouble.masking import PHONE_MASK
-from nettrouble.settings import setting_names
+from nettrouble.core.masking import PHONE_MASK
+from nettrouble.core.settings import setting_names
 from scripts.scaleout import checks, cluster, scenarios
 
 
@@ -280,7 +280,7 @@ def test_percentile_is_nearest_rank():
 def test_log_errors_keeps_error_lines_and_the_exception_of_each_traceback():
     log = "\n".join([
         "2026-11-29 07:00:00 INFO     rasa - Starting",
-        "2026-11-29 07:00:01 ERROR    nettrouble.db  - database unavailable at start-up",
+        "2026-11-29 07:00:01 ERROR    nettrouble.core.db  - database unavailable at start-up",
         "Traceback (most recent call last):",
         '  File "x.py", line 1, in <module>',
         "psycopg2.errors.UniqueViolation: duplicate key value",
@@ -288,19 +288,19 @@ def test_log_errors_keeps_error_lines_and_the_exception_of_each_traceback():
         "During handling of the above exception, another exception occurred:",
         "Traceback (most recent call last):",
         '  File "y.py", line 2, in <module>',
-        "nettrouble.db.Unavailable: the database could not be prepared",
+        "nettrouble.core.db.Unavailable: the database could not be prepared",
         "2026-11-29 07:00:02 INFO     rasa - Ready",
     ])
     assert checks.log_errors(log) == [
-        "2026-11-29 07:00:01 ERROR    nettrouble.db  - database unavailable at start-up",
+        "2026-11-29 07:00:01 ERROR    nettrouble.core.db  - database unavailable at start-up",
         "psycopg2.errors.UniqueViolation: duplicate key value",
-        "nettrouble.db.Unavailable: the database could not be prepared",
+        "nettrouble.core.db.Unavailable: the database could not be prepared",
     ]
 
 
 def test_servers_get_every_setting_from_the_check_and_nothing_from_dotenv(monkeypatch):
     monkeypatch.setenv("LINE_CHANNEL_SECRET", "from-the-developer-shell")
-    monkeypatch.setenv("DATABASE_URL", "sqlite:///var/nettrouble.db")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///var/nettrouble.core.db")
     services = {"DATABASE_URL": "postgresql://nettrouble:pw@127.0.0.1:6130/nettrouble"}
     env = cluster.server_env(services, {"RASA_API_TOKEN": "t"}, "B")
     # python-dotenv leaves a variable that is set alone, even when it is empty.

@@ -1,9 +1,9 @@
-"""SMS encodings and segment counts (nettrouble/sms_segments.py), against the GSM 03.38 and
+"""SMS encodings and segment counts (nettrouble/channels/sms_segments.py), against the GSM 03.38 and
 UCS-2 rules: 160/153 septets, 70/67 code units, no escape or surrogate pair split."""
 import pytest
 
-from nettrouble import sms_segments
-from nettrouble.sms_segments import GSM7, UCS2
+from nettrouble.channels import sms_segments
+from nettrouble.channels.sms_segments import GSM7, UCS2
 
 EMOJI = "😀"  # outside the BMP: a surrogate pair in UCS-2
 

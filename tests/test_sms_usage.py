@@ -1,4 +1,4 @@
-"""What SMS conversations cost and who opted out (nettrouble/sms_usage.py), on the test's
+"""What SMS conversations cost and who opted out (nettrouble/channels/sms_usage.py), on the test's
 service database (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set)."""
 import threading
 from datetime import datetime, timedelta, timezone
@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from nettrouble import db, sms_usage
-from nettrouble.sms_usage import Usage
+from nettrouble.core import db
+
+from nettrouble.channels import sms_usage
+from nettrouble.channels.sms_usage import Usage
 
 SENDER = "sms-" + "0" * 32
 OTHER = "sms-" + "1" * 32

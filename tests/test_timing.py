@@ -1,4 +1,4 @@
-"""The timers of a turn (nettrouble/timing.py, addons/turn_timing.py, addons/action_client.py):
+"""The timers of a turn (nettrouble/monitoring/timing.py, addons/turn_timing.py, addons/action_client.py):
 figures go to the record of the request they belong to, and the action client keeps Rasa's
 contract while it measures."""
 import asyncio
@@ -11,7 +11,8 @@ from prometheus_client import REGISTRY
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
 from addons import action_client, turn_timing
-from nettrouble import metrics, timing
+from nettrouble.monitoring import metrics
+from nettrouble.monitoring import timing
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from addons.tokenizer import SudachiTokenizer
-from nettrouble import japanese
+from nettrouble.core import japanese
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from addons.tracker_store import MaskingSQLTrackerStore
-from nettrouble import masking, tracker_events
-from nettrouble.clock import JST
-from nettrouble.tracker_events import conversation_events, conversations_between, tracker_engine
+from nettrouble.core import masking
+from nettrouble.cases import tracker_events
+from nettrouble.core.clock import JST
+from nettrouble.cases.tracker_events import conversation_events, conversations_between, tracker_engine
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
 PHONE_SENDER = "+81 90-1234-5678"

@@ -100,7 +100,7 @@ def test_an_ordinary_turn_is_stored_as_it_is(tmp_path):
 
 
 def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path, env):
-    from nettrouble import masking
+    from nettrouble.core import masking
 
     env(PERSON_KEY_SECRET="test-secret-for-sender-ids-0123456789")
     path = tmp_path / "tracker.db"

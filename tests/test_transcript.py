@@ -9,9 +9,9 @@ from rasa.shared.core.events import SlotSet
 from actions.articles import ActionOfferArticles
 from actions.triage import ActionFirstSteps, ActionRecordUrgency
 from addons.tracker_store import MaskingSQLTrackerStore
-from nettrouble import transcript as transcripts
-from nettrouble.tracker_events import conversation_events, tracker_engine
-from nettrouble.transcript import notes_text, transcript
+from nettrouble.cases import transcript as transcripts
+from nettrouble.cases.tracker_events import conversation_events, tracker_engine
+from nettrouble.cases.transcript import notes_text, transcript
 from tests.saved_conversations import DOMAIN, START, Conversation, buttons_of
 from tests.tracker_states import message, tracker as sdk_tracker
 
@@ -28,8 +28,8 @@ def campaign_day(clock):
 def saved(tmp_path, campaign_day):
     """A defamation conversation saved to a temporary tracker database; its engine."""
     path = tmp_path / "tracker.db"
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
-    talk = Conversation(asyncio.run(store.get_or_create_tracker(SENDER, append_action_listen=False)))
+    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)))
     talk.user("/greet", "greet")  # the web page's hidden greeting
     talk.response("utter_greet")
     talk.listen()
@@ -64,8 +64,8 @@ def saved(tmp_path, campaign_day):
     talk.custom(ActionOfferArticles(), sdk_tracker(message("似たような事例の記事を読みたい", "ask_articles"),
                                                    slots={"trouble_type": "defamation"}))
     talk.listen()
-    asyncio.run(store.save(talk.tracker))
-    store.engine.dispose()
+    asyncio.run(trackers.save(talk.tracker))
+    trackers.engine.dispose()
     engine = tracker_engine(f"sqlite:///{path}")
     yield engine, role_title
     engine.dispose()
@@ -122,15 +122,15 @@ def test_the_users_number_stays_masked(saved):
 
 def test_a_question_with_buttons_from_a_kind_sender_has_no_kind(tmp_path, campaign_day):
     """action_offer_articles asks for a topic first when it has none: that is not articles."""
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
-    talk = Conversation(asyncio.run(store.get_or_create_tracker(SENDER, append_action_listen=False)))
+    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)))
     talk.user("記事", "ask_articles")
     sent = talk.custom(ActionOfferArticles(), sdk_tracker(message("/ask_articles", "ask_articles")))
     assert sent[0].data["buttons"]
     title, payload = sent[0].data["buttons"][0]["title"], sent[0].data["buttons"][0]["payload"]
     talk.user(payload, "ask_articles")
-    asyncio.run(store.save(talk.tracker))
-    store.engine.dispose()
+    asyncio.run(trackers.save(talk.tracker))
+    trackers.engine.dispose()
     engine = tracker_engine(f"sqlite:///{tmp_path / 't.db'}")
     turns = transcript(conversation_events(engine, SENDER))
     engine.dispose()
@@ -166,17 +166,18 @@ def person_key_secret(env):
 
 def test_a_case_opened_from_an_sms_conversation_finds_its_transcript(tmp_path, person_key_secret, service_database):
     """The case stores the sender's keyed hash, the tracker store too: they meet."""
-    from nettrouble import cases
-    from nettrouble.transcript import case_transcript
+    from nettrouble.cases import schema
+    from nettrouble.cases import store
+    from nettrouble.cases.transcript import case_transcript
 
     sender = "+81 90-1234-5678"
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
-    talk = Conversation(asyncio.run(store.get_or_create_tracker(sender, append_action_listen=False)))
+    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    talk = Conversation(asyncio.run(trackers.get_or_create_tracker(sender, append_action_listen=False)))
     talk.user("アカウントを乗っ取られました", "trouble_account")
     talk.response("utter_ack_account", sent_by="action_start_triage")
-    asyncio.run(store.save(talk.tracker))
-    store.engine.dispose()
-    case, _ = cases.open_case(service_database, cases.CaseDraft(conversation_id=sender, channel="sms",
+    asyncio.run(trackers.save(talk.tracker))
+    trackers.engine.dispose()
+    case, _ = store.open_case(service_database, schema.CaseDraft(conversation_id=sender, channel="sms",
                                                                  trouble_type="account"))
     assert sender not in case.conversation_id
     engine = tracker_engine(f"sqlite:///{tmp_path / 't.db'}")

@@ -2,35 +2,35 @@
 answers themselves: tests/test_answers.py)."""
 import pytest
 
-from nettrouble import triage
-from nettrouble.money import parse_yen
+from nettrouble.triage import plans
+from nettrouble.core.money import parse_yen
 
 
 def test_every_type_asks_two_to_four_questions():
-    assert set(triage.PLANS) == set(triage.TYPE_LABELS)
-    for trouble_type, plan in triage.PLANS.items():
-        assert 2 <= len(triage.questions(trouble_type, {})) <= 4, trouble_type
-        assert all(slot in triage.LABELS and slot in triage.HINTS for slot in plan)
+    assert set(plans.PLANS) == set(plans.TYPE_LABELS)
+    for trouble_type, plan in plans.PLANS.items():
+        assert 2 <= len(plans.questions(trouble_type, {})) <= 4, trouble_type
+        assert all(slot in plans.LABELS and slot in plans.HINTS for slot in plan)
 
 
 def test_amount_is_asked_only_when_money_was_lost():
-    assert triage.questions("phishing", {"entered_info": "card", "money_lost": "no"}) == []
-    assert triage.questions("phishing", {"entered_info": "card", "money_lost": "yes"}) == ["money_amount"]
-    assert triage.questions("phishing", {"entered_info": "card", "money_lost": "unknown"}) == []
-    assert triage.questions("billing_scam", {"money_lost": "no"}) == []
+    assert plans.questions("phishing", {"entered_info": "card", "money_lost": "no"}) == []
+    assert plans.questions("phishing", {"entered_info": "card", "money_lost": "yes"}) == ["money_amount"]
+    assert plans.questions("phishing", {"entered_info": "card", "money_lost": "unknown"}) == []
+    assert plans.questions("billing_scam", {"money_lost": "no"}) == []
 
 
 def test_unknown_type_has_no_questions():
-    assert triage.questions(None, {}) == []
-    assert triage.questions("weather", {}) == []
+    assert plans.questions(None, {}) == []
+    assert plans.questions("weather", {}) == []
 
 
 def test_the_essential_question_is_the_one_asked_before_a_handoff():
-    assert set(triage.ESSENTIAL) == set(triage.PLANS)
-    assert all(slot in triage.PLANS[t] for t, slot in triage.ESSENTIAL.items())
-    assert triage.essential_question("privacy", {}) == "offline_contact"
-    assert triage.essential_question("privacy", {"offline_contact": "no"}) is None
-    assert triage.essential_question(None, {}) is None
+    assert set(plans.ESSENTIAL) == set(plans.PLANS)
+    assert all(slot in plans.PLANS[t] for t, slot in plans.ESSENTIAL.items())
+    assert plans.essential_question("privacy", {}) == "offline_contact"
+    assert plans.essential_question("privacy", {"offline_contact": "no"}) is None
+    assert plans.essential_question(None, {}) is None
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_parse_yen(text, expected):
 
 
 def test_summary_reads_back_answers_in_plan_order():
-    lines = triage.summary_lines(
+    lines = plans.summary_lines(
         "defamation", {"platform": "X", "user_role": "parent", "ongoing": "yes", "evidence_saved": "unknown"}
     )
     assert lines == [
@@ -55,5 +55,5 @@ def test_summary_reads_back_answers_in_plan_order():
 
 
 def test_explanation_offers_to_skip():
-    text = triage.explanation("ongoing")
+    text = plans.explanation("ongoing")
     assert "スキップ" in text and "続いている" in text

@@ -15,7 +15,7 @@
   articles and first steps) and the buttons as quick replies. Only when the reply token cannot
   be used (rejected, or the turn outlived its window) is the answer pushed, with an
   ``X-Line-Retry-Key`` that stays the same across retries. The HTTP calls are in
-  ``nettrouble.line_api``.
+  ``nettrouble.channels.line_api``.
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.channels import render, render_line, turns
-from nettrouble.line_api import LineApi
-from nettrouble.settings import settings
+from nettrouble.channels.line_api import LineApi
+from nettrouble.core.settings import settings
 
 logger = logging.getLogger(__name__)
 

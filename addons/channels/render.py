@@ -27,8 +27,8 @@ class Button:
 
 
 # Structured content an action sends beside its text (``custom: {"card": {...}}``): articles
-# (``nettrouble.articles.offer_card``) and first steps with public bodies
-# (``nettrouble.guidance.guidance_card``). LINE draws them as Flex messages; the other channels
+# (``nettrouble.content.articles.offer_card``) and first steps with public bodies
+# (``nettrouble.triage.guidance.guidance_card``). LINE draws them as Flex messages; the other channels
 # show the text, which always says the same.
 CARD_KINDS = ("articles", "guidance")
 

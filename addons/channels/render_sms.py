@@ -14,8 +14,9 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from addons.channels import render
-from nettrouble import service, sms_segments
-from nettrouble.settings import settings
+from nettrouble.content import service
+from nettrouble.channels import sms_segments
+from nettrouble.core.settings import settings
 
 SMS_MENU_HINT = "番号でご返信ください。"
 # Between two messages of the bot in one body, as between two speech bubbles.

@@ -15,7 +15,7 @@
 - One body per turn (``render_sms.sms_bodies``), more only past the provider's body limit;
   links only to our own site and *.go.jp (README "SMS").
 - Segments are counted per turn (metrics ``nettrouble_sms_*``) and per conversation
-  (``nettrouble.sms_usage``, a conversation being a Rasa session). An answer that would take the
+  (``nettrouble.channels.sms_usage``, a conversation being a Rasa session). An answer that would take the
   conversation past SMS_SEGMENT_BUDGET is replaced by a short notice with the phone number and
   the web chat address; the turn itself still runs in Rasa, so nothing the user said is lost.
   Never replaced: an answer with a case reference or a helpline number, the answer to a message
@@ -46,9 +46,17 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from addons.channels import render, render_sms, turns
-from nettrouble import db, identity, limits, metrics, referrals, safety, sms_segments, sms_usage, urgency
-from nettrouble.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
-from nettrouble.settings import settings
+from nettrouble.core import db
+from nettrouble.eligibility import identity
+from nettrouble.core import limits
+from nettrouble.monitoring import metrics
+from nettrouble.triage import referrals
+from nettrouble.triage import safety
+from nettrouble.channels import sms_segments
+from nettrouble.channels import sms_usage
+from nettrouble.triage import urgency
+from nettrouble.channels.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
+from nettrouble.core.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +104,7 @@ def carries_helpline(messages: List[render.BotMessage]) -> bool:
 
 
 class SmsUsage:
-    """``nettrouble.sms_usage`` in the service database, called off the event loop. While the
+    """``nettrouble.channels.sms_usage`` in the service database, called off the event loop. While the
     database is unreachable, answers go out whatever the budget (an answer too many costs less
     than a user left without one) and STOP is not confirmed."""
 

@@ -17,7 +17,7 @@ earlier turns back from the tracker store.
   their own (``conversation_id``: ``web-``, ``line-``, ``sms-``), so no two channels can name the
   same conversation; REST, whose client picks the id, refuses those prefixes.
 - **Deliveries** (``DeliveryLog``): LINE events and SMS already handled are remembered in the
-  service database (``nettrouble.deliveries``), across restarts and servers.
+  service database (``nettrouble.channels.deliveries``), across restarts and servers.
 
 Logs never carry the user's text, address or phone number: only the channel and what went wrong.
 """
@@ -43,8 +43,13 @@ from sanic import Blueprint
 import aiohttp
 
 from addons.channels import render
-from nettrouble import db, deliveries, health, limits, safety, service
-from nettrouble.settings import settings
+from nettrouble.core import db
+from nettrouble.channels import deliveries
+from nettrouble.monitoring import health
+from nettrouble.core import limits
+from nettrouble.triage import safety
+from nettrouble.content import service
+from nettrouble.core.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -425,7 +430,7 @@ def last_bot_turn(events: List[Any]) -> List[render.BotMessage]:
 
 class DeliveryLog:
     """A channel's deliveries already handled, to drop a platform's redelivery or a replayed
-    request: ``nettrouble.deliveries`` in the service database, called off the event loop."""
+    request: ``nettrouble.channels.deliveries`` in the service database, called off the event loop."""
 
     def __init__(self, channel: str) -> None:
         self._channel = channel

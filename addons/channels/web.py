@@ -42,7 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.channels import render, turns
-from nettrouble.settings import settings
+from nettrouble.core.settings import settings
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ creates and stamped there (``legacy.py``), then upgraded like any other.
 
 Adding a revision, whenever a table, column or index on ``tables.metadata`` changes:
 
-1. Change the table definition in its module (and import a new module in ``nettrouble/tables.py``).
+1. Change the table definition in its module (and import a new module in ``nettrouble/core/tables.py``).
 2. ``.venv/bin/python scripts/migration.py new "add case notes"`` writes a draft,
    ``versions/<next number>_add_case_notes.py``, from the difference between the newest revision
    (applied to a scratch SQLite database) and ``tables.metadata``.

@@ -3,11 +3,11 @@
 scripts/migration.py), inside the transaction the caller holds."""
 from alembic import context
 
-from nettrouble.tables import metadata
+from nettrouble.core.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if context.is_offline_mode() or connection is None:
-    raise RuntimeError("the revisions run on a connection from nettrouble.db.prepare() or "
+    raise RuntimeError("the revisions run on a connection from nettrouble.core.db.prepare() or "
                        "scripts/migration.py, not from the alembic command line")
 
 context.configure(

@@ -17,7 +17,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, DateTime, String, inspect, text
 from sqlalchemy.engine import Connection
 
-from nettrouble import eligibility, ledger
+from nettrouble.eligibility import rules
+
+from nettrouble.eligibility import ledger
 
 ALEMBIC = "alembic_version"
 
@@ -61,4 +63,4 @@ def bring_to_baseline(connection: Connection, baseline: ModuleType) -> None:
     if ("cases", "claim_state") in added:
         # An eligible case of that time held its free consultation for good.
         connection.execute(text("UPDATE cases SET claim_state = :confirmed WHERE eligibility = :eligible"),
-                           {"confirmed": ledger.CONFIRMED, "eligible": eligibility.ELIGIBLE})
+                           {"confirmed": ledger.CONFIRMED, "eligible": rules.ELIGIBLE})

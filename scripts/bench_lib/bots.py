@@ -163,7 +163,7 @@ class Bot:
     confusion_markers: List[str]
     # The long conversation's script, repeated to --growth-turns; empty: no growth phase.
     growth_turns: Tuple[Turn, ...] = ()
-    # Where the Rasa server writes a timing record per turn (nettrouble/timing.py), if it does.
+    # Where the Rasa server writes a timing record per turn (nettrouble/monitoring/timing.py), if it does.
     timings_file: Optional[Path] = None
     notes: List[str] = field(default_factory=list)
 
@@ -268,7 +268,7 @@ def ours(temp: Path, ports: Ports, token: str, parse_count: int) -> Bot:
         BIND_HOST="127.0.0.1",
         TRACKER_DB=str(work / "tracker.db"),
         TRACKER_DB_URL="",
-        DATABASE_URL=f"sqlite:///{work / 'nettrouble.db'}",
+        DATABASE_URL=f"sqlite:///{work / 'nettrouble.core.db'}",
         CLOCK_OVERRIDE=CLOCK,
         # Benchmark cases must not reach a real handoff webhook.
         HANDOFF_WEBHOOK_URL="",

@@ -1,5 +1,5 @@
 """Where our bot's reply time goes, turn by turn: the timing records the Rasa server writes to
-TURN_TIMINGS_FILE (their format: nettrouble/timing.py's docstring) matched to the turns the
+TURN_TIMINGS_FILE (their format: nettrouble/monitoring/timing.py's docstring) matched to the turns the
 benchmark sent, and their medians over conversations as Markdown tables.
 
 Records are matched to turns by conversation id and order: the benchmark sends the turns of a
@@ -15,7 +15,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .stats import cell, format_value, percentile
 
-# Parts of a turn that nettrouble/timing.py times on the Rasa server, in the order of a turn.
+# Parts of a turn that nettrouble/monitoring/timing.py times on the Rasa server, in the order of a turn.
 PARTS = ("channel", "tracker_load", "nlu", "policy", "actions", "tracker_save")
 PART_NAMES = {
     "channel": "channel", "tracker_load": "tracker load", "nlu": "NLU", "policy": "policy",

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, fields
 from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from addons.tracker_store import public_numbers
-from nettrouble.eligibility import ELIGIBLE
-from nettrouble.masking import mask_text
+from nettrouble.eligibility.rules import ELIGIBLE
+from nettrouble.core.masking import mask_text
 from scripts.scaleout.scenarios import REFERENCE
 
 

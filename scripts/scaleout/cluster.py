@@ -12,7 +12,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Dict, List, Mapping
 
-from nettrouble.settings import setting_names
+from nettrouble.core.settings import setting_names
 from run import LAUNCH, LOAD_TEST_LIMITS, Service, wait_until_healthy  # scripts/run.py
 from scripts.scaleout.checks import log_errors
 from scripts.scaleout.client import http_json

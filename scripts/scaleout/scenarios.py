@@ -8,7 +8,7 @@ from typing import List, Sequence, Tuple
 
 from scripts.scaleout.servers import SERVERS
 
-# A case reference as the bot writes it (nettrouble/reference.py).
+# A case reference as the bot writes it (nettrouble/cases/reference.py).
 REFERENCE = re.compile(r"NT-[0-9]{4}-[0-9]{5}-[0-9]")
 
 GREETING = "こんにちは"

@@ -1,5 +1,5 @@
 """Environment variables set for a while, with the settings read again: ``settings()`` reads the
-environment once and keeps it (nettrouble/settings.py), so every change clears that cache, and
+environment once and keeps it (nettrouble/core/settings.py), so every change clears that cache, and
 so does the restore, once the variables are back."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Iterator, Optional
 
 import pytest
 
-from nettrouble.settings import settings
+from nettrouble.core.settings import settings
 
 
 class Environment:

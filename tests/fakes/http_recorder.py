@@ -92,7 +92,7 @@ def platform_apis(monkeypatch: Any, database: Any, api_settings: Sequence[str],
     """A recording server standing in for the platform APIs whose base URL settings are named
     in ``api_settings`` (LINE_API_BASE, SMS_API_BASE), with the channels' delivery log on the
     test's service database and the other ``environment`` settings."""
-    from nettrouble.settings import settings
+    from nettrouble.core.settings import settings
 
     server = RecordingServer().start()
     for name in api_settings:

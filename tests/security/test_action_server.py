@@ -212,8 +212,8 @@ def test_the_right_token_works(server):
     status, headers, body = call(server, "POST", "/webhook", NUMBER_CHECK, {**JSON, "X-Action-Token": TOKEN})
     assert status == 200
     assert "events" in json.loads(body)
-    # its own figures for the turn's record on the Rasa side (nettrouble/timing.py)
-    from nettrouble.timing import parse_server_timing
+    # its own figures for the turn's record on the Rasa side (nettrouble/monitoring/timing.py)
+    from nettrouble.monitoring.timing import parse_server_timing
 
     figures = parse_server_timing(headers.get("Server-Timing"))
     assert figures["server_ms"] > 0 and figures["server_db_statements"] >= 0
@@ -240,7 +240,7 @@ def test_the_plugin_alone_refuses_an_empty_token(monkeypatch):
     """`rasa run actions` started some other way still loads the plugin from the repository
     (PYTHONPATH) and must not serve without a token."""
     import rasa_sdk_plugins
-    from nettrouble.settings import settings
+    from nettrouble.core.settings import settings
     from sanic import Sanic
 
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "")

@@ -16,7 +16,7 @@ from addons.channels.line import LineInput
 from addons.channels.rest import RestInput
 from addons.channels.sms import SmsInput
 from addons.channels.web import WebChatInput
-from nettrouble.settings import settings
+from nettrouble.core.settings import settings
 from tests.fakes.agent import FakeAgent, scripted_replies
 from tests.fakes.http_recorder import platform_apis
 from tests.test_channel_line import ACCESS_TOKEN, SECRET, sign, text_event, webhook_body

@@ -19,8 +19,8 @@ if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
 import ensure_env  # noqa: E402
-from nettrouble import settings as settings_module  # noqa: E402
-from nettrouble.settings import SettingsError, check_production, settings  # noqa: E402
+from nettrouble.core import settings as settings_module  # noqa: E402
+from nettrouble.core.settings import SettingsError, check_production, settings  # noqa: E402
 from tests.security.test_action_server import listening_addresses  # noqa: E402
 
 GOOD = "g" * 43
@@ -117,7 +117,7 @@ def test_the_launcher_stops_in_production_naming_the_setting(mode):
 def test_files_are_made_private(tmp_path, monkeypatch):
     var = tmp_path / "var"
     var.mkdir(mode=0o755)
-    for name in ("tracker.db", "nettrouble.db", "server.log", "notes.txt"):
+    for name in ("tracker.db", "nettrouble.core.db", "server.log", "notes.txt"):
         (var / name).write_text("x")
         (var / name).chmod(0o644)
     monkeypatch.setattr(settings_module, "VAR_DIR", var)
@@ -129,7 +129,7 @@ def test_files_are_made_private(tmp_path, monkeypatch):
     finally:
         os.umask(previous)
     assert stat.S_IMODE(var.stat().st_mode) == 0o700
-    for name in ("tracker.db", "nettrouble.db", "server.log"):
+    for name in ("tracker.db", "nettrouble.core.db", "server.log"):
         assert stat.S_IMODE((var / name).stat().st_mode) == 0o600
 
 
