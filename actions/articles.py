@@ -1,4 +1,5 @@
 """Offering case articles, after triage and whenever the user asks for them."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from nettrouble.content import articles
-
+from nettrouble.content import articles, service
 from nettrouble.core import clock
-
-from nettrouble.content import service
 from nettrouble.core.datafiles import TROUBLE_TYPES
 
 ASK_ARTICLES = "ask_articles"
@@ -46,8 +44,7 @@ def topic_buttons(labels: Dict[str, str]) -> List[Dict[str, str]]:
     return [
         {
             "title": labels[topic],
-            "payload": f"/{ASK_ARTICLES}"
-            + json.dumps({TOPIC_ENTITY: topic}, separators=(",", ":")),
+            "payload": f"/{ASK_ARTICLES}" + json.dumps({TOPIC_ENTITY: topic}, separators=(",", ":")),
         }
         for topic in TROUBLE_TYPES
     ]
@@ -63,9 +60,7 @@ class ActionOfferArticles(Action):
     def name(self) -> Text:
         return "action_offer_articles"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         topic = topic_of(tracker)
         words = words_of(tracker)
         if topic is None and not articles.query_terms(words):
@@ -77,6 +72,7 @@ class ActionOfferArticles(Action):
         # The user's side of the story (victim, poster, parent) shapes the ranking.
         found = self.index.search(words, topic, at, role=tracker.get_slot("user_role"))
         card = articles.offer_card(found, at, self.service) if found else None
-        dispatcher.utter_message(text=articles.offer_text(found, at, self.service),
-                                 json_message={"card": card} if card else None)
+        dispatcher.utter_message(
+            text=articles.offer_text(found, at, self.service), json_message={"card": card} if card else None
+        )
         return [SlotSet(SHOWN_SLOT, [article.id for article in found])] if found else []

@@ -1,4 +1,5 @@
 """Small helpers the actions share for reading the tracker and composing safety lines."""
+
 from __future__ import annotations
 
 from typing import Any, Iterable, List, Mapping, Optional, Text
@@ -6,29 +7,37 @@ from typing import Any, Iterable, List, Mapping, Optional, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from nettrouble.triage import guidance
-
-from nettrouble.triage import referrals
 from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.triage import guidance, referrals
 from nettrouble.triage.urgency import SEXUAL_IMAGE, URGENCY_FLAGS
 
 # Messages that are not answers: the forms hand them to the rules (with any answers they also
 # carry) and ask their open question again afterwards.
 INTERRUPTIONS = {
-    "urgent_danger", "urgent_self_harm", "request_human", "goodbye", "cancel", "correct_trouble_type",
+    "urgent_danger",
+    "urgent_self_harm",
+    "request_human",
+    "goodbye",
+    "cancel",
+    "correct_trouble_type",
 }
 # Questions, unless the message answers the question asked in so many words and asks nothing:
 # 「アプリを入れるように出たので入れました」 reads like a question about the app to the classifier.
 QUESTIONS = {
-    "ask_hours", "ask_service_info", "ask_articles", "ask_free_consultation", "faq", "bot_challenge",
+    "ask_hours",
+    "ask_service_info",
+    "ask_articles",
+    "ask_free_consultation",
+    "faq",
+    "bot_challenge",
     "ask_next_step",
 }
 
 
 def trouble_type_of(intent: Optional[Text]) -> Optional[Text]:
     """``trouble_defamation`` → ``defamation``; None for any other intent."""
-    if intent and intent.startswith("trouble_") and intent[len("trouble_"):] in TROUBLE_TYPES:
-        return intent[len("trouble_"):]
+    if intent and intent.startswith("trouble_") and intent[len("trouble_") :] in TROUBLE_TYPES:
+        return intent[len("trouble_") :]
     return None
 
 
@@ -81,9 +90,12 @@ def utter_sexual_image_notice(dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(response="utter_sexual_image_notice", referral_lines=referral_lines(SEXUAL_IMAGE))
 
 
-def utter_guidance(dispatcher: CollectingDispatcher, trouble_type: Text, answers: Mapping[str, object],
-                   urgency: Iterable[str]) -> None:
+def utter_guidance(
+    dispatcher: CollectingDispatcher, trouble_type: Text, answers: Mapping[str, object], urgency: Iterable[str]
+) -> None:
     """First steps and public bodies: the text, with the same as a card for LINE."""
     urgency = list(urgency)
-    dispatcher.utter_message(text=guidance.guidance_text(trouble_type, answers, urgency),
-                             json_message={"card": guidance.guidance_card(trouble_type, answers, urgency)})
+    dispatcher.utter_message(
+        text=guidance.guidance_text(trouble_type, answers, urgency),
+        json_message={"card": guidance.guidance_card(trouble_type, answers, urgency)},
+    )

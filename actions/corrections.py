@@ -1,5 +1,6 @@
 """Replies outside the questions: a change to an answer of the triage after its summary, a
 reply to an open offer that could not be read, and a first message too unclear to place."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,7 @@ class ActionReadAnswer(Action):
     def name(self) -> Text:
         return "action_read_answer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         changes = self._changes(tracker)
         if changes:
             return await self._correct(dispatcher, tracker, changes)
@@ -66,12 +66,15 @@ class ActionReadAnswer(Action):
         found = read_reply(tracker, plans.plan(trouble_type, answers_of(tracker)), None, trouble_type)
         return {slot: value for slot, value in found.items() if value != tracker.get_slot(slot)}
 
-    async def _correct(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       changes: Dict[str, Any]) -> List[EventType]:
+    async def _correct(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, changes: Dict[str, Any]
+    ) -> List[EventType]:
         events: List[EventType] = [SlotSet(slot, value) for slot, value in changes.items()]
         tracker.add_slots(events)
         dispatcher.utter_message(response="utter_summary_corrected")
-        dispatcher.utter_message(response="utter_summary", **summary_values(tracker.get_slot("trouble_type"), answers_of(tracker)))
+        dispatcher.utter_message(
+            response="utter_summary", **summary_values(tracker.get_slot("trouble_type"), answers_of(tracker))
+        )
         reference = tracker.get_slot("case_reference")
         if reference:
             try:

@@ -11,6 +11,7 @@ it and asked for (``number_code``). Number checks are limited per conversation a
 Everything read from files, the secret and the database is set up in ``__init__``, which
 rasa_sdk runs when the action server starts: a malformed file or a missing secret stops it there.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,22 +24,23 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import conversation, number_proof as proof
-from nettrouble.triage import answers
-from nettrouble.eligibility import campaigns
-from nettrouble.core import datafiles
-from nettrouble.core import db
-from nettrouble.eligibility import identity
-from nettrouble.eligibility import ledger
-from nettrouble.eligibility import number_proof
-from nettrouble.triage import referrals
+from actions import conversation
+from actions import number_proof as proof
 from nettrouble.content import service
-from nettrouble.eligibility import messages as messages
+from nettrouble.core import datafiles, db
 from nettrouble.core.clock import now
-from nettrouble.eligibility.rules import (
-    NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY, NOT_DOCOMO, Applicant, decide,
-)
 from nettrouble.core.settings import settings
+from nettrouble.eligibility import campaigns, identity, ledger, number_proof
+from nettrouble.eligibility import messages as messages
+from nettrouble.eligibility.rules import (
+    NEEDS_DOCOMO_LINE,
+    NEEDS_IS_MEMBER,
+    NEEDS_PERSON_KEY,
+    NOT_DOCOMO,
+    Applicant,
+    decide,
+)
+from nettrouble.triage import answers, referrals
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +126,11 @@ class ValidateEligibilityForm(FormValidationAction):
         # never changes which questions are worth asking. A request for an adviser does: it
         # is refused whatever the number.
         decision = decide(
-            applicant_from(tracker, adviser_requested(tracker)), now(), self._campaigns,
-            lambda *_: None, self._referrals,
+            applicant_from(tracker, adviser_requested(tracker)),
+            now(),
+            self._campaigns,
+            lambda *_: None,
+            self._referrals,
         )
         return decision.needs
 
@@ -147,8 +152,11 @@ class ValidateEligibilityForm(FormValidationAction):
     def _code_needed(tracker: Tracker) -> bool:
         """A number was given that is not the SMS sender's, and codes can be sent."""
         person_key = tracker.get_slot(NEEDS_PERSON_KEY)
-        return (ledger.is_person_key(person_key) and not proof.sender_proves(tracker, person_key)
-                and proof.codes_available())
+        return (
+            ledger.is_person_key(person_key)
+            and not proof.sender_proves(tracker, person_key)
+            and proof.codes_available()
+        )
 
     async def next_requested_slot(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -175,8 +183,13 @@ class ValidateEligibilityForm(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
         asked = requested if requested in YES_NO_QUESTIONS and _is_answer(tracker) else None
         message = tracker.latest_message
-        return answers.read(message.get("text") or "", YES_NO_QUESTIONS, asked,
-                            intent=_intent(tracker), entities=message.get("entities") or [])
+        return answers.read(
+            message.get("text") or "",
+            YES_NO_QUESTIONS,
+            asked,
+            intent=_intent(tracker),
+            entities=message.get("entities") or [],
+        )
 
     def _extract_yes_no(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
         found = self._yes_no_answers(tracker)
@@ -219,8 +232,9 @@ class ValidateEligibilityForm(FormValidationAction):
             return {NEEDS_PERSON_KEY: None}
         return await self._checked(dispatcher, tracker, text, key)
 
-    async def _checked(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
-                       key: str) -> Dict[Text, Any]:
+    async def _checked(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, key: str
+    ) -> Dict[Text, Any]:
         """A number read from the user's reply, within the limits on number checks, and with a
         code on its way to it when the form will ask for one."""
         engine = self._database.get()
@@ -263,8 +277,9 @@ class ValidateEligibilityForm(FormValidationAction):
         if typed is None:
             dispatcher.utter_message(text=messages.CODE_UNREADABLE)
             return {proof.SLOT: None}
-        checked = await proof.blocking(number_proof.check, self._database.get(), tracker.sender_id,
-                                       tracker.get_slot(NEEDS_PERSON_KEY), typed)
+        checked = await proof.blocking(
+            number_proof.check, self._database.get(), tracker.sender_id, tracker.get_slot(NEEDS_PERSON_KEY), typed
+        )
         if checked.result == number_proof.VERIFIED:
             dispatcher.utter_message(text=messages.CODE_VERIFIED)
             return {proof.SLOT: proof.VERIFIED}
@@ -277,13 +292,15 @@ class ValidateEligibilityForm(FormValidationAction):
         dispatcher.utter_message(text=messages.CODE_LOCKED)
         return {proof.SLOT: proof.UNPROVED}
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if conversation.fresh_reply(tracker, FORM) and not _is_answer(tracker):
             # Not an answer: its rule runs; an answer it also carried (「ドコモですけど電話したい」)
             # is kept, and the form asks what is still open afterwards.
-            found = {slot: value for slot, value in self._yes_no_answers(tracker).items()
-                     if value in (answers.YES, answers.NO)}
+            found = {
+                slot: value
+                for slot, value in self._yes_no_answers(tracker).items()
+                if value in (answers.YES, answers.NO)
+            }
             return [SlotSet(slot, value) for slot, value in found.items()] + [ActionExecutionRejected(FORM)]
         return await super().run(dispatcher, tracker, domain)
 
@@ -339,9 +356,7 @@ class ActionCheckEligibility(Action):
         held = ledger.holder(self._database.get(), campaign_id, person_key)
         return held.case_reference if held and held.state == ledger.CONFIRMED else None
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         applicant = applicant_from(tracker, adviser_requested(tracker))
         try:
             proved = applicant.person_key is not None and await proof.proof(tracker, self._database.get()) is not None
@@ -351,11 +366,16 @@ class ActionCheckEligibility(Action):
         except (SQLAlchemyError, db.Unavailable):
             logger.exception("eligibility: the free-consultation ledger could not be read")
             dispatcher.utter_message(text=messages.unavailable_text(self._service))
-            return [SlotSet("eligibility", None), SlotSet("eligibility_campaign", None),
-                    SlotSet("next_step", next_step(None, tracker.get_slot("handoff_requested")))]
+            return [
+                SlotSet("eligibility", None),
+                SlotSet("eligibility_campaign", None),
+                SlotSet("next_step", next_step(None, tracker.get_slot("handoff_requested"))),
+            ]
         logger.info(
             "eligibility: reason=%s campaign=%s needs=%s",
-            decision.reason, decision.campaign.id if decision.campaign else None, ",".join(decision.needs),
+            decision.reason,
+            decision.campaign.id if decision.campaign else None,
+            ",".join(decision.needs),
         )
         message = messages.decision_text(decision, applicant, self._service, self._referrals, proved)
         dispatcher.utter_message(text=message)
@@ -372,4 +392,3 @@ def next_step(reason: Optional[str], handoff_requested: bool) -> str:
     if reason == NOT_DOCOMO:
         return "nothing"
     return "handoff" if handoff_requested else "offer_staff"
-

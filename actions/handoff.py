@@ -10,6 +10,7 @@ here from the user's answers by the rule engine, and the claim is pending unless
 proved in this conversation (``actions.number_proof``). A client may open ``CASES_PER_HOUR``
 new cases an hour; past that the user gets the phone number instead of a reference.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,23 +23,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import number_proof as proof
 from actions.eligibility import adviser_requested, applicant_from
-from nettrouble.cases import schema
-from nettrouble.cases import summary
-from nettrouble.cases import store
+from nettrouble.cases import schema, store, summary
 from nettrouble.content import hours, service
 from nettrouble.core import db, limits
+from nettrouble.core.clock import now
+from nettrouble.core.settings import settings
 from nettrouble.eligibility import campaigns, ledger, number_proof
+from nettrouble.eligibility import messages as messages
+from nettrouble.eligibility.rules import ALREADY_USED, ELIGIBLE, decide
 from nettrouble.monitoring import metrics
 from nettrouble.triage import plans, referrals
 from nettrouble.triage.answers import asks_for_adviser
-from nettrouble.eligibility.rules import ALREADY_USED, ELIGIBLE, decide
-from nettrouble.eligibility import messages as messages
-from nettrouble.core.settings import settings
 from nettrouble.triage.plans import TRIAGE_SLOTS
-from nettrouble.core.clock import now
 
 log = logging.getLogger(__name__)
-
 
 
 def _list_slot(value: Any) -> List[Any]:
@@ -49,7 +47,7 @@ def _list_slot(value: Any) -> List[Any]:
 
 def _current_session(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     starts = [i for i, event in enumerate(events) if event.get("event") == "session_started"]
-    return events[starts[-1] + 1:] if starts else events
+    return events[starts[-1] + 1 :] if starts else events
 
 
 # Short replies of these intents (「はい」「こんにちは」) tell the agent nothing the structured
@@ -69,8 +67,13 @@ def user_messages(tracker: Tracker) -> List[str]:
     texts = []
     for event in _current_session(tracker.events):
         text = event.get("text") if event.get("event") == "user" else None
-        if (isinstance(text, str) and text.strip() and not text.lstrip().startswith("/")
-                and not _is_small_talk(event, text) and not number_proof.is_bare_code(text)):
+        if (
+            isinstance(text, str)
+            and text.strip()
+            and not text.lstrip().startswith("/")
+            and not _is_small_talk(event, text)
+            and not number_proof.is_bare_code(text)
+        ):
             texts.append(text)
     return texts
 
@@ -101,8 +104,12 @@ def centre_values() -> Dict[str, str]:
     """The centre, its number, its hours and whether it is open now (or when it next opens):
     the values of the contact lines in the handoff responses."""
     facts = service.facts()
-    return {"centre_name": facts.centre, "centre_phone": facts.phone, "centre_hours": hours.hours_text(),
-            "centre_open": hours.availability_sentence(hours.status_at(now()))}
+    return {
+        "centre_name": facts.centre,
+        "centre_phone": facts.phone,
+        "centre_hours": hours.hours_text(),
+        "centre_open": hours.availability_sentence(hours.status_at(now())),
+    }
 
 
 def _free_consultation_line(case: schema.Case, proved: bool) -> Optional[str]:
@@ -118,20 +125,22 @@ def _free_consultation_line(case: schema.Case, proved: bool) -> Optional[str]:
 
 
 def _adviser_asked(tracker: Tracker) -> bool:
-    return any(event.get("event") == "user" and asks_for_adviser(event.get("text") or "")
-               for event in tracker.events)
+    return any(event.get("event") == "user" and asks_for_adviser(event.get("text") or "") for event in tracker.events)
 
 
-def utter_handoff(dispatcher: CollectingDispatcher, case: schema.Case, created: bool, proved: bool,
-                  adviser_asked: bool = False) -> None:
+def utter_handoff(
+    dispatcher: CollectingDispatcher, case: schema.Case, created: bool, proved: bool, adviser_asked: bool = False
+) -> None:
     notes = [_free_consultation_line(case, proved)]
     if adviser_asked and case.eligibility != ELIGIBLE:
         # Asked for mid-triage, the handoff comes before any eligibility check could say so.
         notes.append(messages.ADVISER_NOT_COVERED)
     dispatcher.utter_message(
         response="utter_case_handed_off" if created else "utter_case_held_already",
-        case_reference=case.reference, case_notes="".join("\n" + note for note in notes if note),
-        **centre_values())
+        case_reference=case.reference,
+        case_notes="".join("\n" + note for note in notes if note),
+        **centre_values(),
+    )
 
 
 class ActionHandoff(Action):
@@ -153,11 +162,15 @@ class ActionHandoff(Action):
         client = proof.metadata_value(tracker, limits.CLIENT)
         # Only a new case counts; without a client the message came through the
         # token-protected HTTP API or the shell.
-        may_open = None if client is None else (
-            lambda: limits.take(engine, limits.CASE, client, settings().cases_per_hour, timedelta(hours=1)))
+        may_open = (
+            None
+            if client is None
+            else (lambda: limits.take(engine, limits.CASE, client, settings().cases_per_hour, timedelta(hours=1)))
+        )
         try:
-            return store.open_case(engine, draft_from(tracker, proved_by),
-                                   pending_for=campaigns.claim_pending_window(), may_open=may_open)
+            return store.open_case(
+                engine, draft_from(tracker, proved_by), pending_for=campaigns.claim_pending_window(), may_open=may_open
+            )
         except schema.CaseError as refused:
             if refused.code == "limited":
                 return None
@@ -171,8 +184,7 @@ class ActionHandoff(Action):
             # SQLAlchemy is blocking; a thread keeps the action server answering meanwhile.
             recorded = await proof.blocking(self._record, tracker, proved_by)
         except Exception as error:  # noqa: BLE001 — whatever failed, the user gets the phone number
-            log.error("handoff not recorded; the user was given the centre's number instead",
-                      exc_info=error)
+            log.error("handoff not recorded; the user was given the centre's number instead", exc_info=error)
             dispatcher.utter_message(response="utter_case_not_recorded", **centre_values())
             return []
         if recorded is None:

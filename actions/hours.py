@@ -1,4 +1,5 @@
 """Whether the phone centre is open right now, or when it next opens."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -20,7 +21,8 @@ class ActionTellHours(Action):
     def __init__(self) -> None:
         hours.calendar()
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=hours.availability_sentence(hours.status_at(now())))
         return []

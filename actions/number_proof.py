@@ -6,6 +6,7 @@ Proved by the SMS sender's own number (the SMS channel puts the sender's person 
 message's metadata) or by the one-time code, whose verification is read from the database:
 the ``number_code`` slot only says which question comes next.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,16 +18,10 @@ from typing import Any, Callable, Optional
 from rasa_sdk import Tracker
 from sqlalchemy.engine import Engine
 
-from nettrouble.eligibility import identity
-
-from nettrouble.eligibility import ledger
-
-from nettrouble.core import limits
-
-from nettrouble.eligibility import number_proof
-
 from nettrouble.channels import sms_providers
+from nettrouble.core import limits
 from nettrouble.core.settings import settings
+from nettrouble.eligibility import identity, ledger, number_proof
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +42,11 @@ def metadata_value(tracker: Tracker, key: str) -> Optional[str]:
 def sender_proves(tracker: Tracker, person_key: Optional[str]) -> bool:
     """On SMS: the number typed is the sender's own."""
     sender_key = metadata_value(tracker, limits.SENDER_PERSON_KEY)
-    return (ledger.is_person_key(person_key) and sender_key is not None
-            and hmac.compare_digest(sender_key.encode("utf-8"), person_key.encode("ascii")))
+    return (
+        ledger.is_person_key(person_key)
+        and sender_key is not None
+        and hmac.compare_digest(sender_key.encode("utf-8"), person_key.encode("ascii"))
+    )
 
 
 def codes_available() -> bool:
@@ -67,7 +65,8 @@ async def proof(tracker: Tracker, engine: Engine) -> Optional[str]:
     if sender_proves(tracker, person_key):
         return ledger.VIA_SMS_SENDER
     if tracker.get_slot(SLOT) == VERIFIED and await blocking(
-            number_proof.proved_by_code, engine, tracker.sender_id, person_key):
+        number_proof.proved_by_code, engine, tracker.sender_id, person_key
+    ):
         return ledger.VIA_CODE
     return None
 
@@ -77,13 +76,20 @@ async def within_check_limits(tracker: Tracker, engine: Engine) -> bool:
     either is reached (then nothing is counted further)."""
     current = settings()
     conversation = "conversation:" + number_proof.conversation_digest(tracker.sender_id)[:40]
-    if not await blocking(limits.take, engine, limits.NUMBER_CHECK, conversation,
-                          current.number_checks_per_conversation, CONVERSATION_WINDOW):
+    if not await blocking(
+        limits.take,
+        engine,
+        limits.NUMBER_CHECK,
+        conversation,
+        current.number_checks_per_conversation,
+        CONVERSATION_WINDOW,
+    ):
         return False
     client = metadata_value(tracker, limits.CLIENT)
     # Without a client the message came through the token-protected HTTP API or the shell.
     return client is None or await blocking(
-        limits.take, engine, limits.NUMBER_CHECK, client, current.number_checks_per_hour, timedelta(hours=1))
+        limits.take, engine, limits.NUMBER_CHECK, client, current.number_checks_per_hour, timedelta(hours=1)
+    )
 
 
 async def send_code(tracker: Tracker, engine: Engine, text: str, person_key: str) -> bool:

@@ -1,6 +1,7 @@
 """Questions about the service, answered for the current Japan time and where the
 conversation stands: the FAQ, the free consultation's introduction, 「どうすればいい？」, and a
 question asked in the same message as a trouble (「Xで中傷されてて、無料で相談できますか」)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -10,11 +11,10 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation
-from nettrouble.content import faq
-from nettrouble.content import hours
+from nettrouble.content import faq, hours
+from nettrouble.core.clock import now
 from nettrouble.triage import plans
 from nettrouble.triage.intents import ALSO_ASKED
-from nettrouble.core.clock import now
 
 INTRO_KEY = "free_consultation_intro"
 AFTER_TRIAGE_KEY = "free_consultation_after_triage"
@@ -23,8 +23,7 @@ AFTER_TRIAGE_KEY = "free_consultation_after_triage"
 def faq_text(key: Optional[Text], tracker: Tracker, topic: Optional[Text] = None) -> Optional[Text]:
     if not key:
         return None
-    return faq.answer(key, now(), tracker.get_slot("case_reference"),
-                      topic or tracker.get_slot("trouble_type"))
+    return faq.answer(key, now(), tracker.get_slot("case_reference"), topic or tracker.get_slot("trouble_type"))
 
 
 class ActionAnswerFaq(Action):
@@ -36,8 +35,7 @@ class ActionAnswerFaq(Action):
     def __init__(self) -> None:
         faq.catalogue()
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = faq_text(conversation.faq_key(tracker.latest_message), tracker)
         if text:
             dispatcher.utter_message(text=text)
@@ -54,8 +52,7 @@ class ActionFreeConsultationIntro(Action):
     def name(self) -> Text:
         return "action_free_consultation_intro"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         phase, campaign = faq.campaign_phase(now())
         if phase != "during":
             return []
@@ -75,8 +72,7 @@ class ActionNextStepAdvice(Action):
     def name(self) -> Text:
         return "action_next_step_advice"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         trouble_type = tracker.get_slot("trouble_type")
         if tracker.get_slot("case_reference"):
             dispatcher.utter_message(response="utter_next_step_after_reference")
@@ -93,8 +89,7 @@ class ActionNextStepAdvice(Action):
         return []
 
 
-def answer_also_asked(dispatcher: CollectingDispatcher, tracker: Tracker,
-                      trouble_type: Text) -> List[EventType]:
+def answer_also_asked(dispatcher: CollectingDispatcher, tracker: Tracker, trouble_type: Text) -> List[EventType]:
     """Answers a question asked in the same message as the trouble, before the triage's first
     question; a wish to call makes the triage short (the essential question, the check, the
     reference)."""

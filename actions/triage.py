@@ -1,6 +1,7 @@
 """Triage actions: start, the form's reading of every reply, the summary, switching and first
 steps. What the words mean is ``nettrouble.triage.answers``; which questions a type needs is
 ``nettrouble.triage.plans``."""
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,8 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions import conversation, service_questions
-from nettrouble.triage import answers
 from nettrouble.eligibility import campaigns
-from nettrouble.triage import guidance
-from nettrouble.triage import referrals
-from nettrouble.triage import safety
-from nettrouble.triage import plans
+from nettrouble.triage import answers, guidance, plans, referrals, safety
 from nettrouble.triage.intents import ALSO_ASKED
 from nettrouble.triage.urgency import DANGER, MINOR, SELF_HARM, SEXUAL_IMAGE
 
@@ -33,7 +30,7 @@ SMALL_TALK = {"greet": "utter_greet", "thank": "utter_thank"}
 
 
 # The free-consultation answers a user may give during the triage (「ドコモで、サポートには
-#入ってないです」), kept so that the check does not ask them again.
+# 入ってないです」), kept so that the check does not ask them again.
 CHECK_AHEAD = ("docomo_line", "is_member")
 # A switch between these types is the same story seen from the other side (the user turns out
 # to be the one who posted): the answers both ask for are kept.
@@ -61,32 +58,53 @@ def answers_of(tracker: Tracker) -> Dict[str, Any]:
 
 def cleared_answers() -> List[EventType]:
     return [SlotSet(slot, None) for slot in plans.TRIAGE_SLOTS] + [
-        SlotSet("triage_failures", 0), SlotSet(CONFIRMED, None), SlotSet("short_question", False),
+        SlotSet("triage_failures", 0),
+        SlotSet(CONFIRMED, None),
+        SlotSet("short_question", False),
     ]
 
 
 @lru_cache(maxsize=256)
-def _read(text: str, slots: Tuple[str, ...], asked: Optional[str], intent: Optional[str],
-          entities: str, trouble_type: Optional[str], known: str) -> Dict[str, Any]:
-    return answers.read(text, slots, asked, intent=intent, entities=json.loads(entities),
-                        trouble_type=trouble_type, known=json.loads(known))
+def _read(
+    text: str,
+    slots: Tuple[str, ...],
+    asked: Optional[str],
+    intent: Optional[str],
+    entities: str,
+    trouble_type: Optional[str],
+    known: str,
+) -> Dict[str, Any]:
+    return answers.read(
+        text,
+        slots,
+        asked,
+        intent=intent,
+        entities=json.loads(entities),
+        trouble_type=trouble_type,
+        known=json.loads(known),
+    )
 
 
-def read_reply(tracker: Tracker, slots: Sequence[str], asked: Optional[str],
-               trouble_type: Optional[str]) -> Dict[str, Any]:
+def read_reply(
+    tracker: Tracker, slots: Sequence[str], asked: Optional[str], trouble_type: Optional[str]
+) -> Dict[str, Any]:
     """What the latest message answers among ``slots`` (one reading per message, cached: every
     ``extract_<slot>`` of a run asks for it)."""
     message = tracker.latest_message or {}
-    entities = [
-        {"entity": e.get("entity"), "value": e.get("value")} for e in message.get("entities") or []
-    ]
+    entities = [{"entity": e.get("entity"), "value": e.get("value")} for e in message.get("entities") or []]
     known = {slot: tracker.get_slot(slot) for slot in ("money_lost",)}
     intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
-    return dict(_read(
-        message.get("text") or "", tuple(slots), asked, intent,
-        json.dumps(entities, ensure_ascii=False, sort_keys=True), trouble_type,
-        json.dumps(known, sort_keys=True),
-    ))
+    return dict(
+        _read(
+            message.get("text") or "",
+            tuple(slots),
+            asked,
+            intent,
+            json.dumps(entities, ensure_ascii=False, sort_keys=True),
+            trouble_type,
+            json.dumps(known, sort_keys=True),
+        )
+    )
 
 
 def opening_answers(trouble_type: str, tracker: Tracker) -> Dict[str, Any]:
@@ -97,14 +115,16 @@ def opening_answers(trouble_type: str, tracker: Tracker) -> Dict[str, Any]:
 
 def _minor_flags(urgency: List[Text], tracker: Tracker, found: Mapping[str, Any]) -> List[Text]:
     text = tracker.latest_message.get("text") or ""
-    if (found.get("user_role") in ("parent", "student", "teacher") or found.get("child_grade")
-            or answers.mentions_minor(text)):
+    if (
+        found.get("user_role") in ("parent", "student", "teacher")
+        or found.get("child_grade")
+        or answers.mentions_minor(text)
+    ):
         return conversation.with_flag(urgency, MINOR)
     return urgency
 
 
-def switch_to_own_post(dispatcher: CollectingDispatcher, tracker: Tracker,
-                       found: Dict[str, Any]) -> List[EventType]:
+def switch_to_own_post(dispatcher: CollectingDispatcher, tracker: Tracker, found: Dict[str, Any]) -> List[EventType]:
     """The user turns out to be the one who posted: the poster's questions apply, and the
     message is read again for them (「書いたのは私です。訴えるって言われてます」)."""
     dispatcher.utter_message(response="utter_switch_to_own_post")
@@ -127,11 +147,9 @@ class ActionStartTriage(Action):
         guidance.steps_catalogue()
         campaigns.catalogue()
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         # The fallback intent is not skipped: its runner-up is exactly the guess not to act on.
-        trouble_type = conversation.trouble_type_of(
-            tracker.get_intent_of_latest_message(skip_fallback_intent=False))
+        trouble_type = conversation.trouble_type_of(tracker.get_intent_of_latest_message(skip_fallback_intent=False))
         if trouble_type is None:
             return []
         events: List[EventType] = type_events(trouble_type)
@@ -159,8 +177,9 @@ class ValidateTriageForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_triage_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         trouble_type = tracker.get_slot("trouble_type")
         if trouble_type not in plans.PLANS:
             return []
@@ -191,8 +210,7 @@ class ValidateTriageForm(FormValidationAction):
         intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         new_type = conversation.trouble_type_of(intent)
         confidence = (tracker.latest_message.get("intent") or {}).get("confidence", 0.0)
-        return bool(new_type) and new_type != tracker.get_slot("trouble_type") \
-            and confidence >= SWITCH_CONFIDENCE
+        return bool(new_type) and new_type != tracker.get_slot("trouble_type") and confidence >= SWITCH_CONFIDENCE
 
     def _interrupts(self, tracker: Tracker, cues: Mapping[str, Any]) -> bool:
         intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
@@ -208,8 +226,7 @@ class ValidateTriageForm(FormValidationAction):
         answered = requested in cues or answers.is_skip(text)
         return intent in conversation.QUESTIONS and not (answered and not answers.asks_question(text))
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         events: List[EventType] = []
         if conversation.fresh_reply(tracker, TRIAGE_FORM):
@@ -218,8 +235,11 @@ class ValidateTriageForm(FormValidationAction):
                 # Not an answer: the rule for it runs; what the message also answered is kept
                 # (not for another trouble, whose questions differ).
                 kept = {} if self._switches_type(tracker) else cues
-                return [SlotSet(slot, value) for slot, value in kept.items()] \
-                    + self._urgency_events(tracker, kept) + [ActionExecutionRejected(TRIAGE_FORM)]
+                return (
+                    [SlotSet(slot, value) for slot, value in kept.items()]
+                    + self._urgency_events(tracker, kept)
+                    + [ActionExecutionRejected(TRIAGE_FORM)]
+                )
             requested = tracker.get_slot(REQUESTED_SLOT)
             found = self._reading(tracker, requested if requested in plans.TRIAGE_SLOTS else None)
             events = self._also_asked(dispatcher, tracker, found)
@@ -234,8 +254,7 @@ class ValidateTriageForm(FormValidationAction):
         return [SlotSet("urgency", urgency)] if urgency != conversation.urgency_of(tracker) else []
 
     @staticmethod
-    def _also_asked(dispatcher: CollectingDispatcher, tracker: Tracker,
-                    found: Mapping[str, Any]) -> List[EventType]:
+    def _also_asked(dispatcher: CollectingDispatcher, tracker: Tracker, found: Mapping[str, Any]) -> List[EventType]:
         """A question asked in the same message as an answer or a trouble (「補償っていくらまで
         出るんですか」 heard as the trouble itself) is answered here, before the next question;
         a wish to call makes the rest of the triage short."""
@@ -245,8 +264,14 @@ class ValidateTriageForm(FormValidationAction):
         # Something was said: the open question is asked again without "I could not read that".
         return events + [SlotSet("triage_failures", 0)]
 
-    def _answer_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       found: Dict[str, Any], intent: Optional[Text], replied: bool = False) -> List[EventType]:
+    def _answer_events(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        found: Dict[str, Any],
+        intent: Optional[Text],
+        replied: bool = False,
+    ) -> List[EventType]:
         requested = tracker.get_slot(REQUESTED_SLOT)
         trouble_type = tracker.get_slot("trouble_type")
         if requested == CONFIRMED:
@@ -260,8 +285,12 @@ class ValidateTriageForm(FormValidationAction):
         events.append(SlotSet("short_question", understood and not answered))
         if found.get("offline_contact") == answers.YES and intent != safety.DANGER:
             dispatcher.utter_message(response="utter_urgent_danger")
-            events.append(SlotSet("urgency", conversation.with_flag(
-                _minor_flags(conversation.urgency_of(tracker), tracker, found), DANGER)))
+            events.append(
+                SlotSet(
+                    "urgency",
+                    conversation.with_flag(_minor_flags(conversation.urgency_of(tracker), tracker, found), DANGER),
+                )
+            )
         else:
             events += self._urgency_events(tracker, found)
         if understood or replied:
@@ -276,8 +305,9 @@ class ValidateTriageForm(FormValidationAction):
             dispatcher.utter_message(response="utter_triage_not_understood")
         return events + [SlotSet("triage_failures", failures)]
 
-    def _summary_reply(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       found: Dict[str, Any], intent: Optional[Text]) -> List[EventType]:
+    def _summary_reply(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, found: Dict[str, Any], intent: Optional[Text]
+    ) -> List[EventType]:
         """At the summary: a change of answer is taken and the summary shown again; a yes
         confirms; 「回答を直したい」 asks what to change."""
         if found:
@@ -304,8 +334,10 @@ class ValidateTriageForm(FormValidationAction):
 def _keep(slot: Text):
     """Values reach validation only from this action's own reading, or from an earlier turn;
     one a reader would not give (a forged payload) is dropped."""
-    def validate(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+
+    def validate(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return {slot: slot_value if answers.valid(slot, slot_value) else None}
 
     validate.__name__ = f"validate_{slot}"
@@ -322,17 +354,20 @@ class ActionAskTriageConfirmed(Action):
     def name(self) -> Text:
         return "action_ask_triage_confirmed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         trouble_type = tracker.get_slot("trouble_type")
-        dispatcher.utter_message(response="utter_ask_summary_confirmed", **summary_values(trouble_type, answers_of(tracker)))
+        dispatcher.utter_message(
+            response="utter_ask_summary_confirmed", **summary_values(trouble_type, answers_of(tracker))
+        )
         return []
 
 
 def summary_values(trouble_type: Text, known: Mapping[str, Any]) -> Dict[str, Text]:
     """The values of the summary responses: the type's label and one line per answer."""
-    return {"trouble_label": plans.type_label(trouble_type),
-            "summary_lines": "\n".join(plans.summary_lines(trouble_type, known))}
+    return {
+        "trouble_label": plans.type_label(trouble_type),
+        "summary_lines": "\n".join(plans.summary_lines(trouble_type, known)),
+    }
 
 
 class ActionTroubleMidForm(Action):
@@ -342,18 +377,21 @@ class ActionTroubleMidForm(Action):
     def name(self) -> Text:
         return "action_trouble_mid_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         new_type = conversation.trouble_type_of(tracker.get_intent_of_latest_message(skip_fallback_intent=False))
         current = tracker.get_slot("trouble_type")
         if new_type is None or new_type == current:
             return []
         kept: Dict[str, Any] = {}
         if (current, new_type) in SAME_STORY:
-            dispatcher.utter_message(response="utter_switch_to_own_post" if new_type == "own_post"
-                                     else f"utter_ack_{new_type}")
-            kept = {slot: tracker.get_slot(slot) for slot in plans.PLANS[new_type]
-                    if slot in plans.PLANS.get(current, []) and tracker.get_slot(slot) is not None}
+            dispatcher.utter_message(
+                response="utter_switch_to_own_post" if new_type == "own_post" else f"utter_ack_{new_type}"
+            )
+            kept = {
+                slot: tracker.get_slot(slot)
+                for slot in plans.PLANS[new_type]
+                if slot in plans.PLANS.get(current, []) and tracker.get_slot(slot) is not None
+            }
         else:
             dispatcher.utter_message(response=f"utter_ack_{new_type}")
             dispatcher.utter_message(response="utter_triage_restarting")
@@ -363,8 +401,7 @@ class ActionTroubleMidForm(Action):
         events += [SlotSet(slot, value) for slot, value in found.items()]
         if new_type == "sexual_image":
             conversation.utter_sexual_image_notice(dispatcher)
-            events.append(SlotSet("urgency", conversation.with_flag(
-                conversation.urgency_of(tracker), SEXUAL_IMAGE)))
+            events.append(SlotSet("urgency", conversation.with_flag(conversation.urgency_of(tracker), SEXUAL_IMAGE)))
         return events
 
 
@@ -374,10 +411,12 @@ class ActionResetTriage(Action):
     def name(self) -> Text:
         return "action_reset_triage"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        return type_events(None) + [SlotSet("triage_done", False), SlotSet("handoff_requested", False),
-                                    SlotSet(REQUESTED_SLOT, None)] + cleared_answers()
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        return (
+            type_events(None)
+            + [SlotSet("triage_done", False), SlotSet("handoff_requested", False), SlotSet(REQUESTED_SLOT, None)]
+            + cleared_answers()
+        )
 
 
 class ActionFirstSteps(Action):
@@ -390,8 +429,7 @@ class ActionFirstSteps(Action):
         referrals.catalogue()
         guidance.steps_catalogue()
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         trouble_type = tracker.get_slot("trouble_type")
         if trouble_type not in plans.TYPE_LABELS:
             return []
@@ -406,8 +444,7 @@ class ActionRecordUrgency(Action):
     def name(self) -> Text:
         return "action_record_urgency"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message
         intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         urgency = conversation.urgency_of(tracker)

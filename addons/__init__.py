@@ -4,6 +4,7 @@ Rasa imports this package when it loads the model's custom components, so the on
 itself lives here: action-server responses are validated with a validator built once (see
 ``action_validation``). Installing it only rebinds a method; the validator is built on first use.
 """
+
 from addons import action_validation
 
 action_validation.install()

@@ -18,6 +18,7 @@ RemoteAction checks every answer against its JSON schema with ``jsonschema.valid
 checks the schema itself each time first: 5-60 ms a call, more than the call. ``install`` also
 makes that check with validators built once (``AnswerValidators``): the same test, the same error.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,6 @@ from rasa.utils.endpoints import ClientResponseError, EndpointConfig, concat_url
 
 from nettrouble.monitoring import timing
 
-
 # Below sanic's KEEP_ALIVE_TIMEOUT (5 s) of the action server.
 KEEP_ALIVE_S = 3.0
 _sessions: Dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
@@ -47,7 +47,8 @@ def _session() -> aiohttp.ClientSession:
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_S),
             # json.loads and the like are never asked of the session: the body is read as bytes.
-            timeout=aiohttp.ClientTimeout(total=None))
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
         _sessions[loop] = session
     return session
 
@@ -59,8 +60,9 @@ async def close_sessions(*_: Any) -> None:
         await session.close()
 
 
-async def call_action(endpoint: EndpointConfig, body: Dict[str, Any], timeout: float,
-                      compress: bool = False) -> Optional[Any]:
+async def call_action(
+    endpoint: EndpointConfig, body: Dict[str, Any], timeout: float, compress: bool = False
+) -> Optional[Any]:
     """Posts one action call to ``endpoint`` and returns the action server's JSON answer."""
     started = time.perf_counter()
     data = ujson.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -68,16 +70,28 @@ async def call_action(endpoint: EndpointConfig, body: Dict[str, Any], timeout: f
     auth = None
     if endpoint.basic_auth:
         auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
-    async with _session().post(concat_url(endpoint.url, None), data=data, headers=headers, auth=auth,
-                               params=endpoint.combine_parameters({}), compress=compress,
-                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+    async with _session().post(
+        concat_url(endpoint.url, None),
+        data=data,
+        headers=headers,
+        auth=auth,
+        params=endpoint.combine_parameters({}),
+        compress=compress,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    ) as response:
         payload = await response.read()
         server = timing.parse_server_timing(response.headers.get("Server-Timing"))
         status, reason = response.status, response.reason
-    timing.action_call({
-        "name": body.get("next_action"), "ms": round((time.perf_counter() - started) * 1000, 3),
-        "request_bytes": len(data), "response_bytes": len(payload), "status": status, **server,
-    })
+    timing.action_call(
+        {
+            "name": body.get("next_action"),
+            "ms": round((time.perf_counter() - started) * 1000, 3),
+            "request_bytes": len(data),
+            "response_bytes": len(payload),
+            "status": status,
+            **server,
+        }
+    )
     if status >= 400:
         raise ClientResponseError(status, reason or "", payload)
     try:
@@ -88,13 +102,24 @@ async def call_action(endpoint: EndpointConfig, body: Dict[str, Any], timeout: f
 
 def route_action_calls(original: Callable) -> Callable:
     @functools.wraps(original)
-    async def request(self: EndpointConfig, method: str = "post", subpath: Optional[str] = None,
-                      content_type: Optional[str] = "application/json", compress: bool = False,
-                      **kwargs: Any) -> Optional[Any]:
+    async def request(
+        self: EndpointConfig,
+        method: str = "post",
+        subpath: Optional[str] = None,
+        content_type: Optional[str] = "application/json",
+        compress: bool = False,
+        **kwargs: Any,
+    ) -> Optional[Any]:
         body = kwargs.get("json")
-        plain_call = (method.lower() == "post" and subpath is None and content_type == "application/json"
-                      and isinstance(body, dict) and "next_action" in body and not self.cafile
-                      and set(kwargs) <= {"json", "timeout"})
+        plain_call = (
+            method.lower() == "post"
+            and subpath is None
+            and content_type == "application/json"
+            and isinstance(body, dict)
+            and "next_action" in body
+            and not self.cafile
+            and set(kwargs) <= {"json", "timeout"}
+        )
         if not plain_call:
             return await original(self, method, subpath, content_type, compress, **kwargs)
         return await call_action(self, body, kwargs.get("timeout") or DEFAULT_REQUEST_TIMEOUT, compress)
@@ -138,9 +163,12 @@ def answer_validators() -> AnswerValidators:
     del outline["properties"]["events"]["items"]
     common = {key: value for key, value in items.items() if key != "oneOf"}
     return AnswerValidators(
-        whole=validator_class(schema), outline=validator_class(outline), common=validator_class(common),
-        by_event={alternative["properties"]["event"]["const"]: validator_class(alternative)
-                  for alternative in items["oneOf"]},
+        whole=validator_class(schema),
+        outline=validator_class(outline),
+        common=validator_class(common),
+        by_event={
+            alternative["properties"]["event"]["const"]: validator_class(alternative) for alternative in items["oneOf"]
+        },
     )
 
 
@@ -156,9 +184,11 @@ def validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
     error = best_match(validators.whole.iter_errors(result))
     if error is None:
         return True
-    error.message += (". Failed to validate Action server response from API, make sure your response "
-                      "from the Action endpoint is valid. For more information about the format visit "
-                      f"{DOCS_BASE_URL}/custom-actions")
+    error.message += (
+        ". Failed to validate Action server response from API, make sure your response "
+        "from the Action endpoint is valid. For more information about the format visit "
+        f"{DOCS_BASE_URL}/custom-actions"
+    )
     raise error
 
 

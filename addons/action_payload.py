@@ -17,6 +17,7 @@ intent name, channel, time), our own actions (neither ``utter_`` responses nor l
 session starts and restarts, in their order. tests/test_action_payload.py checks those readers
 on both forms of the same conversations.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List
@@ -35,8 +36,13 @@ WHOLE_TURNS = 5
 def _light(event: Event) -> Dict[str, Any] | None:
     """The part of an older event the actions read, or None when they read nothing of it."""
     if isinstance(event, UserUttered):
-        return {"event": UserUttered.type_name, "timestamp": event.timestamp, "text": event.text,
-                "parse_data": {"intent": {"name": event.intent_name}}, "input_channel": event.input_channel}
+        return {
+            "event": UserUttered.type_name,
+            "timestamp": event.timestamp,
+            "text": event.text,
+            "parse_data": {"intent": {"name": event.intent_name}},
+            "input_channel": event.input_channel,
+        }
     if isinstance(event, ActionExecuted):
         name = event.action_name
         if not name or name == ACTION_LISTEN_NAME or name.startswith("utter_"):
@@ -78,8 +84,12 @@ def action_call(action: Any, tracker: DialogueStateTracker, domain: Any) -> Dict
     """The body of ``RemoteAction._action_call_format`` (rasa/core/actions/action.py) with
     ``tracker_state``: the domain, without its responses, only for actions that ask for it
     (send_domain in domain.yml) once selective domain is on (endpoints.yml)."""
-    body = {"next_action": action.name(), "sender_id": tracker.sender_id,
-            "tracker": tracker_state(tracker), "version": rasa.version.__version__}
+    body = {
+        "next_action": action.name(),
+        "sender_id": tracker.sender_id,
+        "tracker": tracker_state(tracker),
+        "version": rasa.version.__version__,
+    }
     if not action._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(action.name()):
         body["domain"] = domain_for_actions(domain)
     return body

@@ -3,6 +3,7 @@
 custom action on this project's machine, the larger part of a reply's time. This builds the
 validator once and validates with it: the same check, the same error, a tenth of the time.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

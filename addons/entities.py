@@ -1,4 +1,5 @@
 """Clean-up of the entities found by lookup tables and regexes."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -32,9 +33,7 @@ def without_overlaps(entities: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
     return kept + others
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class OverlapResolver(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

@@ -17,6 +17,7 @@ doubled the parse latency (p50 10.9 ms against 5.5 ms), tripled the model load, 
 training epoch and, at 10 epochs, picked fewer FAQ keys right (0.877 against 0.903); this costs
 one sparse dot product.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -65,7 +66,8 @@ class IntentAndFaqClassifier(LogisticRegressionClassifier):
         2.5 ms of a 12 ms parse); the contiguous copy is made once here."""
         clf = self.clf
         ovr = clf.multi_class in ("ovr", "warn") or (
-            clf.multi_class == "auto" and (clf.classes_.size <= 2 or clf.solver == "liblinear"))
+            clf.multi_class == "auto" and (clf.classes_.size <= 2 or clf.solver == "liblinear")
+        )
         if ovr:
             return clf.predict_proba(features)
         weights = getattr(self, "_weights", None)

@@ -6,6 +6,7 @@ staff make the intent request_human. When the message reports a trouble and asks
 the trouble becomes the intent (with the two intents' confidence together, since both explain
 the message) and the questions go to ``also_asked`` for the triage's start to answer.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -41,13 +42,15 @@ class IntentReview(IntentRewrite):
             message.set(intents.ALSO_ASKED, list(found.also_asked), add_to_output=True)
             # The trouble leads and the questions are answered with it: they explain the message
             # together, so the trouble takes their confidence and they leave the ranking.
-            self._lead(message, ranking, found.trouble, min(1.0, max(found.confidence, 0.5)),
-                       drop=(intent,) + found.also_asked)
+            self._lead(
+                message, ranking, found.trouble, min(1.0, max(found.confidence, 0.5)), drop=(intent,) + found.also_asked
+            )
         return messages
 
     @staticmethod
-    def _lead(message: Message, ranking: List[Dict[Text, Any]], intent: Text, confidence: float,
-              drop: tuple = ()) -> List[Dict[Text, Any]]:
+    def _lead(
+        message: Message, ranking: List[Dict[Text, Any]], intent: Text, confidence: float, drop: tuple = ()
+    ) -> List[Dict[Text, Any]]:
         score = next((e.get(PREDICTED_CONFIDENCE_KEY, 0.0) for e in ranking if e.get(INTENT_NAME_KEY) == intent), 0.0)
         leading = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: max(score, confidence)}
         rest = [e for e in ranking if e.get(INTENT_NAME_KEY) not in (intent,) + tuple(drop)]

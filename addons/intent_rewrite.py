@@ -1,6 +1,7 @@
 """The base of the rule steps that run after the intent classifier (IntentReview, SafetyGuard):
 untrained intent classifiers that check the intent already set against the message's words and
 rewrite it. Each subclass registers itself with the recipe and implements ``process``."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text, Type
@@ -21,6 +22,11 @@ class IntentRewrite(GraphComponent, IntentClassifier):
         return {}
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "IntentRewrite":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "IntentRewrite":
         return cls()

@@ -6,6 +6,7 @@ two servers doing that at the same instant can hand out the same ticket, and the
 the same conversation at once (measured: 5 of 20 simultaneous pairs, with user messages lost).
 A short Redis mutex around each read-and-rewrite closes that window.
 """
+
 from __future__ import annotations
 
 from typing import Text
@@ -25,7 +26,9 @@ class AtomicRedisLockStore(RedisLockStore):
     def _mutex(self, conversation_id: Text):
         return self.red.lock(
             f"{self.key_prefix}{conversation_id}:mutex",
-            timeout=MUTEX_TIMEOUT_S, sleep=MUTEX_POLL_S, blocking_timeout=MUTEX_TIMEOUT_S,
+            timeout=MUTEX_TIMEOUT_S,
+            sleep=MUTEX_POLL_S,
+            blocking_timeout=MUTEX_TIMEOUT_S,
         )
 
     def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:

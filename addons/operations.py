@@ -13,6 +13,7 @@ Both routes are public, like Rasa's own ``/`` and ``/version``: they show counte
 names of failed checks, never a conversation, a secret or a path. ``/health`` answers 200 when
 the model is loaded and the tracker store's database answers, else 503 naming the failed check.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,11 +25,7 @@ from rasa.shared.core.events import BotUttered
 from sanic import response
 from sqlalchemy.engine import Engine
 
-from nettrouble.monitoring import health
-
-from nettrouble.monitoring import log_privacy
-
-from nettrouble.monitoring import metrics
+from nettrouble.monitoring import health, log_privacy, metrics
 
 NOT_LOADED = "not loaded"
 

@@ -17,14 +17,22 @@ With PREDICTION_WINDOW_CHECK=1 (the system checks and the typed conversations of
 set it, with a window of 2 turns) every prediction is also made on the whole session and a
 difference is logged as an error that fails those checks.
 """
+
 from __future__ import annotations
 
 import functools
 import logging
 from typing import Any, Callable, List
 
-from rasa.shared.core.events import (ActionExecuted, ActionExecutionRejected, ActiveLoop, Event, LoopInterrupted,
-                                     SlotSet, UserUttered)
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActiveLoop,
+    Event,
+    LoopInterrupted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons.tracker_replay import Replays
@@ -88,10 +96,18 @@ def windowed(original: Callable) -> Callable:
         if current.prediction_window_check and view is not tracker:
             whole = original(self, tracker)
             if (whole.max_confidence_index, whole.policy_name, whole.events) != (
-                    prediction.max_confidence_index, prediction.policy_name, prediction.events):
-                logger.error("%s: %s by %s on the window, %s by %s on the whole session", MISMATCH,
-                             prediction.max_confidence_index, prediction.policy_name,
-                             whole.max_confidence_index, whole.policy_name)
+                prediction.max_confidence_index,
+                prediction.policy_name,
+                prediction.events,
+            ):
+                logger.error(
+                    "%s: %s by %s on the window, %s by %s on the whole session",
+                    MISMATCH,
+                    prediction.max_confidence_index,
+                    prediction.policy_name,
+                    whole.max_confidence_index,
+                    whole.policy_name,
+                )
         return prediction
 
     return _predict_next_with_tracker

@@ -8,6 +8,7 @@ CountVectorsFeaturizer over those readings, with one difference: the words are j
 spaces before the n-grams are counted, because Sudachi cuts kana-only text at other places than
 the kanji text it stands for (わる|ぐち against 悪口), and n-grams across the cuts still match.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, Optional, Text, Tuple
@@ -30,9 +31,7 @@ class ReadingNgramFeaturizer(CountVectorsFeaturizer):
         return [token.get(READING) or token.text for token in tokens]
 
     @staticmethod
-    def _convert_attribute_tokens_to_texts(
-        attribute_tokens: Dict[Text, List[List[Text]]]
-    ) -> Dict[Text, List[Text]]:
+    def _convert_attribute_tokens_to_texts(attribute_tokens: Dict[Text, List[List[Text]]]) -> Dict[Text, List[Text]]:
         return {
             attribute: ["".join(tokens) for tokens in token_lists]
             for attribute, token_lists in attribute_tokens.items()
@@ -46,8 +45,7 @@ class ReadingNgramFeaturizer(CountVectorsFeaturizer):
         vectorizer = self.vectorizers.get(attribute)
         sentence: List[Optional[scipy.sparse.spmatrix]] = []
         for tokens, sequence_features in zip(all_tokens, sequence):
-            if (sequence_features is None or vectorizer is None
-                    or attribute not in DENSE_FEATURIZABLE_ATTRIBUTES):
+            if sequence_features is None or vectorizer is None or attribute not in DENSE_FEATURIZABLE_ATTRIBUTES:
                 sentence.append(None)
                 continue
             vector = vectorizer.transform(["".join(tokens)])

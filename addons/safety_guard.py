@@ -8,9 +8,10 @@ The signals are kept on the message (``safety_signals``) for the actions that re
 When only the classifier heard danger or self-harm, and the message holds none of the words such
 a message would (``safety.plausible``), the classifier's best other intent is taken instead.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import TOKENS_NAMES
@@ -30,9 +31,7 @@ from nettrouble.triage import safety
 SIGNALS_KEY = "safety_signals"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SafetyGuard(IntentRewrite):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -50,11 +49,7 @@ class SafetyGuard(IntentRewrite):
             wanted = safety.most_urgent(found + [predicted])
             if predicted == wanted:
                 continue
-            ranking = [
-                entry
-                for entry in message.get(INTENT_RANKING_KEY) or []
-                if entry.get(INTENT_NAME_KEY) != wanted
-            ]
+            ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get(INTENT_NAME_KEY) != wanted]
             override = {INTENT_NAME_KEY: wanted, PREDICTED_CONFIDENCE_KEY: 1.0}
             message.set(INTENT, override, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [override] + ranking, add_to_output=True)
@@ -65,8 +60,11 @@ class SafetyGuard(IntentRewrite):
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if predicted not in (safety.DANGER, safety.SELF_HARM) or safety.plausible(text, reading):
             return
-        ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or []
-                   if entry.get(INTENT_NAME_KEY) not in (safety.DANGER, safety.SELF_HARM)]
+        ranking = [
+            entry
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY) not in (safety.DANGER, safety.SELF_HARM)
+        ]
         if ranking:
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -6,6 +6,7 @@ kana would write it (「いんすたでわるぐちかかれた」 beside 「イ
 cuts kana-only text at other places than its kanji version, so the word features of the two
 share little unless the model has seen both.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -25,9 +26,7 @@ from nettrouble.core import japanese
 READING = "reading"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class SudachiTokenizer(Tokenizer):
     """Words with Sudachi's normalised form as lemma, which CountVectorsFeaturizer then uses."""
 

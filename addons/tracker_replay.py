@@ -21,6 +21,7 @@ expired), and it copies the list of events so far at every rerun of a form: quad
 session. ``AppliedEvents`` carries the same computation on from where it stopped for the same
 event objects, unless a new form name turns up (which changes how earlier events count).
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
-from rasa.shared.core.events import (ActionExecuted, ActionReverted, ActiveLoop, Event, Restarted, SessionStarted,
-                                     UserUtteranceReverted, UserUttered)
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 # Conversations whose last replay a server keeps (least recently used dropped first).
@@ -71,8 +80,10 @@ def clone(tracker: DialogueStateTracker) -> DialogueStateTracker:
 
 def _slot_signature(slots: Iterable[Any]) -> Tuple:
     """What a replay depends on of the slots: everything but their values."""
-    return tuple((type(slot), repr({key: value for key, value in vars(slot).items()
-                                    if key not in ("_value", "_has_been_set")})) for slot in slots)
+    return tuple(
+        (type(slot), repr({key: value for key, value in vars(slot).items() if key not in ("_value", "_has_been_set")}))
+        for slot in slots
+    )
 
 
 @dataclass
@@ -94,8 +105,14 @@ class Replays:
         # Rasa runs its turns on one event loop; the console's or a test's threads may not.
         self._lock = threading.Lock()
 
-    def tracker(self, sender_id: str, events: Sequence[Event], slots: Iterable[Any],
-                max_event_history: Optional[int] = None, is_rule_tracker: bool = False) -> DialogueStateTracker:
+    def tracker(
+        self,
+        sender_id: str,
+        events: Sequence[Event],
+        slots: Iterable[Any],
+        max_event_history: Optional[int] = None,
+        is_rule_tracker: bool = False,
+    ) -> DialogueStateTracker:
         """What ``DialogueStateTracker.from_events(sender_id, events, slots, ...)`` returns."""
         slots = list(slots)
         signature = (_slot_signature(slots), max_event_history, is_rule_tracker)
@@ -105,7 +122,7 @@ class Replays:
             if kept is None or kept.signature != signature or not continues(kept.events, events):
                 fresh = DialogueStateTracker(sender_id, slots, max_event_history, is_rule_tracker=is_rule_tracker)
                 kept = Replay(signature, [], fresh)
-            for event in events[len(kept.events):]:
+            for event in events[len(kept.events) :]:
                 kept.tracker.update(event)
             # a copy: the caller may append to its list (the tracker store does)
             kept.events = list(events)
@@ -115,8 +132,13 @@ class Replays:
 
     def copy_of(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
         """What ``tracker.copy()`` (Rasa's: a replay of all its events) returns."""
-        return self.tracker(tracker.sender_id, tracker.events, tracker.slots.values(),
-                            tracker._max_event_history, tracker.is_rule_tracker)
+        return self.tracker(
+            tracker.sender_id,
+            tracker.events,
+            tracker.slots.values(),
+            tracker._max_event_history,
+            tracker.is_rule_tracker,
+        )
 
 
 REPLAYS = Replays()
@@ -133,7 +155,9 @@ class Applied:
     applied: List[Event]
 
 
-def apply_step(tracker: DialogueStateTracker, applied: List[Event], event: Event, loop_names: FrozenSet[str]) -> List[Event]:
+def apply_step(
+    tracker: DialogueStateTracker, applied: List[Event], event: Event, loop_names: FrozenSet[str]
+) -> List[Event]:
     """One step of ``DialogueStateTracker.applied_events`` (rasa/shared/core/trackers.py,
     Rasa 3.6.21), the same tests in the same order; returns the list to go on with."""
     if isinstance(event, (Restarted, SessionStarted)):
@@ -143,8 +167,11 @@ def apply_step(tracker: DialogueStateTracker, applied: List[Event], event: Event
     elif isinstance(event, UserUtteranceReverted):
         tracker._undo_till_previous(UserUttered, applied)
         tracker._undo_till_previous(ActionExecuted, applied)
-    elif (isinstance(event, ActionExecuted) and event.action_name in loop_names
-          and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)):
+    elif (
+        isinstance(event, ActionExecuted)
+        and event.action_name in loop_names
+        and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)
+    ):
         tracker._undo_till_previous_loop_execution(event.action_name, applied)
     else:
         applied.append(event)
@@ -165,7 +192,7 @@ class AppliedEvents:
             kept = self._kept.get(tracker.sender_id)
             if kept is None or not continues(kept.events, events):
                 kept = Applied([], frozenset(), [])
-            new = events[len(kept.events):]
+            new = events[len(kept.events) :]
             names = kept.loop_names | {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
             if kept.events and names != kept.loop_names:
                 kept, new = Applied([], names, []), events

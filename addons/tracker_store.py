@@ -28,6 +28,7 @@ On SQLite the store keeps its connections (SQLAlchemy 1.4 opens a new one per qu
 file database) and uses write-ahead logging, so that readers (the console, a second process)
 never wait for a writer.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -41,18 +42,23 @@ import sqlalchemy
 from rasa.core.processor import MAX_NUMBER_OF_PREDICTIONS
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
-from rasa.shared.core.events import (ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered,
-                                     deserialise_events)
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+    deserialise_events,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from addons.tracker_replay import REPLAYS, LeastRecentlyUsed
-from nettrouble.core import datafiles
-from nettrouble.core import db
-from nettrouble.eligibility import ledger
-from nettrouble.core import masking
-from nettrouble.triage import referrals
 from nettrouble.content import service
+from nettrouble.core import datafiles, db, masking
+from nettrouble.eligibility import ledger
+from nettrouble.triage import referrals
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +127,10 @@ class SeenConversation:
 def sqlite_engine(url: Any) -> sqlalchemy.engine.Engine:
     """A file SQLite engine that keeps its connections, in write-ahead-log mode."""
     engine = sqlalchemy.create_engine(
-        url, poolclass=sqlalchemy.pool.QueuePool, pool_size=SQLITE_POOL_SIZE, max_overflow=10,
+        url,
+        poolclass=sqlalchemy.pool.QueuePool,
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=10,
         # Rasa's store runs its queries on the event loop's thread; the pool may hand a
         # connection to another thread (the console's tests, a shutdown hook).
         connect_args={"check_same_thread": False},
@@ -159,12 +168,16 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         table = self.SQLEvent.__table__
         # Defined once per process: a second definition on Rasa's shared table would make the
         # next store's create_all build the index twice (Rasa logs that as an ERROR).
-        index = next((found for found in table.indexes if found.name == "ix_events_sender_id_id"), None) \
-            or sqlalchemy.Index("ix_events_sender_id_id", table.c.sender_id, table.c.id)
+        index = next(
+            (found for found in table.indexes if found.name == "ix_events_sender_id_id"), None
+        ) or sqlalchemy.Index("ix_events_sender_id_id", table.c.sender_id, table.c.id)
         try:
             index.create(self.engine, checkfirst=True)
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError,
-                sqlalchemy.exc.IntegrityError) as error:
+        except (
+            sqlalchemy.exc.OperationalError,
+            sqlalchemy.exc.ProgrammingError,
+            sqlalchemy.exc.IntegrityError,
+        ) as error:
             # Servers started together race to create it; one of them does.
             logger.debug("index on events not created here: %s", error)
 
@@ -184,10 +197,15 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         seen = self._seen.get(key)
         if seen is None:
             return None
-        rows = (session.query(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
-                .filter(self.SQLEvent.sender_id == key,
-                        sqlalchemy.or_(self.SQLEvent.id > seen.last_id, self.SQLEvent.id == seen.first_id))
-                .order_by(self.SQLEvent.id).all())
+        rows = (
+            session.query(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
+            .filter(
+                self.SQLEvent.sender_id == key,
+                sqlalchemy.or_(self.SQLEvent.id > seen.last_id, self.SQLEvent.id == seen.first_id),
+            )
+            .order_by(self.SQLEvent.id)
+            .all()
+        )
         newer = rows[1:]
         if not rows or rows[0].id != seen.first_id or any(r.type_name == SessionStarted.type_name for r in newer):
             self._seen.pop(key, None)
@@ -238,7 +256,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             # One statement for the turn's rows (the ORM inserts them one by one to learn
             # their ids), then the last id.
             session.execute(self.SQLEvent.__table__.insert(), [self._row(key, event) for event in new_events])
-            last_id = session.query(sqlalchemy.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == key).scalar()
+            last_id = (
+                session.query(sqlalchemy.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == key).scalar()
+            )
             session.commit()
         if seen is None or any(isinstance(event, SessionStarted) for event in new_events):
             # Read back whole on the next turn (a new session begins with this save).

@@ -9,6 +9,7 @@ action server are timed by ``addons.action_client``, which also makes them.
 
 scripts/launch.py calls ``install`` before Rasa starts.
 """
+
 from __future__ import annotations
 
 import functools

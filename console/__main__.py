@@ -13,6 +13,7 @@ stops (Ctrl-C or SIGTERM); ``app.ctx.delivery_workers`` lists them (``name``, ``
 the health check. A notification interrupted by the stop stays in the outbox and is sent on the
 next start.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,16 +28,11 @@ from sanic.log import LOGGING_CONFIG_DEFAULTS
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nettrouble.core import db
-
-from nettrouble.monitoring import log_privacy
-
-from nettrouble.notify import outbox
-
-from nettrouble.notify import outlets
-from nettrouble.core.settings import ROOT, SettingsError, check_production, protect_files, settings
-
 from console.app import create_app
+from nettrouble.core import db
+from nettrouble.core.settings import ROOT, SettingsError, check_production, protect_files, settings
+from nettrouble.monitoring import log_privacy
+from nettrouble.notify import outbox, outlets
 
 log = logging.getLogger("console")
 
@@ -98,15 +94,25 @@ def logging_config() -> Dict[str, Any]:
     """Sanic's own log format for its loggers (the access log needs it), and one line per
     record for everything else (the console, the outbox worker, the case store)."""
     config = dict(LOGGING_CONFIG_DEFAULTS)
-    config["loggers"] = {name: {**logger, "propagate": False}
-                         for name, logger in LOGGING_CONFIG_DEFAULTS["loggers"].items()}
-    config["formatters"] = {**LOGGING_CONFIG_DEFAULTS["formatters"], "named": {
-        "class": "logging.Formatter", "datefmt": "[%Y-%m-%d %H:%M:%S %z]",
-        "format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-    }}
-    config["handlers"] = {**LOGGING_CONFIG_DEFAULTS["handlers"], "named_console": {
-        "class": "logging.StreamHandler", "formatter": "named", "stream": "ext://sys.stderr",
-    }}
+    config["loggers"] = {
+        name: {**logger, "propagate": False} for name, logger in LOGGING_CONFIG_DEFAULTS["loggers"].items()
+    }
+    config["formatters"] = {
+        **LOGGING_CONFIG_DEFAULTS["formatters"],
+        "named": {
+            "class": "logging.Formatter",
+            "datefmt": "[%Y-%m-%d %H:%M:%S %z]",
+            "format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+        },
+    }
+    config["handlers"] = {
+        **LOGGING_CONFIG_DEFAULTS["handlers"],
+        "named_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "named",
+            "stream": "ext://sys.stderr",
+        },
+    }
     config["root"] = {"handlers": ["named_console"], "level": "INFO"}
     return config
 
@@ -130,8 +136,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"console: {problem}", file=sys.stderr)
         return 2
     except SQLAlchemyError as problem:
-        print(f"console: the case database cannot be opened ({type(problem).__name__}); "
-              f"check DATABASE_URL", file=sys.stderr)
+        print(
+            f"console: the case database cannot be opened ({type(problem).__name__}); check DATABASE_URL",
+            file=sys.stderr,
+        )
         return 2
     attach_workers(app, workers)
     switched_off = [name for name in outlets.NAMES if name not in {worker.name for worker in workers}]

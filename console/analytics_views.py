@@ -17,6 +17,7 @@ texts of the group with that key as the tracker store keeps them (masked; ``revi
 masks them once more). When the list changed in between so that no group has that key any
 more, the label is refused with a message instead of being put on texts nobody looked at.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,15 +31,12 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, raw, redirect
 from sqlalchemy.engine import Engine
 
-from nettrouble.staff import analytics
-
-from nettrouble.staff import review
+from console import auth, charts, templates
+from console.views import MAX_FILTER_CHARS, BadRequest, call, tracker_store
 from nettrouble.cases.document import channel_label, type_label
 from nettrouble.core.clock import now
 from nettrouble.core.datafiles import TROUBLE_TYPES
-
-from console import auth, charts, templates
-from console.views import MAX_FILTER_CHARS, BadRequest, call, tracker_store
+from nettrouble.staff import analytics, review
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +56,7 @@ TOTAL_LABEL = "期間合計"
 
 
 # --- the range ---------------------------------------------------------------------------------
+
 
 def typed_range(values: Mapping[str, Any]) -> Dict[str, str]:
     """``from``, ``to`` and ``unit`` as typed (trimmed, bounded, empty ones dropped)."""
@@ -92,6 +91,7 @@ def range_query(start: date, end: date, **extra: str) -> str:
 
 
 # --- analytics ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -139,28 +139,44 @@ def period_label(period: analytics.Period, unit: str) -> Tuple[str, str]:
     if unit == "day":
         day = period.start
         return f"{day.isoformat()}（{WEEKDAYS[day.weekday()]}）", f"{day.month}/{day.day}"
-    return (f"{period.start.isoformat()}〜{period.end.isoformat()}",
-            f"{period.start.month}/{period.start.day}〜")
+    return (f"{period.start.isoformat()}〜{period.end.isoformat()}", f"{period.start.month}/{period.start.day}〜")
 
 
 Column = Tuple[str, Callable[[analytics.Period], str]]
 
 
-def _figure(key: str, title: str, chart: str, columns: Sequence[Column],
-            periods: Sequence[analytics.Period], total: analytics.Period, unit: str) -> Figure:
+def _figure(
+    key: str,
+    title: str,
+    chart: str,
+    columns: Sequence[Column],
+    periods: Sequence[analytics.Period],
+    total: analytics.Period,
+    unit: str,
+) -> Figure:
     rows = tuple((period_label(p, unit)[0], tuple(cell(p) for _, cell in columns)) for p in periods)
     # The one place where console markup is trusted: console.charts escapes every text it puts
     # into the SVG (title, labels, series names), so the chart goes into the page as it is.
     # Marking it here keeps the templates free of "|safe" (tests/test_console.py holds every
     # template to that).
-    return Figure(key, title, Markup(chart), tuple(name for name, _ in columns), rows,
-                  tuple(cell(total) for _, cell in columns))
+    return Figure(
+        key, title, Markup(chart), tuple(name for name, _ in columns), rows, tuple(cell(total) for _, cell in columns)
+    )
 
 
-def _mix(key: str, title: str, attribute: str, keys: Sequence[str], name: Callable[[str], str],
-         labels: Sequence[str], periods: Sequence[analytics.Period], total: analytics.Period,
-         unit: str) -> Figure:
+def _mix(
+    key: str,
+    title: str,
+    attribute: str,
+    keys: Sequence[str],
+    name: Callable[[str], str],
+    labels: Sequence[str],
+    periods: Sequence[analytics.Period],
+    total: analytics.Period,
+    unit: str,
+) -> Figure:
     """A figure of counts by kind (trouble types, channels, eligibility outcomes)."""
+
     def counts(period: analytics.Period) -> Mapping[str, int]:
         return getattr(period, attribute)
 
@@ -177,64 +193,144 @@ def figures(found: analytics.Report, unit: str) -> List[Figure]:
     made = []
 
     title = f"会話数（{by}）"
-    made.append(_figure(
-        "conversations", title,
-        charts.bar_chart(list(zip(labels, [p.conversations for p in periods])), title),
-        [("会話数", lambda p: str(p.conversations)), ("利用者の発話数", lambda p: str(p.user_turns))],
-        periods, total, unit))
+    made.append(
+        _figure(
+            "conversations",
+            title,
+            charts.bar_chart(list(zip(labels, [p.conversations for p in periods])), title),
+            [("会話数", lambda p: str(p.conversations)), ("利用者の発話数", lambda p: str(p.user_turns))],
+            periods,
+            total,
+            unit,
+        )
+    )
 
-    made.append(_mix("trouble_types", f"相談の種類（{by}）", "trouble_types",
-                     mix_keys(total.trouble_types, TROUBLE_TYPES, analytics.NONE), type_label,
-                     labels, periods, total, unit))
+    made.append(
+        _mix(
+            "trouble_types",
+            f"相談の種類（{by}）",
+            "trouble_types",
+            mix_keys(total.trouble_types, TROUBLE_TYPES, analytics.NONE),
+            type_label,
+            labels,
+            periods,
+            total,
+            unit,
+        )
+    )
 
     title = f"引き継ぎ・自己解決・離脱の率（{by}）"
-    made.append(_figure(
-        "outcomes", title,
-        charts.line_chart(labels, [("引き継ぎ率", [p.handoff_rate for p in periods]),
-                                   ("自己解決率", [p.containment_rate for p in periods]),
-                                   ("離脱率", [p.abandonment_rate for p in periods])], title),
-        [("会話数", lambda p: str(p.conversations)),
-         ("引き継ぎ", lambda p: str(p.handed_off)), ("引き継ぎ率", lambda p: rate_text(p.handoff_rate)),
-         ("自己解決", lambda p: str(p.outcomes.get(analytics.CONTAINED, 0))),
-         ("自己解決率", lambda p: rate_text(p.containment_rate)),
-         ("離脱", lambda p: str(p.outcomes.get(analytics.ABANDONED, 0))),
-         ("離脱率", lambda p: rate_text(p.abandonment_rate)),
-         ("未解決", lambda p: str(p.outcomes.get(analytics.UNRESOLVED, 0)))],
-        periods, total, unit))
+    made.append(
+        _figure(
+            "outcomes",
+            title,
+            charts.line_chart(
+                labels,
+                [
+                    ("引き継ぎ率", [p.handoff_rate for p in periods]),
+                    ("自己解決率", [p.containment_rate for p in periods]),
+                    ("離脱率", [p.abandonment_rate for p in periods]),
+                ],
+                title,
+            ),
+            [
+                ("会話数", lambda p: str(p.conversations)),
+                ("引き継ぎ", lambda p: str(p.handed_off)),
+                ("引き継ぎ率", lambda p: rate_text(p.handoff_rate)),
+                ("自己解決", lambda p: str(p.outcomes.get(analytics.CONTAINED, 0))),
+                ("自己解決率", lambda p: rate_text(p.containment_rate)),
+                ("離脱", lambda p: str(p.outcomes.get(analytics.ABANDONED, 0))),
+                ("離脱率", lambda p: rate_text(p.abandonment_rate)),
+                ("未解決", lambda p: str(p.outcomes.get(analytics.UNRESOLVED, 0))),
+            ],
+            periods,
+            total,
+            unit,
+        )
+    )
 
     title = f"未理解・「もしかして」の率（{by}）"
-    made.append(_figure(
-        "understanding", title,
-        charts.line_chart(labels, [("未理解率", [p.fallback_rate for p in periods]),
-                                   ("「もしかして」率", [p.did_you_mean_rate for p in periods])], title),
-        [("利用者の発話数", lambda p: str(p.user_turns)),
-         ("未理解", lambda p: str(p.fallback_turns)), ("未理解率", lambda p: rate_text(p.fallback_rate)),
-         ("「もしかして」", lambda p: str(p.did_you_mean_turns)),
-         ("「もしかして」率", lambda p: rate_text(p.did_you_mean_rate))],
-        periods, total, unit))
+    made.append(
+        _figure(
+            "understanding",
+            title,
+            charts.line_chart(
+                labels,
+                [
+                    ("未理解率", [p.fallback_rate for p in periods]),
+                    ("「もしかして」率", [p.did_you_mean_rate for p in periods]),
+                ],
+                title,
+            ),
+            [
+                ("利用者の発話数", lambda p: str(p.user_turns)),
+                ("未理解", lambda p: str(p.fallback_turns)),
+                ("未理解率", lambda p: rate_text(p.fallback_rate)),
+                ("「もしかして」", lambda p: str(p.did_you_mean_turns)),
+                ("「もしかして」率", lambda p: rate_text(p.did_you_mean_rate)),
+            ],
+            periods,
+            total,
+            unit,
+        )
+    )
 
-    made.append(_mix("eligibility", f"無料相談の判定（案件、{by}）", "eligibility",
-                     mix_keys(total.eligibility, tuple(templates.ELIGIBILITY_LABELS), analytics.NONE), eligibility_name,
-                     labels, periods, total, unit))
+    made.append(
+        _mix(
+            "eligibility",
+            f"無料相談の判定（案件、{by}）",
+            "eligibility",
+            mix_keys(total.eligibility, tuple(templates.ELIGIBILITY_LABELS), analytics.NONE),
+            eligibility_name,
+            labels,
+            periods,
+            total,
+            unit,
+        )
+    )
 
     title = f"最初のメッセージから受付番号までの時間（分、{by}）"
 
     def minutes(seconds: Optional[float]) -> Optional[float]:
         return None if seconds is None else seconds / 60
 
-    made.append(_figure(
-        "time_to_reference", title,
-        charts.line_chart(labels, [("中央値", [minutes(p.median_seconds_to_reference) for p in periods]),
-                                   ("90パーセンタイル", [minutes(p.p90_seconds_to_reference) for p in periods])],
-                          title, percent=False),
-        [("引き継ぎ", lambda p: str(p.handed_off)),
-         ("中央値", lambda p: duration_text(p.median_seconds_to_reference)),
-         ("90パーセンタイル", lambda p: duration_text(p.p90_seconds_to_reference))],
-        periods, total, unit))
+    made.append(
+        _figure(
+            "time_to_reference",
+            title,
+            charts.line_chart(
+                labels,
+                [
+                    ("中央値", [minutes(p.median_seconds_to_reference) for p in periods]),
+                    ("90パーセンタイル", [minutes(p.p90_seconds_to_reference) for p in periods]),
+                ],
+                title,
+                percent=False,
+            ),
+            [
+                ("引き継ぎ", lambda p: str(p.handed_off)),
+                ("中央値", lambda p: duration_text(p.median_seconds_to_reference)),
+                ("90パーセンタイル", lambda p: duration_text(p.p90_seconds_to_reference)),
+            ],
+            periods,
+            total,
+            unit,
+        )
+    )
 
-    made.append(_mix("channels", f"チャネル（{by}）", "channels",
-                     mix_keys(total.channels, analytics.CHANNELS, analytics.UNKNOWN_CHANNEL), channel_name,
-                     labels, periods, total, unit))
+    made.append(
+        _mix(
+            "channels",
+            f"チャネル（{by}）",
+            "channels",
+            mix_keys(total.channels, analytics.CHANNELS, analytics.UNKNOWN_CHANNEL),
+            channel_name,
+            labels,
+            periods,
+            total,
+            unit,
+        )
+    )
     return made
 
 
@@ -246,13 +342,29 @@ def shown_range(typed: Mapping[str, str], start: Optional[date], end: Optional[d
     return shown
 
 
-def analytics_response(request: Request, typed: Mapping[str, str], status: int = 200,
-                       error: Optional[str] = None, start: Optional[date] = None,
-                       end: Optional[date] = None, unit: str = "day",
-                       shown: Sequence[Figure] = ()) -> HTTPResponse:
-    body = templates.render("analytics.html", session=request.ctx.session, typed=shown_range(typed, start, end),
-                            error=error, start=start, end=end, unit=unit, UNITS=UNITS, figures=shown, TOTAL_LABEL=TOTAL_LABEL,
-                            UNDECIDED=templates.UNDECIDED)
+def analytics_response(
+    request: Request,
+    typed: Mapping[str, str],
+    status: int = 200,
+    error: Optional[str] = None,
+    start: Optional[date] = None,
+    end: Optional[date] = None,
+    unit: str = "day",
+    shown: Sequence[Figure] = (),
+) -> HTTPResponse:
+    body = templates.render(
+        "analytics.html",
+        session=request.ctx.session,
+        typed=shown_range(typed, start, end),
+        error=error,
+        start=start,
+        end=end,
+        unit=unit,
+        UNITS=UNITS,
+        figures=shown,
+        TOTAL_LABEL=TOTAL_LABEL,
+        UNDECIDED=templates.UNDECIDED,
+    )
     return html(body, status=status)
 
 
@@ -274,8 +386,9 @@ async def analytics_page(request: Request) -> HTTPResponse:
 
 REVIEW_NOTICES = {"labelled": "意図を付けました。出力するYAMLに反映されます。"}
 REVIEW_ERRORS = {
-    "changed": ("メッセージの一覧が変わったため、意図を付けられませんでした。"
-                "最新の一覧を確認してから、もう一度お試しください。"),
+    "changed": (
+        "メッセージの一覧が変わったため、意図を付けられませんでした。最新の一覧を確認してから、もう一度お試しください。"
+    ),
     "unknown_intent": "意図は一覧から選んでください。",
     "invalid": "意図を付けられませんでした。画面を開き直してお試しください。",
 }
@@ -307,11 +420,19 @@ def group_view(found: review.ReviewGroup, labels: Mapping[str, review.Assignment
     counts: Dict[str, int] = {}
     for message in found.messages:
         counts[message.text] = counts.get(message.text, 0) + 1
-    examples = tuple(Example(text, counts[text], labels.get(review.text_hash(text)))
-                     for text in found.texts[:MAX_EXAMPLES])
+    examples = tuple(
+        Example(text, counts[text], labels.get(review.text_hash(text))) for text in found.texts[:MAX_EXAMPLES]
+    )
     did_you_mean = sum(1 for m in found.messages if m.kind == analytics.DID_YOU_MEAN)
-    return GroupView(group_key(found), found.representative, found.count, did_you_mean, found.intent,
-                     examples, max(0, len(found.texts) - MAX_EXAMPLES))
+    return GroupView(
+        group_key(found),
+        found.representative,
+        found.count,
+        did_you_mean,
+        found.intent,
+        examples,
+        max(0, len(found.texts) - MAX_EXAMPLES),
+    )
 
 
 def intent_options() -> Tuple[List[str], List[str]]:
@@ -321,21 +442,40 @@ def intent_options() -> Tuple[List[str], List[str]]:
     return [name for name in names if "/" not in name], faq
 
 
-def _groups_and_labels(engine: Engine, tracker: Engine, start: date, end: date
-                       ) -> Tuple[List[review.ReviewGroup], Dict[str, review.Assignment]]:
+def _groups_and_labels(
+    engine: Engine, tracker: Engine, start: date, end: date
+) -> Tuple[List[review.ReviewGroup], Dict[str, review.Assignment]]:
     found = review.review_list(engine, tracker, start, end)
     labels = {label.text_hash: label for label in review.assignments(engine)}
     return found, labels
 
 
-def review_response(request: Request, typed: Mapping[str, str], status: int = 200,
-                    error: Optional[str] = None, start: Optional[date] = None, end: Optional[date] = None,
-                    groups: Sequence[GroupView] = (), hidden_groups: int = 0,
-                    notice: Optional[str] = None) -> HTTPResponse:
+def review_response(
+    request: Request,
+    typed: Mapping[str, str],
+    status: int = 200,
+    error: Optional[str] = None,
+    start: Optional[date] = None,
+    end: Optional[date] = None,
+    groups: Sequence[GroupView] = (),
+    hidden_groups: int = 0,
+    notice: Optional[str] = None,
+) -> HTTPResponse:
     intents, faq_keys = intent_options()
-    body = templates.render("review.html", session=request.ctx.session, typed=shown_range(typed, start, end),
-                            error=error, notice=notice, start=start, end=end, groups=groups, hidden_groups=hidden_groups,
-                            intents=intents, faq_keys=faq_keys, MAX_EXAMPLES=MAX_EXAMPLES)
+    body = templates.render(
+        "review.html",
+        session=request.ctx.session,
+        typed=shown_range(typed, start, end),
+        error=error,
+        notice=notice,
+        start=start,
+        end=end,
+        groups=groups,
+        hidden_groups=hidden_groups,
+        intents=intents,
+        faq_keys=faq_keys,
+        MAX_EXAMPLES=MAX_EXAMPLES,
+    )
     return html(body, status=status)
 
 
@@ -346,18 +486,25 @@ async def review_page(request: Request) -> HTTPResponse:
         start, end = check_range(typed)
     except BadRequest as problem:
         return review_response(request, typed, status=400, error=str(problem))
-    found, labels = await call(_groups_and_labels, request.app.ctx.engine, tracker_store(request.app),
-                               start, end)
+    found, labels = await call(_groups_and_labels, request.app.ctx.engine, tracker_store(request.app), start, end)
     # Codes come from the query string: only known ones become messages.
     error = REVIEW_ERRORS.get(request.args.get("error") or "")
     notice = REVIEW_NOTICES.get(request.args.get("notice") or "")
-    return review_response(request, typed, start=start, end=end, error=error, notice=notice,
-                           groups=[group_view(g, labels) for g in found[:MAX_GROUPS]],
-                           hidden_groups=max(0, len(found) - MAX_GROUPS))
+    return review_response(
+        request,
+        typed,
+        start=start,
+        end=end,
+        error=error,
+        notice=notice,
+        groups=[group_view(g, labels) for g in found[:MAX_GROUPS]],
+        hidden_groups=max(0, len(found) - MAX_GROUPS),
+    )
 
 
-def _label_group(engine: Engine, tracker: Engine, start: date, end: date, key: str, intent: str,
-                 who: str) -> Optional[int]:
+def _label_group(
+    engine: Engine, tracker: Engine, start: date, end: date, key: str, intent: str, who: str
+) -> Optional[int]:
     """Labels the group of the range whose key is ``key``; the number of texts labelled, or
     None when the range has no such group (any more)."""
     found = review.review_list(engine, tracker, start, end)
@@ -378,8 +525,9 @@ async def label_group(request: Request) -> HTTPResponse:
     intent = request.form.get("intent") or ""
     who = request.ctx.session.user
     try:
-        labelled = await call(_label_group, request.app.ctx.engine, tracker_store(request.app),
-                              start, end, key, intent, who)
+        labelled = await call(
+            _label_group, request.app.ctx.engine, tracker_store(request.app), start, end, key, intent, who
+        )
     except review.ReviewError as refused:
         code = refused.code if refused.code in REVIEW_ERRORS else "invalid"
         return redirect(f"/review?{range_query(start, end, error=code)}", status=303)
@@ -402,17 +550,23 @@ async def review_export(request: Request) -> HTTPResponse:
         # A label whose intent has left domain.yml since: training data naming it would not load.
         logger.warning("review export refused: %s", refused)
         body = templates.error_page(
-            request.ctx.session, "出力できませんでした",
+            request.ctx.session,
+            "出力できませんでした",
             "domain.yml にない意図のラベルがあるため、出力できませんでした。"
-            "該当するメッセージに意図を付け直してから、もう一度出力してください。")
+            "該当するメッセージに意図を付け直してから、もう一度出力してください。",
+        )
         return html(body, status=409)
     stamp = now().date().isoformat()
-    return raw(text.encode("utf-8"), content_type="application/x-yaml; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="review-{stamp}.yml"',
-        # The console's middleware says no-store for every page too; a download that holds what
-        # users typed says it itself.
-        "Cache-Control": "no-store",
-    })
+    return raw(
+        text.encode("utf-8"),
+        content_type="application/x-yaml; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="review-{stamp}.yml"',
+            # The console's middleware says no-store for every page too; a download that holds what
+            # users typed says it itself.
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def register(app: Sanic) -> None:

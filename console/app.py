@@ -9,6 +9,7 @@ add ``auth.supervisor_only``.
 Staff sign in with named accounts (``nettrouble.staff.agents``); on the first start the .env account
 (CONSOLE_USER / CONSOLE_PASSWORD) becomes the first supervisor.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,20 +23,14 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.engine import Engine
 
-from nettrouble.staff import agents
-
-from nettrouble.content import articles
-
+from console import analytics_views, auth, operations, queue_views, staff, templates, views
 from nettrouble.cases import closing_reasons
-
+from nettrouble.content import articles, hours
 from nettrouble.core import db
-
-from nettrouble.content import hours
 from nettrouble.core.datafiles import DataFileError
 from nettrouble.core.settings import Settings, SettingsError
 from nettrouble.core.settings import settings as current_settings
-
-from console import analytics_views, auth, operations, queue_views, staff, templates, views
+from nettrouble.staff import agents
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +94,11 @@ async def gate(request: Request) -> Optional[HTTPResponse]:
         response.headers["WWW-Authenticate"] = challenge
         return response
     session = request.ctx.session
-    if session is not None and session.signed_in and await views.call(
-            agents.session_agent, app.ctx.engine, session.user, session.generation) is None:
+    if (
+        session is not None
+        and session.signed_in
+        and await views.call(agents.session_agent, app.ctx.engine, session.user, session.generation) is None
+    ):
         # The agent was removed, or their password reset, after this session began.
         request.ctx.session = None
     public = request.path in PUBLIC_PATHS
@@ -108,12 +106,10 @@ async def gate(request: Request) -> Optional[HTTPResponse]:
         return _unauthenticated(request)
     if request.method == "POST":
         submitted = request.form.get(auth.CSRF_FIELD)
-        if not (auth.same_origin(request.headers, request.host)
-                and auth.csrf_ok(request.ctx.session, submitted)):
+        if not (auth.same_origin(request.headers, request.host) and auth.csrf_ok(request.ctx.session, submitted)):
             if request.path == "/login":
                 return views.sign_in_form(request, status=403, error=CSRF_REFUSED, fresh=True)
-            return html(templates.error_page(request.ctx.session, "受け付けできませんでした", CSRF_REFUSED),
-                        status=403)
+            return html(templates.error_page(request.ctx.session, "受け付けできませんでした", CSRF_REFUSED), status=403)
     return None
 
 
@@ -194,8 +190,7 @@ def create_app(engine: Optional[Engine] = None, settings: Optional[Settings] = N
     queue_views.register(app)
     analytics_views.register(app)
     operations.register(app)
-    app.static(STYLESHEET, str(STATIC / "console.css"), name="stylesheet",
-               content_type="text/css; charset=utf-8")
+    app.static(STYLESHEET, str(STATIC / "console.css"), name="stylesheet", content_type="text/css; charset=utf-8")
     app.register_middleware(gate, "request")
     app.register_middleware(security_headers, "response")
     app.add_signal(remember_refusal, "http.lifecycle.exception")

@@ -14,6 +14,7 @@ names the agent (``nettrouble.staff.agents``), their role and the account's gene
 console's gate checks the generation on every request, so removing an agent or resetting their
 password ends their sessions.
 """
+
 from __future__ import annotations
 
 import base64
@@ -99,8 +100,11 @@ class Sessions:
         return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
 
     def encode(self, session: Session) -> str:
-        body = json.dumps([session.sid, session.user, session.csrf, int(session.expires), session.role,
-                           session.generation], ensure_ascii=True, separators=(",", ":"))
+        body = json.dumps(
+            [session.sid, session.user, session.csrf, int(session.expires), session.role, session.generation],
+            ensure_ascii=True,
+            separators=(",", ":"),
+        )
         payload = _b64(body.encode("ascii"))
         return f"{payload}.{self._mac(payload)}"
 
@@ -118,8 +122,9 @@ class Sessions:
             sid, user, csrf, expires, role, generation = json.loads(_unb64(payload))
         except (ValueError, TypeError, binascii.Error):
             return None
-        if not (isinstance(sid, str) and isinstance(csrf, str) and isinstance(expires, int)
-                and isinstance(generation, int)):
+        if not (
+            isinstance(sid, str) and isinstance(csrf, str) and isinstance(expires, int) and isinstance(generation, int)
+        ):
             return None
         if (user is not None and not isinstance(user, str)) or (role is not None and not isinstance(role, str)):
             return None
@@ -190,8 +195,7 @@ class SignInThrottle:
         now = self._clock()
         with self._lock:
             entry = self._keys.get(key)
-            overall = (self._recent[0] + self.ceiling_window - now
-                       if len(self._recent) >= self.ceiling else 0.0)
+            overall = self._recent[0] + self.ceiling_window - now if len(self._recent) >= self.ceiling else 0.0
         own = entry[2] - now if entry is not None else 0.0
         return max(0.0, own, overall)
 
@@ -214,8 +218,7 @@ class SignInThrottle:
             self._keys.pop(key, None)
 
     def _forget(self, now: float) -> None:
-        stale = [k for k, (_, last, until) in self._keys.items()
-                 if now - last > self.forget_after and until <= now]
+        stale = [k for k, (_, last, until) in self._keys.items() if now - last > self.forget_after and until <= now]
         for key in stale:
             del self._keys[key]
         # Keys are account names, so this only matters with a very large staff; still, drop
@@ -232,6 +235,7 @@ Handler = Callable[..., Awaitable[Any]]
 def supervisor_only(handler: Handler) -> Handler:
     """Wraps a console handler so that only a supervisor's session reaches it; an agent gets
     403. The gate has already refused anyone not signed in."""
+
     @functools.wraps(handler)
     async def guarded(request, *args: Any, **kwargs: Any) -> Any:
         require_supervisor(getattr(request.ctx, "session", None))

@@ -8,6 +8,7 @@ The chart's ``<title>`` names it for screen readers and each bar and point carri
 ``<title>`` with its label and value (a tooltip too); the page shows the same figures in a table
 beside the chart. The output depends on the arguments only, so tests compare it.
 """
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,10 @@ def _axes(maximum: float, percent: bool) -> List[str]:
         value = maximum * tick / TICKS
         y = TOP + plot_height * (1 - tick / TICKS)
         parts.append(f'<line x1="{LEFT}" y1="{_n(y)}" x2="{WIDTH - RIGHT}" y2="{_n(y)}" stroke="#cccccc"/>')
-        parts.append(f'<text x="{LEFT - 4}" y="{_n(y + 4)}" text-anchor="end" font-size="11">'
-                     f"{escape(_figure(value, percent))}</text>")
+        parts.append(
+            f'<text x="{LEFT - 4}" y="{_n(y + 4)}" text-anchor="end" font-size="11">'
+            f"{escape(_figure(value, percent))}</text>"
+        )
     parts.append("</g>")
     return parts
 
@@ -90,8 +93,10 @@ def _x_labels(labels: Sequence[str], centres: Sequence[float]) -> List[str]:
     parts = ['<g class="x-labels">']
     for index, (label, x) in enumerate(zip(labels, centres)):
         if index % every == 0:
-            parts.append(f'<text x="{_n(x)}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11">'
-                         f"{escape(label)}</text>")
+            parts.append(
+                f'<text x="{_n(x)}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11">'
+                f"{escape(label)}</text>"
+            )
     parts.append("</g>")
     return parts
 
@@ -100,8 +105,7 @@ def _legend(names: Sequence[str]) -> List[str]:
     parts = ['<g class="legend">']
     x = float(LEFT)
     for index, name in enumerate(names):
-        parts.append(f'<rect x="{_n(x)}" y="8" width="10" height="10" fill="{_colour(index)}" '
-                     f'class="series-{index}"/>')
+        parts.append(f'<rect x="{_n(x)}" y="8" width="10" height="10" fill="{_colour(index)}" class="series-{index}"/>')
         parts.append(f'<text x="{_n(x + 14)}" y="17" font-size="11">{escape(name)}</text>')
         # Japanese names are about one em (11 px) a character wide.
         x += 24 + 11 * len(name)
@@ -163,8 +167,9 @@ def stacked_bars(labels: Sequence[str], series: Sequence[Series], title: str) ->
     return "\n".join(parts)
 
 
-def line_chart(labels: Sequence[str], series: Sequence[Series], title: str, percent: bool = True,
-               maximum: Optional[float] = None) -> str:
+def line_chart(
+    labels: Sequence[str], series: Sequence[Series], title: str, percent: bool = True, maximum: Optional[float] = None
+) -> str:
     """One line per series over the labels (rates per day: handoff, containment, fallback).
     A None value (no conversations that day) breaks the line instead of drawing a zero.
     Rates are drawn against 0–100 % unless ``maximum`` is given; counts against a rounded
@@ -191,8 +196,9 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], title: str, perc
             )
         for run in runs:
             if len(run) > 1:
-                parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{_colour(number)}" '
-                             f'stroke-width="2"/>')
+                parts.append(
+                    f'<polyline points="{" ".join(run)}" fill="none" stroke="{_colour(number)}" stroke-width="2"/>'
+                )
         parts += points + ["</g>"]
     parts += _x_labels(labels, centres) + ["</svg>"]
     return "\n".join(parts)

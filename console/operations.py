@@ -9,6 +9,7 @@ and the outbox backlog read from this console's database at scrape time.
 on) is running, else 503 naming the failed check: ``database``, or ``worker:<outlet>`` for a
 worker whose thread has ended.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, List, Optional
@@ -16,18 +17,17 @@ from typing import Any, Iterable, List, Optional
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json, raw
 
-from nettrouble.monitoring import health
-
-from nettrouble.monitoring import metrics
-
 from console.views import call
+from nettrouble.monitoring import health, metrics
 
 STOPPED = "stopped"
 
 
 def worker_checks(workers: Optional[Iterable[Any]]) -> List[health.Check]:
-    return [health.Check(f"worker:{worker.name}", worker.running, health.OK if worker.running else STOPPED)
-            for worker in (workers or [])]
+    return [
+        health.Check(f"worker:{worker.name}", worker.running, health.OK if worker.running else STOPPED)
+        for worker in (workers or [])
+    ]
 
 
 async def health_page(request: Request) -> HTTPResponse:

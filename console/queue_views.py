@@ -8,6 +8,7 @@ page when it worked or when the case changed meanwhile, and with the case page i
 when the form was wrong, so that what staff typed is offered again. Changes are recorded under
 the signed-in agent's name.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,24 +16,13 @@ import logging
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, raw, redirect
 
-from nettrouble.staff import agents
-
-from nettrouble.cases import schema
-
-from nettrouble.cases import summary
-
-from nettrouble.cases import store
-
-from nettrouble.cases import closing_reasons
-
-from nettrouble.content import hours
-
-from nettrouble.staff import queue
-from nettrouble.core.clock import now
-from nettrouble.cases.transcript import notes_text
-
 from console import auth, templates
 from console.views import call, case_turns, detail_response, find
+from nettrouble.cases import closing_reasons, schema, store, summary
+from nettrouble.cases.transcript import notes_text
+from nettrouble.content import hours
+from nettrouble.core.clock import now
+from nettrouble.staff import agents, queue
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +47,22 @@ def refused_page(reference: str, refused: schema.CaseError) -> HTTPResponse:
 
 # --- pages -----------------------------------------------------------------------------------
 
+
 async def queue_page(request: Request) -> HTTPResponse:
     session = request.ctx.session
     mine = request.args.get("mine") == "1"
     today = request.args.get("today") == "1"
-    items = await call(queue.queue, request.app.ctx.engine, now(), agent=session.user if mine else None,
-                       today_only=today)
-    body = templates.render("queue.html", session=session, items=items, mine=mine, today=today,
-                            alert_minutes=hours.calendar().queue_wait_alert_minutes)
+    items = await call(
+        queue.queue, request.app.ctx.engine, now(), agent=session.user if mine else None, today_only=today
+    )
+    body = templates.render(
+        "queue.html",
+        session=session,
+        items=items,
+        mine=mine,
+        today=today,
+        alert_minutes=hours.calendar().queue_wait_alert_minutes,
+    )
     return html(body)
 
 
@@ -102,6 +100,7 @@ async def transcript_text(request: Request, reference: str) -> HTTPResponse:
 
 
 # --- changes ---------------------------------------------------------------------------------
+
 
 async def take_case(request: Request, reference: str) -> HTTPResponse:
     case, problem = await find(request, reference)

@@ -5,6 +5,7 @@ A one-time password is shown in the response to the POST that made it, never in 
 a log or the database in clear. Removing or resetting an account ends its sessions at their
 next request (the gate in ``console.app``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,10 +14,9 @@ from typing import Optional, Tuple
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html
 
-from nettrouble.staff import agents
-
 from console import auth, templates
 from console.views import call
+from nettrouble.staff import agents
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,23 @@ ROLE_LABELS = {agents.AGENT: "担当者", agents.SUPERVISOR: "スーパーバイ
 NAME_REFUSED = "名前は半角の英数字と . _ - で、40文字までです。「assistant」は使えません。"
 
 
-async def page(request: Request, status: int = 200, error: Optional[str] = None, notice: Optional[str] = None,
-               shown_password: Optional[Tuple[str, str]] = None) -> HTTPResponse:
+async def page(
+    request: Request,
+    status: int = 200,
+    error: Optional[str] = None,
+    notice: Optional[str] = None,
+    shown_password: Optional[Tuple[str, str]] = None,
+) -> HTTPResponse:
     accounts = await call(agents.list_agents, request.app.ctx.engine)
-    body = templates.render("agents.html", session=request.ctx.session, accounts=accounts,
-                            ROLE_LABELS=ROLE_LABELS, error=error, notice=notice, shown_password=shown_password)
+    body = templates.render(
+        "agents.html",
+        session=request.ctx.session,
+        accounts=accounts,
+        ROLE_LABELS=ROLE_LABELS,
+        error=error,
+        notice=notice,
+        shown_password=shown_password,
+    )
     return html(body, status=status)
 
 
@@ -49,7 +61,9 @@ async def add_agent(request: Request) -> HTTPResponse:
     try:
         password = await call(agents.add, request.app.ctx.engine, name, role)
     except agents.AgentError:
-        return await page(request, status=409, error=f"「{name}」はすでに使われています（削除済みの担当者の名前も再利用できません）。")
+        return await page(
+            request, status=409, error=f"「{name}」はすでに使われています（削除済みの担当者の名前も再利用できません）。"
+        )
     log.info("agent %s added as %s by %s", name.strip(), role, request.ctx.session.user)
     return await page(request, notice=f"{name.strip()} さんを追加しました。", shown_password=(name.strip(), password))
 
@@ -63,8 +77,9 @@ async def reset_agent(request: Request) -> HTTPResponse:
     except agents.AgentError:
         return await page(request, status=404, error="有効な担当者が見つかりません。")
     log.info("agent %s: password reset by %s", agent.name, request.ctx.session.user)
-    return await page(request, notice=f"{agent.name} さんのパスワードを再発行しました。",
-                      shown_password=(agent.name, password))
+    return await page(
+        request, notice=f"{agent.name} さんのパスワードを再発行しました。", shown_password=(agent.name, password)
+    )
 
 
 @auth.supervisor_only

@@ -9,6 +9,7 @@ A new page: a template that extends ``layout.html`` (blocks ``title`` and ``cont
 top-level ``{% set current_page = "<key>" %}`` marks its NAVIGATION entry), its values passed to
 ``render`` with the session, and ``csrf_input(session)`` from ``macros.html`` in every POST form.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,30 +20,26 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from nettrouble.cases import schema
-
-from nettrouble.cases import store
-
-from nettrouble.cases import closing_reasons
-
-from nettrouble.eligibility import rules
-
-from nettrouble.eligibility import ledger
-
-from nettrouble.triage import plans
-
-from nettrouble.triage import urgency
-# The codes' Japanese names are shared with the Slack alerts and the tickets.
-from nettrouble.cases.document import (UNCLASSIFIED, URGENCY_LABELS, URGENCY_ORDER, channel_label,
-                                      ordered_urgency, type_label)
-from nettrouble.core.clock import in_japan
+from console.auth import CSRF_FIELD, Session
+from nettrouble.cases import closing_reasons, schema, store
 from nettrouble.cases.closing_reasons import ClosingReason
-from nettrouble.core.datafiles import TROUBLE_TYPES
+
+# The codes' Japanese names are shared with the Slack alerts and the tickets.
+from nettrouble.cases.document import (
+    UNCLASSIFIED,
+    URGENCY_LABELS,
+    URGENCY_ORDER,
+    channel_label,
+    ordered_urgency,
+    type_label,
+)
 from nettrouble.cases.reference import BAD_CHECK_DIGIT, MALFORMED
 from nettrouble.cases.transcript import BUTTON_LABEL, KIND_LABELS
 from nettrouble.cases.transcript import ROLE_LABELS as TURN_ROLES
-
-from console.auth import CSRF_FIELD, Session
+from nettrouble.core.clock import in_japan
+from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.eligibility import ledger, rules
+from nettrouble.triage import plans, urgency
 
 PAGES = Path(__file__).resolve().parent / "pages"
 SERVICE = "ネットトラブルあんしんサポート"
@@ -94,7 +91,10 @@ LOOKUP_MESSAGES = {
 CALLER_RESULTS = {
     schema.MATCH: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。"),
     store.NO_CLAIM: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。"),
-    store.CONFIRMED: ("ok", "一致しました。ご相談の際に確認した番号からのお電話です。無料相談の枠をこの受付で確定しました。"),
+    store.CONFIRMED: (
+        "ok",
+        "一致しました。ご相談の際に確認した番号からのお電話です。無料相談の枠をこの受付で確定しました。",
+    ),
     store.HELD_ELSEWHERE: (
         "warn",
         "番号は一致しましたが、この番号の無料相談はすでに別の受付（{holder}）で確定しています。"
@@ -305,15 +305,18 @@ def render(name: str, **context: Any) -> str:
 
 # --- pages ---------------------------------------------------------------------------------------
 
+
 def error_page(session: Optional[Session], title: str, text: str) -> str:
     return render("error.html", session=session, title=title, text=text)
 
 
-def login_page(session: Session, next_path: str, error: Optional[str] = None, username: str = "",
-               setup_hint: bool = False) -> str:
+def login_page(
+    session: Session, next_path: str, error: Optional[str] = None, username: str = "", setup_hint: bool = False
+) -> str:
     # setup_hint says where setup wrote the credentials: in development only, not to the world.
-    return render("login.html", session=session, next_path=next_path, error=error, username=username,
-                  setup_hint=setup_hint)
+    return render(
+        "login.html", session=session, next_path=next_path, error=error, username=username, setup_hint=setup_hint
+    )
 
 
 def list_page(
@@ -330,13 +333,22 @@ def list_page(
         "eligibility": eligibility_options(),
         "urgency": urgency_options(),
     }
-    return render("list.html", session=session, filters=filters, options=options, found=found,
-                  page_number=page_number, has_next=has_next, error=error)
+    return render(
+        "list.html",
+        session=session,
+        filters=filters,
+        options=options,
+        found=found,
+        page_number=page_number,
+        has_next=has_next,
+        error=error,
+    )
 
 
 def lookup_page(session: Session, typed: str, status: str, canonical: Optional[str]) -> str:
-    return render("lookup.html", session=session, lookup_reference=typed, text=LOOKUP_MESSAGES[status],
-                  canonical=canonical)
+    return render(
+        "lookup.html", session=session, lookup_reference=typed, text=LOOKUP_MESSAGES[status], canonical=canonical
+    )
 
 
 def detail_page(
@@ -363,6 +375,15 @@ def detail_page(
     if caller_result in CALLER_RESULTS:
         kind, text = CALLER_RESULTS[caller_result]
         caller = (kind, text.format(holder=holder or "—"))
-    return render("detail.html", session=session, case=case, history=history, titles=titles,
-                  messages=messages, caller=caller, claim_state=claim_state,
-                  releasable=claim_state == ledger.PENDING, work=work)
+    return render(
+        "detail.html",
+        session=session,
+        case=case,
+        history=history,
+        titles=titles,
+        messages=messages,
+        caller=caller,
+        claim_state=claim_state,
+        releasable=claim_state == ledger.PENDING,
+        work=work,
+    )

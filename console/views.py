@@ -5,6 +5,7 @@ finds the session in ``request.ctx.session``. Database calls run on a worker thr
 busy database never stalls the event loop. The caller number typed by an agent is only passed
 to ``store.matches_person``: never stored, logged or shown back.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,28 +19,18 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, raw, redirect
 from sanic.response import json as json_response
-
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nettrouble.staff import agents
-
-from nettrouble.cases.export import export_csv
-
-from nettrouble.cases import schema
-
-from nettrouble.cases import store
-
-from nettrouble.cases import closing_reasons
-
-from nettrouble.cases import tracker_events
+from console import auth, templates
+from nettrouble.cases import closing_reasons, schema, store, tracker_events
 from nettrouble.cases.document import case_document
-from nettrouble.core.clock import now
-from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.cases.export import export_csv
 from nettrouble.cases.reference import OK, parse_reference
 from nettrouble.cases.transcript import Turn, case_transcript
-
-from console import auth, templates
+from nettrouble.core.clock import now
+from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.staff import agents
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +57,7 @@ def dumps(value: Any) -> str:
 
 # --- cookies -------------------------------------------------------------------------------------
 
+
 def set_session(request: Request, response: HTTPResponse, session: auth.Session) -> None:
     sessions: auth.Sessions = request.app.ctx.sessions
     response.cookies[auth.COOKIE] = sessions.encode(session)
@@ -88,14 +80,19 @@ def clear_session(response: HTTPResponse) -> None:
     response.cookies[auth.COOKIE]["samesite"] = "Strict"
 
 
-def sign_in_form(request: Request, status: int = 200, error: Optional[str] = None,
-                 next_path: str = "/", username: str = "", fresh: bool = False) -> HTTPResponse:
+def sign_in_form(
+    request: Request,
+    status: int = 200,
+    error: Optional[str] = None,
+    next_path: str = "/",
+    username: str = "",
+    fresh: bool = False,
+) -> HTTPResponse:
     """The sign-in page with a usable CSRF token: the current pre-sign-in session, or a new one."""
     session = request.ctx.session
     if fresh or session is None or session.signed_in:
         session = request.app.ctx.sessions.new()
-    body = templates.login_page(session, next_path, error, username,
-                                setup_hint=request.app.ctx.settings.is_development)
+    body = templates.login_page(session, next_path, error, username, setup_hint=request.app.ctx.settings.is_development)
     response = html(body, status=status)
     set_session(request, response, session)
     return response
@@ -145,13 +142,19 @@ def whole_number(args: Mapping[str, Any], name: str, default: int, low: int, hig
     raw_value = args.get(name)
     if raw_value is None or raw_value == "":
         return default
-    if not (isinstance(raw_value, str) and raw_value.isascii() and raw_value.isdigit()
-            and len(raw_value) <= 9 and low <= int(raw_value) <= high):
+    if not (
+        isinstance(raw_value, str)
+        and raw_value.isascii()
+        and raw_value.isdigit()
+        and len(raw_value) <= 9
+        and low <= int(raw_value) <= high
+    ):
         raise BadRequest(f"{name} は {low} から {high} までの整数でご指定ください。")
     return int(raw_value)
 
 
 # --- pages ---------------------------------------------------------------------------------------
+
 
 async def login_page(request: Request) -> HTTPResponse:
     if request.ctx.session is not None and request.ctx.session.signed_in:
@@ -169,7 +172,10 @@ async def login(request: Request) -> HTTPResponse:
     wait = app.ctx.throttle.wait_for(key)
     if wait > 0:
         response = sign_in_form(
-            request, status=429, next_path=next_path, username=username[: auth.MAX_USER_CHARS],
+            request,
+            status=429,
+            next_path=next_path,
+            username=username[: auth.MAX_USER_CHARS],
             error=f"サインインの失敗が続いたため、一時的に受け付けを止めています。{math.ceil(wait)}秒ほど待ってから、もう一度お試しください。",
         )
         response.headers["Retry-After"] = str(math.ceil(wait))
@@ -177,8 +183,12 @@ async def login(request: Request) -> HTTPResponse:
     agent = await call(agents.authenticate, app.ctx.engine, username, request.form.get("password"))
     if agent is None:
         app.ctx.throttle.failed(key)
-        return sign_in_form(request, next_path=next_path, username=username[: auth.MAX_USER_CHARS],
-                            error="ユーザー名またはパスワードが違います。")
+        return sign_in_form(
+            request,
+            next_path=next_path,
+            username=username[: auth.MAX_USER_CHARS],
+            error="ユーザー名またはパスワードが違います。",
+        )
     app.ctx.throttle.succeeded(key)
     if request.ctx.session is not None:
         app.ctx.sessions.revoke(request.ctx.session)
@@ -205,10 +215,10 @@ async def case_list(request: Request) -> HTTPResponse:
     except BadRequest as problem:
         body = templates.list_page(request.ctx.session, filters, [], 1, False, str(problem))
         return html(body, status=400)
-    found = await call(store.list_cases, request.app.ctx.engine, **kwargs,
-                       limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
-    body = templates.list_page(request.ctx.session, filters, found[:PAGE_SIZE], page_number,
-                               len(found) > PAGE_SIZE)
+    found = await call(
+        store.list_cases, request.app.ctx.engine, **kwargs, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
+    )
+    body = templates.list_page(request.ctx.session, filters, found[:PAGE_SIZE], page_number, len(found) > PAGE_SIZE)
     return html(body)
 
 
@@ -245,9 +255,15 @@ async def case_turns(request: Request, case: schema.Case) -> List[Turn]:
     return await call(case_transcript, case, tracker_store(request.app))
 
 
-async def detail_response(request: Request, case: schema.Case, status: int = 200,
-                          caller_result: Optional[str] = None, holder: Optional[str] = None,
-                          problem: Optional[str] = None, note_draft: str = "") -> HTTPResponse:
+async def detail_response(
+    request: Request,
+    case: schema.Case,
+    status: int = 200,
+    caller_result: Optional[str] = None,
+    holder: Optional[str] = None,
+    problem: Optional[str] = None,
+    note_draft: str = "",
+) -> HTTPResponse:
     """The case page; ``problem`` and ``note_draft`` answer a refused form (status 400)."""
     engine = request.app.ctx.engine
     session = request.ctx.session
@@ -263,12 +279,25 @@ async def detail_response(request: Request, case: schema.Case, status: int = 200
     assignees: List[str] = []
     if session.supervisor:
         assignees = [agent.name for agent in await call(agents.list_agents, engine) if agent.active]
-    work = templates.CaseWork(transcript=turns, notes=notes, reasons=closing_reasons.catalogue(),
-                              assignees=assignees, problem=problem, note_draft=note_draft)
+    work = templates.CaseWork(
+        transcript=turns,
+        notes=notes,
+        reasons=closing_reasons.catalogue(),
+        assignees=assignees,
+        problem=problem,
+        note_draft=note_draft,
+    )
     body = templates.detail_page(
-        session, case, history, request.app.ctx.article_titles, work,
-        notice=request.args.get("notice"), error=request.args.get("error"), caller_result=caller_result,
-        claim_state=claim_state, holder=holder,
+        session,
+        case,
+        history,
+        request.app.ctx.article_titles,
+        work,
+        notice=request.args.get("notice"),
+        error=request.args.get("error"),
+        caller_result=caller_result,
+        claim_state=claim_state,
+        holder=holder,
     )
     return html(body, status=status)
 
@@ -292,8 +321,9 @@ async def change_status(request: Request, reference: str) -> HTTPResponse:
         # A closed case carries why it was closed: only the close form closes (queue_views).
         return redirect(f"/cases/{case.reference}?error=needs_reason", status=303)
     try:
-        await call(store.change_status, request.app.ctx.engine, case.reference, target,
-                   request.ctx.session.user, reopen=reopen)
+        await call(
+            store.change_status, request.app.ctx.engine, case.reference, target, request.ctx.session.user, reopen=reopen
+        )
     except schema.CaseError as refused:
         code = refused.code if refused.code in templates.STATUS_ERRORS else "invalid"
         return redirect(f"/cases/{case.reference}?error={code}", status=303)
@@ -306,11 +336,11 @@ async def check_caller(request: Request, reference: str) -> HTTPResponse:
     case, problem = await find(request, reference)
     if problem:
         return problem
-    result, holder = await call(store.confirm_caller, request.app.ctx.engine, case.reference,
-                                request.form.get("phone") or "")
+    result, holder = await call(
+        store.confirm_caller, request.app.ctx.engine, case.reference, request.form.get("phone") or ""
+    )
     if result in (store.CONFIRMED, store.HELD_ELSEWHERE):
-        logger.info("free-consultation claim of %s checked by %s: %s", case.reference,
-                    request.ctx.session.user, result)
+        logger.info("free-consultation claim of %s checked by %s: %s", case.reference, request.ctx.session.user, result)
         case = await call(store.get_case, request.app.ctx.engine, case.reference)
     status = 400 if result == schema.INVALID_NUMBER else 200
     return await detail_response(request, case, status=status, caller_result=result, holder=holder)
@@ -344,6 +374,7 @@ async def export(request: Request) -> HTTPResponse:
 
 
 # --- JSON API ------------------------------------------------------------------------------------
+
 
 def api_error(status: int, code: str, message: str) -> HTTPResponse:
     return json_response({"error": code, "message": message}, status=status, dumps=dumps)

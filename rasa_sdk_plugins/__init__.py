@@ -25,6 +25,7 @@ What it adds to the action server's Sanic app:
     echoes the request: an action call carries the whole conversation.
 An empty ACTION_SERVER_TOKEN stops the server before it listens.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,13 +42,8 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 
 from nettrouble.core import db
-
-from nettrouble.monitoring import health
-
-from nettrouble.monitoring import metrics
-
-from nettrouble.monitoring import timing
 from nettrouble.core.settings import settings
+from nettrouble.monitoring import health, metrics, timing
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 log = logging.getLogger(__name__)
@@ -71,8 +67,9 @@ def refusal(request: Request, token: bytes):
         return None
     given = (request.headers.get(TOKEN_HEADER) or "").encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(given, token):
-        log.warning("action server: refused a %s request from %s without the right %s",
-                    request.method, request.ip, TOKEN_HEADER)
+        log.warning(
+            "action server: refused a %s request from %s without the right %s", request.method, request.ip, TOKEN_HEADER
+        )
         return response.json({"error": "unauthorized"}, status=401)
     if request.method == "POST" and _media_type(request) != "application/json":
         return response.json({"error": "unsupported media type"}, status=415)
@@ -91,8 +88,9 @@ def guard(app: Sanic, token: str) -> None:
     async def no_echo(request: Request, exception: Exception):
         if isinstance(exception, SanicException):
             return response.json({"error": "request refused"}, status=exception.status_code)
-        log.error("action server: %s on %s %s", type(exception).__name__, request.method, request.path,
-                  exc_info=exception)
+        log.error(
+            "action server: %s on %s %s", type(exception).__name__, request.method, request.path, exc_info=exception
+        )
         return response.json({"error": "internal error"}, status=500)
 
 
@@ -165,8 +163,10 @@ def operations(app: Sanic, database: db.LazyEngine) -> None:
 def attach_sanic_app_extensions(app: Sanic) -> None:
     token = settings().action_server_token
     if not token:
-        raise SystemExit("action server: ACTION_SERVER_TOKEN is empty; set it in .env (make setup "
-                         "writes one) or in the environment, the same for Rasa and the action server")
+        raise SystemExit(
+            "action server: ACTION_SERVER_TOKEN is empty; set it in .env (make setup "
+            "writes one) or in the environment, the same for Rasa and the action server"
+        )
     # First, so that the time of the checks is counted too.
     time_requests(app)
     guard(app, token)

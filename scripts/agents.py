@@ -9,6 +9,7 @@ agent-reset / agent-list).
 The database is DATABASE_URL (environment or .env). Exit status: 0 done, 2 a usage error, an
 unknown agent or a refused change (the message says which).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,9 +19,8 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nettrouble.staff import agents  # noqa: E402
-
 from nettrouble.core import db
+from nettrouble.staff import agents  # noqa: E402
 
 USAGE_ERROR = 2
 STAMP = "%Y-%m-%d %H:%M"
@@ -59,8 +59,10 @@ def run(args: argparse.Namespace) -> None:
             print("no accounts yet: the console makes CONSOLE_USER a supervisor on its first start")
         for agent in rows:
             state = f"removed {agent.removed_at:{STAMP}}" if agent.removed_at else "active"
-            print(f"{agent.name:<{agents.MAX_NAME}}  {agent.role:<10}  {state:<24}  "
-                  f"password set {agent.password_changed_at:{STAMP}}")
+            print(
+                f"{agent.name:<{agents.MAX_NAME}}  {agent.role:<10}  {state:<24}  "
+                f"password set {agent.password_changed_at:{STAMP}}"
+            )
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -31,6 +31,7 @@ everything started is stopped and the temporary directory removed, also on Ctrl-
 Exit status 1 when a step failed or any turn did not get the expected reply (in the growth
 conversation: any reply at all).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,6 +57,7 @@ for path in (ROOT, ROOT / "scripts"):
 
 from bench_lib import bots, budget, growth, stats, traffic  # noqa: E402
 from bench_lib.processes import BenchError, ensure_free, wait_until_ready  # noqa: E402
+
 from nettrouble.core.settings import SettingsError  # noqa: E402
 
 RESULTS = ROOT / "results"
@@ -103,17 +105,23 @@ def grow(bot: bots.Bot, options, sender: str) -> Dict[str, object]:
     windows = growth.windows(options.growth_turns)
     # Only errors fail a turn here; "please rephrase" is counted (the script is not a test).
     client = traffic.Client(bot.rest_url, options.token, bot.error_markers)
-    played = asyncio.run(traffic.long_conversation(
-        client, sender, turns, bot.confusion_markers, events_after=[last for _, last in windows]))
+    played = asyncio.run(
+        traffic.long_conversation(
+            client, sender, turns, bot.confusion_markers, events_after=[last for _, last in windows]
+        )
+    )
     records: List[Dict] = []
     if bot.timings_file is not None:
         records = budget.by_conversation(wait_for_records(bot.timings_file, {sender: len(turns)})).get(sender, [])
     summary = growth.summarise(options.growth_turns, played.latencies_ms, records, played.events_after)
-    summary.update(sender=sender, script_turns=len(bot.growth_turns), failures=played.failures,
-                   confused_turns=played.confused)
+    summary.update(
+        sender=sender, script_turns=len(bot.growth_turns), failures=played.failures, confused_turns=played.confused
+    )
     first, last = summary["windows"][0]["figures"]["reply_ms"], summary["windows"][-1]["figures"]["reply_ms"]
-    log(f"{bot.label}: growth conversation of {len(turns)} turns, reply p50 {stats.format_value(first, 'ms')} → "
-        f"{stats.format_value(last, 'ms')} ms, {len(played.failures)} failed, {len(played.confused)} not understood")
+    log(
+        f"{bot.label}: growth conversation of {len(turns)} turns, reply p50 {stats.format_value(first, 'ms')} → "
+        f"{stats.format_value(last, 'ms')} ms, {len(played.failures)} failed, {len(played.confused)} not understood"
+    )
     return summary
 
 
@@ -161,12 +169,15 @@ def measure(bot: bots.Bot, options, stop_later: contextlib.ExitStack) -> Dict[st
             for step, samples in sorted(sequential.by_step.items())
         }
         figures["reply_failures"] = sequential.failures
-        log(f"{bot.label}: {sequential.turns} turns in {sequential.conversations} conversations one at a time, "
-            f"{len(sequential.failures)} failed")
+        log(
+            f"{bot.label}: {sequential.turns} turns in {sequential.conversations} conversations one at a time, "
+            f"{len(sequential.failures)} failed"
+        )
 
         for senders in options.concurrency:
             loaded = await traffic.concurrent_turns(
-                client, bot.make_conversation, f"bench-c{senders}", number, senders, options.duration)
+                client, bot.make_conversation, f"bench-c{senders}", number, senders, options.duration
+            )
             number += loaded.conversations
             figures[f"concurrent_{senders}"] = {
                 "turns": loaded.turns,
@@ -176,8 +187,10 @@ def measure(bot: bots.Bot, options, stop_later: contextlib.ExitStack) -> Dict[st
                 "reply_ms": stats.summarise(loaded.latencies_ms),
                 "failures": loaded.failures,
             }
-            log(f"{bot.label}: {senders} senders, {loaded.turns} turns in {loaded.seconds:.1f} s, "
-                f"{len(loaded.failures)} failed")
+            log(
+                f"{bot.label}: {senders} senders, {loaded.turns} turns in {loaded.seconds:.1f} s, "
+                f"{len(loaded.failures)} failed"
+            )
         return number, sequential
 
     number, sequential = asyncio.run(serve_phases())
@@ -185,8 +198,9 @@ def measure(bot: bots.Bot, options, stop_later: contextlib.ExitStack) -> Dict[st
     figures["rss_mb"] = rss_mb(bot)
     if bot.timings_file is not None:
         records = wait_for_records(bot.timings_file, sequential.turns_by_sender)
-        figures["budget"] = budget.budget(budget.match_turns(records, sequential.turns_by_sender),
-                                          bot.turn_labels, sequential.by_step)
+        figures["budget"] = budget.budget(
+            budget.match_turns(records, sequential.turns_by_sender), bot.turn_labels, sequential.by_step
+        )
         log(f"{bot.label}: {figures['budget']['records']} timing records of the one-sender turns")
     if bot.growth_turns:
         # A conversation number no other phase used: the sender id is new to the tracker store.
@@ -204,8 +218,14 @@ def other_benchmarks() -> Dict[str, List[str]]:
     for script in OTHER_BENCHMARKS:
         log(f"running {script} ...")
         try:
-            done = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=OTHER_TIMEOUT_S, start_new_session=True)
+            done = subprocess.run(
+                [sys.executable, script],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=OTHER_TIMEOUT_S,
+                start_new_session=True,
+            )
         except subprocess.TimeoutExpired:
             raise BenchError(f"{script} did not finish within {OTHER_TIMEOUT_S:.0f} s")
         if done.returncode != 0:
@@ -214,8 +234,9 @@ def other_benchmarks() -> Dict[str, List[str]]:
     return lines
 
 
-def rows(ours: Dict[str, object], plain: Dict[str, object], plain_sql: Dict[str, object],
-         concurrency: List[int]) -> List[stats.Row]:
+def rows(
+    ours: Dict[str, object], plain: Dict[str, object], plain_sql: Dict[str, object], concurrency: List[int]
+) -> List[stats.Row]:
     def get(figures, *keys) -> Optional[float]:
         value = figures
         for key in keys:
@@ -260,8 +281,11 @@ BOTS = ("ours", "plain", "plain_sql")
 def budget_section(figures: Dict[str, object]) -> List[str]:
     found = figures.get("budget")
     if not found or not found["records"]:
-        return ["No timing records: the Rasa server wrote nothing to TURN_TIMINGS_FILE "
-                "(nettrouble/monitoring/timing.py not installed by scripts/launch.py?).", ""]
+        return [
+            "No timing records: the Rasa server wrote nothing to TURN_TIMINGS_FILE "
+            "(nettrouble/monitoring/timing.py not installed by scripts/launch.py?).",
+            "",
+        ]
     return [
         f"Medians over the one-sender conversations ({found['records']} turns with a timing record) of "
         "each turn of the conversation; the last row is the median turn over all of them. Request is "
@@ -296,10 +320,12 @@ def growth_section(run: Dict[str, object]) -> List[str]:
         "",
     ]
     for label, found in grown:
-        lines.append(f"- {label}: {len(found['failures'])} turns without a reply, "
-                     f"{len(found['confused_turns'])} answered with \"please rephrase\" or the like"
-                     + (f" (turns {', '.join(map(str, found['confused_turns'][:20]))})" if found["confused_turns"] else "")
-                     + ".")
+        lines.append(
+            f"- {label}: {len(found['failures'])} turns without a reply, "
+            f'{len(found["confused_turns"])} answered with "please rephrase" or the like'
+            + (f" (turns {', '.join(map(str, found['confused_turns'][:20]))})" if found["confused_turns"] else "")
+            + "."
+        )
         lines += [f"  - {failure}" for failure in found["failures"][:SHOWN_FAILURES]]
     lines.append("")
     return lines
@@ -335,10 +361,16 @@ def report(run: Dict[str, object], table: List[stats.Row], goals: List[stats.Goa
         lines.append(f"{figures['label']}:")
         lines += [f"- {note}" for note in figures["notes"]]
         lines.append(f"- Parse messages: {figures['parse_messages_from']}.")
-        lines.append("- Reply latency p50 by turn, one sender: " + "; ".join(
-            f"{turn} {stats.format_value(ms, 'ms')} ms" for turn, ms in figures["reply_ms_p50_by_turn"].items()))
-        lines.append(f"- Load average before serving {figures['load_average_before_serving']}, "
-                     f"after {figures['load_average_after_serving']}.")
+        lines.append(
+            "- Reply latency p50 by turn, one sender: "
+            + "; ".join(
+                f"{turn} {stats.format_value(ms, 'ms')} ms" for turn, ms in figures["reply_ms_p50_by_turn"].items()
+            )
+        )
+        lines.append(
+            f"- Load average before serving {figures['load_average_before_serving']}, "
+            f"after {figures['load_average_after_serving']}."
+        )
         failed = failures_of(figures)
         lines.append(f"- Turns without the expected reply: {len(failed)}.")
         lines += [f"  - {failure}" for failure in failed[:SHOWN_FAILURES]]
@@ -357,10 +389,15 @@ def parse_options(argv: List[str]):
     parser.add_argument("--messages", type=int, default=200, help="NLU parses measured (default 200)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per concurrency level (default 30)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32], help="senders at once (default 8 32)")
-    parser.add_argument("--growth-turns", type=int, default=300,
-                        help=f"turns of the growth conversation (default 300, at least {growth.MIN_TURNS})")
-    parser.add_argument("--base-port", type=int, default=7000,
-                        help="ports used: base+5, +55, +105, +155 (default 7000)")
+    parser.add_argument(
+        "--growth-turns",
+        type=int,
+        default=300,
+        help=f"turns of the growth conversation (default 300, at least {growth.MIN_TURNS})",
+    )
+    parser.add_argument(
+        "--base-port", type=int, default=7000, help="ports used: base+5, +55, +105, +155 (default 7000)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory of bench.md and bench.json")
     options = parser.parse_args(argv)
     if options.turns < 1 or options.messages < 1:
@@ -390,13 +427,20 @@ def main(argv: List[str]) -> int:
     run: Dict[str, object] = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": {
-            "cpus": os.cpu_count(), "platform": platform.platform(terse=True),
-            "python": platform.python_version(), "rasa": rasa.version.__version__,
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(terse=True),
+            "python": platform.python_version(),
+            "rasa": rasa.version.__version__,
             "load_average_start": load_average(),
         },
-        "settings": {"turns": options.turns, "messages": options.messages, "duration_s": options.duration,
-                     "concurrency": options.concurrency, "growth_turns": options.growth_turns,
-                     "clock": bots.CLOCK},
+        "settings": {
+            "turns": options.turns,
+            "messages": options.messages,
+            "duration_s": options.duration,
+            "concurrency": options.concurrency,
+            "growth_turns": options.growth_turns,
+            "clock": bots.CLOCK,
+        },
     }
     log(f"{os.cpu_count()} CPUs, load average {run['machine']['load_average_start']}")
     try:
@@ -432,8 +476,11 @@ def main(argv: List[str]) -> int:
     (options.out / "bench.md").write_text(text, encoding="utf-8")
     (options.out / "bench.json").write_text(json.dumps(run, ensure_ascii=False, indent=2), encoding="utf-8")
     print(text)
-    failed = [failure for key in BOTS
-              for failure in failures_of(run[key]) + (run[key].get("growth") or {}).get("failures", [])]
+    failed = [
+        failure
+        for key in BOTS
+        for failure in failures_of(run[key]) + (run[key].get("growth") or {}).get("failures", [])
+    ]
     if failed:
         log(f"{len(failed)} turns did not get the expected reply (listed above)")
         return 1

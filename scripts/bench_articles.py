@@ -5,6 +5,7 @@ labelled queries of tests/article_queries.yml, the cost of a very long message, 
 
 The last line printed is meant for the README.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,10 +63,14 @@ def main() -> int:
 
     p50, p95 = percentile(samples, 0.50), percentile(samples, 0.95)
     print(f"articles: {len(index.articles)}, index built in {build_ms:.0f} ms")
-    print(f"queries: {len(queries)} x {options.runs} runs = {len(samples)} searches, "
-          f"mean {statistics.mean(samples):.2f} ms, max {max(samples):.2f} ms")
-    print(f"a {len(LONG_MESSAGE):,}-character message: {long_ms:.1f} ms "
-          f"(only the first {articles.MAX_QUERY_CHARS:,} characters are searched)")
+    print(
+        f"queries: {len(queries)} x {options.runs} runs = {len(samples)} searches, "
+        f"mean {statistics.mean(samples):.2f} ms, max {max(samples):.2f} ms"
+    )
+    print(
+        f"a {len(LONG_MESSAGE):,}-character message: {long_ms:.1f} ms "
+        f"(only the first {articles.MAX_QUERY_CHARS:,} characters are searched)"
+    )
     print(
         f"Article search ({len(index.articles)} articles, {len(queries)} labelled queries): "
         f"hit@3 {hits / len(queries):.2f}, latency p50 {p50:.2f} ms, p95 {p95:.2f} ms per query "

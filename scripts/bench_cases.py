@@ -9,6 +9,7 @@ or disposable, since the benchmark writes cases into it.
 
     .venv/bin/python scripts/bench_cases.py --count 300
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,12 +51,7 @@ def main() -> int:
     if args.count < 1:
         parser.error("--count must be at least 1")
 
-    from nettrouble.cases import schema
-
-    from nettrouble.cases import summary
-
-    from nettrouble.cases import store
-
+    from nettrouble.cases import schema, store, summary
     from nettrouble.core import db
 
     with tempfile.TemporaryDirectory() as directory:
@@ -63,7 +59,9 @@ def main() -> int:
         engine = db.prepare(url)
         run_id = hashlib.sha256(str(time.time_ns()).encode()).hexdigest()[:8]
         draft = dict(
-            channel="bench", trouble_type="defamation", urgency=["danger"],
+            channel="bench",
+            trouble_type="defamation",
+            urgency=["danger"],
             triage_answers={"platform": "X", "ongoing": True, "evidence_saved": True},
             articles_shown=["retweet-defamation", "anonymous-slander"],
             summary=summary.summarise(["Xで毎日悪口を書かれています", "相手から090-1234-5678に電話が来ました"]),
@@ -76,8 +74,11 @@ def main() -> int:
         def eligible(index):
             key = hashlib.sha256(f"{run_id}-{index}".encode()).hexdigest()
             item = schema.CaseDraft(
-                conversation_id=f"{run_id}-eligible-{index}", eligibility="eligible",
-                eligibility_campaign="bench", person_key=key, **draft,
+                conversation_id=f"{run_id}-eligible-{index}",
+                eligibility="eligible",
+                eligibility_campaign="bench",
+                person_key=key,
+                **draft,
             )
             return lambda: store.open_case(engine, item, notify=True)
 

@@ -7,6 +7,7 @@ tests check what the masking does with the same input (tests/test_masking.py).
 
 Exit status 1 when a limit is passed. The last line printed is meant for the README.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,8 +23,13 @@ if str(ROOT) not in sys.path:
 # backtracks takes minutes on these; a linear one a fraction of a second.
 HOSTILE_LIMIT_S = 2.0
 HOSTILE = [
-    "a" * 200_000, "0" * 200_000, "@" * 100_000, ("a" * 60 + "@") * 5000, "0-" * 100_000,
-    ("0 " * 9 + "a") * 20_000, ("a." * 50 + "@") * 3000,
+    "a" * 200_000,
+    "0" * 200_000,
+    "@" * 100_000,
+    ("a" * 60 + "@") * 5000,
+    "0-" * 100_000,
+    ("0 " * 9 + "a") * 20_000,
+    ("a." * 50 + "@") * 3000,
 ]
 # Ordinary messages, the mean of several rounds: milliseconds at most per message (a turn masks
 # each user message before the tracker store writes it).
@@ -55,10 +61,12 @@ def main() -> int:
         took = seconds(lambda: mask_text(text))
         failures += took > HOSTILE_LIMIT_S
         print(f"{len(text):>7,} characters, hostile {text[:12]!r}…: {took:.3f} s (limit {HOSTILE_LIMIT_S:.0f} s)")
-    print(f"Masking a message: {ordinary_ms[0]:.3f} ms for {len(SHORT)} characters with a number, "
-          f"{ordinary_ms[1]:.2f} ms for {len(LONG):,} characters; hostile input of up to "
-          f"{max(map(len, HOSTILE)):,} characters within {HOSTILE_LIMIT_S:.0f} s each"
-          f"{f'; {failures} over a limit' if failures else ''}.")
+    print(
+        f"Masking a message: {ordinary_ms[0]:.3f} ms for {len(SHORT)} characters with a number, "
+        f"{ordinary_ms[1]:.2f} ms for {len(LONG):,} characters; hostile input of up to "
+        f"{max(map(len, HOSTILE)):,} characters within {HOSTILE_LIMIT_S:.0f} s each"
+        f"{f'; {failures} over a limit' if failures else ''}."
+    )
     return 1 if failures else 0
 
 

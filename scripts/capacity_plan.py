@@ -13,6 +13,7 @@ what it has (queues, hence reply times, grow without bound as a role nears 100 %
 Rasa and the action server are one process per core: each is one asyncio loop, and the SQL
 tracker store and the case database are called synchronously on it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,12 @@ def role_cpu_ms(cpu_ms_per_turn: Mapping[str, float]) -> Dict[str, float]:
     """CPU-ms per turn summed by role (the run's Rasa servers together, and so on)."""
     roles = {"Rasa servers": 0.0, "action servers": 0.0, "PostgreSQL": 0.0, "Redis": 0.0}
     for process, ms in cpu_ms_per_turn.items():
-        for role, prefix in (("Rasa servers", "Rasa server"), ("action servers", "action server"),
-                             ("PostgreSQL", "PostgreSQL"), ("Redis", "Redis")):
+        for role, prefix in (
+            ("Rasa servers", "Rasa server"),
+            ("action servers", "action server"),
+            ("PostgreSQL", "PostgreSQL"),
+            ("Redis", "Redis"),
+        ):
             if process.startswith(prefix):
                 roles[role] += float(ms)
     return roles
@@ -47,10 +52,16 @@ def plan(capacity: Mapping, peak: float, utilisation: float, bench: Optional[Map
     rows: List[Dict[str, object]] = []
     for role, ms in cpu.items():
         cores = peak * ms / 1000.0
-        rows.append({"role": role, "cpu_ms_per_turn": round(ms, 2), "cores_busy_at_peak": round(cores, 1),
-                     "cores_needed": math.ceil(cores / utilisation),
-                     # Redis runs its commands on one thread: more cores do not help one process.
-                     "single_thread": role == "Redis"})
+        rows.append(
+            {
+                "role": role,
+                "cpu_ms_per_turn": round(ms, 2),
+                "cores_busy_at_peak": round(cores, 1),
+                "cores_needed": math.ceil(cores / utilisation),
+                # Redis runs its commands on one thread: more cores do not help one process.
+                "single_thread": role == "Redis",
+            }
+        )
     redis_commands = float(run["redis_commands_per_turn"])
     commits = sum(float(db["xact_commit"]) for db in postgres.values())
     inserted = sum(float(db["tup_inserted"]) for db in postgres.values())
@@ -58,11 +69,17 @@ def plan(capacity: Mapping, peak: float, utilisation: float, bench: Optional[Map
     statements = sum(float(n) for n in (run.get("postgres_statements_per_turn") or {}).values())
     # Rows the statements returned (pg_stat_statements); pg_stat_database's tuples also count
     # catalog reads and autovacuum.
-    selected = sum(float(s.get("rows_per_turn") or 0) for s in run.get("postgres_top_statements") or []
-                   if str(s.get("statement", "")).lstrip().upper().startswith("SELECT"))
+    selected = sum(
+        float(s.get("rows_per_turn") or 0)
+        for s in run.get("postgres_top_statements") or []
+        if str(s.get("statement", "")).lstrip().upper().startswith("SELECT")
+    )
     figures = {
-        "peak_turns_per_s": peak, "utilisation": utilisation, "measured": capacity.get("generated"),
-        "machine": capacity.get("machine"), "turns_measured": run["turns"],
+        "peak_turns_per_s": peak,
+        "utilisation": utilisation,
+        "measured": capacity.get("generated"),
+        "machine": capacity.get("machine"),
+        "turns_measured": run["turns"],
         "roles": rows,
         "redis_commands_per_s": round(peak * redis_commands),
         "redis_share_of_one_core": round(peak * redis_commands / REDIS_COMMANDS_PER_CORE_S, 2),
@@ -71,9 +88,14 @@ def plan(capacity: Mapping, peak: float, utilisation: float, bench: Optional[Map
         "postgres_rows_inserted_per_s": round(peak * inserted),
         "postgres_rows_read_per_s": round(peak * returned),
         "postgres_rows_selected_per_s": round(peak * selected),
-        "per_turn": {"redis_commands": redis_commands, "postgres_commits": round(commits, 2),
-                     "postgres_statements": round(statements, 2), "postgres_rows_inserted": round(inserted, 2),
-                     "postgres_rows_read": round(returned, 1), "postgres_rows_selected": round(selected, 1)},
+        "per_turn": {
+            "redis_commands": redis_commands,
+            "postgres_commits": round(commits, 2),
+            "postgres_statements": round(statements, 2),
+            "postgres_rows_inserted": round(inserted, 2),
+            "postgres_rows_read": round(returned, 1),
+            "postgres_rows_selected": round(selected, 1),
+        },
     }
     if bench:
         total = ((bench.get("ours") or {}).get("budget") or {}).get("total") or {}
@@ -94,8 +116,10 @@ def markdown(figures: Mapping) -> str:
     for row in figures["roles"]:
         needed = str(row["cores_needed"])
         if row["single_thread"]:
-            needed = (f"one thread at {row['cores_busy_at_peak']:.0%} per instance: "
-                      f"{math.ceil(row['cores_busy_at_peak'] / utilisation)} instance(s), conversations split between them")
+            needed = (
+                f"one thread at {row['cores_busy_at_peak']:.0%} per instance: "
+                f"{math.ceil(row['cores_busy_at_peak'] / utilisation)} instance(s), conversations split between them"
+            )
         lines.append(f"| {row['role']} | {row['cpu_ms_per_turn']:.2f} | {row['cores_busy_at_peak']:.1f} | {needed} |")
     per_turn = figures["per_turn"]
     lines += [

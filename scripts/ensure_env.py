@@ -4,6 +4,7 @@ Existing values are never changed; settings new in .env.example are appended. A 
 secret is 43 URL-safe characters and never begins with "-", which command-line parsers would
 take for an option.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,5 +58,8 @@ if __name__ == "__main__":
     if added:
         print(f".env: wrote {', '.join(added)} (secrets are random; see .env.example for each)", file=sys.stderr)
         if "CONSOLE_PASSWORD" in added:
-            print(".env: the agent console's first supervisor is CONSOLE_USER / CONSOLE_PASSWORD in "
-                  f"{ROOT / '.env'}; add the team with make agent-add NAME ROLE", file=sys.stderr)
+            print(
+                ".env: the agent console's first supervisor is CONSOLE_USER / CONSOLE_PASSWORD in "
+                f"{ROOT / '.env'}; add the team with make agent-add NAME ROLE",
+                file=sys.stderr,
+            )

@@ -14,16 +14,17 @@ evaluation, accuracy counts the intent the pipeline identified even when the Fal
 asks to confirm it; how often it asks is reported separately. Also reports model load time and
 parse latency. Writes the full report to results/nlu_heldout.json.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
 import logging
-import warnings
 import statistics
 import sys
 import time
+import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -62,21 +63,22 @@ async def predict(model: Path, examples):
         parsed = await agent.parse_message(text)
         latencies.append((time.perf_counter() - started) * 1000)
         identified = next(
-            (entry for entry in parsed.get("intent_ranking") or [parsed["intent"]]
-             if entry["name"] != FALLBACK),
+            (entry for entry in parsed.get("intent_ranking") or [parsed["intent"]] if entry["name"] != FALLBACK),
             parsed["intent"],
         )
         selected = ((parsed.get("response_selector") or {}).get(FAQ) or {}).get("response") or {}
-        results.append({
-            "text": text,
-            "expected": expected.split("/")[0],
-            "expected_key": expected if "/" in expected else None,
-            "predicted": identified["name"],
-            "predicted_key": selected.get("intent_response_key"),
-            "also_asked": parsed.get("also_asked") or [],
-            "confidence": round(identified.get("confidence", 0.0), 3),
-            "asked_to_confirm": parsed["intent"]["name"] == FALLBACK,
-        })
+        results.append(
+            {
+                "text": text,
+                "expected": expected.split("/")[0],
+                "expected_key": expected if "/" in expected else None,
+                "predicted": identified["name"],
+                "predicted_key": selected.get("intent_response_key"),
+                "also_asked": parsed.get("also_asked") or [],
+                "confidence": round(identified.get("confidence", 0.0), 3),
+                "asked_to_confirm": parsed["intent"]["name"] == FALLBACK,
+            }
+        )
     return results, load_s, latencies
 
 
@@ -97,12 +99,11 @@ def summarise(results):
         "intent_accuracy": round(len(correct) / len(results), 4) if results else None,
         "safety_examples": len(safety),
         "safety_missed": [r for r in safety if r["predicted"] != r["expected"]],
-        "false_alarms": [r for r in results
-                         if r["expected"] not in SAFETY_INTENTS and r["predicted"] in SAFETY_INTENTS],
+        "false_alarms": [
+            r for r in results if r["expected"] not in SAFETY_INTENTS and r["predicted"] in SAFETY_INTENTS
+        ],
         "asked_to_confirm": round(sum(r["asked_to_confirm"] for r in results) / len(results), 4),
-        "per_intent_recall": {
-            intent: round(c["correct"] / c["total"], 3) for intent, c in sorted(per_intent.items())
-        },
+        "per_intent_recall": {intent: round(c["correct"] / c["total"], 3) for intent, c in sorted(per_intent.items())},
         "errors": [r for r in results if r["predicted"] != r["expected"]],
     }
 
@@ -111,8 +112,11 @@ def faq_accuracy(results):
     """Share of FAQ questions answered with the right key: the message's intent is faq, or it
     reports a trouble and asks the question too (the answer then comes before the triage)."""
     keyed = [r for r in results if r["expected_key"]]
-    right = [r for r in keyed if r["predicted_key"] == r["expected_key"]
-             and (r["predicted"] == FAQ or FAQ in r["also_asked"])]
+    right = [
+        r
+        for r in keyed
+        if r["predicted_key"] == r["expected_key"] and (r["predicted"] == FAQ or FAQ in r["also_asked"])
+    ]
     return (len(right) / len(keyed) if keyed else None), [r for r in keyed if r not in right]
 
 
@@ -136,7 +140,7 @@ def main() -> int:
     results, load_s, latencies = asyncio.run(predict(args.model, flat))
     by_set, start = {}, 0
     for name in SETS:
-        by_set[name] = results[start:start + len(examples[name])]
+        by_set[name] = results[start : start + len(examples[name])]
         start += len(examples[name])
     report = {name: summarise(by_set[name]) for name in SETS}
     faq_right, faq_errors = faq_accuracy(by_set["faq"])
@@ -151,13 +155,16 @@ def main() -> int:
     kanji, kana = report["kanji"]["intent_accuracy"], report["kana"]["intent_accuracy"]
     for name in SETS:
         part = report[name]
-        print(f"held-out {name}: {part['examples']} messages, intent accuracy {part['intent_accuracy']:.3f}, "
-              f"{part['safety_examples']} danger/self-harm messages with {len(part['safety_missed'])} missed, "
-              f"{len(part['false_alarms'])} false alarms, asked to confirm {part['asked_to_confirm']:.1%}")
-    print(f"kana accuracy is {kanji - kana:+.3f} below kanji (at most {args.max_kana_gap:.2f} allowed); "
-          f"FAQ accuracy (intent and key) {faq_right:.3f} (floor {args.min_faq:.2f})")
-    print(f"model load {load_s:.1f} s, parse latency p50 {report['parse_ms_p50']} ms, "
-          f"p95 {report['parse_ms_p95']} ms")
+        print(
+            f"held-out {name}: {part['examples']} messages, intent accuracy {part['intent_accuracy']:.3f}, "
+            f"{part['safety_examples']} danger/self-harm messages with {len(part['safety_missed'])} missed, "
+            f"{len(part['false_alarms'])} false alarms, asked to confirm {part['asked_to_confirm']:.1%}"
+        )
+    print(
+        f"kana accuracy is {kanji - kana:+.3f} below kanji (at most {args.max_kana_gap:.2f} allowed); "
+        f"FAQ accuracy (intent and key) {faq_right:.3f} (floor {args.min_faq:.2f})"
+    )
+    print(f"model load {load_s:.1f} s, parse latency p50 {report['parse_ms_p50']} ms, p95 {report['parse_ms_p95']} ms")
     failed = False
     for name in SETS:
         for r in report[name]["safety_missed"]:
@@ -166,12 +173,17 @@ def main() -> int:
             print(f"  FALSE ALARM ({name}): {r['text']!r} expected {r['expected']}, got {r['predicted']}")
         for r in report[name]["errors"]:
             if r not in report[name]["safety_missed"] and r not in report[name]["false_alarms"]:
-                print(f"  miss ({name}): {r['text']!r} expected {r['expected']}, got {r['predicted']} ({r['confidence']})")
+                print(
+                    f"  miss ({name}): {r['text']!r} expected {r['expected']}, got {r['predicted']} ({r['confidence']})"
+                )
     for r in faq_errors:
         print(f"  faq key miss: {r['text']!r} expected {r['expected_key']}, got {r['predicted']} {r['predicted_key']}")
     checks = [
         (kanji < args.min_accuracy, f"kanji intent accuracy {kanji:.3f} is below {args.min_accuracy:.2f}"),
-        (kanji - kana > args.max_kana_gap, f"kana accuracy {kana:.3f} is more than {args.max_kana_gap:.2f} below kanji"),
+        (
+            kanji - kana > args.max_kana_gap,
+            f"kana accuracy {kana:.3f} is more than {args.max_kana_gap:.2f} below kanji",
+        ),
         (faq_right < args.min_faq, f"FAQ accuracy {faq_right:.3f} is below {args.min_faq:.2f}"),
         (any(report[n]["safety_missed"] for n in SETS), "danger/self-harm message(s) missed"),
         (any(report[n]["false_alarms"] for n in SETS), "ordinary message(s) taken for danger or self-harm"),

@@ -14,6 +14,7 @@ each client its own address in X-Forwarded-For, as a proxy would (ENV).
 
     python scripts/hostile_load.py [--turns 30] [--workers 4] [--chars 20000] [--pace 2.2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,8 @@ from typing import Dict, List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import system_test  # noqa: E402  (scripts/system_test.py)
-from load_clients import Client, HostileClient  # noqa: E402  (scripts/load_clients.py)
 import train  # noqa: E402  (scripts/train.py)
+from load_clients import Client, HostileClient  # noqa: E402  (scripts/load_clients.py)
 
 MAX_RATIO = 2.0
 # Short first messages, as unrelated users write them.
@@ -67,14 +68,16 @@ class Result:
         return self.attack.p95 / self.idle.p95
 
     def report(self) -> str:
-        return "\n".join([
-            f"idle:         p50 {self.idle.p50 * 1000:6.0f} ms   p95 {self.idle.p95 * 1000:6.0f} ms"
-            f"   ({len(self.idle.times_s)} turns)",
-            f"under attack: p50 {self.attack.p50 * 1000:6.0f} ms   p95 {self.attack.p95 * 1000:6.0f} ms"
-            f"   ({len(self.attack.times_s)} turns)",
-            f"p95 ratio:    {self.ratio:.2f} (limit {MAX_RATIO:.1f})",
-            "hostile messages meanwhile: " + ", ".join(f"{n} {kind}" for kind, n in self.hostile.items()),
-        ])
+        return "\n".join(
+            [
+                f"idle:         p50 {self.idle.p50 * 1000:6.0f} ms   p95 {self.idle.p95 * 1000:6.0f} ms"
+                f"   ({len(self.idle.times_s)} turns)",
+                f"under attack: p50 {self.attack.p50 * 1000:6.0f} ms   p95 {self.attack.p95 * 1000:6.0f} ms"
+                f"   ({len(self.attack.times_s)} turns)",
+                f"p95 ratio:    {self.ratio:.2f} (limit {MAX_RATIO:.1f})",
+                "hostile messages meanwhile: " + ", ".join(f"{n} {kind}" for kind, n in self.hostile.items()),
+            ]
+        )
 
 
 # Each phase's unrelated users come from addresses of their own.
@@ -146,8 +149,10 @@ def main() -> int:
     print(result.report())
     shutil.rmtree(workdir, ignore_errors=True)
     if result.ratio > MAX_RATIO:
-        print(f"hostile load: p95 under attack is {result.ratio:.2f}x the idle p95 (limit {MAX_RATIO:.1f}x)",
-              file=sys.stderr)
+        print(
+            f"hostile load: p95 under attack is {result.ratio:.2f}x the idle p95 (limit {MAX_RATIO:.1f}x)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -7,6 +7,7 @@ digits as typed).
 The kana messages written by hand are in tests/nlu_heldout_kana_natural.yml; both files are
 never trained on. Run this again whenever tests/nlu_heldout.yml changes.
 """
+
 from __future__ import annotations
 
 import sys
@@ -21,6 +22,8 @@ from nettrouble.core import japanese  # noqa: E402
 
 SOURCE = ROOT / "tests" / "nlu_heldout.yml"
 TARGET = ROOT / "tests" / "nlu_heldout_kana.yml"
+
+
 def main() -> None:
     source = yaml.safe_load(SOURCE.read_text(encoding="utf-8"))
     lines = [

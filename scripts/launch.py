@@ -22,6 +22,7 @@ secret check from the package ``rasa_sdk_plugins`` at the repository root, which
 imports itself: rasa_sdk skips a plugin it cannot import without a word, and the server would
 then answer anyone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,7 @@ def constant_time_api_token(server_module: Any) -> None:
             @functools.wraps(handler)
             async def decorated(request: Any, *args: Any, **kwargs: Any) -> Any:
                 provided = request.args.get("token")
-                if provided is not None and hmac.compare_digest(
-                        provided.encode("utf-8", "surrogateescape"), secret):
+                if provided is not None and hmac.compare_digest(provided.encode("utf-8", "surrogateescape"), secret):
                     result = handler(request, *args, **kwargs)
                     return await result if inspect.isawaitable(result) else result
                 return await fallback(request, *args, **kwargs)
@@ -101,12 +101,33 @@ def rasa_arguments(args: argparse.Namespace, current: Settings) -> List[str]:
     """`rasa run` or `rasa shell` as the command line would give them, without the `rasa`."""
     port = str(args.port or current.rasa_port)
     if args.mode == "shell":
-        return ["shell", "--model", args.model, "--endpoints", args.endpoints,
-                "--interface", current.bind_host, "--port", port]
+        return [
+            "shell",
+            "--model",
+            args.model,
+            "--endpoints",
+            args.endpoints,
+            "--interface",
+            current.bind_host,
+            "--port",
+            port,
+        ]
     # One "--auth-token=…" item: a token beginning with "-" would read as an option.
-    return ["run", "--model", args.model, "--enable-api", f"--auth-token={current.rasa_api_token}",
-            "--interface", current.bind_host, "--port", port,
-            "--credentials", args.credentials, "--endpoints", args.endpoints]
+    return [
+        "run",
+        "--model",
+        args.model,
+        "--enable-api",
+        f"--auth-token={current.rasa_api_token}",
+        "--interface",
+        current.bind_host,
+        "--port",
+        port,
+        "--credentials",
+        args.credentials,
+        "--endpoints",
+        args.endpoints,
+    ]
 
 
 def run_rasa(arguments: List[str]) -> None:
@@ -130,14 +151,17 @@ def run_rasa(arguments: List[str]) -> None:
 
 def run_actions(port: int, current: Settings) -> None:
     os.environ["SANIC_HOST"] = current.bind_host
-    import rasa_sdk_plugins
     from rasa_sdk import __main__ as sdk
     from rasa_sdk.endpoint import create_argument_parser
     from rasa_sdk.plugin import plugin_manager
 
+    import rasa_sdk_plugins
+
     if not plugin_manager().is_registered(rasa_sdk_plugins):
-        raise SystemExit("launch: rasa_sdk did not register rasa_sdk_plugins; the action server "
-                         "would accept calls without ACTION_SERVER_TOKEN")
+        raise SystemExit(
+            "launch: rasa_sdk did not register rasa_sdk_plugins; the action server "
+            "would accept calls without ACTION_SERVER_TOKEN"
+        )
     sdk.main_from_args(create_argument_parser().parse_args(["--actions", "actions", "--port", str(port)]))
 
 

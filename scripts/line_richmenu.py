@@ -8,6 +8,7 @@ LINE_CHANNEL_ACCESS_TOKEN in .env or the environment (make line-richmenu).
     python scripts/line_richmenu.py --dry-run PATH
                                                 only check the menu and write its image to PATH
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ async def install(token: str, image: bytes) -> line_richmenu.Installed:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dry-run", metavar="PATH", type=Path,
-                        help="write the image to PATH and print the menu, without calling LINE")
+    parser.add_argument(
+        "--dry-run", metavar="PATH", type=Path, help="write the image to PATH and print the menu, without calling LINE"
+    )
     args = parser.parse_args(argv)
     try:
         image = line_richmenu.draw_image()
@@ -55,8 +57,11 @@ def main(argv=None) -> int:
         return dry_run(args.dry_run, image)
     token = settings().line_channel_access_token
     if not token:
-        print("line-richmenu: LINE_CHANNEL_ACCESS_TOKEN is not set: put the channel's access token in .env "
-              "(LINE Developers console, Messaging API tab)", file=sys.stderr)
+        print(
+            "line-richmenu: LINE_CHANNEL_ACCESS_TOKEN is not set: put the channel's access token in .env "
+            "(LINE Developers console, Messaging API tab)",
+            file=sys.stderr,
+        )
         return 2
     try:
         installed = asyncio.run(install(token, image))

@@ -12,6 +12,7 @@ as placeholders. Also writes the rich menu image to docs/screenshots/line-richme
 
     python scripts/line_transcript.py
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import system_test  # noqa: E402  (scripts/system_test.py)
 import train  # noqa: E402  (scripts/train.py)
+
 from nettrouble.channels import line_richmenu  # noqa: E402
 
 TRANSCRIPTS = ROOT / "docs" / "transcripts"
@@ -37,7 +39,13 @@ ARTICLES_USER = "U" + "a1" * 16
 TRIAGE_USER = "U" + "b2" * 16
 ARTICLES_TURNS = ["誹謗中傷についての記事を読みたいです"]
 # As people type it, up to the confirmation of the summary; the turn after it has the steps.
-TRIAGE_TURNS = ["ツイッターで悪口を書かれて困っています", "自分です", "まだ続いています", "スクショは保存してあります", "はい"]
+TRIAGE_TURNS = [
+    "ツイッターで悪口を書かれて困っています",
+    "自分です",
+    "まだ続いています",
+    "スクショは保存してあります",
+    "はい",
+]
 
 
 def say(system: system_test.System, user: str, text: str) -> List[Dict[str, Any]]:
@@ -46,9 +54,13 @@ def say(system: system_test.System, user: str, text: str) -> List[Dict[str, Any]
     before = len(system.platform.requests)
     counted = system_test.turns_counted(system, "line")
     system_test.line_turn(system, text)
-    system_test.wait_for(lambda: system_test.turns_counted(system, "line") > counted
-                         and any(MESSAGE_CALLS in r.path for r in system.platform.requests[before:]),
-                         f"the LINE reply to {text!r}")
+    system_test.wait_for(
+        lambda: (
+            system_test.turns_counted(system, "line") > counted
+            and any(MESSAGE_CALLS in r.path for r in system.platform.requests[before:])
+        ),
+        f"the LINE reply to {text!r}",
+    )
     return [recorded(r, text) for r in system.platform.requests[before:] if MESSAGE_CALLS in r.path]
 
 
@@ -56,10 +68,15 @@ def recorded(request: Any, said: str) -> Dict[str, Any]:
     body = request.json()
     if "replyToken" in body:
         body["replyToken"] = "(the reply token of the user's event)"
-    return {"user_said": said, "request": f"{request.method} {request.path}",
-            "headers": {"Authorization": "Bearer (channel access token)",
-                        "Content-Type": request.headers.get("Content-Type", "")},
-            "body": body}
+    return {
+        "user_said": said,
+        "request": f"{request.method} {request.path}",
+        "headers": {
+            "Authorization": "Bearer (channel access token)",
+            "Content-Type": request.headers.get("Content-Type", ""),
+        },
+        "body": body,
+    }
 
 
 def has_flex(call: Dict[str, Any], kind: str) -> bool:
@@ -90,11 +107,17 @@ def main() -> int:
     carousel = [call for call in articles if has_flex(call, "carousel")]
     steps = [call for call in triage if has_flex(call, "bubble")]
     if not carousel or not steps:
-        print(f"line-transcript: no card sent (articles: {len(carousel)}, first steps: {len(steps)}); logs in "
-              f"{workdir}; what was sent:", file=sys.stderr)
+        print(
+            f"line-transcript: no card sent (articles: {len(carousel)}, first steps: {len(steps)}); logs in "
+            f"{workdir}; what was sent:",
+            file=sys.stderr,
+        )
         for call in articles + triage:
-            print(f"  {call['user_said']}: " + " | ".join(
-                (m.get("text") or m.get("altText") or m["type"])[:80] for m in call["body"]["messages"]), file=sys.stderr)
+            print(
+                f"  {call['user_said']}: "
+                + " | ".join((m.get("text") or m.get("altText") or m["type"])[:80] for m in call["body"]["messages"]),
+                file=sys.stderr,
+            )
         return 1
     write("line-articles-carousel.json", carousel)
     write("line-referral-bubble.json", steps)

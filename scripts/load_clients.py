@@ -5,6 +5,7 @@ this module afresh. Were it to import the assistant's code (Rasa, TensorFlow: se
 process), the workers' start-up would take the machine from the server at the very moment the
 attack phase is measured, and the figure would be the harness's, not the server's.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -30,8 +31,12 @@ class Client:
 
     def say(self, sender: str, message: str) -> List[dict]:
         body = json.dumps({"sender": sender, "message": message}, ensure_ascii=False).encode("utf-8")
-        self.connection.request("POST", "/webhooks/rest/webhook", body=body, headers={
-            "Content-Type": "application/json", "X-Forwarded-For": self.address})
+        self.connection.request(
+            "POST",
+            "/webhooks/rest/webhook",
+            body=body,
+            headers={"Content-Type": "application/json", "X-Forwarded-For": self.address},
+        )
         answer = self.connection.getresponse()
         payload = answer.read()
         if answer.status != 200:
@@ -42,8 +47,9 @@ class Client:
         self.connection.close()
 
 
-def _hostile_worker(base: str, worker: int, message: str, limited: str, read: Any, refused: Any,
-                    ready: Any, go: Any, stop: Any) -> None:
+def _hostile_worker(
+    base: str, worker: int, message: str, limited: str, read: Any, refused: Any, ready: Any, go: Any, stop: Any
+) -> None:
     client = Client(base, HOSTILE_ADDRESS)
     with ready.get_lock():
         ready.value += 1
@@ -70,8 +76,11 @@ class HostileClient:
         self.read, self.refused, self._ready = context.Value("i", 0), context.Value("i", 0), context.Value("i", 0)
         self._go, self._stop = context.Event(), context.Event()
         self._processes = [
-            context.Process(target=_hostile_worker, daemon=True, args=(
-                base, worker, message, limited, self.read, self.refused, self._ready, self._go, self._stop))
+            context.Process(
+                target=_hostile_worker,
+                daemon=True,
+                args=(base, worker, message, limited, self.read, self.refused, self._ready, self._go, self._stop),
+            )
             for worker in range(workers)
         ]
 

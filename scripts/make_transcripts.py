@@ -6,6 +6,7 @@ clock the file names, on free ports with fresh temporary databases.
 
 The references and hashes differ from run to run; the words do not.
 """
+
 from __future__ import annotations
 
 import argparse

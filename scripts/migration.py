@@ -6,6 +6,7 @@ Applies every revision to a scratch SQLite database, compares it with the tables
 (``tables.metadata``) and writes what differs as ``nettrouble/migrations/versions/<next>_<message>.py``
 for you to read and finish. Exit status: 0 written, 1 nothing differs, 2 a usage error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,9 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alembic import command  # noqa: E402
 
-from nettrouble.core import db  # noqa: E402
-
 from nettrouble import migrations
+from nettrouble.core import db  # noqa: E402
 
 NOTHING_TO_DO = 1
 
@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="migration", description=__doc__.split("\n\n")[0])
     commands = main.add_subparsers(dest="command", required=True)
     new = commands.add_parser("new", help="write a draft of the next revision")
-    new.add_argument("message", help="what the revision changes, e.g. \"add case notes\"")
+    new.add_argument("message", help='what the revision changes, e.g. "add case notes"')
     return main
 
 
@@ -46,8 +46,13 @@ def new(message: str) -> Optional[Path]:
         try:
             db.upgrade_schema(engine)
             with engine.connect() as connection:
-                script = command.revision(migrations.config(connection), message=message, autogenerate=True,
-                                          rev_id=following, process_revision_directives=_skip_when_empty)
+                script = command.revision(
+                    migrations.config(connection),
+                    message=message,
+                    autogenerate=True,
+                    rev_id=following,
+                    process_revision_directives=_skip_when_empty,
+                )
         finally:
             engine.dispose()
     # Alembic returns the script, or an empty list when the hook above dropped it.

@@ -1,7 +1,8 @@
 """Deletes conversations and cases older than a number of days (make purge DAYS=N).
 
-    python scripts/purge.py --days 90
+python scripts/purge.py --days 90
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,9 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nettrouble.core import db  # noqa: E402
-
 from nettrouble.cases import retention
+from nettrouble.core import db  # noqa: E402
 from nettrouble.core.clock import now  # noqa: E402
 from nettrouble.core.settings import settings  # noqa: E402
 
@@ -27,8 +27,10 @@ def main() -> int:
     before = retention.cutoff(now(), args.days)
     conversations, events = retention.purge_conversations(settings().tracker_db_url, before)
     purged_cases = retention.purge_cases(db.prepare(), before)
-    print(f"purge: older than {before:%Y-%m-%d %H:%M} (Japan time): {conversations} conversations "
-          f"({events} events) and {purged_cases} cases deleted")
+    print(
+        f"purge: older than {before:%Y-%m-%d %H:%M} (Japan time): {conversations} conversations "
+        f"({events} events) and {purged_cases} cases deleted"
+    )
     return 0
 
 

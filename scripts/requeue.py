@@ -4,6 +4,7 @@ The metric nettrouble_outbox_refused{outlet} counts them (deploy/README.md, Runb
 
     python scripts/requeue.py OUTLET
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,10 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nettrouble.core import db  # noqa: E402
-
-from nettrouble.notify import outbox
-
-from nettrouble.notify import outlets
+from nettrouble.notify import outbox, outlets
 
 
 def main(argv=None) -> int:

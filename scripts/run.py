@@ -7,6 +7,7 @@ server, prints where to talk to the bot, and stops everything on Ctrl-C.
 Both servers go through scripts/launch.py, so no secret is on a command line, and listen on
 BIND_HOST (127.0.0.1 by default).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import train  # noqa: E402  (scripts/train.py, next to this file)
+
 from nettrouble.core.settings import SettingsError, check_production, protect_files, settings  # noqa: E402
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -126,17 +128,21 @@ def main(argv: list) -> int:
     )
     services = [actions]
     if not shell:
-        services.append(Service(
-            "Rasa server",
-            [*LAUNCH, "rasa", "--model", str(model)],
-            # /status answers only once the model is loaded. The token stays in this process.
-            f"http://{host}:{current.rasa_port}/status?token={current.rasa_api_token}",
-        ))
-        services.append(Service(
-            "agent console",
-            [PYTHON, "-m", "console"],
-            f"http://{host}:{current.console_port}/health",
-        ))
+        services.append(
+            Service(
+                "Rasa server",
+                [*LAUNCH, "rasa", "--model", str(model)],
+                # /status answers only once the model is loaded. The token stays in this process.
+                f"http://{host}:{current.rasa_port}/status?token={current.rasa_api_token}",
+            )
+        )
+        services.append(
+            Service(
+                "agent console",
+                [PYTHON, "-m", "console"],
+                f"http://{host}:{current.console_port}/health",
+            )
+        )
 
     stopping = False
 
@@ -156,21 +162,24 @@ def main(argv: list) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             return subprocess.call(
                 [*LAUNCH, "shell", "--model", str(model)],
-                cwd=ROOT, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                cwd=ROOT,
+                env=env,
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
         base = f"http://localhost:{current.rasa_port}"
         print(
             f"\nThe assistant is ready ({time.monotonic() - started:.0f} s).\n"
             f"  Web chat:       {base}/webhooks/web/\n"
             f"  REST:           curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\\n"
-            f"                    -d '{{\"sender\": \"me\", \"message\": \"こんにちは\"}}'\n"
+            f'                    -d \'{{"sender": "me", "message": "こんにちは"}}\'\n'
             f"  Tracker (API):  {base}/conversations/me/tracker?token=$RASA_API_TOKEN (token in .env)\n"
             f"  Agent console:  http://localhost:{current.console_port}/ "
             f"(first supervisor: CONSOLE_USER / CONSOLE_PASSWORD from .env; "
             f"add agents with make agent-add NAME ROLE)\n"
             f"  Action server:  http://localhost:{current.actions_port}/health\n"
             f"Press Ctrl-C to stop.\n",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
         while not stopping:
             dead = [s for s in services if s.exited()]

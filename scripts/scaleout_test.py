@@ -1,6 +1,7 @@
 """The scale-out check (make scaleout-test): two Rasa servers and two action servers sharing
 PostgreSQL and Redis. What it does and checks is told in scripts/scaleout/__init__.py; the
 options by ``--help``."""
+
 import sys
 from pathlib import Path
 

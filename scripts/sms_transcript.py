@@ -14,6 +14,7 @@ UCS-2 rules) whichever code sent the bodies.
 The model is this checkout's (``--model`` to choose another), so that both runs differ only in
 the channel's code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,11 @@ sms_segments = _module("sms_segments_here", HERE / "nettrouble" / "sms_segments.
 
 
 def _bodies_sent(system: Any, to: str, start: int) -> List[str]:
-    forms = [urllib.parse.parse_qs(request.body.decode("utf-8")) for request in list(system.platform.requests)[start:]
-             if request.path.endswith("/Messages.json")]
+    forms = [
+        urllib.parse.parse_qs(request.body.decode("utf-8"))
+        for request in list(system.platform.requests)[start:]
+        if request.path.endswith("/Messages.json")
+    ]
     return [form["Body"][0] for form in forms if form.get("To") == [to]]
 
 
@@ -98,8 +102,10 @@ def _sms_lines(bodies: List[str]) -> List[str]:
     lines = []
     for number, body in enumerate(bodies, 1):
         segmented = sms_segments.segment(body)
-        lines.append(f"  [SMS {number}: {segmented.encoding}, {sms_segments.length(body)} characters, "
-                     f"{segmented.segments} segment{'s' if segmented.segments != 1 else ''}]")
+        lines.append(
+            f"  [SMS {number}: {segmented.encoding}, {sms_segments.length(body)} characters, "
+            f"{segmented.segments} segment{'s' if segmented.segments != 1 else ''}]"
+        )
         lines += [f"  | {line}" for line in body.split("\n")]
     return lines
 
@@ -130,8 +136,10 @@ def transcript(after: List[Dict[str, Any]], before: Optional[List[Dict[str, Any]
     lines.append("== Totals ==")
     lines.append("characters: what the user could read (a piece left out by a run is missing from its count)")
     runs = [("after", after)] + ([("before", before)] if before is not None else [])
-    lines.append("turn" + "".join(f"  {name + ' SMS':>10}  {name + ' segments':>15}  {name + ' characters':>17}"
-                                  for name, _ in runs))
+    lines.append(
+        "turn"
+        + "".join(f"  {name + ' SMS':>10}  {name + ' segments':>15}  {name + ' characters':>17}" for name, _ in runs)
+    )
     totals = {name: [0, 0, 0] for name, _ in runs}
     for index in range(len(after)):
         row = f"{index + 1:>4}"
@@ -141,8 +149,10 @@ def transcript(after: List[Dict[str, Any]], before: Optional[List[Dict[str, Any]
             totals[name] = [total + figure for total, figure in zip(totals[name], figures)]
             row += f"  {figures[0]:>10}  {figures[1]:>15}  {figures[2]:>17}"
         lines.append(row)
-    lines.append(f"{'all':>4}" + "".join(f"  {totals[name][0]:>10}  {totals[name][1]:>15}  {totals[name][2]:>17}"
-                                         for name, _ in runs))
+    lines.append(
+        f"{'all':>4}"
+        + "".join(f"  {totals[name][0]:>10}  {totals[name][1]:>15}  {totals[name][2]:>17}" for name, _ in runs)
+    )
     return "\n".join(lines) + "\n"
 
 

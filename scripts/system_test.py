@@ -19,6 +19,7 @@ What only the running system can show:
 
     python scripts/system_test.py [--only NAME ...] [--hostile-count N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 import train  # noqa: E402  (scripts/train.py)
 from run import LAUNCH, LOAD_TEST_LIMITS, PYTHON, Service, service_env, wait_until_healthy  # noqa: E402  (scripts/run.py)
+
 from addons import prediction_window  # noqa: E402
 from tests.fakes.http_recorder import RecordingServer  # noqa: E402
 
@@ -80,11 +82,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def http(method: str, url: str, body: Optional[dict] = None, raw: Optional[bytes] = None,
-         timeout: float = 120) -> Tuple[int, object]:
+def http(
+    method: str, url: str, body: Optional[dict] = None, raw: Optional[bytes] = None, timeout: float = 120
+) -> Tuple[int, object]:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, payload = response.status, response.read()
@@ -117,27 +119,34 @@ class System:
         self.token = secrets.token_urlsafe(32)
         self.cases_db = workdir / "cases.db"
         self.env = dict(service_env())
-        self.env.update({
-            "RASA_PORT": str(self.rasa_port),
-            "ACTIONS_PORT": str(self.actions_port),
-            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
-            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
-            "BIND_HOST": "127.0.0.1",
-            "TRACKER_DB": str(workdir / "tracker.db"),
-            "DATABASE_URL": f"sqlite:///{self.cases_db}",
-            "CLOCK_OVERRIDE": CLOCK,
-            "RASA_API_TOKEN": self.token,
-            "PERSON_KEY_SECRET": secrets.token_urlsafe(32),
-            "WEB_CHAT_SECRET": secrets.token_urlsafe(32),
-            "HANDOFF_WEBHOOK_URL": "",
-            "LINE_CHANNEL_SECRET": "", "LINE_CHANNEL_ACCESS_TOKEN": "",
-            "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "SMS_PUBLIC_URL": "", "SMS_FROM_NUMBER": "",
-            **LOAD_TEST_LIMITS,
-            # Every prediction of these checks is also made on the whole session, with a
-            # window of 2 turns, so that a rule the window would cut shows here
-            # (addons/prediction_window.py).
-            "PREDICTION_WINDOW_CHECK": "1", "PREDICTION_WINDOW_TURNS": "2",
-        })
+        self.env.update(
+            {
+                "RASA_PORT": str(self.rasa_port),
+                "ACTIONS_PORT": str(self.actions_port),
+                "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+                "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
+                "BIND_HOST": "127.0.0.1",
+                "TRACKER_DB": str(workdir / "tracker.db"),
+                "DATABASE_URL": f"sqlite:///{self.cases_db}",
+                "CLOCK_OVERRIDE": CLOCK,
+                "RASA_API_TOKEN": self.token,
+                "PERSON_KEY_SECRET": secrets.token_urlsafe(32),
+                "WEB_CHAT_SECRET": secrets.token_urlsafe(32),
+                "HANDOFF_WEBHOOK_URL": "",
+                "LINE_CHANNEL_SECRET": "",
+                "LINE_CHANNEL_ACCESS_TOKEN": "",
+                "TWILIO_ACCOUNT_SID": "",
+                "TWILIO_AUTH_TOKEN": "",
+                "SMS_PUBLIC_URL": "",
+                "SMS_FROM_NUMBER": "",
+                **LOAD_TEST_LIMITS,
+                # Every prediction of these checks is also made on the whole session, with a
+                # window of 2 turns, so that a rule the window would cut shows here
+                # (addons/prediction_window.py).
+                "PREDICTION_WINDOW_CHECK": "1",
+                "PREDICTION_WINDOW_TURNS": "2",
+            }
+        )
         self.base = f"http://127.0.0.1:{self.rasa_port}"
         self.platform: Optional[RecordingServer] = None
         self.console: Optional[Service] = None
@@ -145,14 +154,23 @@ class System:
             self.platform = RecordingServer().start()
             self.console_port = free_port()
             self.console_base = f"http://127.0.0.1:{self.console_port}"
-            self.env.update({
-                "LINE_CHANNEL_SECRET": secrets.token_urlsafe(24), "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(24),
-                "LINE_API_BASE": self.platform.url, "LINE_DATA_API_BASE": self.platform.url,
-                "TWILIO_ACCOUNT_SID": "ACsystem", "TWILIO_AUTH_TOKEN": secrets.token_urlsafe(24),
-                "SMS_PUBLIC_URL": SMS_URL, "SMS_FROM_NUMBER": SMS_FROM, "SMS_API_BASE": self.platform.url,
-                "CONSOLE_PORT": str(self.console_port), "CONSOLE_USER": "system-check",
-                "CONSOLE_PASSWORD": secrets.token_urlsafe(24), "CONSOLE_API_TOKEN": secrets.token_urlsafe(32),
-            })
+            self.env.update(
+                {
+                    "LINE_CHANNEL_SECRET": secrets.token_urlsafe(24),
+                    "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(24),
+                    "LINE_API_BASE": self.platform.url,
+                    "LINE_DATA_API_BASE": self.platform.url,
+                    "TWILIO_ACCOUNT_SID": "ACsystem",
+                    "TWILIO_AUTH_TOKEN": secrets.token_urlsafe(24),
+                    "SMS_PUBLIC_URL": SMS_URL,
+                    "SMS_FROM_NUMBER": SMS_FROM,
+                    "SMS_API_BASE": self.platform.url,
+                    "CONSOLE_PORT": str(self.console_port),
+                    "CONSOLE_USER": "system-check",
+                    "CONSOLE_PASSWORD": secrets.token_urlsafe(24),
+                    "CONSOLE_API_TOKEN": secrets.token_urlsafe(32),
+                }
+            )
             self.console = Service("agent console", [PYTHON, "-m", "console"], f"{self.console_base}/health")
         self.actions = self._actions_service()
         # Through scripts/launch.py, as `make run` starts it: the token is in the environment,
@@ -225,8 +243,7 @@ class System:
         return [line for line in text.splitlines() if prediction_window.MISMATCH in line]
 
     def say(self, sender: str, message: str) -> List[dict]:
-        status, replies = http("POST", f"{self.base}/webhooks/rest/webhook",
-                               {"sender": sender, "message": message})
+        status, replies = http("POST", f"{self.base}/webhooks/rest/webhook", {"sender": sender, "message": message})
         if status != 200 or not isinstance(replies, list):
             raise AssertionError(f"REST answered {status}: {replies!r}")
         return replies
@@ -249,12 +266,12 @@ def expect(condition: bool, message: str) -> None:
 
 # ---- the checks ---------------------------------------------------------------------------
 
+
 def check_done_when(system: System) -> str:
     ack = system.text_of("done-1", "ツイッターで悪口を書かれて困っています")
     expect("誹謗中傷" in ack, f"defamation report not acknowledged as such: {ack!r}")
     crisis = system.text_of("done-2", "もう死にたい")
-    expect(all(n in crisis for n in ("0120-783-556", "0570-064-556", "0120-279-338")),
-           f"helplines missing: {crisis!r}")
+    expect(all(n in crisis for n in ("0120-783-556", "0570-064-556", "0120-279-338")), f"helplines missing: {crisis!r}")
     danger = system.text_of("done-3", "殺すってDMが何度も来てる")
     expect("110" in danger and "#9110" in danger, f"police numbers missing: {danger!r}")
     return "defamation acknowledged; self-harm and danger answered with their numbers"
@@ -267,8 +284,11 @@ SMS_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 def sms_code(system: System, to: str) -> str:
     """The code of the last number-check SMS, as the user reads it on their phone: with SMS
     configured (every_channel) the assistant proves the number before the handoff."""
-    sent = [urllib.parse.parse_qs(request.body.decode("utf-8")) for request in system.platform.requests
-            if request.path.endswith("/Messages.json")]
+    sent = [
+        urllib.parse.parse_qs(request.body.decode("utf-8"))
+        for request in system.platform.requests
+        if request.path.endswith("/Messages.json")
+    ]
     codes = [SMS_CODE.search(form["Body"][0]) for form in sent if form.get("To") == [to]]
     expect(bool(codes) and codes[-1] is not None, f"no number-check SMS to {to} among {len(sent)}")
     return codes[-1].group(1)
@@ -276,8 +296,16 @@ def sms_code(system: System, to: str) -> str:
 
 def play_handoff(system: System, sender: str, number: str = NUMBER) -> str:
     """A whole typed triage and free-consultation check with ``number``, then the handoff."""
-    turns = ["ツイッターで悪口を書かれて困っています", "自分です", "まだ続いています",
-             "スクショは保存してあります", "はい", "はい", "入っていません", number]
+    turns = [
+        "ツイッターで悪口を書かれて困っています",
+        "自分です",
+        "まだ続いています",
+        "スクショは保存してあります",
+        "はい",
+        "はい",
+        "入っていません",
+        number,
+    ]
     text = ""
     for turn in turns:
         text = system.text_of(sender, turn)
@@ -291,13 +319,14 @@ def check_handoff(system: System) -> str:
     found = REFERENCE.search(last)
     expect(found is not None and PHONE in last, f"no reference or number in the handoff: {last!r}")
     status, tracker = http("GET", f"{system.base}/conversations/handoff-1/tracker?token={system.token}")
-    expect(status == 200 and tracker["slots"]["case_reference"] == found.group(),
-           f"tracker API: {status}, {str(tracker)[:200]}")
+    expect(
+        status == 200 and tracker["slots"]["case_reference"] == found.group(),
+        f"tracker API: {status}, {str(tracker)[:200]}",
+    )
     status, _ = http("GET", f"{system.base}/conversations/handoff-1/tracker")
     expect(status == 401, f"tracker API without the token answered {status}")
     rows = [c for c in system.cases() if c["reference"] == found.group()]
-    expect(len(rows) == 1 and rows[0]["eligibility"] == "eligible" and rows[0]["person_key"],
-           f"case row: {rows}")
+    expect(len(rows) == 1 and rows[0]["eligibility"] == "eligible" and rows[0]["person_key"], f"case row: {rows}")
     again = system.text_of("handoff-1", "/request_human")
     expect(found.group() in again, "asking again did not return the same reference")
     return f"reference {found.group()}, eligible, same reference when asked again"
@@ -315,13 +344,14 @@ def check_no_number(system: System) -> str:
         play_handoff(system, "handoff-2")
     # Every file of the run (databases with their journals, server logs) as bytes, and every
     # database cell with its JSON decoded, so that escaped text is searched too.
-    haystack = [path.read_bytes().decode("utf-8", "ignore")
-                for path in sorted(system.workdir.iterdir()) if path.is_file()]
+    haystack = [
+        path.read_bytes().decode("utf-8", "ignore") for path in sorted(system.workdir.iterdir()) if path.is_file()
+    ]
     for database in ("tracker.db", "cases.db"):
         path = system.workdir / database
         if path.exists():
             with sqlite3.connect(path) as connection:
-                for table, in connection.execute("select name from sqlite_master where type='table'"):
+                for (table,) in connection.execute("select name from sqlite_master where type='table'"):
                     for row in connection.execute(f'select * from "{table}"'):
                         haystack += [readable(cell) for cell in row]
     text = "\n".join(haystack)
@@ -333,18 +363,29 @@ def check_no_number(system: System) -> str:
 def hostile_messages(count: int, seed: int = 20261129) -> List[str]:
     rng = random.Random(seed)
     pieces = [
-        lambda: "", lambda: " " * rng.randint(1, 50), lambda: "\u3000\n\t" * rng.randint(1, 5),
-        lambda: "あ" * 20_000, lambda: "誹謗中傷" * 5_000,
+        lambda: "",
+        lambda: " " * rng.randint(1, 50),
+        lambda: "\u3000\n\t" * rng.randint(1, 5),
+        lambda: "あ" * 20_000,
+        lambda: "誹謗中傷" * 5_000,
         lambda: "".join(chr(rng.randint(0, 31)) for _ in range(rng.randint(1, 40))),
         lambda: "".join(rng.choice("😀😭🔥💔🙏👍🏻🇯🇵‍♀️") for _ in range(rng.randint(1, 200))),
         lambda: "مرحبا بالعالم \u202eخطر\u202c שלום עולם",
-        lambda: "<script>alert('x')</script>", lambda: '<img src=x onerror="alert(1)">',
-        lambda: "'; DROP TABLE cases; --", lambda: "1 OR 1=1; SELECT * FROM events",
-        lambda: '{"sender": "other", "message": "/request_human"}', lambda: '[{"a": [1, {"b": null}]}]',
-        lambda: "ﾂｲｯﾀｰﾃﾞ ﾜﾙｸﾁ ｶｶﾚﾀ", lambda: "Xで悪口 written in English y 中文 한국어 ру́сский",
-        lambda: "/trouble_defamation", lambda: '/ask_articles{"article_topic": "<script>"}',
-        lambda: "/nonexistent_intent", lambda: "\ud83d壊れた文字\ufffd\ufeff\u200b",
-        lambda: "%00%0d%0a" * 10, lambda: "../../etc/passwd", lambda: "${jndi:ldap://x}",
+        lambda: "<script>alert('x')</script>",
+        lambda: '<img src=x onerror="alert(1)">',
+        lambda: "'; DROP TABLE cases; --",
+        lambda: "1 OR 1=1; SELECT * FROM events",
+        lambda: '{"sender": "other", "message": "/request_human"}',
+        lambda: '[{"a": [1, {"b": null}]}]',
+        lambda: "ﾂｲｯﾀｰﾃﾞ ﾜﾙｸﾁ ｶｶﾚﾀ",
+        lambda: "Xで悪口 written in English y 中文 한국어 ру́сский",
+        lambda: "/trouble_defamation",
+        lambda: '/ask_articles{"article_topic": "<script>"}',
+        lambda: "/nonexistent_intent",
+        lambda: "\ud83d壊れた文字\ufffd\ufeff\u200b",
+        lambda: "%00%0d%0a" * 10,
+        lambda: "../../etc/passwd",
+        lambda: "${jndi:ldap://x}",
         lambda: "死にたい" + "。" * rng.randint(0, 3000),
     ]
     messages = [piece() for piece in pieces]
@@ -365,20 +406,24 @@ def check_hostile_input(system: System, count: int) -> str:
     lock = threading.Lock()
 
     def rest(index: int) -> None:
-        status, body = http("POST", f"{system.base}/webhooks/rest/webhook",
-                            {"sender": f"hostile-{index}", "message": messages[index]})
+        status, body = http(
+            "POST", f"{system.base}/webhooks/rest/webhook", {"sender": f"hostile-{index}", "message": messages[index]}
+        )
         answered = (status == 200 and isinstance(body, list) and body and all(m.get("text") for m in body)) or (
-            400 <= status < 500 and isinstance(body, dict) and body.get("message"))
+            400 <= status < 500 and isinstance(body, dict) and body.get("message")
+        )
         with lock:
             outcomes["rest"].append(status)
             if not answered:
                 problems.append(f"rest #{index}: {status} {str(body)[:120]}")
 
     def web(index: int) -> None:
-        status, body = http("POST", f"{system.base}/webhooks/web/webhook",
-                            {"token": tokens[index], "message": messages[index]})
+        status, body = http(
+            "POST", f"{system.base}/webhooks/web/webhook", {"token": tokens[index], "message": messages[index]}
+        )
         answered = (status == 200 and isinstance(body, dict) and body.get("messages")) or (
-            400 <= status < 500 and isinstance(body, dict) and body.get("message"))
+            400 <= status < 500 and isinstance(body, dict) and body.get("message")
+        )
         with lock:
             outcomes["web"].append(status)
             if not answered:
@@ -395,8 +440,10 @@ def check_hostile_input(system: System, count: int) -> str:
     expect(server_errors == 0 and not problems, f"{server_errors} 5xx; unanswered: {problems[:5]}")
     counts = {name: len(statuses) for name, statuses in outcomes.items()}
     refused = sum(400 <= s < 500 for statuses in outcomes.values() for s in statuses)
-    return (f"{counts['rest']} via REST + {counts['web']} via web: all answered "
-            f"({refused} with a 4xx explanation), 0 5xx, server up; {elapsed:.0f} s")
+    return (
+        f"{counts['rest']} via REST + {counts['web']} via web: all answered "
+        f"({refused} with a 4xx explanation), 0 5xx, server up; {elapsed:.0f} s"
+    )
 
 
 def check_actions_down(system: System) -> str:
@@ -444,14 +491,18 @@ def check_kill_during_handoff(system: System) -> str:
     expect(all(n == 1 for n in per_conversation.values()), f"cases per conversation: {per_conversation}")
     with sqlite3.connect(system.cases_db) as connection:
         orphans = connection.execute(
-            "select count(*) from case_status_events where case_id not in (select id from cases)").fetchone()[0]
+            "select count(*) from case_status_events where case_id not in (select id from cases)"
+        ).fetchone()[0]
         without_history = connection.execute(
-            "select count(*) from cases where id not in (select case_id from case_status_events)").fetchone()[0]
+            "select count(*) from cases where id not in (select case_id from case_status_events)"
+        ).fetchone()[0]
         references = connection.execute("select count(*), count(distinct reference) from cases").fetchone()
     expect(orphans == 0 and without_history == 0, f"orphans {orphans}, cases without history {without_history}")
     expect(references[0] == references[1], f"duplicate references: {references}")
-    return (f"{len(senders)} handoffs, action server SIGKILLed mid-way ({cases_after_kill} cases written "
-            f"before the kill); after restart exactly one case each, no orphans, references unique")
+    return (
+        f"{len(senders)} handoffs, action server SIGKILLed mid-way ({cases_after_kill} cases written "
+        f"before the kill); after restart exactly one case each, no orphans, references unique"
+    )
 
 
 def check_cases_db_down(system: System) -> str:
@@ -459,29 +510,56 @@ def check_cases_db_down(system: System) -> str:
     system.restart_actions(healthy=False, DATABASE_URL=unreachable)
     try:
         status, health = http("GET", f"http://127.0.0.1:{system.actions_port}/health")
-        expect(status == 503 and isinstance(health, dict) and health.get("failing") == ["case_database"],
-               f"action server health with the database down: {status} {health!r}")
+        expect(
+            status == 503 and isinstance(health, dict) and health.get("failing") == ["case_database"],
+            f"action server health with the database down: {status} {health!r}",
+        )
         system.say("dbdown-1", "フリマアプリで買った商品が届かない")
         text = system.text_of("dbdown-1", "人と話したい")
-        expect(PHONE in text and "申し訳ございません" in text and not REFERENCE.search(text),
-               f"handoff with the database down: {text!r}")
+        expect(
+            PHONE in text and "申し訳ございません" in text and not REFERENCE.search(text),
+            f"handoff with the database down: {text!r}",
+        )
     finally:
         system.restart_actions()
     expect(not [c for c in system.cases() if c["conversation_id"] == "dbdown-1"], "a case was written")
-    return ("handoff with the case database unreachable: apology and 0120-221-360, no reference, nothing "
-            "written; /health 503 naming case_database")
+    return (
+        "handoff with the case database unreachable: apology and 0120-221-360, no reference, nothing "
+        "written; /health 503 naming case_database"
+    )
 
 
 def line_turn(system: System, text: str) -> None:
-    body = json.dumps({"destination": "Usystem", "events": [{
-        "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
-        "source": {"type": "user", "userId": LINE_USER}, "webhookEventId": uuid.uuid4().hex.upper()[:26],
-        "deliveryContext": {"isRedelivery": False}, "replyToken": uuid.uuid4().hex,
-        "message": {"type": "text", "id": str(random.randrange(10 ** 17, 10 ** 18)), "quoteToken": "q", "text": text},
-    }]}, ensure_ascii=False).encode()
+    body = json.dumps(
+        {
+            "destination": "Usystem",
+            "events": [
+                {
+                    "type": "message",
+                    "mode": "active",
+                    "timestamp": int(time.time() * 1000),
+                    "source": {"type": "user", "userId": LINE_USER},
+                    "webhookEventId": uuid.uuid4().hex.upper()[:26],
+                    "deliveryContext": {"isRedelivery": False},
+                    "replyToken": uuid.uuid4().hex,
+                    "message": {
+                        "type": "text",
+                        "id": str(random.randrange(10**17, 10**18)),
+                        "quoteToken": "q",
+                        "text": text,
+                    },
+                }
+            ],
+        },
+        ensure_ascii=False,
+    ).encode()
     signature = base64.b64encode(hmac.new(system.env["LINE_CHANNEL_SECRET"].encode(), body, hashlib.sha256).digest())
-    request = urllib.request.Request(f"{system.base}/webhooks/line/webhook", data=body, method="POST", headers={
-        "Content-Type": "application/json", "X-Line-Signature": signature.decode()})
+    request = urllib.request.Request(
+        f"{system.base}/webhooks/line/webhook",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Line-Signature": signature.decode()},
+    )
     with urllib.request.urlopen(request, timeout=60) as answer:
         expect(answer.status == 200, f"LINE webhook answered {answer.status}")
 
@@ -489,12 +567,21 @@ def line_turn(system: System, text: str) -> None:
 def sms_turn(system: System, text: str) -> None:
     from twilio.request_validator import RequestValidator
 
-    params = {"AccountSid": "ACsystem", "MessageSid": "SM" + uuid.uuid4().hex, "From": SMS_SENDER,
-              "To": SMS_FROM, "Body": text, "NumMedia": "0"}
+    params = {
+        "AccountSid": "ACsystem",
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": SMS_SENDER,
+        "To": SMS_FROM,
+        "Body": text,
+        "NumMedia": "0",
+    }
     signature = RequestValidator(system.env["TWILIO_AUTH_TOKEN"]).compute_signature(SMS_URL, params)
     request = urllib.request.Request(
-        f"{system.base}/webhooks/sms/webhook", data=urllib.parse.urlencode(params).encode(), method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+        f"{system.base}/webhooks/sms/webhook",
+        data=urllib.parse.urlencode(params).encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+    )
     with urllib.request.urlopen(request, timeout=60) as answer:
         expect(answer.status == 200, f"SMS webhook answered {answer.status}")
 
@@ -531,10 +618,12 @@ def wrong_console_sign_in(system: System) -> int:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     with opener.open(f"{system.console_base}/login", timeout=30) as page:
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode("utf-8")).group(1)
-    form = urllib.parse.urlencode({"csrf_token": token, "username": "system-check", "password": "wrong",
-                                   "next": "/"}).encode()
-    request = urllib.request.Request(f"{system.console_base}/login", data=form, method="POST",
-                                     headers={"Origin": system.console_base})
+    form = urllib.parse.urlencode(
+        {"csrf_token": token, "username": "system-check", "password": "wrong", "next": "/"}
+    ).encode()
+    request = urllib.request.Request(
+        f"{system.console_base}/login", data=form, method="POST", headers={"Origin": system.console_base}
+    )
     try:
         with opener.open(request, timeout=30) as answer:
             return answer.status
@@ -545,19 +634,32 @@ def wrong_console_sign_in(system: System) -> int:
 # Not NUMBER: the handoff check needs its number's free consultation unused.
 OTHER_NUMBER = "080-2345-6789"
 # A whole conversation as people type it, from the first message to the request for staff.
-CONVERSATION = ["こんにちは", "ツイッターで悪口を書かれて困っています", "自分です", "まだ続いています",
-                "スクショは保存してあります", "はい", "はい", "入っていません", "スタッフと話したい"]
+CONVERSATION = [
+    "こんにちは",
+    "ツイッターで悪口を書かれて困っています",
+    "自分です",
+    "まだ続いています",
+    "スクショは保存してあります",
+    "はい",
+    "はい",
+    "入っていません",
+    "スタッフと話したい",
+]
 
 
 def check_clean_logs(system: System) -> str:
-    expect(system.platform is not None and system.console is not None,
-           "clean-logs needs every channel and the console (System(..., every_channel=True))")
+    expect(
+        system.platform is not None and system.console is not None,
+        "clean-logs needs every channel and the console (System(..., every_channel=True))",
+    )
     before = system.log_sizes()
     actions_base = f"http://127.0.0.1:{system.actions_port}"
-    counters = {("Rasa server", system.base, "nettrouble_turn_seconds_count"): 0.0,
-                ("action server", actions_base, "nettrouble_action_seconds_count"): 0.0,
-                ("action server", actions_base, "nettrouble_cases_created_total"): 0.0,
-                ("console", system.console_base, "nettrouble_sign_in_failures_total"): 0.0}
+    counters = {
+        ("Rasa server", system.base, "nettrouble_turn_seconds_count"): 0.0,
+        ("action server", actions_base, "nettrouble_action_seconds_count"): 0.0,
+        ("action server", actions_base, "nettrouble_cases_created_total"): 0.0,
+        ("console", system.console_base, "nettrouble_sign_in_failures_total"): 0.0,
+    }
     for key in counters:
         counters[key] = metric_total(key[1], key[2])
     play_handoff(system, "clean-rest", OTHER_NUMBER)
@@ -571,8 +673,10 @@ def check_clean_logs(system: System) -> str:
         for text in CONVERSATION:
             done, calls = turns_counted(system, channel), api_calls(system, api_path)
             send(system, text)
-            wait_for(lambda: turns_counted(system, channel) > done and api_calls(system, api_path) > calls,
-                     f"the {channel} turn {text!r} and its reply")
+            wait_for(
+                lambda: turns_counted(system, channel) > done and api_calls(system, api_path) > calls,
+                f"the {channel} turn {text!r} and its reply",
+            )
     sign_in = http("GET", f"{system.console_base}/login")[0]
     expect(sign_in == 200, f"console sign-in page answered {sign_in}")
     refused = wrong_console_sign_in(system)
@@ -582,8 +686,9 @@ def check_clean_logs(system: System) -> str:
         for route in ("health", "metrics"):
             status, _ = http("GET", f"{base}/{route}")
             expect(status == 200, f"{name} /{route} answered {status}")
-    unmoved = [f"{process} {name}" for (process, base, name), value in counters.items()
-               if metric_total(base, name) <= value]
+    unmoved = [
+        f"{process} {name}" for (process, base, name), value in counters.items() if metric_total(base, name) <= value
+    ]
     expect(not unmoved, f"counters that did not move: {unmoved}")
     # The start-up, and everything logged since this check began (other checks break things
     # on purpose and log errors for it).
@@ -591,14 +696,16 @@ def check_clean_logs(system: System) -> str:
     for name, end in system.log_sizes().items():
         data = (system.workdir / name).read_bytes()
         start_up = data[: system.started_logs.get(name, 0)]
-        during = data[max(before.get(name, 0), system.started_logs.get(name, 0)):]
+        during = data[max(before.get(name, 0), system.started_logs.get(name, 0)) :]
         for line in (start_up + b"\n" + during).decode("utf-8", "replace").splitlines():
             if ERROR_LINE.search(line):
                 problems.append(f"{name}: {line[:300]}")
     expect(not problems, f"{len(problems)} ERROR or traceback line(s):\n  " + "\n  ".join(problems[:20]))
-    return (f"a whole conversation on each of REST, web chat, LINE and SMS, a wrong console sign-in; "
-            f"{len(counters)} counters moved on the three servers' /metrics; no ERROR line or traceback "
-            f"in {len(system.log_sizes())} logs")
+    return (
+        f"a whole conversation on each of REST, web chat, LINE and SMS, a wrong console sign-in; "
+        f"{len(counters)} counters moved on the three servers' /metrics; no ERROR line or traceback "
+        f"in {len(system.log_sizes())} logs"
+    )
 
 
 CHECKS: Dict[str, Callable] = {
@@ -644,8 +751,11 @@ def main() -> int:
     mismatches = system.window_mismatches()
     if mismatches:
         failures += 1
-        print(f"FAIL prediction-window: {len(mismatches)} predictions differ from the whole session's, "
-              f"first: {mismatches[0]}", flush=True)
+        print(
+            f"FAIL prediction-window: {len(mismatches)} predictions differ from the whole session's, "
+            f"first: {mismatches[0]}",
+            flush=True,
+        )
     if failures:
         print(f"system test: {failures} check(s) failed; server logs kept in {workdir}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ The model file is named after a hash of everything training reads (data, config,
 tokenizer code and the pinned package versions), so an unchanged checkout reuses its model
 without starting Rasa at all.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,12 +62,24 @@ def train_if_needed() -> Path:
     env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false")
     subprocess.run(
         [
-            str(RASA), "train",
-            "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-            "--out", str(MODELS), "--fixed-model-name", target.name[: -len(".tar.gz")],
+            str(RASA),
+            "train",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            "--out",
+            str(MODELS),
+            "--fixed-model-name",
+            target.name[: -len(".tar.gz")],
         ],
         # Rasa's progress goes to stderr: stdout carries only the model path, for scripts.
-        cwd=ROOT, env=env, check=True, stdout=sys.stderr,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=sys.stderr,
     )
     print(f"model: trained in {time.monotonic() - started:.0f} s", file=sys.stderr)
     _prune()
@@ -80,6 +93,5 @@ if __name__ == "__main__":
         try:
             print(train_if_needed())
         except subprocess.CalledProcessError as error:
-            print(f"model: training failed (exit {error.returncode}); see the messages above",
-                  file=sys.stderr)
+            print(f"model: training failed (exit {error.returncode}); see the messages above", file=sys.stderr)
             sys.exit(1)

@@ -7,6 +7,7 @@ Buttons are shown as [title → payload]. A message written as "#2" presses the 
 the previous bot message and one written as "[はい、合っています]" the button of that title, as a
 user tapping would; every other message is typed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,6 +35,7 @@ def rest_sender(base: str) -> Send:
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
+
     return send
 
 

@@ -16,11 +16,11 @@ Two figures, both printed, both with a floor:
 
 Transcripts go to results/typed/<id>.txt, the figures to results/typed/summary.json.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import secrets
 import shutil
 import sys
@@ -31,7 +31,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 from urllib.parse import urlencode
 
 import yaml
@@ -42,16 +42,16 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import train  # noqa: E402  (scripts/train.py)
 from system_test import System, first_sentence, http  # noqa: E402  (scripts/system_test.py)
-
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from addons.channels.sms import SmsInput  # noqa: E402
-from nettrouble.triage import answers  # noqa: E402
-from nettrouble.eligibility import identity
-from nettrouble.eligibility import number_proof
-from nettrouble.staff import responses
-from nettrouble.triage import plans
+from nettrouble.eligibility import identity, number_proof
 from nettrouble.eligibility.messages import YES_NO_REASK  # noqa: E402
+from nettrouble.staff import responses
+from nettrouble.triage import (
+    answers,  # noqa: E402
+    plans,
+)
 from tests.fakes.http_recorder import RecordingServer  # noqa: E402
 
 SUITE = ROOT / "tests" / "typed"
@@ -85,8 +85,12 @@ class Turn:
     def of(cls, raw: Any) -> "Turn":
         if isinstance(raw, str):
             return cls(raw)
-        return cls(str(raw["say"]), list(raw.get("reply_has") or []), list(raw.get("reply_lacks") or []),
-                   bool(raw.get("confusion_ok")))
+        return cls(
+            str(raw["say"]),
+            list(raw.get("reply_has") or []),
+            list(raw.get("reply_lacks") or []),
+            bool(raw.get("confusion_ok")),
+        )
 
 
 @dataclass
@@ -125,10 +129,17 @@ def load(only: Optional[List[str]] = None) -> List[Conversation]:
             clock = raw.get("clock", "campaign")
             if clock not in CLOCKS:
                 raise ValueError(f"{path.name}: {raw['id']}: unknown clock {clock}")
-            conversations.append(Conversation(
-                raw["id"], raw.get("about", ""), clock, raw.get("channel", "web"),
-                [Turn.of(t) for t in raw["turns"]], raw.get("expect") or {}, path.name,
-            ))
+            conversations.append(
+                Conversation(
+                    raw["id"],
+                    raw.get("about", ""),
+                    clock,
+                    raw.get("channel", "web"),
+                    [Turn.of(t) for t in raw["turns"]],
+                    raw.get("expect") or {},
+                    path.name,
+                )
+            )
     return conversations
 
 
@@ -140,11 +151,16 @@ class Assistant:
         self.provider = RecordingServer().start()
         self.auth_token = secrets.token_urlsafe(24)
         self.system = System(self.workdir, model)
-        self.system.env.update({
-            "CLOCK_OVERRIDE": CLOCKS[clock],
-            "TWILIO_ACCOUNT_SID": "ACtyped", "TWILIO_AUTH_TOKEN": self.auth_token,
-            "SMS_PUBLIC_URL": SMS_URL, "SMS_FROM_NUMBER": SMS_FROM, "SMS_API_BASE": self.provider.url,
-        })
+        self.system.env.update(
+            {
+                "CLOCK_OVERRIDE": CLOCKS[clock],
+                "TWILIO_ACCOUNT_SID": "ACtyped",
+                "TWILIO_AUTH_TOKEN": self.auth_token,
+                "SMS_PUBLIC_URL": SMS_URL,
+                "SMS_FROM_NUMBER": SMS_FROM,
+                "SMS_API_BASE": self.provider.url,
+            }
+        )
         self.base = self.system.base
 
     def start(self) -> "Assistant":
@@ -173,20 +189,33 @@ class Assistant:
 
     def sms_turn(self, phone: str, sender: str, text: str, turn_index: int) -> str:
         sent_before = len(self._sent_to(phone))
-        params = [("AccountSid", "ACtyped"), ("MessageSid", "SM" + uuid.uuid4().hex), ("From", phone),
-                  ("To", SMS_FROM), ("Body", text), ("NumMedia", "0")]
+        params = [
+            ("AccountSid", "ACtyped"),
+            ("MessageSid", "SM" + uuid.uuid4().hex),
+            ("From", phone),
+            ("To", SMS_FROM),
+            ("Body", text),
+            ("NumMedia", "0"),
+        ]
         signature = RequestValidator(self.auth_token).compute_signature(SMS_URL, dict(params))
         request = urllib.request.Request(
-            f"{self.base}/webhooks/sms/webhook", data=urlencode(params).encode(), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+            f"{self.base}/webhooks/sms/webhook",
+            data=urlencode(params).encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+        )
         urllib.request.urlopen(request, timeout=60).read()
         # The reply is sent in the background: wait for the turn to end, then for the sends.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             events = self.tracker(sender).get("events") or []
             users = sum(1 for e in events if e.get("event") == "user")
-            if users > turn_index and events and events[-1].get("event") == "action" \
-                    and events[-1].get("name") == "action_listen":
+            if (
+                users > turn_index
+                and events
+                and events[-1].get("event") == "action"
+                and events[-1].get("name") == "action_listen"
+            ):
                 break
             time.sleep(0.05)
         # Every turn gets an SMS: wait for the first one (the channel checks the budget and the
@@ -202,8 +231,11 @@ class Assistant:
         return "\n".join(self._sent_to(phone)[sent_before:])
 
     def _sent_to(self, phone: str) -> List[str]:
-        return [r.form().get("Body", "") for r in list(self.provider.requests)
-                if r.path.endswith("/Messages.json") and r.form().get("To") == phone]
+        return [
+            r.form().get("Body", "")
+            for r in list(self.provider.requests)
+            if r.path.endswith("/Messages.json") and r.form().get("To") == phone
+        ]
 
     def code_sent_to(self, typed: str) -> Optional[str]:
         """The one-time code last sent to the number the user typed (the SMS the user reads)."""
@@ -211,8 +243,11 @@ class Assistant:
             to = number_proof.e164(identity.normalise(typed))
         except identity.InvalidNumber:
             return None
-        sent = [r.form().get("Body") or "" for r in self.provider.requests
-                if r.path.endswith("/Messages.json") and r.form().get("To") == to]
+        sent = [
+            r.form().get("Body") or ""
+            for r in self.provider.requests
+            if r.path.endswith("/Messages.json") and r.form().get("To") == to
+        ]
         return number_proof.read_code(sent[-1]) if sent else None
 
     def sms_sender(self, phone: str) -> str:
@@ -312,8 +347,12 @@ def transcript(played: Played) -> str:
         if confused:
             lines.append("  (confused)")
         lines.append("")
-    lines.append("slots: " + json.dumps({k: v for k, v in played.slots.items() if v not in (None, [], False)},
-                                        ensure_ascii=False, sort_keys=True))
+    lines.append(
+        "slots: "
+        + json.dumps(
+            {k: v for k, v in played.slots.items() if v not in (None, [], False)}, ensure_ascii=False, sort_keys=True
+        )
+    )
     lines += [f"FAIL: {failure}" for failure in played.failures] or ["OK"]
     return "\n".join(lines) + "\n"
 
@@ -355,21 +394,36 @@ def main() -> int:
     for played in results:
         if not played.right:
             print(f"  {played.conversation.id}: " + "; ".join(played.failures))
-    print(f"typed conversations: {right}/{len(results)} fully right ({share_right:.1%}, floor "
-          f"{args.min_right:.0%}); {confused}/{turns} turns confused ({share_confused:.1%}, at most "
-          f"{args.max_confused:.0%}); transcripts in {RESULTS.relative_to(ROOT)}/")
-    (RESULTS / "summary.json").write_text(json.dumps({
-        "conversations": len(results), "fully_right": right, "share_right": round(share_right, 4),
-        "turns": turns, "confused": confused, "share_confused": round(share_confused, 4),
-        "failures": {p.conversation.id: p.failures for p in results if p.failures},
-    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(
+        f"typed conversations: {right}/{len(results)} fully right ({share_right:.1%}, floor "
+        f"{args.min_right:.0%}); {confused}/{turns} turns confused ({share_confused:.1%}, at most "
+        f"{args.max_confused:.0%}); transcripts in {RESULTS.relative_to(ROOT)}/"
+    )
+    (RESULTS / "summary.json").write_text(
+        json.dumps(
+            {
+                "conversations": len(results),
+                "fully_right": right,
+                "share_right": round(share_right, 4),
+                "turns": turns,
+                "confused": confused,
+                "share_confused": round(share_confused, 4),
+                "failures": {p.conversation.id: p.failures for p in results if p.failures},
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     failed = share_right < args.min_right or share_confused > args.max_confused
     if failed:
         print("FAIL: below the floors of the typed-conversation suite")
     if mismatches:
         failed = True
-        print(f"FAIL: {len(mismatches)} predictions on the window of the session differ from the whole "
-              f"session's (addons/prediction_window.py), first: {mismatches[0]}")
+        print(
+            f"FAIL: {len(mismatches)} predictions on the window of the session differ from the whole "
+            f"session's (addons/prediction_window.py), first: {mismatches[0]}"
+        )
     return 1 if failed else 0
 
 

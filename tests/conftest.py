@@ -22,17 +22,32 @@ TIERS = ("unit", "browser", "system")
 # A module that only has a few such tests marks them itself (@pytest.mark.system).
 SYSTEM_MODULES = {
     # Sanic's test client serves the app on a port and stops it again for every request.
-    "test_channel_faults.py", "test_channel_line.py", "test_channel_rest.py", "test_channel_sms.py",
-    "test_channel_web.py", "test_console.py", "test_console_accounts.py", "test_console_analytics.py",
-    "test_console_queue.py", "test_health.py", "test_metrics.py",
+    "test_channel_faults.py",
+    "test_channel_line.py",
+    "test_channel_rest.py",
+    "test_channel_sms.py",
+    "test_channel_web.py",
+    "test_console.py",
+    "test_console_accounts.py",
+    "test_console_analytics.py",
+    "test_console_queue.py",
+    "test_health.py",
+    "test_metrics.py",
     # Local HTTP servers on ports standing in for the webhook, Slack, Zendesk and LINE.
-    "test_outbox.py", "test_outlets.py", "test_line_api.py", "test_line_richmenu.py",
+    "test_outbox.py",
+    "test_outlets.py",
+    "test_line_api.py",
+    "test_line_richmenu.py",
     # A fresh Python process.
     "test_db.py",
     # Rasa's processor replaying whole conversations at every point: seconds per test.
-    "test_action_payload.py", "test_tracker_replay.py", "test_prediction_window.py",
+    "test_action_payload.py",
+    "test_tracker_replay.py",
+    "test_prediction_window.py",
     # Threads racing on the database, and scrypt's deliberately slow hashing.
-    "test_cases.py", "test_ledger.py", "test_agents.py",
+    "test_cases.py",
+    "test_ledger.py",
+    "test_agents.py",
 }
 
 
@@ -67,6 +82,7 @@ def pytest_collection_modifyitems(config, items):
 
 # --- settings, the clock and actions ----------------------------------------------------------
 
+
 @pytest.fixture
 def env():
     """Environment settings for one test: ``env(NAME="value", OTHER=None)`` (None unsets),
@@ -83,6 +99,7 @@ def clock(env):
     ``clock("2020-07-15T11:00:00+09:00")`` or an aware datetime, as often as the test needs;
     ``clock("")`` unpins it, so that a CLOCK_OVERRIDE in the developer's environment does not
     leak into the test."""
+
     def pin(moment: Union[str, datetime]) -> None:
         env(CLOCK_OVERRIDE=moment.isoformat() if isinstance(moment, datetime) else moment)
 
@@ -99,13 +116,16 @@ def run_action():
 
     return run
 
+
 # The database tests run on SQLite, and again on PostgreSQL when TEST_POSTGRES_URL names a
 # disposable database (its tables are dropped before and after each test; see
 # scripts/postgres_tests.sh).
 DATABASE_BACKENDS = [
     "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(
-        not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set")),
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set"),
+    ),
 ]
 
 

@@ -3,6 +3,7 @@
 events Rasa's processor would append to a tracker of the project's store
 (``addons.tracker_store.MaskingSQLTrackerStore``), with the bot's messages made by Rasa from
 domain.yml and by the real custom actions; ``buttons_of`` reads a response's buttons."""
+
 import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,10 +15,10 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
-from tests.fakes.dispatcher import RenderingDispatcher, filled
 
-from nettrouble.triage import plans
 from nettrouble.core.clock import JST
+from nettrouble.triage import plans
+from tests.fakes.dispatcher import RenderingDispatcher, filled
 from tests.tracker_states import domain as domain_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,9 +42,15 @@ class Conversation:
         return self.moment.timestamp()
 
     def user(self, text, intent):
-        self.tracker.update(UserUttered(text, intent={"name": intent, "confidence": 0.95},
-                                        parse_data={"text": text, "intent": {"name": intent, "confidence": 0.95}},
-                                        input_channel=self.channel, timestamp=self._tick()))
+        self.tracker.update(
+            UserUttered(
+                text,
+                intent={"name": intent, "confidence": 0.95},
+                parse_data={"text": text, "intent": {"name": intent, "confidence": 0.95}},
+                input_channel=self.channel,
+                timestamp=self._tick(),
+            )
+        )
 
     def response(self, name, sent_by=None):
         """A domain response, predicted (sent_by None) or asked for by a form or action."""
@@ -62,7 +69,9 @@ class Conversation:
         if asyncio.iscoroutine(result):
             asyncio.run(result)
         self.tracker.update(ActionExecuted(action.name(), timestamp=at))
-        sent = asyncio.run(RemoteAction._utter_responses(dispatcher.messages, CollectingOutputChannel(), NLG, self.tracker))
+        sent = asyncio.run(
+            RemoteAction._utter_responses(dispatcher.messages, CollectingOutputChannel(), NLG, self.tracker)
+        )
         for event in sent:
             event.timestamp = at
             self.tracker.update(event)

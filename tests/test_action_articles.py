@@ -1,4 +1,5 @@
 """The custom action that offers case articles, run as the action server runs it."""
+
 import re
 import shutil
 from pathlib import Path
@@ -7,14 +8,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import ActionExecutor
-from tests.fakes.dispatcher import RenderingDispatcher
 
 from actions.articles import ActionOfferArticles
-from nettrouble.content import articles
-from nettrouble.content import service
+from nettrouble.content import articles, service
 from nettrouble.core import datafiles
 from nettrouble.core.datafiles import TROUBLE_TYPES, DataFileError
 from nettrouble.core.settings import settings
+from tests.fakes.dispatcher import RenderingDispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = re.compile(r"https://nettrouble\.docomo\.ne\.jp/article/([a-z0-9-]+)/")
@@ -25,6 +25,7 @@ LATE = "2026-11-01T12:00:00+09:00"
 @pytest.fixture
 def clock(monkeypatch):
     """Pins the assistant's clock; every test here sets it, so results do not depend on today."""
+
     def pin(moment: str):
         monkeypatch.setenv("CLOCK_OVERRIDE", moment)
         settings.cache_clear()
@@ -95,9 +96,7 @@ def test_a_topic_button_wins_over_the_triaged_type(clock):
 
 def test_words_of_other_intents_are_not_search_words(clock):
     clock(LATE)
-    _, messages = run(
-        tracker("開示請求について", intent="trouble_phishing", slots={"trouble_type": "phishing"})
-    )
+    _, messages = run(tracker("開示請求について", intent="trouble_phishing", slots={"trouble_type": "phishing"}))
     catalogue = {a.id: a for a in articles.load().articles}
     assert {catalogue[i].category for i in shown_ids(messages[0])} == {"phishing"}
 
@@ -109,9 +108,7 @@ def test_without_topic_or_words_the_action_asks_which_topic(clock, text):
     assert events == []
     assert len(messages) == 1
     buttons = messages[0]["buttons"]
-    assert [b["payload"] for b in buttons] == [
-        '/ask_articles{"article_topic":"%s"}' % topic for topic in TROUBLE_TYPES
-    ]
+    assert [b["payload"] for b in buttons] == ['/ask_articles{"article_topic":"%s"}' % topic for topic in TROUBLE_TYPES]
     labels = articles.load().topic_labels
     assert [b["title"] for b in buttons] == [labels[t] for t in TROUBLE_TYPES]
     assert all(len(b["title"]) <= 20 for b in buttons)
@@ -227,8 +224,10 @@ def test_the_offer_carries_the_same_articles_as_a_card(clock):
         assert item["title"] in messages[0]["text"] and item["url"] in messages[0]["text"]
         assert item["summary"] in messages[0]["text"]
     # The campaign of 2020 makes the defamation articles free; a members-only one has None.
-    assert all(item["free_until"] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", item["free_until"])
-               for item in card["articles"])
+    assert all(
+        item["free_until"] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", item["free_until"])
+        for item in card["articles"]
+    )
     assert any(item["free_until"] for item in card["articles"])
 
 

@@ -1,26 +1,22 @@
 """The eligibility form and action, run for real on rasa_sdk trackers built from saved state."""
+
 import asyncio
 import json
 import logging
 
 import pytest
 from rasa_sdk import Tracker
-from sqlalchemy import text
-from tests.fakes.dispatcher import RenderingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
+from sqlalchemy import text
 
 from actions.eligibility import ActionCheckEligibility, ValidateEligibilityForm
-from nettrouble.eligibility import campaigns
-from nettrouble.core import datafiles
-from nettrouble.core import db
-from nettrouble.eligibility import identity
-from nettrouble.eligibility import ledger
-from nettrouble.core import limits
-from nettrouble.eligibility import number_proof
-from nettrouble.triage import referrals
 from nettrouble.channels import sms_providers
+from nettrouble.core import datafiles, db, limits
 from nettrouble.core.datafiles import DataFileError
 from nettrouble.core.settings import SettingsError, settings
+from nettrouble.eligibility import campaigns, identity, ledger, number_proof
+from nettrouble.triage import referrals
+from tests.fakes.dispatcher import RenderingDispatcher
 
 SECRET = "action-test-secret"
 IN_CAMPAIGN = "2020-07-15T11:00:00+09:00"
@@ -60,12 +56,24 @@ def key_of(number):
 def parse(text, intent, metadata=None):
     """A message as Rasa parses it: the intent leads the ranking (the actions read the ranking)."""
     classified = {"name": intent, "confidence": 0.9}
-    return {"text": text, "intent": classified, "intent_ranking": [classified], "entities": [],
-            "metadata": dict(metadata or {})}
+    return {
+        "text": text,
+        "intent": classified,
+        "intent_ranking": [classified],
+        "entities": [],
+        "metadata": dict(metadata or {}),
+    }
 
 
-def tracker(slots=None, text="無料相談の対象か知りたい", intent="ask_free_consultation", requested=None,
-            history=None, metadata=None, sender="test-user"):
+def tracker(
+    slots=None,
+    text="無料相談の対象か知りたい",
+    intent="ask_free_consultation",
+    requested=None,
+    history=None,
+    metadata=None,
+    sender="test-user",
+):
     """A tracker as the action server receives it. With ``requested``, the form asked for that
     slot and ``text`` is the user's answer to it."""
     slots = dict(slots or {})
@@ -79,17 +87,18 @@ def tracker(slots=None, text="無料相談の対象か知りたい", intent="ask
         ]
     events += [{"event": "user", "text": text, "parse_data": parse(text, intent, metadata)}]
     if requested:
-        events += [{"event": "slot", "name": REQUESTED_SLOT, "value": requested},
-                   {"event": "action", "name": FORM}]
+        events += [{"event": "slot", "name": REQUESTED_SLOT, "value": requested}, {"event": "action", "name": FORM}]
     slots[REQUESTED_SLOT] = requested
-    return Tracker.from_dict({
-        "sender_id": sender,
-        "slots": slots,
-        "latest_message": parse(text, intent, metadata),
-        "events": events,
-        "active_loop": {"name": FORM} if requested else {},
-        "latest_action_name": FORM if requested else "action_listen",
-    })
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": slots,
+            "latest_message": parse(text, intent, metadata),
+            "events": events,
+            "active_loop": {"name": FORM} if requested else {},
+            "latest_action_name": FORM if requested else "action_listen",
+        }
+    )
 
 
 def run(action, state):
@@ -111,6 +120,7 @@ READY = {"trouble_type": "defamation", "docomo_line": "yes", "is_member": "no"}
 
 # --- action_check_eligibility -------------------------------------------------------------
 
+
 def check(slots, text="無料相談の対象か知りたい", history=None, metadata=None):
     return run(ActionCheckEligibility(), tracker(slots, text=text, history=history, metadata=metadata))
 
@@ -122,15 +132,25 @@ def sms_sender(number):
 
 def test_eligible_before_the_number_is_proved_says_staff_confirm_it(env):
     events, messages = check({**READY, "person_key": key_of("090-1111-2222")})
-    assert slot_events(events) == {"eligibility": "eligible", "eligibility_campaign": CAMPAIGN, "next_step": "offer_staff"}
+    assert slot_events(events) == {
+        "eligibility": "eligible",
+        "eligibility_campaign": CAMPAIGN,
+        "next_step": "offer_staff",
+    }
     text = texts(messages)
-    assert "「SNSの誹謗中傷に関する電話相談の無料開放」（期間：2020年7月1日〜2020年8月31日）の対象となる見込みです" in text
+    assert (
+        "「SNSの誹謗中傷に関する電話相談の無料開放」（期間：2020年7月1日〜2020年8月31日）の対象となる見込みです" in text
+    )
     assert "スタッフがご本人の番号を確認したうえで" in text and "0120-221-360" in text
 
 
 def test_eligible_with_the_sms_senders_own_number(env):
     events, messages = check({**READY, "person_key": key_of("090-1111-2222")}, metadata=sms_sender("+819011112222"))
-    assert slot_events(events) == {"eligibility": "eligible", "eligibility_campaign": CAMPAIGN, "next_step": "offer_staff"}
+    assert slot_events(events) == {
+        "eligibility": "eligible",
+        "eligibility_campaign": CAMPAIGN,
+        "next_step": "offer_staff",
+    }
     text = texts(messages)
     assert "「SNSの誹謗中傷に関する電話相談の無料開放」（期間：2020年7月1日〜2020年8月31日）の対象です" in text
     assert "0120-221-360" in text and "10:00〜18:00（土日・祝日・年末年始を除く）" in text
@@ -180,8 +200,13 @@ def test_outside_the_campaign(env, monkeypatch, moment, reason, words):
 def test_an_unproved_number_reads_the_same_whether_free_pending_or_used(env, state):
     key = key_of("080-3333-4444")
     if state != "free":
-        ledger.reserve(db.prepare(), CAMPAIGN, key, "NT-2007-12345-6",
-                       proved_by=ledger.VIA_STAFF if state == ledger.CONFIRMED else None)
+        ledger.reserve(
+            db.prepare(),
+            CAMPAIGN,
+            key,
+            "NT-2007-12345-6",
+            proved_by=ledger.VIA_STAFF if state == ledger.CONFIRMED else None,
+        )
     events, messages = check({**READY, "person_key": key})
     assert slot_events(events)["eligibility"] == "eligible"
     _, free_number_messages = check({**READY, "person_key": key_of("080-5555-6666")})
@@ -193,13 +218,17 @@ def test_already_used_is_told_only_to_the_proved_owner_and_without_the_reference
     key = key_of("080-3333-4444")
     ledger.reserve(db.prepare(), CAMPAIGN, key, "NT-2007-12345-6", proved_by=ledger.VIA_STAFF)
     events, messages = check({**READY, "person_key": key}, metadata=sms_sender("080-3333-4444"))
-    assert slot_events(events) == {"eligibility": "already_used", "eligibility_campaign": CAMPAIGN,
-                                   "next_step": "offer_staff"}
+    assert slot_events(events) == {
+        "eligibility": "already_used",
+        "eligibility_campaign": CAMPAIGN,
+        "next_step": "offer_staff",
+    }
     text = texts(messages)
     assert "お一人さま一案件" in text and "ご利用済み" in text and "NT-" not in text
     # The same case asked about again is fine.
-    events, _ = check({**READY, "person_key": key, "case_reference": "NT-2007-12345-6"},
-                      metadata=sms_sender("080-3333-4444"))
+    events, _ = check(
+        {**READY, "person_key": key, "case_reference": "NT-2007-12345-6"}, metadata=sms_sender("080-3333-4444")
+    )
     assert slot_events(events)["eligibility"] == "eligible"
 
 
@@ -212,8 +241,11 @@ def test_a_pending_claim_of_someone_else_does_not_refuse_the_proved_owner(env):
 
 def test_topic_not_covered(env):
     events, messages = check({**READY, "trouble_type": "phishing"})
-    assert slot_events(events) == {"eligibility": "topic_not_covered", "eligibility_campaign": None,
-                                   "next_step": "offer_staff"}
+    assert slot_events(events) == {
+        "eligibility": "topic_not_covered",
+        "eligibility_campaign": None,
+        "next_step": "offer_staff",
+    }
     text = texts(messages)
     assert "対象外" in text and "月額500円（税抜）" in text
     assert "フィッシング対策協議会" in text  # public bodies for the user's own topic
@@ -222,7 +254,11 @@ def test_topic_not_covered(env):
 
 def test_adviser_request_earlier_in_the_enquiry(env):
     history = [
-        {"event": "user", "text": "消費生活アドバイザーに相談したいです", "parse_data": parse("消費生活アドバイザーに相談したいです", "ask_free_consultation")},
+        {
+            "event": "user",
+            "text": "消費生活アドバイザーに相談したいです",
+            "parse_data": parse("消費生活アドバイザーに相談したいです", "ask_free_consultation"),
+        },
         {"event": "action", "name": FORM},
     ]
     events, messages = check({**READY, "person_key": key_of("090-1111-2222")}, text="09011112222", history=history)
@@ -244,8 +280,15 @@ def test_undecided_says_what_is_missing(env):
 
 
 def test_forged_slot_values_count_as_unknown(env):
-    events, messages = check({"trouble_type": "../etc", "docomo_line": "YES!", "is_member": True,
-                              "person_key": "09011112222", "case_reference": "x" * 500})
+    events, messages = check(
+        {
+            "trouble_type": "../etc",
+            "docomo_line": "YES!",
+            "is_member": True,
+            "person_key": "09011112222",
+            "case_reference": "x" * 500,
+        }
+    )
     assert slot_events(events)["eligibility"] is None
     for label in ("ドコモの回線をご契約中かどうか", "ご加入中かどうか", "ご相談の内容", "携帯電話番号"):
         assert label in texts(messages)
@@ -267,6 +310,7 @@ def test_database_unavailable_gives_an_apology_and_the_phone_number(env, monkeyp
 
 
 # --- start-up ---------------------------------------------------------------------------
+
 
 def test_a_missing_secret_stops_the_form_at_start_up(env, monkeypatch):
     monkeypatch.setenv("PERSON_KEY_SECRET", "")
@@ -299,9 +343,11 @@ def test_a_malformed_campaigns_file_stops_the_actions_at_start_up(env, monkeypat
 
 # --- validate_eligibility_form ----------------------------------------------------------
 
+
 def validate(slots, text, intent="inform", requested=None, history=None):
-    return run(ValidateEligibilityForm(), tracker(slots, text=text, intent=intent, requested=requested,
-                                                  history=history))
+    return run(
+        ValidateEligibilityForm(), tracker(slots, text=text, intent=intent, requested=requested, history=history)
+    )
 
 
 def test_activation_asks_the_first_question(env):
@@ -397,22 +443,23 @@ def test_a_skipped_question_ends_the_form_without_guessing(env, requested):
 @pytest.mark.parametrize("intent", ["urgent_self_harm", "urgent_danger", "ask_hours", "trouble_phishing"])
 def test_other_intents_are_left_to_the_rules(env, intent):
     # The form rejects and the rule for the intent answers; naming docomo is not having a line.
-    events, messages = validate({"trouble_type": "defamation"}, "ドコモの営業時間は？", intent,
-                                requested="docomo_line")
+    events, messages = validate({"trouble_type": "defamation"}, "ドコモの営業時間は？", intent, requested="docomo_line")
     assert "docomo_line" not in slot_events(events) and messages == []
     assert any(e["event"] == "action_execution_rejected" for e in events)
 
 
 def test_an_answer_given_with_a_request_for_staff_is_kept(env):
-    events, messages = validate({"trouble_type": "defamation"}, "ドコモですけど、もう電話したいです",
-                                "request_human", requested="docomo_line")
+    events, messages = validate(
+        {"trouble_type": "defamation"}, "ドコモですけど、もう電話したいです", "request_human", requested="docomo_line"
+    )
     assert slot_events(events) == {"docomo_line": "yes"} and messages == []
     assert any(e["event"] == "action_execution_rejected" for e in events)
 
 
 def test_the_membership_answered_ahead_is_not_asked(env):
-    events, _ = validate({"trouble_type": "defamation"}, "ドコモで、サポートには入ってないです", "inform",
-                         requested="docomo_line")
+    events, _ = validate(
+        {"trouble_type": "defamation"}, "ドコモで、サポートには入ってないです", "inform", requested="docomo_line"
+    )
     slots = slot_events(events)
     assert (slots["docomo_line"], slots["is_member"], slots[REQUESTED_SLOT]) == ("yes", "no", "person_key")
 
@@ -424,19 +471,25 @@ def test_the_safety_intent_is_never_swallowed_even_with_a_number(env):
 
 def test_a_message_already_answered_by_a_rule_is_not_read_again(env):
     # The user asked the hours mid-form, a rule answered, and the form resumes.
-    state = Tracker.from_dict({
-        "sender_id": "test-user",
-        "slots": {"trouble_type": "defamation", REQUESTED_SLOT: "docomo_line"},
-        "latest_message": parse("ドコモの受付時間は？", "ask_hours"),
-        "events": [
-            {"event": "slot", "name": REQUESTED_SLOT, "value": "docomo_line"},
-            {"event": "user", "text": "ドコモの受付時間は？", "parse_data": parse("ドコモの受付時間は？", "ask_hours")},
-            {"event": "action", "name": "utter_ask_hours"},
-            {"event": "bot", "text": "受付時間は10:00〜18:00です。"},
-            {"event": "action", "name": FORM},
-        ],
-        "active_loop": {"name": FORM},
-    })
+    state = Tracker.from_dict(
+        {
+            "sender_id": "test-user",
+            "slots": {"trouble_type": "defamation", REQUESTED_SLOT: "docomo_line"},
+            "latest_message": parse("ドコモの受付時間は？", "ask_hours"),
+            "events": [
+                {"event": "slot", "name": REQUESTED_SLOT, "value": "docomo_line"},
+                {
+                    "event": "user",
+                    "text": "ドコモの受付時間は？",
+                    "parse_data": parse("ドコモの受付時間は？", "ask_hours"),
+                },
+                {"event": "action", "name": "utter_ask_hours"},
+                {"event": "bot", "text": "受付時間は10:00〜18:00です。"},
+                {"event": "action", "name": FORM},
+            ],
+            "active_loop": {"name": FORM},
+        }
+    )
     events, _ = run(ValidateEligibilityForm(), state)
     assert slot_events(events) == {REQUESTED_SLOT: "docomo_line"}
 
@@ -482,8 +535,16 @@ def test_a_forged_person_key_is_dropped(env):
 
 KNOWN = "09087654321"
 SPELLINGS = [
-    KNOWN, "090-8765-4321", "090 8765 4321", "+819087654321", "+81-90-8765-4321", "9087654321",
-    "87654321", "8765-4321", "０９０８７６５４３２１", "０９０－８７６５－４３２１",
+    KNOWN,
+    "090-8765-4321",
+    "090 8765 4321",
+    "+819087654321",
+    "+81-90-8765-4321",
+    "9087654321",
+    "87654321",
+    "8765-4321",
+    "０９０８７６５４３２１",
+    "０９０－８７６５－４３２１",
 ]
 
 
@@ -510,18 +571,27 @@ def _reserve_and_scan(form, check_action, env, caplog):
         events, messages = run(check_action, tracker({**READY, "person_key": key}))
         seen += [events, messages]
         # The handoff's reservation, through the real ledger code path.
-        ledger.reserve(db.prepare(), slot_events(events)["eligibility_campaign"] or CAMPAIGN, key,
-                       "NT-2007-12345-6", proved_by=ledger.VIA_CODE)
-        events, messages = run(check_action, tracker({**READY, "person_key": key, "case_reference": "NT-2007-99999-0"},
-                                                     metadata=sms_sender(KNOWN)))
+        ledger.reserve(
+            db.prepare(),
+            slot_events(events)["eligibility_campaign"] or CAMPAIGN,
+            key,
+            "NT-2007-12345-6",
+            proved_by=ledger.VIA_CODE,
+        )
+        events, messages = run(
+            check_action,
+            tracker({**READY, "person_key": key, "case_reference": "NT-2007-99999-0"}, metadata=sms_sender(KNOWN)),
+        )
         assert slot_events(events)["eligibility"] == "already_used"
         seen += [events, messages]
 
     assert ledger.holder(db.prepare(), CAMPAIGN, key_of(KNOWN)).case_reference == "NT-2007-12345-6"
     files = [p for p in env.parent.iterdir() if p.name.startswith(env.name)]
     assert {p.name for p in files} == {env.name, env.name + "-wal", env.name + "-shm"}
-    blobs = [p.read_bytes() for p in files] + [caplog.text.encode("utf-8"),
-                                              json.dumps(seen, ensure_ascii=False).encode("utf-8")]
+    blobs = [p.read_bytes() for p in files] + [
+        caplog.text.encode("utf-8"),
+        json.dumps(seen, ensure_ascii=False).encode("utf-8"),
+    ]
     for spelling in SPELLINGS:
         for encoded in {spelling.encode("utf-8"), spelling.encode("utf-16-le")}:
             for blob in blobs:
@@ -529,23 +599,23 @@ def _reserve_and_scan(form, check_action, env, caplog):
 
 
 def test_no_number_is_asked_for_once_an_adviser_was_requested(env):
-    history = [{"event": "user", "text": "消費生活アドバイザーに無料で相談できますか？"},
-               {"event": "bot", "text": "…"}]
-    state = tracker({**READY, "person_key": None}, text="いいえ", intent="deny", requested="is_member",
-                    history=history)
+    history = [{"event": "user", "text": "消費生活アドバイザーに無料で相談できますか？"}, {"event": "bot", "text": "…"}]
+    state = tracker({**READY, "person_key": None}, text="いいえ", intent="deny", requested="is_member", history=history)
     required = asyncio.run(ValidateEligibilityForm().required_slots([], RenderingDispatcher(), state, {}))
     assert "person_key" not in required
 
 
 def test_a_number_typed_before_its_question_is_kept_and_not_asked(env):
-    events, messages = validate({"trouble_type": "defamation"}, "０９０１１１１２２２２", "inform",
-                                requested="docomo_line")
+    events, messages = validate(
+        {"trouble_type": "defamation"}, "０９０１１１１２２２２", "inform", requested="docomo_line"
+    )
     slots = slot_events(events)
     assert slots["person_key"] == key_of("090-1111-2222") and slots[REQUESTED_SLOT] == "docomo_line"
     assert "docomo_line" not in slots or slots["docomo_line"] is None
 
 
 # --- proving the number: the SMS sender, a one-time code, the limits on number checks -----
+
 
 class FakeSms:
     """The SMS provider, recording what would have been sent."""
@@ -571,13 +641,24 @@ def sent_code(provider):
 
 
 def give_number(typed, sender="test-user", metadata=None, slots=None):
-    return run(ValidateEligibilityForm(), tracker({**READY, **(slots or {})}, text=typed, intent="inform",
-                                                  requested="person_key", sender=sender, metadata=metadata))
+    return run(
+        ValidateEligibilityForm(),
+        tracker(
+            {**READY, **(slots or {})},
+            text=typed,
+            intent="inform",
+            requested="person_key",
+            sender=sender,
+            metadata=metadata,
+        ),
+    )
 
 
 def give_code(typed, key, sender="test-user"):
-    return run(ValidateEligibilityForm(), tracker({**READY, "person_key": key}, text=typed, intent="inform",
-                                                  requested="number_code", sender=sender))
+    return run(
+        ValidateEligibilityForm(),
+        tracker({**READY, "person_key": key}, text=typed, intent="inform", requested="number_code", sender=sender),
+    )
 
 
 def test_without_an_sms_provider_no_code_is_asked(env):

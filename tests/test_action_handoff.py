@@ -1,25 +1,22 @@
 """action_handoff run for real: a rasa_sdk Tracker from a saved state, a CollectingDispatcher,
 the case database on a temporary SQLite file."""
+
 import asyncio
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from tests.fakes.dispatcher import RenderingDispatcher
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from actions.handoff import TRIAGE_SLOTS, ActionHandoff
-from nettrouble.cases import schema
-from nettrouble.cases import store
-from nettrouble.core import db
-from nettrouble.eligibility import identity
-from nettrouble.eligibility import ledger
-from nettrouble.core import limits
-from nettrouble.notify import outbox
+from nettrouble.cases import schema, store
+from nettrouble.core import db, limits
 from nettrouble.core.masking import PHONE_MASK
 from nettrouble.core.settings import settings
+from nettrouble.eligibility import identity, ledger
+from nettrouble.notify import outbox
+from tests.fakes.dispatcher import RenderingDispatcher
 
 SECRET = "test-person-key-secret"
 FRIDAY_EVENING = "2027-04-30T18:05:00+09:00"  # before Golden Week
@@ -45,22 +42,28 @@ def pin(monkeypatch, moment):
 
 
 def user(text, channel="rest", intent=None):
-    return {"event": "user", "text": text, "input_channel": channel,
-            "parse_data": {"intent": {"name": intent} if intent else {}}}
+    return {
+        "event": "user",
+        "text": text,
+        "input_channel": channel,
+        "parse_data": {"intent": {"name": intent} if intent else {}},
+    }
 
 
 def tracker(sender="conv-1", slots=None, events=None):
     events = events if events is not None else [user("人と話したい")]
-    return Tracker.from_dict({
-        "sender_id": sender,
-        "slots": slots or {},
-        "latest_message": events[-1] if events else {},
-        "events": events,
-        "paused": False,
-        "followup_action": None,
-        "active_loop": {},
-        "latest_action_name": "action_listen",
-    })
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": slots or {},
+            "latest_message": events[-1] if events else {},
+            "events": events,
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
 
 
 def run(action, state):
@@ -139,20 +142,30 @@ def test_after_triage_the_case_carries_the_answers_and_masked_words(env, monkeyp
 
 
 def test_short_yes_no_and_greetings_stay_out_of_the_summary(env):
-    events = [user("こんにちは", intent="greet"), user("ツイッターで悪口を書かれています"),
-              user("はい", intent="affirm"), user("/affirm", intent="affirm"),
-              user("いいえ、でも相手の名前はわかっています", intent="deny")]
+    events = [
+        user("こんにちは", intent="greet"),
+        user("ツイッターで悪口を書かれています"),
+        user("はい", intent="affirm"),
+        user("/affirm", intent="affirm"),
+        user("いいえ、でも相手の名前はわかっています", intent="deny"),
+    ]
     run(ActionHandoff(), tracker(events=events))
     assert store.list_cases(engine())[0].summary == (
-        "ツイッターで悪口を書かれています / いいえ、でも相手の名前はわかっています")
+        "ツイッターで悪口を書かれています / いいえ、でも相手の名前はわかっています"
+    )
 
 
 def test_a_number_check_code_stays_out_of_the_summary(env):
-    events = [user("ツイッターで悪口を書かれています"), user("090-1234-5678"), user("１２３ ４５６"),
-              user("被害額は123456円です")]
+    events = [
+        user("ツイッターで悪口を書かれています"),
+        user("090-1234-5678"),
+        user("１２３ ４５６"),
+        user("被害額は123456円です"),
+    ]
     run(ActionHandoff(), tracker(events=events))
     assert store.list_cases(engine())[0].summary == (
-        f"ツイッターで悪口を書かれています / {PHONE_MASK} / 被害額は123456円です")
+        f"ツイッターで悪口を書かれています / {PHONE_MASK} / 被害額は123456円です"
+    )
 
 
 def test_only_the_current_session_goes_into_the_summary(env):
@@ -163,10 +176,25 @@ def test_only_the_current_session_goes_into_the_summary(env):
 
 def test_triage_slot_list_is_the_agreed_one():
     assert set(TRIAGE_SLOTS) == {
-        "platform", "user_role", "ongoing", "evidence_saved", "money_lost", "money_amount",
-        "payment_method", "exposed_info", "offline_contact", "notice_received", "post_still_up",
-        "can_login", "payments_linked", "entered_info", "provider_contacted", "seller_type",
-        "image_status", "money_demanded", "child_grade",
+        "platform",
+        "user_role",
+        "ongoing",
+        "evidence_saved",
+        "money_lost",
+        "money_amount",
+        "payment_method",
+        "exposed_info",
+        "offline_contact",
+        "notice_received",
+        "post_still_up",
+        "can_login",
+        "payments_linked",
+        "entered_info",
+        "provider_contacted",
+        "seller_type",
+        "image_status",
+        "money_demanded",
+        "child_grade",
     }
 
 
@@ -202,7 +230,10 @@ def test_the_decision_is_made_again_and_an_unproved_claim_reads_the_same_held_or
     assert first == [SlotSet("case_reference", first[0]["value"]), SlotSet("handoff_requested", False)]
     case = store.get_case(engine(), first[0]["value"])
     assert (case.eligibility, case.eligibility_campaign, case.claim_state) == (
-        "eligible", "sns-defamation-2020", ledger.PENDING)
+        "eligible",
+        "sns-defamation-2020",
+        ledger.PENDING,
+    )
     assert "無料電話相談の対象となる見込みです" in first_texts[0] and "スタッフがご本人の番号を確認" in first_texts[0]
 
     # Someone else types the same number: their case finds it held, and they cannot tell.
@@ -220,15 +251,19 @@ def test_the_sms_senders_own_number_confirms_the_claim_and_takes_it_from_a_pendi
     key = identity.person_key("090-1234-5678", SECRET)
     typed_by_another, _ = run(action, tracker(sender="web-x", slots={**ANSWERS, "person_key": key}))
     sender = {limits.SENDER_PERSON_KEY: key, limits.CLIENT: "sms:owner"}
-    owner, texts = run(action, tracker(sender="sms-owner", slots={**ANSWERS, "person_key": key},
-                                       events=asking("電話で相談したい", sender)))
+    owner, texts = run(
+        action,
+        tracker(sender="sms-owner", slots={**ANSWERS, "person_key": key}, events=asking("電話で相談したい", sender)),
+    )
     case = store.get_case(engine(), owner[0]["value"])
     assert (case.eligibility, case.claim_state) == ("eligible", ledger.CONFIRMED)
     assert "無料電話相談の対象として承りました" in texts[0]
     assert store.get_case(engine(), typed_by_another[0]["value"]).claim_state == ledger.RELEASED
     # the owner's second case of another trouble is told, without any reference
-    again, texts = run(action, tracker(sender="sms-owner-2", slots={**ANSWERS, "person_key": key},
-                                       events=asking("電話で相談したい", sender)))
+    again, texts = run(
+        action,
+        tracker(sender="sms-owner-2", slots={**ANSWERS, "person_key": key}, events=asking("電話で相談したい", sender)),
+    )
     assert SlotSet("eligibility", "already_used") in again
     assert "ご利用済み" in texts[0] and owner[0]["value"] not in texts[0]
 
@@ -244,9 +279,14 @@ def test_forged_person_key_is_not_stored(env, monkeypatch):
 
 def test_a_forged_eligibility_for_a_topic_no_campaign_covers_is_not_recorded(env, monkeypatch):
     pin(monkeypatch, IN_CAMPAIGN)
-    slots = {**ANSWERS, "trouble_type": "phishing", "eligibility": "eligible",
-             "eligibility_campaign": "sns-defamation-2020", "urgency": ["danger"],
-             "person_key": identity.person_key("090-1234-5678", SECRET)}
+    slots = {
+        **ANSWERS,
+        "trouble_type": "phishing",
+        "eligibility": "eligible",
+        "eligibility_campaign": "sns-defamation-2020",
+        "urgency": ["danger"],
+        "person_key": identity.person_key("090-1234-5678", SECRET),
+    }
     events, _ = run(ActionHandoff(), tracker(slots=slots))
     case = store.get_case(engine(), events[0]["value"])
     assert case.eligibility == "topic_not_covered" and count(ledger.free_consultations) == 0
@@ -257,20 +297,32 @@ def test_a_client_opens_at_most_cases_per_hour_new_cases(env, monkeypatch):
     settings.cache_clear()
     action = ActionHandoff()
     client = {limits.CLIENT: "web:flooder"}
-    made = [run(action, tracker(sender=f"flood-{i}", slots={"trouble_type": "account"},
-                                events=asking("担当者と話したい", client))) for i in range(3)]
+    made = [
+        run(
+            action,
+            tracker(sender=f"flood-{i}", slots={"trouble_type": "account"}, events=asking("担当者と話したい", client)),
+        )
+        for i in range(3)
+    ]
     assert [bool(events) and events[0]["name"] == "case_reference" for events, _ in made] == [True, True, False]
     refused_events, [refused] = made[2]
     assert refused_events == [SlotSet("handoff_requested", False)]
     assert "0120-221-360" in refused and "受付番号は" not in refused
     assert count(schema.cases) == 2
     # asking again in a conversation that has its case is not a new case
-    again, _ = run(action, tracker(sender="flood-0", slots={"trouble_type": "account"},
-                                   events=asking("担当者と話したい", client)))
+    again, _ = run(
+        action, tracker(sender="flood-0", slots={"trouble_type": "account"}, events=asking("担当者と話したい", client))
+    )
     assert again[0]["name"] == "case_reference"
     # another client is not affected
-    other, _ = run(action, tracker(sender="calm", slots={"trouble_type": "account"},
-                                   events=asking("担当者と話したい", {limits.CLIENT: "web:calm"})))
+    other, _ = run(
+        action,
+        tracker(
+            sender="calm",
+            slots={"trouble_type": "account"},
+            events=asking("担当者と話したい", {limits.CLIENT: "web:calm"}),
+        ),
+    )
     assert other[0]["name"] == "case_reference"
 
 
@@ -302,8 +354,12 @@ def test_database_failing_mid_handoff_leaves_nothing_half_written(env, monkeypat
 
     working = outbox.enqueue
     monkeypatch.setattr(outbox, "enqueue", lost_connection)
-    slots = {"trouble_type": "defamation", "eligibility": "eligible", "eligibility_campaign": "sns-2020",
-             "person_key": identity.person_key("090-1234-5678", SECRET)}
+    slots = {
+        "trouble_type": "defamation",
+        "eligibility": "eligible",
+        "eligibility_campaign": "sns-2020",
+        "person_key": identity.person_key("090-1234-5678", SECRET),
+    }
     assert_apology(*run(action, tracker(slots=slots)))
     for table in (schema.cases, schema.case_status_events, outbox.outbox, ledger.free_consultations):
         assert count(table) == 0
@@ -320,6 +376,7 @@ def test_a_malformed_tracker_still_gets_the_phone_number(env):
 
 
 # --- action_request_staff: what comes before the reference ----------------------------------
+
 
 def route(slots, monkeypatch, moment="2020-07-15T11:00:00+09:00"):
     from actions.handoff import ActionRequestStaff
@@ -338,7 +395,9 @@ def test_staff_before_any_trouble_gives_the_reference_at_once(env, monkeypatch):
 
 def test_staff_during_the_triage_asks_the_essential_question_first(env, monkeypatch):
     assert route({"trouble_type": "privacy", "platform": "X"}, monkeypatch)[:2] == (
-        "triage", ["utter_staff_one_question"])
+        "triage",
+        ["utter_staff_one_question"],
+    )
 
 
 def test_staff_asked_for_again_instead_of_an_answer_gets_the_reference(env, monkeypatch):

@@ -1,12 +1,12 @@
 """The lighter tracker sent to the action server (addons/action_payload.py) answers every
 question the actions ask of the events exactly as the whole session does, at every point of a
 long conversation, and is much smaller."""
+
 import json
 import random
 
 import pytest
-from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet,
-                                     UserUttered)
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa_sdk import Tracker
 
@@ -15,13 +15,27 @@ from addons import action_payload
 from addons.prediction_window import first_index_of_last_turns
 
 MESSAGES = [
-    ("ツイッターで悪口を書かれて困っています", "report_defamation"), ("はい", "affirm"), ("自分です", "inform"),
-    ("/affirm", "affirm"), ("受付時間は？", "ask_hours"), ("消費生活相談員と話したい", "request_human"),
-    ("ありがとう", "thank"), ("090-1234-5678", "inform"), ("さっきの答えを訂正します、まだ続いています", "correct_answer"),
-    ("こんにちは", "greet"), ("料金はかかりますか", "faq"), ("いいえ", "deny"),
+    ("ツイッターで悪口を書かれて困っています", "report_defamation"),
+    ("はい", "affirm"),
+    ("自分です", "inform"),
+    ("/affirm", "affirm"),
+    ("受付時間は？", "ask_hours"),
+    ("消費生活相談員と話したい", "request_human"),
+    ("ありがとう", "thank"),
+    ("090-1234-5678", "inform"),
+    ("さっきの答えを訂正します、まだ続いています", "correct_answer"),
+    ("こんにちは", "greet"),
+    ("料金はかかりますか", "faq"),
+    ("いいえ", "deny"),
 ]
-ACTIONS = ["action_check_eligibility", "action_offer_articles", "action_read_answer", "triage_form",
-           "action_handoff", "validate_triage_form"]
+ACTIONS = [
+    "action_check_eligibility",
+    "action_offer_articles",
+    "action_read_answer",
+    "triage_form",
+    "action_handoff",
+    "validate_triage_form",
+]
 RESPONSES = ["utter_offer_handoff", "utter_ask_hours", "utter_offer_continue_triage", "utter_anything_else"]
 
 
@@ -30,10 +44,20 @@ def conversation_events(seed: int, turns: int = 60):
     events = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
     for turn in range(turns):
         text, intent = chooser.choice(MESSAGES)
-        events.append(UserUttered(text, {"name": intent, "confidence": 0.9}, [],
-                                  {"text": text, "intent": {"name": intent, "confidence": 0.9},
-                                   "intent_ranking": [{"name": intent, "confidence": 0.9}], "entities": []},
-                                  input_channel=chooser.choice(["rest", "line", "sms"])))
+        events.append(
+            UserUttered(
+                text,
+                {"name": intent, "confidence": 0.9},
+                [],
+                {
+                    "text": text,
+                    "intent": {"name": intent, "confidence": 0.9},
+                    "intent_ranking": [{"name": intent, "confidence": 0.9}],
+                    "entities": [],
+                },
+                input_channel=chooser.choice(["rest", "line", "sms"]),
+            )
+        )
         for _ in range(chooser.randint(1, 3)):
             kind = chooser.random()
             if kind < 0.3:
@@ -86,7 +110,7 @@ def test_the_state_is_rasas_but_for_the_older_events():
     light = action_payload.tracker_state(tracker)
     assert {k: v for k, v in light.items() if k != "events"} == {k: v for k, v in whole.items() if k != "events"}
     cut = first_index_of_last_turns(list(tracker.events), action_payload.WHOLE_TURNS)
-    assert light["events"][-(len(tracker.events) - cut):] == whole["events"][cut:]
+    assert light["events"][-(len(tracker.events) - cut) :] == whole["events"][cut:]
 
 
 def test_a_long_session_is_sent_in_a_fraction_of_its_size():

@@ -1,13 +1,14 @@
 """Questions about the service and replies outside the questions, on saved tracker states."""
+
 import asyncio
 
 import pytest
 from rasa_sdk.events import FollowupAction
-from tests.fakes.dispatcher import RenderingDispatcher
 
 from actions.corrections import ActionReadAnswer
 from actions.service_questions import ActionAnswerFaq, ActionFreeConsultationIntro, ActionNextStepAdvice
 from nettrouble.core.settings import settings
+from tests.fakes.dispatcher import RenderingDispatcher
 from tests.tracker_states import domain, message, slot_events, texts, tracker
 
 
@@ -16,6 +17,7 @@ def clock(monkeypatch, tmp_path):
     def pin(moment):
         monkeypatch.setenv("CLOCK_OVERRIDE", moment)
         settings.cache_clear()
+
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cases.db'}")
     pin("2020-07-15T11:00:00+09:00")
     yield pin
@@ -38,7 +40,9 @@ def test_a_faq_is_answered_from_its_key(clock):
 
 
 def test_the_campaign_is_worded_for_the_clock(clock):
-    during = texts(run(ActionAnswerFaq(), tracker(faq_message("無料相談ってまだやってますか", "campaign_period")))[0])[0]
+    during = texts(run(ActionAnswerFaq(), tracker(faq_message("無料相談ってまだやってますか", "campaign_period")))[0])[
+        0
+    ]
     clock("2026-12-02T11:00:00+09:00")
     after = texts(run(ActionAnswerFaq(), tracker(faq_message("無料相談ってまだやってますか", "campaign_period")))[0])[0]
     assert "実施しております" in during and "終了" not in during
@@ -62,15 +66,22 @@ def test_no_introduction_for_a_trouble_the_campaign_does_not_cover(clock):
 
 
 def test_what_to_do_now_with_a_reference(clock):
-    dispatcher, _ = run(ActionNextStepAdvice(), tracker(message("どうすればいい？", "ask_next_step"),
-                                                       slots={"case_reference": "NT-2007-12345-6"}))
+    dispatcher, _ = run(
+        ActionNextStepAdvice(),
+        tracker(message("どうすればいい？", "ask_next_step"), slots={"case_reference": "NT-2007-12345-6"}),
+    )
     assert dispatcher.messages[0]["response"] == "utter_next_step_after_reference"
     assert "受付時間" in texts(dispatcher)[1]
 
 
 def test_what_to_do_now_after_the_triage_repeats_the_steps_and_offers_staff(clock):
-    dispatcher, events = run(ActionNextStepAdvice(), tracker(message("で、どうしたらいいの", "ask_next_step"), slots={
-        "trouble_type": "phishing", "triage_done": True, "entered_info": "card", "urgency": ["none"]}))
+    dispatcher, events = run(
+        ActionNextStepAdvice(),
+        tracker(
+            message("で、どうしたらいいの", "ask_next_step"),
+            slots={"trouble_type": "phishing", "triage_done": True, "entered_info": "card", "urgency": ["none"]},
+        ),
+    )
     assert "カード会社" in texts(dispatcher)[0]
     assert events == [FollowupAction("utter_offer_handoff")]
 
@@ -82,12 +93,20 @@ def test_what_to_do_now_before_any_trouble_invites_it(clock):
 
 # --- action_read_answer ----------------------------------------------------------------------
 
-DONE = {"trouble_type": "defamation", "platform": "X", "user_role": "self", "ongoing": "yes",
-        "evidence_saved": "yes", "triage_done": True}
+DONE = {
+    "trouble_type": "defamation",
+    "platform": "X",
+    "user_role": "self",
+    "ongoing": "yes",
+    "evidence_saved": "yes",
+    "triage_done": True,
+}
 
 
 def test_a_correction_after_the_summary_changes_the_answer_and_shows_it(clock):
-    dispatcher, events = run(ActionReadAnswer(), tracker(message("すみません、もう止まってました", "inform"), slots=DONE))
+    dispatcher, events = run(
+        ActionReadAnswer(), tracker(message("すみません、もう止まってました", "inform"), slots=DONE)
+    )
     assert slot_events(events) == {"ongoing": "no"}
     assert dispatcher.messages[0]["response"] == "utter_summary_corrected"
     assert "止まっている" in texts(dispatcher)[1]
@@ -95,9 +114,12 @@ def test_a_correction_after_the_summary_changes_the_answer_and_shows_it(clock):
 
 def test_a_correction_while_staff_is_offered_offers_it_again(clock):
     latest = message("やっぱり続いてました", "inform")
-    events = [{"event": "action", "name": "utter_offer_handoff"}, {"event": "bot", "text": "発行しますか？"},
-              {"event": "action", "name": "action_listen"},
-              {"event": "user", "text": "やっぱり続いてました", "parse_data": latest}]
+    events = [
+        {"event": "action", "name": "utter_offer_handoff"},
+        {"event": "bot", "text": "発行しますか？"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "やっぱり続いてました", "parse_data": latest},
+    ]
     corrected = dict(DONE, ongoing="no")
     dispatcher, events = run(ActionReadAnswer(), tracker(latest, slots=corrected, events=events))
     assert slot_events(events) == {"ongoing": "yes"}
@@ -107,19 +129,31 @@ def test_a_correction_while_staff_is_offered_offers_it_again(clock):
 
 def test_an_unreadable_reply_to_an_offer_asks_it_again(clock):
     latest = message("うーんと", "nlu_fallback")
-    events = [{"event": "action", "name": "utter_offer_handoff"}, {"event": "bot", "text": "発行しますか？"},
-              {"event": "action", "name": "action_listen"},
-              {"event": "user", "text": "うーんと", "parse_data": latest}]
+    events = [
+        {"event": "action", "name": "utter_offer_handoff"},
+        {"event": "bot", "text": "発行しますか？"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "うーんと", "parse_data": latest},
+    ]
     dispatcher, result = run(ActionReadAnswer(), tracker(latest, slots=DONE, events=events))
     assert result == [FollowupAction("utter_offer_handoff")] and dispatcher.messages == []
 
 
 def test_an_unclear_first_message_offers_the_likeliest_types(clock):
-    ranking = [{"name": "nlu_fallback", "confidence": 0.3}, {"name": "trouble_defamation", "confidence": 0.28},
-               {"name": "trouble_own_post", "confidence": 0.26}, {"name": "greet", "confidence": 0.1}]
-    dispatcher, _ = run(ActionReadAnswer(), tracker(message("リツイートのことで", "nlu_fallback", 0.3, ranking=ranking)))
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.3},
+        {"name": "trouble_defamation", "confidence": 0.28},
+        {"name": "trouble_own_post", "confidence": 0.26},
+        {"name": "greet", "confidence": 0.1},
+    ]
+    dispatcher, _ = run(
+        ActionReadAnswer(), tracker(message("リツイートのことで", "nlu_fallback", 0.3, ranking=ranking))
+    )
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == [
-        "/trouble_defamation", "/trouble_own_post", "/correct_trouble_type"]
+        "/trouble_defamation",
+        "/trouble_own_post",
+        "/correct_trouble_type",
+    ]
 
 
 def test_a_stray_yes_is_answered_politely(clock):

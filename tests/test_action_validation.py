@@ -1,4 +1,5 @@
 """Action-server responses are still validated, with a validator built once."""
+
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -18,13 +19,16 @@ def test_the_rasa_server_uses_the_prepared_validator():
 
 
 def test_a_valid_response_passes(action):
-    response = {"events": [{"event": "slot", "name": "case_reference", "value": "NT-2007-12345-6"}],
-                "responses": [{"text": "受付番号は NT-2007-12345-6 です。"}]}
+    response = {
+        "events": [{"event": "slot", "name": "case_reference", "value": "NT-2007-12345-6"}],
+        "responses": [{"text": "受付番号は NT-2007-12345-6 です。"}],
+    }
     assert action._validate_action_result(response) is True
 
 
-@pytest.mark.parametrize("response", [{"events": "not a list"}, {"events": [{"event": 42}]},
-                                      {"responses": {"text": "x"}}])
+@pytest.mark.parametrize(
+    "response", [{"events": "not a list"}, {"events": [{"event": 42}]}, {"responses": {"text": "x"}}]
+)
 def test_an_invalid_response_is_refused_with_rasas_message(action, response):
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         action._validate_action_result(response)

@@ -1,6 +1,7 @@
 """Staff accounts (nettrouble/staff/agents.py) and their command line (scripts/agents.py, make
 agent-*): password hashing, names, add / remove / reset / list, sign-in checks, the session
 generation and the first-start supervisor."""
+
 import base64
 import hashlib
 import os
@@ -10,11 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from nettrouble.staff import agents
-
 from nettrouble.cases import schema
-
 from nettrouble.core import db
+from nettrouble.staff import agents
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,13 +25,15 @@ def engine(service_database):
 
 # --- passwords -------------------------------------------------------------------------------
 
+
 def test_passwords_are_salted_scrypt_with_their_parameters():
     stored = agents.hash_password("correct horse")
     scheme, n, r, p, salt, digest = stored.split("$")
     assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
     assert len(base64.b64decode(salt)) == 16
-    assert base64.b64decode(digest) == hashlib.scrypt(b"correct horse", salt=base64.b64decode(salt),
-                                                      n=16384, r=8, p=1, dklen=32)
+    assert base64.b64decode(digest) == hashlib.scrypt(
+        b"correct horse", salt=base64.b64decode(salt), n=16384, r=8, p=1, dklen=32
+    )
     assert agents.verify_password("correct horse", stored)
     assert not agents.verify_password("correct horse ", stored)
     assert agents.hash_password("correct horse") != stored  # a new salt each time
@@ -46,10 +47,18 @@ def test_stored_parameters_are_the_ones_used():
     assert not agents.verify_password("pw", stored.replace("$1024$", "$2048$"))
 
 
-@pytest.mark.parametrize("stored", [
-    "", "plain", "md5$1$2$3$YQ==$YQ==", "scrypt$x$8$1$YQ==$YQ==", "scrypt$16384$8$1$not base64!$YQ==",
-    f"scrypt${2 ** 30}$8$1$YQ==$YQ==", "scrypt$16384$8$1$YQ==$",
-])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "plain",
+        "md5$1$2$3$YQ==$YQ==",
+        "scrypt$x$8$1$YQ==$YQ==",
+        "scrypt$16384$8$1$not base64!$YQ==",
+        f"scrypt${2**30}$8$1$YQ==$YQ==",
+        "scrypt$16384$8$1$YQ==$",
+    ],
+)
 def test_damaged_hashes_sign_nobody_in(stored):
     assert not agents.verify_password("pw", stored)
 
@@ -65,13 +74,15 @@ def test_one_time_passwords_read_well_over_the_phone():
 
 # --- names -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["alice", "A.Sato", "s_ito-2", "x", "a" * 40])
 def test_good_names(name):
     assert agents.check_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "a" * 41, "佐藤", "ali ce", "alice@example", "al/ice", None, 7,
-                                  "assistant", "Assistant"])
+@pytest.mark.parametrize(
+    "name", ["", "a" * 41, "佐藤", "ali ce", "alice@example", "al/ice", None, 7, "assistant", "Assistant"]
+)
 def test_bad_names_are_refused(name):
     with pytest.raises(agents.AgentError):
         agents.check_name(name)
@@ -84,6 +95,7 @@ def test_roles_are_agent_or_supervisor(engine):
 
 
 # --- operations ------------------------------------------------------------------------------
+
 
 def test_add_then_sign_in_whatever_the_case_of_the_name(engine):
     password = agents.add(engine, "Alice", agents.SUPERVISOR)
@@ -164,6 +176,7 @@ def test_throttle_keys_are_accounts_or_one_shared_bucket(engine):
 
 # --- the first supervisor --------------------------------------------------------------------
 
+
 def test_the_env_account_becomes_the_first_supervisor_once(engine):
     assert agents.bootstrap(engine, "agent", "env-password")
     first = agents.authenticate(engine, "agent", "env-password")
@@ -194,6 +207,7 @@ def test_the_assistants_audit_name_cannot_be_an_agent(engine):
 
 
 # --- the command line ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def script_database(tmp_path, env):
@@ -234,18 +248,22 @@ def test_the_script_adds_lists_resets_and_removes(script_database, script, capsy
     assert agents.authenticate(engine, "bob", password_in(output)) is None
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["remove", "carol"], "no agent is named 'carol'"),
-    (["reset", "carol"], "no agent is named 'carol'"),
-    (["add", "bad name"], "a name is 1 to 40"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["remove", "carol"], "no agent is named 'carol'"),
+        (["reset", "carol"], "no agent is named 'carol'"),
+        (["add", "bad name"], "a name is 1 to 40"),
+    ],
+)
 def test_the_script_refuses_with_status_2(script_database, script, capsys, argv, message):
     assert script.main(argv) == 2
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [[], ["add"], ["add", "alice", "admin"], ["remove"], ["list", "x"],
-                                  ["add", "alice", "agent", "extra"]])
+@pytest.mark.parametrize(
+    "argv", [[], ["add"], ["add", "alice", "admin"], ["remove"], ["list", "x"], ["add", "alice", "agent", "extra"]]
+)
 def test_usage_errors_exit_with_2(script_database, script, argv):
     with pytest.raises(SystemExit) as stopped:
         script.main(argv)
@@ -267,7 +285,11 @@ def test_make_takes_name_and_role_as_words_or_variables(script_database):
     assert make(script_database, "agent-add", "dave", "ROLE=supervisor").returncode == 0
     listed = make(script_database, "agent-list")
     assert [line.split()[:2] for line in listed.stdout.splitlines()] == [
-        ["alice", "supervisor"], ["bob", "supervisor"], ["carol", "agent"], ["dave", "supervisor"]]
+        ["alice", "supervisor"],
+        ["bob", "supervisor"],
+        ["carol", "agent"],
+        ["dave", "supervisor"],
+    ]
     engine = db.prepare(script_database)
     assert agents.authenticate(engine, "alice", password).supervisor
     reset = make(script_database, "agent-reset", "alice")

@@ -1,5 +1,6 @@
 """The answer reader: every slot's reader, one message answering several questions, kana and
 casual forms, negations, skips and buttons."""
+
 import json
 from pathlib import Path
 
@@ -7,9 +8,7 @@ import pytest
 import yaml
 from rasa.core.nlg.interpolator import interpolate_text
 
-from nettrouble.triage import answers
-
-from nettrouble.triage import plans
+from nettrouble.triage import answers, plans
 
 DEFAMATION = plans.PLANS["defamation"]
 
@@ -146,8 +145,13 @@ def test_platform_prefers_the_canonical_entity():
 
 
 def test_an_opening_message_answers_every_question_it_can():
-    found = answers.read("Xで悪口を書かれています。自分のことで、スクショは撮ってあります", DEFAMATION,
-                         None, entities=[{"entity": "sns_platform", "value": "X"}], trouble_type="defamation")
+    found = answers.read(
+        "Xで悪口を書かれています。自分のことで、スクショは撮ってあります",
+        DEFAMATION,
+        None,
+        entities=[{"entity": "sns_platform", "value": "X"}],
+        trouble_type="defamation",
+    )
     assert found == {"platform": "X", "user_role": "self", "evidence_saved": "yes"}
 
 
@@ -174,13 +178,21 @@ def test_a_reply_to_another_question_fills_that_one_only():
 
 
 def test_a_correction_is_read_without_a_question():
-    assert answers.read("すみません、もう止まってました", DEFAMATION, None, trouble_type="defamation") == {"ongoing": "no"}
+    assert answers.read("すみません、もう止まってました", DEFAMATION, None, trouble_type="defamation") == {
+        "ongoing": "no"
+    }
 
 
 def test_kana_openers_read_like_kanji_ones():
-    kanji = answers.read("偽サイトにカード番号を入力してしまいました", plans.PLANS["phishing"], None, trouble_type="phishing")
-    kana = answers.read("にせさいとにかーどばんごうをにゅうりょくしてしまいました", plans.PLANS["phishing"], None,
-                        trouble_type="phishing")
+    kanji = answers.read(
+        "偽サイトにカード番号を入力してしまいました", plans.PLANS["phishing"], None, trouble_type="phishing"
+    )
+    kana = answers.read(
+        "にせさいとにかーどばんごうをにゅうりょくしてしまいました",
+        plans.PLANS["phishing"],
+        None,
+        trouble_type="phishing",
+    )
     assert kanji == kana == {"entered_info": "card"}
 
 
@@ -191,9 +203,13 @@ def test_money_lost_with_an_amount_answers_both():
 
 def test_a_demanded_amount_is_not_a_loss():
     plan = plans.PLANS["billing_scam"]
-    assert answers.read("10万円請求されたけど払ってない", plan, "money_lost", trouble_type="billing_scam") == {"money_lost": "no"}
+    assert answers.read("10万円請求されたけど払ってない", plan, "money_lost", trouble_type="billing_scam") == {
+        "money_lost": "no"
+    }
     # Asked whether anything was paid, a demand means not yet; the sum is not a loss.
-    assert answers.read("10万払えって言われてるんです", plan, "money_lost", trouble_type="billing_scam") == {"money_lost": "no"}
+    assert answers.read("10万払えって言われてるんです", plan, "money_lost", trouble_type="billing_scam") == {
+        "money_lost": "no"
+    }
     assert answers.read("10万円の請求が来た", plan, None, trouble_type="billing_scam") == {}
 
 
@@ -201,9 +217,13 @@ def test_an_amount_counts_ahead_only_with_a_loss_for_types_that_ask_about_the_lo
     plan = plans.PLANS["phishing"]
     assert answers.read("5万円使われた", plan, None, trouble_type="phishing")["money_amount"] == 50000
     fraud = plans.PLANS["payment_fraud"]
-    assert answers.read("PayPayで3万円使われた", fraud, None, trouble_type="payment_fraud",
-                        entities=[{"entity": "payment_service", "value": "PayPay"}]) == {
-        "payment_method": "PayPay", "money_amount": 30000}
+    assert answers.read(
+        "PayPayで3万円使われた",
+        fraud,
+        None,
+        trouble_type="payment_fraud",
+        entities=[{"entity": "payment_service", "value": "PayPay"}],
+    ) == {"payment_method": "PayPay", "money_amount": 30000}
 
 
 @pytest.mark.parametrize(
@@ -268,13 +288,17 @@ def test_an_adviser_request_is_spotted():
 )
 def test_a_pressed_button_is_taken_as_sent(slot, answer, expected):
     entities = [{"entity": "answer", "value": answer}]
-    assert answers.read(f'/inform{{"answer": "{answer}"}}', [slot], slot, intent="inform",
-                        entities=entities).get(slot) == expected
+    assert (
+        answers.read(f'/inform{{"answer": "{answer}"}}', [slot], slot, intent="inform", entities=entities).get(slot)
+        == expected
+    )
 
 
 def test_a_pressed_button_answers_nothing_when_no_question_is_open():
-    assert answers.read('/inform{"answer": "yes"}', DEFAMATION, None,
-                        entities=[{"entity": "answer", "value": "yes"}]) == {}
+    assert (
+        answers.read('/inform{"answer": "yes"}', DEFAMATION, None, entities=[{"entity": "answer", "value": "yes"}])
+        == {}
+    )
 
 
 def test_every_answer_button_of_the_domain_sends_a_value_its_question_accepts():
@@ -286,7 +310,7 @@ def test_every_answer_button_of_the_domain_sends_a_value_its_question_accepts():
                 # As Rasa's interpolator sends it: the domain doubles the braces (domain.yml).
                 payload = interpolate_text(button["payload"], {})
                 assert payload.startswith('/inform{"answer": '), (slot, button)
-                value = json.loads(payload[len("/inform"):])["answer"]
+                value = json.loads(payload[len("/inform") :])["answer"]
                 entities = [{"entity": "answer", "value": value}]
                 found = answers.read(payload, [slot], slot, intent="inform", entities=entities)
                 assert answers.valid(slot, found.get(slot)), (slot, button)
@@ -296,9 +320,17 @@ def test_every_answer_button_of_the_domain_sends_a_value_its_question_accepts():
 
 @pytest.mark.parametrize(
     "slot, value, expected",
-    [("ongoing", "yes", True), ("ongoing", "sure", False), ("money_amount", 3000, True),
-     ("money_amount", -5, False), ("money_amount", True, False), ("entered_info", "card,app", True),
-     ("entered_info", "card,root", False), ("platform", "/inform", False), ("platform", "X", True)],
+    [
+        ("ongoing", "yes", True),
+        ("ongoing", "sure", False),
+        ("money_amount", 3000, True),
+        ("money_amount", -5, False),
+        ("money_amount", True, False),
+        ("entered_info", "card,app", True),
+        ("entered_info", "card,root", False),
+        ("platform", "/inform", False),
+        ("platform", "X", True),
+    ],
 )
 def test_valid_rejects_what_no_reader_gives(slot, value, expected):
     assert answers.valid(slot, value) is expected
@@ -325,8 +357,13 @@ def test_what_is_not_an_answer_and_what_still_is(slot, text, intent, expected):
 
 
 def test_a_named_service_answers_the_question_asked_beside_another_answer():
-    found = answers.read("LINEのオープンチャットです。家に人が来たりはしてないです", plans.PLANS["privacy"],
-                         "platform", entities=[{"entity": "sns_platform", "value": "LINE"}], trouble_type="privacy")
+    found = answers.read(
+        "LINEのオープンチャットです。家に人が来たりはしてないです",
+        plans.PLANS["privacy"],
+        "platform",
+        entities=[{"entity": "sns_platform", "value": "LINE"}],
+        trouble_type="privacy",
+    )
     assert found == {"platform": "LINE", "offline_contact": "no"}
 
 

@@ -1,4 +1,5 @@
 """The article catalogue: its content, its validation, free reading and the search."""
+
 import os
 import re
 import subprocess
@@ -10,9 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nettrouble.content import articles
-
-from nettrouble.content import service
+from nettrouble.content import articles, service
 from nettrouble.core.clock import JST
 from nettrouble.core.datafiles import TROUBLE_TYPES, DataFileError
 from nettrouble.core.japanese import content_lemmas
@@ -80,8 +79,7 @@ def test_defamation_related_articles_carry_the_campaign_window(shipped):
     carrying = set()
     for article in shipped.articles:
         about_defamation = article.category == "defamation" or (
-            article.category == "own_post"
-            and related.search(" ".join((article.title, article.summary, *article.tags)))
+            article.category == "own_post" and related.search(" ".join((article.title, article.summary, *article.tags)))
         )
         if about_defamation:
             assert CAMPAIGN_WINDOW in article.free_windows, article.id
@@ -89,9 +87,7 @@ def test_defamation_related_articles_carry_the_campaign_window(shipped):
             carrying.add(article.id)
     assert {"retweet-defamation", "anonymous-slander-poster", "disclosure-request-lawyer"} <= carrying
     # Articles of other types stay for members only.
-    assert all(
-        not a.free_windows for a in shipped.articles if a.category not in ("defamation", "own_post")
-    )
+    assert all(not a.free_windows for a in shipped.articles if a.category not in ("defamation", "own_post"))
 
 
 def test_texts_draw_no_legal_conclusions(shipped):
@@ -240,10 +236,13 @@ def test_folded_summaries_lose_the_space_between_sentences(tmp_path):
         {"topics": {t: "話題" for t in TROUBLE_TYPES}, "articles": [valid_article()]},
         allow_unicode=True,
     )
-    path.write_text(document.replace(
-        "summary: 最初にすることをまとめました。相談先も紹介します。",
-        "summary: >-\n    最初にすることをまとめました。\n    相談先も紹介します。",
-    ), encoding="utf-8")
+    path.write_text(
+        document.replace(
+            "summary: 最初にすることをまとめました。相談先も紹介します。",
+            "summary: >-\n    最初にすることをまとめました。\n    相談先も紹介します。",
+        ),
+        encoding="utf-8",
+    )
     assert articles.load(path).articles[0].summary == "最初にすることをまとめました。相談先も紹介します。"
 
 
@@ -299,9 +298,7 @@ def test_free_window_boundaries_are_midnight_in_japan(shipped, moment, free):
 
 
 @pytest.mark.parametrize("moment, free", BOUNDARIES, ids=[m.isoformat() for m, _ in BOUNDARIES])
-def test_free_window_boundaries_hold_with_the_server_in_another_zone(
-    shipped, server_in_new_york, moment, free
-):
+def test_free_window_boundaries_hold_with_the_server_in_another_zone(shipped, server_in_new_york, moment, free):
     assert time.localtime(0).tm_hour != 9  # the process really is not on Japan time
     assert articles.is_free(by_id(shipped, "retweet-defamation"), moment) is free
 
@@ -426,10 +423,7 @@ def test_ties_go_to_the_topic_then_to_the_catalogue_order(tmp_path):
 
 
 def test_search_is_deterministic(shipped_index):
-    runs = {
-        tuple(a.id for a in shipped_index.search("偽サイトに入力した", "phishing", LATE))
-        for _ in range(5)
-    }
+    runs = {tuple(a.id for a in shipped_index.search("偽サイトに入力した", "phishing", LATE)) for _ in range(5)}
     assert len(runs) == 1
 
 
@@ -488,9 +482,7 @@ def test_the_offer_lists_title_line_link_and_free_reading(shipped):
 
 def test_an_offer_of_free_articles_only_needs_no_joining_note(shipped):
     facts = service.facts()
-    text = articles.offer_text(
-        [by_id(shipped, "retweet-defamation")], datetime(2020, 7, 31, 23, 59, tzinfo=JST), facts
-    )
+    text = articles.offer_text([by_id(shipped, "retweet-defamation")], datetime(2020, 7, 31, 23, 59, tzinfo=JST), facts)
     assert "月額" not in text and "今なら無料" in text
 
 
@@ -511,7 +503,5 @@ def test_index_is_built_once_and_not_at_import():
         "assert a.index() is a.index()\n"
         "print('ok')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -1,5 +1,6 @@
 """The time budget of scripts/bench.py on synthetic timing records in the format of
 nettrouble/monitoring/timing.py's docstring: reading them, matching them to turns, medians, shares, tables."""
+
 import json
 
 import pytest
@@ -7,22 +8,63 @@ import pytest
 from scripts.bench_lib import budget
 
 
-def record(conversation, request=50.0, nlu=10.0, policy=6.0, load=3.0, save=4.0, channel=2.0,
-           calls=(), events=100, statements=5, rows=7, cpu=40.0, policy_runs=4):
+def record(
+    conversation,
+    request=50.0,
+    nlu=10.0,
+    policy=6.0,
+    load=3.0,
+    save=4.0,
+    channel=2.0,
+    calls=(),
+    events=100,
+    statements=5,
+    rows=7,
+    cpu=40.0,
+    policy_runs=4,
+):
     """A Rasa server record; ``calls`` are (name, ms, request_bytes, response_bytes, server_ms,
     server_db_ms, server_db_statements, server_db_rows)."""
-    actions = [{"name": name, "ms": ms, "request_bytes": sent, "response_bytes": received, "server_ms": server,
-                "server_cpu_ms": server, "server_db_ms": db, "server_db_statements": stmts, "server_db_rows": db_rows}
-               for name, ms, sent, received, server, db, stmts, db_rows in calls]
-    spans = {"request": request, "turn": request - channel, "channel": channel, "nlu": nlu, "policy": policy,
-             "tracker_load": load, "tracker_save": save}
+    actions = [
+        {
+            "name": name,
+            "ms": ms,
+            "request_bytes": sent,
+            "response_bytes": received,
+            "server_ms": server,
+            "server_cpu_ms": server,
+            "server_db_ms": db,
+            "server_db_statements": stmts,
+            "server_db_rows": db_rows,
+        }
+        for name, ms, sent, received, server, db, stmts, db_rows in calls
+    ]
+    spans = {
+        "request": request,
+        "turn": request - channel,
+        "channel": channel,
+        "nlu": nlu,
+        "policy": policy,
+        "tracker_load": load,
+        "tracker_save": save,
+    }
     if actions:
         spans["actions"] = sum(call["ms"] for call in actions)
     return {
-        "process": "rasa", "conversation": conversation, "path": "/webhooks/rest/webhook", "t": 1765000000.1,
+        "process": "rasa",
+        "conversation": conversation,
+        "path": "/webhooks/rest/webhook",
+        "t": 1765000000.1,
         "spans_ms": spans,
-        "counts": {"turn": 1, "nlu": 1, "policy": policy_runs, "actions": len(actions), "tracker_load": 1,
-                   "tracker_save": 1, "tracker_events": events},
+        "counts": {
+            "turn": 1,
+            "nlu": 1,
+            "policy": policy_runs,
+            "actions": len(actions),
+            "tracker_load": 1,
+            "tracker_save": 1,
+            "tracker_events": events,
+        },
         "actions": actions,
         "db": {"statements": statements, "ms": 3.2, "rows_written": rows, "select": 2, "insert": 3},
         "cpu_ms": cpu,
@@ -51,8 +93,10 @@ def test_read_records_of_a_file_not_written_is_nothing(tmp_path):
 def test_match_turns_by_conversation_and_order():
     records = [
         record("bench-warmup-0", request=1.0),
-        record("bench-seq-1", request=10.0), record("bench-seq-2", request=20.0),
-        record("bench-seq-1", request=11.0), record("bench-seq-2", request=21.0),
+        record("bench-seq-1", request=10.0),
+        record("bench-seq-2", request=20.0),
+        record("bench-seq-1", request=11.0),
+        record("bench-seq-2", request=21.0),
         record("bench-seq-2", request=22.0),  # the turn that failed: not a measured turn
         record("bench-c8-9", request=99.0),
     ]
@@ -63,9 +107,15 @@ def test_match_turns_by_conversation_and_order():
 
 
 def test_turn_figures_sum_the_action_calls_and_count_absent_parts_as_zero():
-    figures = budget.turn_figures(record(
-        "a", calls=[("validate_triage_form", 10.0, 21000, 300, 6.0, 1.0, 3, 1),
-                    ("action_offer_articles", 5.0, 22000, 900, 2.0, 0.5, 1, 0)]))
+    figures = budget.turn_figures(
+        record(
+            "a",
+            calls=[
+                ("validate_triage_form", 10.0, 21000, 300, 6.0, 1.0, 3, 1),
+                ("action_offer_articles", 5.0, 22000, 900, 2.0, 0.5, 1, 0),
+            ],
+        )
+    )
     assert figures["actions"] == 15.0
     assert figures["action_calls"] == 2.0
     assert figures["action_server_ms"] == 8.0
@@ -80,18 +130,30 @@ def test_turn_figures_sum_the_action_calls_and_count_absent_parts_as_zero():
 
 
 def test_budget_gives_medians_per_turn_and_over_all_turns():
-    first = [record(f"s{n}", request=r, nlu=n_ms, calls=[("action_start_triage", a, 20480 * (n + 1), 1024, 5.0, 1.0, 2, 1)])
-             for n, (r, n_ms, a) in enumerate([(40.0, 8.0, 10.0), (60.0, 12.0, 30.0), (50.0, 10.0, 20.0)])]
+    first = [
+        record(f"s{n}", request=r, nlu=n_ms, calls=[("action_start_triage", a, 20480 * (n + 1), 1024, 5.0, 1.0, 2, 1)])
+        for n, (r, n_ms, a) in enumerate([(40.0, 8.0, 10.0), (60.0, 12.0, 30.0), (50.0, 10.0, 20.0)])
+    ]
     second = [record(f"s{n}", request=r) for n, r in enumerate([100.0, 80.0, 90.0])]
-    found = budget.budget({0: first, 1: second}, ["ツイッターで悪口", "自分です"],
-                          {0: [45.0, 65.0, 55.0], 1: [105.0, 85.0, 95.0]})
+    found = budget.budget(
+        {0: first, 1: second}, ["ツイッターで悪口", "自分です"], {0: [45.0, 65.0, 55.0], 1: [105.0, 85.0, 95.0]}
+    )
     assert found["records"] == 6
     one, two = found["turns"]
     assert one["turn"] == "1. ツイッターで悪口" and one["conversations"] == 3
     assert one["reply_ms"] == 55.0
     assert one["figures"]["request"] == 50.0 and one["figures"]["nlu"] == 10.0
-    assert one["actions"] == [{"name": "action_start_triage", "calls": 3, "ms": 20.0, "request_kb": 40.0,
-                               "response_kb": 1.0, "server_ms": 5.0, "server_db_ms": 1.0}]
+    assert one["actions"] == [
+        {
+            "name": "action_start_triage",
+            "calls": 3,
+            "ms": 20.0,
+            "request_kb": 40.0,
+            "response_kb": 1.0,
+            "server_ms": 5.0,
+            "server_db_ms": 1.0,
+        }
+    ]
     assert two["figures"]["request"] == 90.0 and two["actions"] == []
     total = found["total"]
     assert total["conversations"] == 6
@@ -109,9 +171,19 @@ def test_a_turn_without_records_is_missing_not_zero():
 
 
 def test_shares_add_up_to_the_request_time():
-    records = [record("a", request=100.0, channel=5.0, load=10.0, nlu=20.0, policy=15.0, save=10.0,
-                      calls=[("x", 30.0, 1, 1, 1.0, 0.0, 0, 0)]),
-               record("b", request=100.0, channel=5.0, load=10.0, nlu=20.0, policy=15.0, save=10.0)]
+    records = [
+        record(
+            "a",
+            request=100.0,
+            channel=5.0,
+            load=10.0,
+            nlu=20.0,
+            policy=15.0,
+            save=10.0,
+            calls=[("x", 30.0, 1, 1, 1.0, 0.0, 0, 0)],
+        ),
+        record("b", request=100.0, channel=5.0, load=10.0, nlu=20.0, policy=15.0, save=10.0),
+    ]
     found = budget.shares(records)
     assert found["actions"] == pytest.approx(0.15)
     assert found["nlu"] == pytest.approx(0.20)
@@ -124,13 +196,17 @@ def test_shares_add_up_to_the_request_time():
 def test_budget_and_action_tables():
     found = budget.budget(
         {0: [record("s0", calls=[("validate_triage_form", 12.0, 21504, 307, 6.0, 1.0, 3, 1)])]},
-        ["ツイッター|X で悪口"], {0: [52.0]})
+        ["ツイッター|X で悪口"],
+        {0: [52.0]},
+    )
     table = budget.budget_table(found).splitlines()
     assert table[0].startswith("| Turn | Reply, client (ms) | Request (ms) |")
     assert table[1] == "|---" + "|---:" * (len(budget.BUDGET_HEADER) - 1) + "|"
     # A "|" in a message must not add a column.
-    assert table[2] == ("| 1. ツイッター\\|X で悪口 | 52.0 | 50.0 | 2.0 | 10.0 | 6.0 (4) | 3.0 | 4.0 | 12.0 (1) "
-                        "| 13.0 | 5 / 7 | 3 / 1 | 40.0 | 100 |")
+    assert table[2] == (
+        "| 1. ツイッター\\|X で悪口 | 52.0 | 50.0 | 2.0 | 10.0 | 6.0 (4) | 3.0 | 4.0 | 12.0 (1) "
+        "| 13.0 | 5 / 7 | 3 / 1 | 40.0 | 100 |"
+    )
     assert table[3].startswith("| All turns | 52.0 | 50.0 |")
     assert len(table) == 4
     calls = budget.actions_table(found).splitlines()

@@ -1,6 +1,7 @@
 """The growth measurement of scripts/bench.py: windows, the summary of a long conversation on
 synthetic latencies and timing records, its table, and the long conversation played against a
 local server standing in for Rasa."""
+
 import asyncio
 import json
 
@@ -28,13 +29,24 @@ def test_script_repeats_in_order():
 def grown_record(turn):
     """A record whose times and sizes grow with the turn number."""
     return {
-        "process": "rasa", "conversation": "g",
-        "spans_ms": {"request": 10.0 * turn, "channel": 2.0, "nlu": 8.0, "policy": float(turn),
-                     "tracker_load": 0.5 * turn, "tracker_save": 3.0, "actions": 2.0 * turn},
+        "process": "rasa",
+        "conversation": "g",
+        "spans_ms": {
+            "request": 10.0 * turn,
+            "channel": 2.0,
+            "nlu": 8.0,
+            "policy": float(turn),
+            "tracker_load": 0.5 * turn,
+            "tracker_save": 3.0,
+            "actions": 2.0 * turn,
+        },
         "counts": {"tracker_events": 14 * (turn - 1)},
-        "actions": [{"name": "a", "ms": turn, "request_bytes": 1024 * turn},
-                    {"name": "b", "ms": turn, "request_bytes": 1024 * (turn + 1)}],
-        "db": {}, "cpu_ms": 1.0,
+        "actions": [
+            {"name": "a", "ms": turn, "request_bytes": 1024 * turn},
+            {"name": "b", "ms": turn, "request_bytes": 1024 * (turn + 1)},
+        ],
+        "db": {},
+        "cpu_ms": 1.0,
     }
 
 
@@ -74,8 +86,9 @@ def test_summarise_a_bot_without_records():
 
 
 def test_table_shows_only_the_figures_each_bot_has():
-    ours = growth.summarise(30, [float(t) for t in range(1, 31)], [grown_record(t) for t in range(1, 31)],
-                            {10: 130, 20: 270, 30: 410})
+    ours = growth.summarise(
+        30, [float(t) for t in range(1, 31)], [grown_record(t) for t in range(1, 31)], {10: 130, 20: 270, 30: 410}
+    )
     plain = growth.summarise(30, [20.0] * 30, [], {10: 40, 20: 80, 30: 120})
     table = growth.table([("This bot", ours), ("Plain + SQL store", plain)]).splitlines()
     assert table[0] == "| Figure | turns 1–10 | turns 10–20 | turns 20–30 | Last / first |"
@@ -97,19 +110,30 @@ def rest_reply(*texts):
 def test_long_conversation_goes_on_after_failures_and_counts_confusion():
     server = RecordingServer().start()
     try:
-        server.answer("/webhooks/rest/webhook",
-                      (200, rest_reply("こんにちは。")),
-                      (500, {"error": "boom"}),
-                      (200, []),
-                      (200, rest_reply("申し訳ございません、うまく読み取れませんでした。")),
-                      (200, rest_reply("受付番号は NT-2007-12345-6 です。")),
-                      (200, rest_reply("ただいまお返事をご用意できませんでした。")))
+        server.answer(
+            "/webhooks/rest/webhook",
+            (200, rest_reply("こんにちは。")),
+            (500, {"error": "boom"}),
+            (200, []),
+            (200, rest_reply("申し訳ございません、うまく読み取れませんでした。")),
+            (200, rest_reply("受付番号は NT-2007-12345-6 です。")),
+            (200, rest_reply("ただいまお返事をご用意できませんでした。")),
+        )
         server.answer("/conversations/bench-growth-7/tracker", (200, {"events": [{}] * 12}), (500, {}))
         client = traffic.Client(server.url, "token", ["ただいまお返事をご用意できませんでした。"])
-        turns = [Turn("こんにちは"), Turn("a"), Turn("b"), Turn("c"), Turn("/request_human", expect=r"NT-\d"),
-                 Turn("d")]
-        played = asyncio.run(traffic.long_conversation(
-            client, "bench-growth-7", turns, ["うまく読み取れませんでした"], events_after=[2, 6]))
+        turns = [
+            Turn("こんにちは"),
+            Turn("a"),
+            Turn("b"),
+            Turn("c"),
+            Turn("/request_human", expect=r"NT-\d"),
+            Turn("d"),
+        ]
+        played = asyncio.run(
+            traffic.long_conversation(
+                client, "bench-growth-7", turns, ["うまく読み取れませんでした"], events_after=[2, 6]
+            )
+        )
     finally:
         server.stop()
     assert [ms is None for ms in played.latencies_ms] == [False, True, True, False, False, True]

@@ -1,4 +1,5 @@
 """The pure parts of scripts/bench.py: statistics, the table, the checks of each reply."""
+
 import json
 import re
 
@@ -99,8 +100,10 @@ def test_markdown_table():
         stats.Row("Throughput | 8 senders", "turns/s", 4.0, None, 5.0),
     ]
     table = stats.markdown_table(rows, "This bot", "Plain `rasa init`", "Plain + SQL store").splitlines()
-    assert table[0] == ("| Figure | This bot | Plain `rasa init` | Plain + SQL store | Ratio (ours / plain) "
-                        "| Ratio (ours / plain-SQL) |")
+    assert table[0] == (
+        "| Figure | This bot | Plain `rasa init` | Plain + SQL store | Ratio (ours / plain) "
+        "| Ratio (ours / plain-SQL) |"
+    )
     assert table[1] == "|---|---:|---:|---:|---:|---:|"
     assert table[2] == "| Training, cold (s) | 85.0 | 170.0 | 170.0 | 0.50 | 0.50 |"
     # A "|" in a figure name must not add a column; a missing figure has no ratio.
@@ -111,15 +114,23 @@ def test_markdown_table():
 def test_row_as_dict_is_json_ready():
     row = stats.Row("NLU parse latency p50", "ms", 12.0, 8.0, 10.0)
     assert json.loads(json.dumps(row.as_dict())) == {
-        "figure": "NLU parse latency p50", "unit": "ms", "ours": 12.0, "plain": 8.0, "plain_sql": 10.0,
-        "ratio": 1.5, "ratio_sql": 1.2,
+        "figure": "NLU parse latency p50",
+        "unit": "ms",
+        "ours": 12.0,
+        "plain": 8.0,
+        "plain_sql": 10.0,
+        "ratio": 1.5,
+        "ratio_sql": 1.2,
     }
 
 
 def goal_rows(**ratios_sql):
     """Rows of every goal's figure with ours / plain-SQL as given (plain-SQL 100)."""
-    return [stats.Row(figure, "x", ratios_sql[key] * 100, 50.0, 100.0) for key, (figure, _, _) in
-            zip(("p50", "p95", "t8", "t32", "p95_32", "memory"), stats.GOALS) if key in ratios_sql]
+    return [
+        stats.Row(figure, "x", ratios_sql[key] * 100, 50.0, 100.0)
+        for key, (figure, _, _) in zip(("p50", "p95", "t8", "t32", "p95_32", "memory"), stats.GOALS)
+        if key in ratios_sql
+    ]
 
 
 def test_goals_are_measured_against_plain_sql():
@@ -128,7 +139,12 @@ def test_goals_are_measured_against_plain_sql():
     assert found[0].line() == ("Reply latency over REST p50, one sender: ours / plain-SQL 0.80, goal ≤ 0.80: met")
     assert found[3].line() == ("Throughput, 32 concurrent senders: ours / plain-SQL 1.10, goal ≥ 1.20: not met")
     assert json.loads(json.dumps(found[2].as_dict())) == {
-        "figure": "Throughput, 8 concurrent senders", "bound": 1.2, "at_most": False, "ratio": 1.2, "met": True}
+        "figure": "Throughput, 8 concurrent senders",
+        "bound": 1.2,
+        "at_most": False,
+        "ratio": 1.2,
+        "met": True,
+    }
 
 
 def test_a_goal_without_its_figure_is_not_measured_not_failed():
@@ -145,7 +161,9 @@ def rest_body(*texts):
 
 def test_reply_problem_accepts_an_expected_reply():
     turn = Turn("/request_human", expect=r"NT-\d{4}-\d{5}-\d")
-    assert reply_problem(200, rest_body("ありがとうございます。", "受付番号は NT-2007-58565-3 です。"), turn, []) is None
+    assert (
+        reply_problem(200, rest_body("ありがとうございます。", "受付番号は NT-2007-58565-3 です。"), turn, []) is None
+    )
     assert reply_problem(200, rest_body("Hey! How are you?"), Turn("hello"), []) is None
 
 
@@ -181,11 +199,13 @@ def test_phone_numbers_are_distinct_and_well_formed():
 
 
 def test_training_was_cold_reads_the_rasa_log():
-    log = "\n".join([
-        "INFO rasa.engine.training.hooks - Starting to train component 'SudachiTokenizer'.",
-        "INFO rasa.engine.training.hooks - Finished training component 'SudachiTokenizer'.",
-        "INFO rasa.engine.training.hooks - Finished training component 'RulePolicy'.",
-    ])
+    log = "\n".join(
+        [
+            "INFO rasa.engine.training.hooks - Starting to train component 'SudachiTokenizer'.",
+            "INFO rasa.engine.training.hooks - Finished training component 'SudachiTokenizer'.",
+            "INFO rasa.engine.training.hooks - Finished training component 'RulePolicy'.",
+        ]
+    )
     assert bots.training_was_cold(log) == (2, 0)
     warm = log + "\nINFO rasa.engine.training.hooks - Restored component 'RulePolicy' from cache."
     assert bots.training_was_cold(warm) == (2, 1)
@@ -204,9 +224,13 @@ def test_sql_endpoints_adds_the_store_to_the_plain_endpoints(tmp_path):
     # `rasa init`'s endpoints.yml is comments only; another one keeps its other endpoints.
     database = tmp_path / "tracker.db"
     assert yaml.safe_load(bots.sql_endpoints("# action_endpoint:\n#  url: x\n", database)) == {
-        "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(database)}}
-    endpoints = yaml.safe_load(bots.sql_endpoints(
-        "action_endpoint:\n  url: http://localhost:5055/webhook\ntracker_store:\n  type: redis\n", database))
+        "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(database)}
+    }
+    endpoints = yaml.safe_load(
+        bots.sql_endpoints(
+            "action_endpoint:\n  url: http://localhost:5055/webhook\ntracker_store:\n  type: redis\n", database
+        )
+    )
     assert endpoints["action_endpoint"] == {"url": "http://localhost:5055/webhook"}
     assert endpoints["tracker_store"]["type"] == "SQL"
     with pytest.raises(BenchError):

@@ -1,17 +1,30 @@
 """The capacity plan is arithmetic on the measured per-turn costs (scripts/capacity_plan.py)."""
+
 from scripts import capacity_plan
 
 CAPACITY = {
-    "generated": "2026-12-07T12:00:00+00:00", "machine": {"cpus": 2},
-    "runs": {"2 servers": {
-        "turns": 400,
-        "cpu_ms_per_turn": {"Rasa server A": 15.0, "Rasa server B": 15.0, "action server A": 1.5,
-                            "action server B": 1.5, "PostgreSQL": 3.0, "Redis": 0.45, "client (this script)": 1.0},
-        "redis_commands_per_turn": 15.0,
-        "postgres_per_turn": {"rasa": {"xact_commit": 1.0, "tup_inserted": 13.0, "tup_returned": 20.0},
-                              "nettrouble": {"xact_commit": 0.5, "tup_inserted": 1.0, "tup_returned": 10.0}},
-        "postgres_statements_per_turn": {"rasa": 5.0, "nettrouble": 2.0},
-    }},
+    "generated": "2026-12-07T12:00:00+00:00",
+    "machine": {"cpus": 2},
+    "runs": {
+        "2 servers": {
+            "turns": 400,
+            "cpu_ms_per_turn": {
+                "Rasa server A": 15.0,
+                "Rasa server B": 15.0,
+                "action server A": 1.5,
+                "action server B": 1.5,
+                "PostgreSQL": 3.0,
+                "Redis": 0.45,
+                "client (this script)": 1.0,
+            },
+            "redis_commands_per_turn": 15.0,
+            "postgres_per_turn": {
+                "rasa": {"xact_commit": 1.0, "tup_inserted": 13.0, "tup_returned": 20.0},
+                "nettrouble": {"xact_commit": 0.5, "tup_inserted": 1.0, "tup_returned": 10.0},
+            },
+            "postgres_statements_per_turn": {"rasa": 5.0, "nettrouble": 2.0},
+        }
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """The case store: one case per conversation and trouble, atomic creation, lookup, filters,
 status changes, caller check and export."""
+
 import csv
 import io
 import threading
@@ -8,24 +9,14 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, inspect, select
 
-from nettrouble.cases import export
-
-from nettrouble.cases import schema
-
-from nettrouble.cases import summary
-
-from nettrouble.cases import store
-
-from nettrouble.eligibility import identity
-
-from nettrouble.eligibility import ledger
-
-from nettrouble.notify import outbox
+from nettrouble.cases import export, schema, store, summary
+from nettrouble.cases.reference import damm, parse_reference
 from nettrouble.cases.schema import CaseDraft, CaseError
 from nettrouble.core.clock import JST
 from nettrouble.core.masking import EMAIL_MASK, PHONE_MASK
-from nettrouble.cases.reference import damm, parse_reference
 from nettrouble.core.settings import settings
+from nettrouble.eligibility import identity, ledger
+from nettrouble.notify import outbox
 
 SECRET = "test-person-key-secret"
 NUMBER = "090-1234-5678"
@@ -100,8 +91,12 @@ def test_asking_again_returns_the_same_case_with_later_answers_but_the_same_summ
     first, created = store.open_case(engine, draft(), at=jst(2026, 7, 15, 11, 0))
     again, created_again = store.open_case(
         engine,
-        draft(triage_answers={"ongoing": False, "money_lost": True}, urgency=["minor", "danger"],
-              articles_shown=["anonymous-slander"], summary="追加の説明です"),
+        draft(
+            triage_answers={"ongoing": False, "money_lost": True},
+            urgency=["minor", "danger"],
+            articles_shown=["anonymous-slander"],
+            summary="追加の説明です",
+        ),
         at=jst(2026, 7, 15, 11, 5),
     )
     assert created and not created_again and again.reference == first.reference
@@ -164,23 +159,17 @@ def test_concurrent_handoffs_for_one_trouble_make_one_case(engine):
 
 def test_eligible_case_reserves_the_free_consultation(engine):
     key = person()
-    case, _ = store.open_case(
-        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
-    )
+    case, _ = store.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key))
     assert case.eligibility == "eligible" and case.person_key == key
     assert ledger.holder(engine, "sns-2020", key).case_reference == case.reference
     # The same case again keeps it.
-    again, _ = store.open_case(
-        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
-    )
+    again, _ = store.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key))
     assert again.eligibility == "eligible"
 
 
 def test_second_case_of_the_same_person_is_already_used(engine):
     key = person()
-    first, _ = store.open_case(
-        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
-    )
+    first, _ = store.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key))
     second, _ = store.open_case(
         engine,
         draft(conversation_id="conv-2", eligibility="eligible", eligibility_campaign="sns-2020", person_key=key),
@@ -191,8 +180,9 @@ def test_second_case_of_the_same_person_is_already_used(engine):
 
 def test_a_later_handoff_never_changes_the_decision_the_claim_or_the_summary(engine):
     key = person()
-    case, _ = store.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020",
-                                            person_key=key, summary="最初の説明"))
+    case, _ = store.open_case(
+        engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key, summary="最初の説明")
+    )
     for forged in (
         draft(eligibility="member", eligibility_campaign="other", person_key=person("08011112222"), summary="上書き"),
         draft(eligibility=None, summary=""),
@@ -200,42 +190,63 @@ def test_a_later_handoff_never_changes_the_decision_the_claim_or_the_summary(eng
         again, created = store.open_case(engine, forged)
         assert not created and again.reference == case.reference
         assert (again.eligibility, again.eligibility_campaign, again.person_key, again.summary, again.claim_state) == (
-            "eligible", "sns-2020", key, "最初の説明", ledger.PENDING)
+            "eligible",
+            "sns-2020",
+            key,
+            "最初の説明",
+            ledger.PENDING,
+        )
     assert ledger.holder(engine, "sns-2020", key).case_reference == case.reference
 
 
 def test_an_unproved_claim_is_pending_and_a_second_unproved_one_finds_the_number_held(engine):
     key = person()
     first, _ = store.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key))
-    second, _ = store.open_case(engine, draft(conversation_id="conv-2", eligibility="eligible",
-                                              eligibility_campaign="sns-2020", person_key=key))
+    second, _ = store.open_case(
+        engine, draft(conversation_id="conv-2", eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
+    )
     assert (first.claim_state, second.eligibility, second.claim_state) == (ledger.PENDING, "already_used", None)
 
 
 def test_a_proved_claim_takes_the_number_and_the_pending_case_records_its_release(engine):
     key = person()
     typed_by_someone_else, _ = store.open_case(
-        engine, draft(conversation_id="web-attacker", eligibility="eligible", eligibility_campaign="sns-2020", person_key=key))
-    owner, _ = store.open_case(engine, draft(conversation_id="sms-owner", eligibility="eligible",
-                                             eligibility_campaign="sns-2020", person_key=key,
-                                             proved_by=ledger.VIA_SMS_SENDER))
+        engine,
+        draft(conversation_id="web-attacker", eligibility="eligible", eligibility_campaign="sns-2020", person_key=key),
+    )
+    owner, _ = store.open_case(
+        engine,
+        draft(
+            conversation_id="sms-owner",
+            eligibility="eligible",
+            eligibility_campaign="sns-2020",
+            person_key=key,
+            proved_by=ledger.VIA_SMS_SENDER,
+        ),
+    )
     assert (owner.eligibility, owner.claim_state) == ("eligible", ledger.CONFIRMED)
     assert store.get_case(engine, typed_by_someone_else.reference).claim_state == ledger.RELEASED
     assert ledger.holder(engine, "sns-2020", key).case_reference == owner.reference
 
 
 def test_a_proof_that_the_user_did_not_give_is_ignored(engine):
-    case, _ = store.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020",
-                                            person_key=person(), proved_by="because_i_say_so"))
+    case, _ = store.open_case(
+        engine,
+        draft(
+            eligibility="eligible", eligibility_campaign="sns-2020", person_key=person(), proved_by="because_i_say_so"
+        ),
+    )
     assert case.claim_state == ledger.PENDING
 
 
 def test_staff_confirming_the_caller_confirms_the_claim(engine):
     key = person()
-    attacker, _ = store.open_case(engine, draft(conversation_id="web-a", eligibility="eligible",
-                                                eligibility_campaign="sns-2020", person_key=key))
-    owner, _ = store.open_case(engine, draft(conversation_id="web-b", eligibility="eligible",
-                                             eligibility_campaign="sns-2020", person_key=key))
+    attacker, _ = store.open_case(
+        engine, draft(conversation_id="web-a", eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
+    )
+    owner, _ = store.open_case(
+        engine, draft(conversation_id="web-b", eligibility="eligible", eligibility_campaign="sns-2020", person_key=key)
+    )
     assert owner.eligibility == "already_used"
     assert store.confirm_caller(engine, owner.reference, "080-9999-0000") == (schema.NO_MATCH, None)
     assert store.confirm_caller(engine, owner.reference, NUMBER) == (store.CONFIRMED, None)
@@ -255,8 +266,12 @@ def test_confirming_a_case_outside_the_free_consultation_claims_nothing(engine):
 
 def test_a_pending_claim_past_its_time_reads_expired(engine):
     key = person()
-    case, _ = store.open_case(engine, draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key),
-                              at=jst(2026, 7, 15, 11, 0), pending_for=timedelta(hours=1))
+    case, _ = store.open_case(
+        engine,
+        draft(eligibility="eligible", eligibility_campaign="sns-2020", person_key=key),
+        at=jst(2026, 7, 15, 11, 0),
+        pending_for=timedelta(hours=1),
+    )
     assert store.claim_state_at(engine, case, jst(2026, 7, 15, 11, 30)) == ledger.PENDING
     assert store.claim_state_at(engine, case, jst(2026, 7, 15, 12, 0)) == ledger.EXPIRED
 
@@ -323,8 +338,9 @@ def test_outbox_row_is_written_with_the_case_when_notifying(engine, monkeypatch)
     assert count(engine, outbox.outbox) == 0
     monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "http://127.0.0.1:9/hook")
     settings.cache_clear()
-    case, _ = store.open_case(engine, draft(person_key=person(), eligibility="eligible",
-                                            eligibility_campaign="sns-2020"))
+    case, _ = store.open_case(
+        engine, draft(person_key=person(), eligibility="eligible", eligibility_campaign="sns-2020")
+    )
     store.open_case(engine, draft())  # asking again does not notify again
     with engine.connect() as connection:
         rows = connection.execute(select(outbox.outbox)).all()
@@ -350,7 +366,8 @@ def several(engine):
     made = {}
     made["a"] = store.open_case(engine, draft(conversation_id="a", urgency=[]), at=jst(2026, 7, 1, 0, 30))[0]
     made["b"] = store.open_case(
-        engine, draft(conversation_id="b", trouble_type="phishing", urgency=["self_harm", "minor"]),
+        engine,
+        draft(conversation_id="b", trouble_type="phishing", urgency=["self_harm", "minor"]),
         at=jst(2026, 7, 2, 12, 0),
     )[0]
     made["c"] = store.open_case(
@@ -384,7 +401,9 @@ def test_date_filters_are_japan_dates_inclusive(engine, several):
     assert refs(store.list_cases(engine, date_to=date(2026, 6, 30))) == []
     assert refs(store.list_cases(engine, date_from=date(2026, 7, 3))) == [c.reference]
     assert refs(store.list_cases(engine, date_from=date(2026, 7, 2), date_to=date(2026, 7, 3))) == [
-        c.reference, b.reference]
+        c.reference,
+        b.reference,
+    ]
     assert refs(store.list_cases(engine, date_from="2026-07-03", date_to=" 2026-07-03 ")) == [c.reference]
     moment = datetime(2026, 7, 2, 3, 0, tzinfo=timezone.utc)  # 12:00 in Japan, exclusive end
     assert refs(store.list_cases(engine, date_to=moment)) == [a.reference]
@@ -392,8 +411,17 @@ def test_date_filters_are_japan_dates_inclusive(engine, several):
 
 @pytest.mark.parametrize(
     "filters",
-    [dict(status="open"), dict(urgency="scary"), dict(limit=0), dict(limit=10_000), dict(offset=-1),
-     dict(limit="5"), dict(date_from="2026-13-01"), dict(date_to="yesterday"), dict(date_from=20260701)],
+    [
+        dict(status="open"),
+        dict(urgency="scary"),
+        dict(limit=0),
+        dict(limit=10_000),
+        dict(offset=-1),
+        dict(limit="5"),
+        dict(date_from="2026-13-01"),
+        dict(date_to="yesterday"),
+        dict(date_from=20260701),
+    ],
 )
 def test_bad_filters_are_refused(engine, filters):
     with pytest.raises(CaseError) as error:
@@ -458,8 +486,9 @@ def test_two_agents_at_once_one_wins(engine, monkeypatch):
 
 
 def test_matches_person(engine):
-    with_key, _ = store.open_case(engine, draft(person_key=person(), eligibility="eligible",
-                                                eligibility_campaign="sns-2020"))
+    with_key, _ = store.open_case(
+        engine, draft(person_key=person(), eligibility="eligible", eligibility_campaign="sns-2020")
+    )
     without, _ = store.open_case(engine, draft(conversation_id="other"))
     assert store.matches_person(engine, with_key.reference, "０９０ー１２３４ー５６７８") == schema.MATCH
     assert store.matches_person(engine, with_key.reference, "+81 90 1234 5678") == schema.MATCH
@@ -471,14 +500,22 @@ def test_matches_person(engine):
 
 
 def test_export_csv(engine, several):
-    store.open_case(engine, draft(conversation_id="d", summary="=HYPERLINK(\"http://evil\")",
-                                  person_key=person(), eligibility="eligible", eligibility_campaign="sns-2020"),
-                    at=jst(2026, 7, 4, 9, 0))
+    store.open_case(
+        engine,
+        draft(
+            conversation_id="d",
+            summary='=HYPERLINK("http://evil")',
+            person_key=person(),
+            eligibility="eligible",
+            eligibility_campaign="sns-2020",
+        ),
+        at=jst(2026, 7, 4, 9, 0),
+    )
     text = export.export_csv(engine)
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0].keys()) == list(export.CSV_COLUMNS)
     assert [row["conversation_id"] for row in rows] == ["d", "c", "b", "a"]
-    assert rows[0]["summary"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[0]["summary"] == '\'=HYPERLINK("http://evil")'
     assert rows[2]["urgency"] == '["self_harm", "minor"]' and rows[2]["status"] == "in_progress"
     assert rows[3]["created_at"] == "2026-07-01T00:30:00+09:00"
     assert person() not in text and "person_key" not in text
@@ -507,7 +544,11 @@ def test_export_csv_has_the_holder_and_the_closing_reason(engine):
     store.close(engine, case.reference, "referred_police", "agent-1", jst(2026, 7, 15, 10, 30))
     row = list(csv.DictReader(io.StringIO(export.export_csv(engine))))[0]
     assert (row["assigned_to"], row["assigned_at"], row["closing_reason"], row["status"]) == (
-        "agent-1", "2026-07-15T10:05:00+09:00", "referred_police", "closed")
+        "agent-1",
+        "2026-07-15T10:05:00+09:00",
+        "referred_police",
+        "closed",
+    )
 
 
 def test_open_cases_come_with_their_history(engine):
@@ -519,6 +560,7 @@ def test_open_cases_come_with_their_history(engine):
     store.close(engine, done.reference, "duplicate", "agent-1", jst(2026, 7, 16, 10, 1))
     found = store.open_cases(engine)
     assert [(case.reference, [e.to_status for e in history]) for case, history in found] == [
-        (first.reference, ["new", "in_progress"]), (second.reference, ["new"])]
-    assert [case.reference for case, _ in store.open_cases(engine, created_on=date(2026, 7, 16))] == [
-        second.reference]
+        (first.reference, ["new", "in_progress"]),
+        (second.reference, ["new"]),
+    ]
+    assert [case.reference for case, _ in store.open_cases(engine, created_on=date(2026, 7, 16))] == [second.reference]

@@ -1,4 +1,5 @@
 """When the action server is down, every channel turn still carries the centre's number."""
+
 import asyncio
 import json
 

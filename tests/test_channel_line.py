@@ -1,6 +1,7 @@
 """The LINE channel: signed webhook fixtures through Sanic's test client, the LINE API replaced by
 a local recording HTTP server (LINE_API_BASE points at it), the deliveries handled kept in the
 test's service database."""
+
 import base64
 import hashlib
 import hmac
@@ -60,11 +61,14 @@ def now_ms() -> int:
 
 def event(kind="message", redelivery=False, event_id=None, source=None, **fields):
     return {
-        "type": kind, "mode": "active", "timestamp": now_ms(),
+        "type": kind,
+        "mode": "active",
+        "timestamp": now_ms(),
         "source": source or {"type": "user", "userId": USER},
         "webhookEventId": event_id or uuid.uuid4().hex.upper()[:26],
         "deliveryContext": {"isRedelivery": redelivery},
-        "replyToken": uuid.uuid4().hex, **fields,
+        "replyToken": uuid.uuid4().hex,
+        **fields,
     }
 
 
@@ -87,20 +91,24 @@ def post(app, body: bytes, signature="sign"):
 
 # ---- signature and delivery ----------------------------------------------------------------
 
+
 def test_console_verify_call_gets_200_and_nothing_is_sent(app, line_api, agent):
     answer = post(app, webhook_body())
     assert answer.status == 200
     assert line_api.requests == [] and agent.received == []
 
 
-@pytest.mark.parametrize("signature", [
-    None,
-    "",
-    "not base64 at all",
-    "署名です",
-    "sign-with-another-secret",
-    "sign-reserialised-json",
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "",
+        "not base64 at all",
+        "署名です",
+        "sign-with-another-secret",
+        "sign-reserialised-json",
+    ],
+)
 def test_bad_or_missing_signature_is_401_and_nothing_is_processed(app, line_api, agent, signature):
     body = webhook_body(text_event("誹謗中傷されています"))
     if signature == "sign-with-another-secret":
@@ -115,8 +123,15 @@ def test_bad_or_missing_signature_is_401_and_nothing_is_processed(app, line_api,
 
 def test_malformed_or_odd_body_with_valid_signature_is_400(app, line_api, agent):
     deep = b'{"events": [], "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    for body in (b"{not json", b"[]", b'{"events": {}}', b'{"events": [NaN]}', deep,
-                 b'{"events": [' + b",".join([b"{}"] * 5000) + b"]}", b'{"events": []}\xff'):
+    for body in (
+        b"{not json",
+        b"[]",
+        b'{"events": {}}',
+        b'{"events": [NaN]}',
+        deep,
+        b'{"events": [' + b",".join([b"{}"] * 5000) + b"]}",
+        b'{"events": []}\xff',
+    ):
         assert post(app, body).status == 400
     assert agent.received == [] and line_api.requests == []
 
@@ -177,12 +192,17 @@ def test_handled_events_are_remembered_across_a_restart(line_api, agent):
     assert agent.texts == ["再起動の前"]
 
 
-@pytest.mark.parametrize("moment", [
-    lambda: now_ms() - 3 * 365 * 24 * 3600 * 1000,   # years ago
-    lambda: now_ms() - 3601 * 1000,                   # just past LINE_EVENT_MAX_AGE_S
-    lambda: now_ms() + 3600 * 1000,                   # an hour ahead
-    lambda: None, lambda: "1752000000000", lambda: True,
-])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        lambda: now_ms() - 3 * 365 * 24 * 3600 * 1000,  # years ago
+        lambda: now_ms() - 3601 * 1000,  # just past LINE_EVENT_MAX_AGE_S
+        lambda: now_ms() + 3600 * 1000,  # an hour ahead
+        lambda: None,
+        lambda: "1752000000000",
+        lambda: True,
+    ],
+)
 def test_events_too_old_in_the_future_or_undated_are_dropped(app, line_api, agent, moment):
     incoming = text_event("古いイベント")
     incoming["timestamp"] = moment()
@@ -197,6 +217,7 @@ def test_standby_events_are_ignored(app, line_api, agent):
 
 # ---- event types ---------------------------------------------------------------------------
 
+
 def test_follow_greets(app, line_api, agent):
     post(app, webhook_body(event("follow", follow={"isUnblocked": False})))
     assert agent.texts == ["/greet"]
@@ -204,12 +225,17 @@ def test_follow_greets(app, line_api, agent):
     assert call.json()["messages"][0]["text"].startswith("こんにちは。")
 
 
-@pytest.mark.parametrize("message", [
-    {"type": "sticker", "id": "1", "packageId": "446", "stickerId": "1988"},
-    {"type": "image", "id": "2", "contentProvider": {"type": "line"}},
-    {"type": "location", "id": "3", "latitude": 35.68, "longitude": 139.76},
-    {"type": "video", "id": "4"}, {"type": "audio", "id": "5"}, {"type": "file", "id": "6"},
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "sticker", "id": "1", "packageId": "446", "stickerId": "1988"},
+        {"type": "image", "id": "2", "contentProvider": {"type": "line"}},
+        {"type": "location", "id": "3", "latitude": 35.68, "longitude": 139.76},
+        {"type": "video", "id": "4"},
+        {"type": "audio", "id": "5"},
+        {"type": "file", "id": "6"},
+    ],
+)
 def test_non_text_messages_get_a_polite_text_only_reply_without_the_bot(app, line_api, agent, message):
     post(app, webhook_body(event(message=message)))
     assert agent.received == []
@@ -242,10 +268,13 @@ def test_several_events_are_answered_in_order(app, line_api, agent):
     post(app, webhook_body(text_event("ひとつめ"), text_event("ふたつめ")))
     assert agent.texts == ["ひとつめ", "ふたつめ"]
     assert [c.json()["messages"][0]["text"] for c in line_api.to(REPLY)] == [
-        "「ひとつめ」について承りました。", "「ふたつめ」について承りました。"]
+        "「ひとつめ」について承りました。",
+        "「ふたつめ」について承りました。",
+    ]
 
 
 # ---- batching, reply and push --------------------------------------------------------------
+
 
 def test_more_than_five_bot_messages_go_in_one_call(app, line_api, agent):
     post(app, webhook_body(text_event("たくさん")))
@@ -349,13 +378,16 @@ def test_oversized_body_is_refused_before_anything_else(app, line_api, agent):
 
 # ---- cards -----------------------------------------------------------------------------------
 
+
 def card_replies(text):
     from nettrouble.triage import guidance
 
     urgency = ["danger"]
     return [
-        {"text": guidance.guidance_text("account", {}, urgency),
-         "custom": {"card": guidance.guidance_card("account", {}, urgency)}},
+        {
+            "text": guidance.guidance_text("account", {}, urgency),
+            "custom": {"card": guidance.guidance_card("account", {}, urgency)},
+        },
         {"text": "ほかにご質問はありますか。", "buttons": [{"title": "はい", "payload": "/affirm"}]},
     ]
 

@@ -1,4 +1,5 @@
 """The hardened REST channel, with a scripted agent instead of a model."""
+
 import json
 
 import pytest
@@ -123,8 +124,14 @@ def test_a_reasonable_nesting_is_accepted(app, agent):
 
 
 def test_the_client_sends_no_metadata_only_the_server_sets_its_key(app, agent):
-    post(app, {"sender": "bob", "message": "こんにちは",
-               "metadata": {limits.CLIENT: "rest:forged", limits.SENDER_PERSON_KEY: "0" * 64}})
+    post(
+        app,
+        {
+            "sender": "bob",
+            "message": "こんにちは",
+            "metadata": {limits.CLIENT: "rest:forged", limits.SENDER_PERSON_KEY: "0" * 64},
+        },
+    )
     assert agent.received[0].metadata == {limits.CLIENT: limits.client_key("rest", "127.0.0.1")}
 
 
@@ -133,10 +140,13 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy(env, agent):
     post(make_app(agent), {"sender": "bob", "message": "こんにちは"}, forwarded)
     env(TRUSTED_PROXIES="10.0.0.0/8, 127.0.0.1")
     post(make_app(agent), {"sender": "bob", "message": "こんにちは"}, forwarded)
-    post(make_app(agent), {"sender": "bob", "message": "こんにちは"},
-         {"X-Forwarded-For": "198.51.100.7, 203.0.113.20, 10.1.2.3"})
+    post(
+        make_app(agent),
+        {"sender": "bob", "message": "こんにちは"},
+        {"X-Forwarded-For": "198.51.100.7, 203.0.113.20, 10.1.2.3"},
+    )
     assert [m.metadata[limits.CLIENT] for m in agent.received] == [
-        limits.client_key("rest", "127.0.0.1"),     # not a proxy of ours: the header is the client's
+        limits.client_key("rest", "127.0.0.1"),  # not a proxy of ours: the header is the client's
         limits.client_key("rest", "203.0.113.20"),  # the last hop the proxy did not add itself
         limits.client_key("rest", "203.0.113.20"),  # ... behind two trusted proxies
     ]

@@ -1,6 +1,7 @@
 """The SMS channel: Twilio-format signed form posts through Sanic's test client, Twilio's
 Messages API replaced by a local recording HTTP server (SMS_API_BASE points at it), the
 deliveries handled kept in the test's service database."""
+
 import base64
 import logging
 from urllib.parse import urlencode
@@ -9,13 +10,13 @@ import pytest
 from rasa.core import run
 from twilio.request_validator import RequestValidator
 
-from addons.channels import render, render_sms, sms, turns
+from addons.channels import render_sms, sms, turns
 from addons.channels.sms import SmsInput
-from nettrouble.eligibility import identity
-from nettrouble.core import limits
 from nettrouble.channels import sms_segments
 from nettrouble.channels.sms_providers import TwilioSmsProvider
+from nettrouble.core import limits
 from nettrouble.core.settings import settings
+from nettrouble.eligibility import identity
 from tests.fakes.agent import FakeAgent
 
 ACCOUNT = "AC0123456789abcdef0123456789abcdef"
@@ -30,8 +31,9 @@ MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 def twilio_api(monkeypatch, service_database):
     from tests.fakes.http_recorder import platform_apis
 
-    with platform_apis(monkeypatch, service_database, ["SMS_API_BASE"],
-                       SMS_PUBLIC_URL=PUBLIC_URL, SMS_FROM_NUMBER=OUR_NUMBER) as server:
+    with platform_apis(
+        monkeypatch, service_database, ["SMS_API_BASE"], SMS_PUBLIC_URL=PUBLIC_URL, SMS_FROM_NUMBER=OUR_NUMBER
+    ) as server:
         yield server
 
 
@@ -57,10 +59,25 @@ _sids = iter(range(1, 10_000))
 def twilio_form(body="こんにちは", sender=PHONE, **extra):
     sid = f"SM{next(_sids):032x}"
     form = {
-        "ToCountry": "JP", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "",
-        "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "",
-        "Body": body, "FromCountry": "JP", "To": OUR_NUMBER, "ToZip": "", "NumSegments": "1",
-        "MessageSid": sid, "AccountSid": ACCOUNT, "From": sender, "ApiVersion": "2010-04-01",
+        "ToCountry": "JP",
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "JP",
+        "To": OUR_NUMBER,
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
     }
     form.update(extra)
     return {k: v for k, v in form.items() if v is not None}
@@ -82,6 +99,7 @@ def sent_texts(twilio_api):
 
 # ---- signature -----------------------------------------------------------------------------
 
+
 def test_signed_message_is_answered_through_the_provider(app, twilio_api, agent):
     answer = post(app, twilio_form("ＳＮＳで誹謗中傷されています"))
     assert answer.status == 200
@@ -99,11 +117,11 @@ def test_signed_message_is_answered_through_the_provider(app, twilio_api, agent)
     # one body for the turn: both messages in order, the menu and its hint at the end
     assert sent_texts(twilio_api) == [
         "SNSなどでの誹謗中傷についてのご相談ですね。おつらい状況の中、ご相談いただきありがとうございます。\n\n"
-        "書き込みの画面は保存されていますか。\n1: はい\n2: いいえ\n" + render_sms.SMS_MENU_HINT]
+        "書き込みの画面は保存されていますか。\n1: はい\n2: いいえ\n" + render_sms.SMS_MENU_HINT
+    ]
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "garbage", "non-ascii", "other token", "request url",
-                                  "tampered"])
+@pytest.mark.parametrize("case", ["missing", "empty", "garbage", "non-ascii", "other token", "request url", "tampered"])
 def test_bad_signature_is_403_and_nothing_is_processed(app, twilio_api, agent, case):
     form = twilio_form("誹謗中傷されています")
     if case == "missing":
@@ -156,12 +174,14 @@ def test_a_long_message_is_cut_and_the_user_told(app, twilio_api, agent):
 
 
 def test_non_utf8_body_is_refused(app, twilio_api, agent):
-    _, answer = app.test_client.post("/webhooks/sms/webhook", data=b"Body=\xff\xfe",
-                                     headers={"X-Twilio-Signature": "x"})
+    _, answer = app.test_client.post(
+        "/webhooks/sms/webhook", data=b"Body=\xff\xfe", headers={"X-Twilio-Signature": "x"}
+    )
     assert answer.status == 403 and agent.received == []
 
 
 # ---- menus ---------------------------------------------------------------------------------
+
 
 def test_a_numbered_reply_sends_that_buttons_payload(app, twilio_api, agent):
     post(app, twilio_form("メニュー"))
@@ -172,11 +192,11 @@ def test_a_numbered_reply_sends_that_buttons_payload(app, twilio_api, agent):
         post(app, twilio_form(reply))
     assert agent.texts == [
         "メニュー",
-        "99",                                        # out of range: the text itself
+        "99",  # out of range: the text itself
         "メニュー",
-        "/trouble_defamation",                       # full-width 1 of the trouble menu
-        "/affirm",                                   # 1 of that turn's yes/no menu
-        "1",                                         # that turn had no menu
+        "/trouble_defamation",  # full-width 1 of the trouble menu
+        "/affirm",  # 1 of that turn's yes/no menu
+        "1",  # that turn had no menu
         "メニュー",
         '/ask_articles{"article_topic":"privacy"}',
     ]
@@ -191,6 +211,7 @@ def test_menus_are_per_sender(app, twilio_api, agent):
 
 # ---- what arrives --------------------------------------------------------------------------
 
+
 def test_missing_body_gets_a_polite_answer_without_the_bot(app, twilio_api, agent):
     form = twilio_form()
     del form["Body"]
@@ -200,8 +221,7 @@ def test_missing_body_gets_a_polite_answer_without_the_bot(app, twilio_api, agen
 
 
 def test_picture_message_gets_the_text_only_answer(app, twilio_api, agent):
-    form = twilio_form("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1",
-                       MediaContentType0="image/jpeg")
+    form = twilio_form("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1", MediaContentType0="image/jpeg")
     post(app, form)
     assert agent.received == []
     assert sent_texts(twilio_api) == [turns.TEXT_ONLY]
@@ -238,6 +258,7 @@ def test_an_answer_past_the_providers_limit_comes_whole_in_bodies_within_it(app,
 
 # ---- privacy and the provider --------------------------------------------------------------
 
+
 def test_phone_number_is_neither_logged_nor_the_conversation_id(app, twilio_api, agent, caplog):
     twilio_api.answer(MESSAGES, (400, {"code": 21211, "message": f"The 'To' number {PHONE} is not valid"}))
     with caplog.at_level(logging.DEBUG):
@@ -267,6 +288,7 @@ def test_provider_retries_when_twilio_is_busy(app, twilio_api, agent):
 
 # ---- the delivery log ----------------------------------------------------------------------
 
+
 def test_deliveries_are_per_channel_hashed_and_pruned_after_a_while(service_database):
     from datetime import datetime, timedelta, timezone
 
@@ -285,6 +307,7 @@ def test_deliveries_are_per_channel_hashed_and_pruned_after_a_while(service_data
 
 
 # ---- segments and the budget ---------------------------------------------------------------
+
 
 def segments_metric(reply):
     from prometheus_client import REGISTRY
@@ -320,12 +343,13 @@ def sms_usage_of(**figures):
 
 
 def test_past_the_budget_the_answer_becomes_the_notice_but_rasa_still_reads_the_message(
-        app, twilio_api, agent, service_database, env):
+    app, twilio_api, agent, service_database, env
+):
     budget(env, 3)
     notices_before = segments_metric("budget_notice")
-    post(app, twilio_form("誹謗中傷されています"))   # 2 segments
-    post(app, twilio_form("こんにちは"))             # 1: exactly the budget
-    post(app, twilio_form("まだあります"))           # 1 more would pass it
+    post(app, twilio_form("誹謗中傷されています"))  # 2 segments
+    post(app, twilio_form("こんにちは"))  # 1: exactly the budget
+    post(app, twilio_form("まだあります"))  # 1 more would pass it
     texts = sent_texts(twilio_api)
     assert texts[1] == "「こんにちは」について承りました。"
     assert texts[2] == render_sms.budget_notice()
@@ -338,9 +362,9 @@ def test_past_the_budget_the_answer_becomes_the_notice_but_rasa_still_reads_the_
 
 def test_past_the_budget_a_case_reference_and_a_danger_answer_still_come(app, twilio_api, agent, env):
     budget(env, 1)
-    post(app, twilio_form("誹謗中傷されています"))   # 2 segments: past the budget already
-    post(app, twilio_form("1"))                     # the yes of the menu Rasa answered with
-    post(app, twilio_form("もう死にたい"))            # a self-harm message, whatever the bot made of it
+    post(app, twilio_form("誹謗中傷されています"))  # 2 segments: past the budget already
+    post(app, twilio_form("1"))  # the yes of the menu Rasa answered with
+    post(app, twilio_form("もう死にたい"))  # a self-harm message, whatever the bot made of it
     texts = sent_texts(twilio_api)
     assert agent.texts == ["誹謗中傷されています", "/affirm", "もう死にたい"]
     assert texts[0] == render_sms.budget_notice()
@@ -356,8 +380,7 @@ def test_past_the_budget_an_answer_with_a_helpline_number_still_comes(app, twili
     assert sent_texts(twilio_api) == [answer]
 
 
-def test_the_conversation_starts_again_after_rasas_session_expiry(app, twilio_api, agent, service_database,
-                                                                  env):
+def test_the_conversation_starts_again_after_rasas_session_expiry(app, twilio_api, agent, service_database, env):
     from datetime import timedelta
 
     from sqlalchemy import update
@@ -365,15 +388,18 @@ def test_the_conversation_starts_again_after_rasas_session_expiry(app, twilio_ap
     from nettrouble.channels import sms_usage
 
     budget(env, 2)
-    post(app, twilio_form("誹謗中傷されています"))   # 2 segments: the whole budget
+    post(app, twilio_form("誹謗中傷されています"))  # 2 segments: the whole budget
     sender = agent.received[0].sender_id
     expiry = sms.session_expiry(agent)
     assert expiry == timedelta(minutes=60)  # Rasa's default, which the fake agent's domain keeps
     # the last turn was a session expiry ago, plus a minute
     with service_database.begin() as connection:
         row = connection.execute(sms_usage.sms_conversations.select()).one()
-        connection.execute(update(sms_usage.sms_conversations).values(
-            last_at=row.last_at - expiry - timedelta(minutes=1), started_at=row.started_at - expiry))
+        connection.execute(
+            update(sms_usage.sms_conversations).values(
+                last_at=row.last_at - expiry - timedelta(minutes=1), started_at=row.started_at - expiry
+            )
+        )
     post(app, twilio_form("こんにちは"))
     assert sent_texts(twilio_api)[1] == "「こんにちは」について承りました。"
     assert usage_of(service_database, sender) == sms_usage_of(segments=1, turns=1)
@@ -406,6 +432,7 @@ def test_an_unreachable_usage_store_still_sends_the_answer(app, twilio_api, agen
 
 # ---- HELP, STOP and START ------------------------------------------------------------------
 
+
 def test_help_is_answered_by_the_channel_without_rasa(app, twilio_api, agent):
     keywords_before = segments_metric("keyword")
     post(app, twilio_form("ﾍﾙﾌﾟ"))
@@ -425,15 +452,18 @@ def test_a_flood_of_keywords_counts_towards_the_message_limit(app, twilio_api, a
     assert agent.received == []
 
 
-def test_stop_is_recorded_confirmed_and_later_messages_are_still_answered(app, twilio_api, agent, service_database,
-                                                                         caplog):
+def test_stop_is_recorded_confirmed_and_later_messages_are_still_answered(
+    app, twilio_api, agent, service_database, caplog
+):
     from nettrouble.channels import sms_usage
 
     with caplog.at_level(logging.DEBUG):
         post(app, twilio_form("停止"))
     sender = sms.SmsInput(TOKEN, PUBLIC_URL, None).sender_id(PHONE)
     assert sms_usage.is_opted_out(service_database, sender)
-    assert not sms_usage.is_opted_out(service_database, sms.SmsInput(TOKEN, PUBLIC_URL, None).sender_id("+819099999999"))
+    assert not sms_usage.is_opted_out(
+        service_database, sms.SmsInput(TOKEN, PUBLIC_URL, None).sender_id("+819099999999")
+    )
     assert "9012345678" not in caplog.text and "STOP recorded" in caplog.text
     post(app, twilio_form("誹謗中傷されています"))
     post(app, twilio_form("ＳＴＯＰ"))  # twice: still one opt-out
@@ -450,8 +480,12 @@ def test_keywords_are_answered_past_the_budget(app, twilio_api, agent, env):
     budget(env, 1)  # each of these answers is longer
     for text in ("ヘルプ", "停止", "START", "こんにちは"):
         post(app, twilio_form(text))
-    assert sent_texts(twilio_api) == [render_sms.help_text(), render_sms.stop_text(), render_sms.start_text(),
-                                      render_sms.budget_notice()]
+    assert sent_texts(twilio_api) == [
+        render_sms.help_text(),
+        render_sms.stop_text(),
+        render_sms.start_text(),
+        render_sms.budget_notice(),
+    ]
 
 
 def test_a_stop_that_cannot_be_recorded_is_not_confirmed(app, twilio_api, agent, monkeypatch):

@@ -1,4 +1,5 @@
 """The web chat channel through Sanic's test client, with a scripted agent instead of a model."""
+
 import asyncio
 import json
 import logging
@@ -9,7 +10,6 @@ import pytest
 from rasa.core import run
 
 from addons.channels import turns
-from addons.channels import web
 from addons.channels.web import WebChatInput
 from nettrouble.core import limits
 from nettrouble.core.settings import SettingsError, allowed_origins, settings
@@ -47,6 +47,7 @@ def say(app, token, message):
 
 # ---- the page ------------------------------------------------------------------------------
 
+
 def test_page_and_assets_are_served_with_a_strict_policy(app):
     _, page = app.test_client.get("/webhooks/web/")
     assert page.status == 200 and page.content_type.startswith("text/html")
@@ -78,23 +79,29 @@ def test_static_files_load_nothing_from_outside():
         script = (ROOT / "addons/channels/web_static" / name).read_text(encoding="utf-8")
         assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "eval(" not in script
         # A site's CSP refuses style attributes: the launcher styles through element.style only.
-        assert "setAttribute(\"style\"" not in script and "cssText" not in script
+        assert 'setAttribute("style"' not in script and "cssText" not in script
 
 
 # ---- framing by the service's site and the launcher ---------------------------------------
 
+
 @pytest.fixture
 def allowed(env):
     """A web chat app made with WEB_CHAT_ALLOWED_ORIGINS set to the given value."""
+
     def made(value):
         env(WEB_CHAT_ALLOWED_ORIGINS=value)
         return make_app()
+
     return made
 
 
 def frame_ancestors(answer):
-    [directive] = [d.strip() for d in answer.headers["content-security-policy"].split(";")
-                   if d.strip().startswith("frame-ancestors")]
+    [directive] = [
+        d.strip()
+        for d in answer.headers["content-security-policy"].split(";")
+        if d.strip().startswith("frame-ancestors")
+    ]
     return directive
 
 
@@ -108,45 +115,55 @@ def test_without_allowed_origins_nothing_may_frame_the_page(allowed):
 def test_allowed_origins_may_frame_the_page_and_only_the_page(allowed):
     app = allowed(" https://www.Example.jp ,http://localhost:8000,https://www.example.jp,https://a.example.jp:8443")
     _, page = app.test_client.get("/webhooks/web/")
-    assert frame_ancestors(page) == "frame-ancestors https://www.example.jp http://localhost:8000 https://a.example.jp:8443"
+    assert (
+        frame_ancestors(page)
+        == "frame-ancestors https://www.example.jp http://localhost:8000 https://a.example.jp:8443"
+    )
     assert "x-frame-options" not in page.headers
     assert "script-src 'self'" in page.headers["content-security-policy"]  # the rest of the policy stays
     token = new_token(app)
-    for path in ("/webhooks/web/static/chat.js", "/webhooks/web/static/chat.css", "/webhooks/web/launcher.js",
-                 f"/webhooks/web/history?token={token}"):
+    for path in (
+        "/webhooks/web/static/chat.js",
+        "/webhooks/web/static/chat.css",
+        "/webhooks/web/launcher.js",
+        f"/webhooks/web/history?token={token}",
+    ):
         _, other = app.test_client.get(path)
         assert frame_ancestors(other) == "frame-ancestors 'none'", path
         assert other.headers["x-frame-options"] == "DENY", path
 
 
-@pytest.mark.parametrize("entry", [
-    "http://www.example.jp",                          # plain http off this machine
-    "https://www.example.jp/",                        # a path, even "/"
-    "https://www.example.jp/chat",
-    "https://*.example.jp",                           # wildcards: every subdomain could frame the chat
-    "*",
-    "https:",
-    "'self'",
-    "'none'",
-    "'unsafe-inline'",
-    "www.example.jp",                                 # no scheme
-    "javascript://x",
-    "data://x",
-    "https://www.example.jp:0",
-    "https://www.example.jp:99999",
-    "https://user@www.example.jp",
-    "https://www.example.jp?x=1",
-    "https://exämple.jp",                             # IDN: write its xn-- form
-    "https://[::1]",
-    "https://-bad.example.jp",
-    "https://www.example.jp; script-src *",           # directive injection
-    "https://www.example.jp;frame-ancestors *",
-    "https://www.example.jp 'unsafe-inline'",
-    "https://www.example.jp\tdata:",
-    "https://www.example.jp\nX-Injected: 1",
-    "https://www.example.jp\r\nSet-Cookie: a=b",
-    '"https://www.example.jp"',
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "http://www.example.jp",  # plain http off this machine
+        "https://www.example.jp/",  # a path, even "/"
+        "https://www.example.jp/chat",
+        "https://*.example.jp",  # wildcards: every subdomain could frame the chat
+        "*",
+        "https:",
+        "'self'",
+        "'none'",
+        "'unsafe-inline'",
+        "www.example.jp",  # no scheme
+        "javascript://x",
+        "data://x",
+        "https://www.example.jp:0",
+        "https://www.example.jp:99999",
+        "https://user@www.example.jp",
+        "https://www.example.jp?x=1",
+        "https://exämple.jp",  # IDN: write its xn-- form
+        "https://[::1]",
+        "https://-bad.example.jp",
+        "https://www.example.jp; script-src *",  # directive injection
+        "https://www.example.jp;frame-ancestors *",
+        "https://www.example.jp 'unsafe-inline'",
+        "https://www.example.jp\tdata:",
+        "https://www.example.jp\nX-Injected: 1",
+        "https://www.example.jp\r\nSet-Cookie: a=b",
+        '"https://www.example.jp"',
+    ],
+)
 def test_an_invalid_origin_stops_the_channel_at_start_naming_it(allowed, entry):
     with pytest.raises(SettingsError) as refused:
         allowed(f"https://ok.example.jp,{entry}")
@@ -165,7 +182,10 @@ def test_every_invalid_origin_is_named_at_once():
 
 def test_local_origins_may_use_http():
     assert allowed_origins(["http://localhost:8000", "http://127.0.0.1", "HTTPS://WWW.EXAMPLE.JP:443"]) == (
-        "http://localhost:8000", "http://127.0.0.1", "https://www.example.jp:443")
+        "http://localhost:8000",
+        "http://127.0.0.1",
+        "https://www.example.jp:443",
+    )
 
 
 def test_the_launcher_is_a_small_script_with_the_centres_number(app):
@@ -197,6 +217,7 @@ def test_the_launcher_is_not_served_while_the_chat_is_off():
 
 # ---- sessions and messages -----------------------------------------------------------------
 
+
 def test_tokens_are_new_and_signed(app):
     first, second = new_token(app), new_token(app)
     assert first != second
@@ -209,8 +230,10 @@ def test_a_message_reaches_the_bot_under_the_token_sender(app, agent):
     assert answer.status == 200 and answer.json["accepted"] is True
     texts = [m["text"] for m in answer.json["messages"]]
     assert texts[0].startswith("SNSなどでの誹謗中傷についてのご相談ですね。")
-    assert answer.json["messages"][1]["buttons"] == [{"title": "はい", "payload": "/affirm"},
-                                                     {"title": "いいえ", "payload": "/deny"}]
+    assert answer.json["messages"][1]["buttons"] == [
+        {"title": "はい", "payload": "/affirm"},
+        {"title": "いいえ", "payload": "/deny"},
+    ]
     [received] = agent.received
     assert received.sender_id == "web-" + token.split(".")[0]
     assert received.input_channel == "web"
@@ -224,16 +247,19 @@ def test_case_reference_and_link_come_as_parts(app):
     assert "reference" in kinds and "link" in kinds
 
 
-@pytest.mark.parametrize("forge", [
-    lambda t: t.split(".")[0] + "." + "A" * 43,                        # made-up signature
-    lambda t: "B" * 24 + "." + t.split(".")[1],                         # someone else's id
-    lambda t: t + "x",
-    lambda t: t.replace(".", ""),
-    lambda t: None,
-    lambda t: 12345,
-    lambda t: "a.b.c",
-    lambda t: t.split(".")[0] + ".署名",
-])
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda t: t.split(".")[0] + "." + "A" * 43,  # made-up signature
+        lambda t: "B" * 24 + "." + t.split(".")[1],  # someone else's id
+        lambda t: t + "x",
+        lambda t: t.replace(".", ""),
+        lambda t: None,
+        lambda t: 12345,
+        lambda t: "a.b.c",
+        lambda t: t.split(".")[0] + ".署名",
+    ],
+)
 def test_forged_or_missing_tokens_are_refused_and_nothing_is_processed(app, agent, forge):
     answer = say(app, forge(new_token(app)), "こんにちは")
     assert answer.status == 401 and answer.json["error"] == "bad_token"
@@ -246,11 +272,14 @@ def test_a_token_signed_with_another_secret_is_refused(agent):
     assert answer.status == 401 and agent.received == []
 
 
-@pytest.mark.parametrize("body, status", [
-    (b"{not json", 400),
-    (b"[1, 2]", 400),
-    (json.dumps({"message": "こんにちは"}).encode(), 401),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (json.dumps({"message": "こんにちは"}).encode(), 401),
+    ],
+)
 def test_malformed_requests_get_a_clear_answer(app, agent, body, status):
     _, answer = app.test_client.post("/webhooks/web/webhook", data=body)
     assert answer.status == status and answer.json["message"]
@@ -284,9 +313,11 @@ def test_a_long_message_with_self_harm_at_the_end_gets_the_safety_intent(app, ag
 
 def test_odd_json_is_refused(app, agent):
     token = new_token(app)
-    for raw in ('{"token": "%s", "message": "x", "n": NaN}' % token,
-                '{"token": "%s", "message": "x", "a": %s%s}' % (token, "[" * 5000, "]" * 5000),
-                '{"token": "%s", "message": "x", "a": %s%s}' % (token, "{\"a\":" * 40, "}" * 40)):
+    for raw in (
+        '{"token": "%s", "message": "x", "n": NaN}' % token,
+        '{"token": "%s", "message": "x", "a": %s%s}' % (token, "[" * 5000, "]" * 5000),
+        '{"token": "%s", "message": "x", "a": %s%s}' % (token, '{"a":' * 40, "}" * 40),
+    ):
         _, answer = app.test_client.post("/webhooks/web/webhook", data=raw)
         assert answer.status == 400 and answer.json["error"] == "bad_request"
     assert agent.received == []
@@ -325,6 +356,7 @@ def test_a_turn_without_an_answer_gets_the_fallback(app, agent):
 
 # ---- history -------------------------------------------------------------------------------
 
+
 def test_history_rebuilds_the_conversation_with_button_titles(app):
     token = new_token(app)
     say(app, token, "/greet")  # sent by the page when it opens, never shown as the user's
@@ -353,20 +385,36 @@ def test_history_is_only_for_the_tokens_own_conversation(app):
 
 # ---- configuration -------------------------------------------------------------------------
 
+
 def test_without_a_secret_the_channel_is_off_with_one_log_line(caplog):
     with caplog.at_level(logging.INFO, logger="addons.channels"):
         app = make_app(secret="")
     assert [r.getMessage() for r in caplog.records] == ["Web chat off: WEB_CHAT_SECRET not set"]
-    for method, path in (("get", "/webhooks/web/"), ("post", "/webhooks/web/session"),
-                         ("post", "/webhooks/web/webhook")):
+    for method, path in (
+        ("get", "/webhooks/web/"),
+        ("post", "/webhooks/web/session"),
+        ("post", "/webhooks/web/webhook"),
+    ):
         _, answer = getattr(app.test_client, method)(path)
         assert answer.status == 503
 
 
 def test_credentials_file_starts_every_channel_with_empty_secrets(env, caplog):
-    env(**dict.fromkeys(("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "TWILIO_ACCOUNT_SID",
-                         "TWILIO_AUTH_TOKEN", "SMS_PUBLIC_URL", "SMS_FROM_NUMBER"), ""),
-        WEB_CHAT_SECRET="from-the-environment", RASA_PORT="5005")
+    env(
+        **dict.fromkeys(
+            (
+                "LINE_CHANNEL_SECRET",
+                "LINE_CHANNEL_ACCESS_TOKEN",
+                "TWILIO_ACCOUNT_SID",
+                "TWILIO_AUTH_TOKEN",
+                "SMS_PUBLIC_URL",
+                "SMS_FROM_NUMBER",
+            ),
+            "",
+        ),
+        WEB_CHAT_SECRET="from-the-environment",
+        RASA_PORT="5005",
+    )
     with caplog.at_level(logging.INFO, logger="addons.channels"):
         channels = run.create_http_input_channels(None, str(ROOT / "credentials.yml"))
     assert [c.name() for c in channels] == ["rest", "web", "line", "sms"]
@@ -384,6 +432,7 @@ def test_credentials_file_starts_every_channel_with_empty_secrets(env, caplog):
 
 
 # ---- the shared fallback -------------------------------------------------------------------
+
 
 def test_a_turn_that_outlives_its_timeout_is_answered_with_the_fallback(caplog):
     agent = FakeAgent(delay_s=5.0)

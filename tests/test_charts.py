@@ -1,5 +1,6 @@
 """The analytics charts: well-formed SVG, one shape per figure, labels escaped, a title for
 screen readers, and the same markup for the same figures."""
+
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -48,7 +49,11 @@ def test_stacked_bars_stack_each_series_and_name_it_in_the_legend():
     found = bars(root)
     # Zeros draw nothing: 2 + 1 on the first day, 1 + 4 on the second.
     assert [titles(bar)[0] for bar in found] == [
-        "7/1 誹謗中傷: 2", "7/1 乗っ取り: 1", "7/2 誹謗中傷: 1", f"7/2 {HOSTILE}: 4"]
+        "7/1 誹謗中傷: 2",
+        "7/1 乗っ取り: 1",
+        "7/2 誹謗中傷: 1",
+        f"7/2 {HOSTILE}: 4",
+    ]
     legend = next(g for g in root.iter(SVG + "g") if g.get("class") == "legend")
     assert [t.text for t in legend.iter(SVG + "text")] == ["誹謗中傷", "乗っ取り", HOSTILE]
     # Each day's pieces sit on each other.
@@ -61,26 +66,36 @@ def axis_labels(root):
     return [t.text for t in axis.iter(SVG + "text")]
 
 
-@pytest.mark.parametrize("peak, labels", [
-    (0, ["0", "1", "2", "3", "4"]), (1, ["0", "1", "2", "3", "4"]), (5, ["0", "2", "4", "6", "8"]),
-    (12, ["0", "5", "10", "15", "20"]),
-])
+@pytest.mark.parametrize(
+    "peak, labels",
+    [
+        (0, ["0", "1", "2", "3", "4"]),
+        (1, ["0", "1", "2", "3", "4"]),
+        (5, ["0", "2", "4", "6", "8"]),
+        (12, ["0", "5", "10", "15", "20"]),
+    ],
+)
 def test_count_axes_have_whole_numbers_on_every_grid_line(peak, labels):
     assert axis_labels(parse(charts.bar_chart([("7/1", peak)], "会話数"))) == labels
     assert axis_labels(parse(charts.stacked_bars(["7/1"], [("種類", [peak])], "種類"))) == labels
 
 
 def test_a_line_chart_breaks_where_there_is_no_value():
-    markup = charts.line_chart(["7/1", "7/2", "7/3", "7/4"],
-                               [("引き継ぎ率", [0.5, 0.25, None, 1.0]), ("自己解決率", [0.1, 0.2, 0.3, 0.4])],
-                               "率の推移")
+    markup = charts.line_chart(
+        ["7/1", "7/2", "7/3", "7/4"],
+        [("引き継ぎ率", [0.5, 0.25, None, 1.0]), ("自己解決率", [0.1, 0.2, 0.3, 0.4])],
+        "率の推移",
+    )
     root = parse(markup)
     lines = [g for g in root.iter(SVG + "g") if "line" in g.get("class", "").split()]
     assert len(lines) == 2
     assert len(list(lines[0].iter(SVG + "polyline"))) == 1  # 7/4 stands alone after the gap
     assert len(list(lines[1].iter(SVG + "polyline"))) == 1
     assert [titles(point)[0] for point in lines[0].iter(SVG + "circle")] == [
-        "7/1 引き継ぎ率: 50.0%", "7/2 引き継ぎ率: 25.0%", "7/4 引き継ぎ率: 100.0%"]
+        "7/1 引き継ぎ率: 50.0%",
+        "7/2 引き継ぎ率: 25.0%",
+        "7/4 引き継ぎ率: 100.0%",
+    ]
     assert "100.0%" in [t.text for t in root.iter(SVG + "text")]
 
 

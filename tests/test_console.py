@@ -2,6 +2,7 @@
 readable without sign-in, lookup with check-digit messages, filters, escaping, status audit
 trail, caller check, CSV export, CSRF, the JSON API, and the notification worker of
 ``python -m console``."""
+
 import csv
 import io
 import json
@@ -22,19 +23,17 @@ import pytest
 from jinja2 import UndefinedError
 from sqlalchemy.exc import OperationalError
 
-from console import auth, templates, views
 from console import __main__ as console_main
+from console import auth, templates, views
 from console.app import PUBLIC_PATHS, create_app
-from nettrouble.cases import schema
-from nettrouble.cases import store
-from nettrouble.core import db
-from nettrouble.eligibility import identity
-from nettrouble.eligibility import ledger
-from nettrouble.notify import outbox
-from nettrouble.cases.schema import CaseDraft
-from nettrouble.core.clock import now, JST
+from nettrouble.cases import schema, store
 from nettrouble.cases.reference import damm, format_reference
+from nettrouble.cases.schema import CaseDraft
+from nettrouble.core import db
+from nettrouble.core.clock import JST, now
 from nettrouble.core.settings import SettingsError
+from nettrouble.eligibility import identity, ledger
+from nettrouble.notify import outbox
 from tests.fakes.http_recorder import RecordingServer
 from tests.fakes.local import free_port, wait_until
 
@@ -52,8 +51,13 @@ def jst(*args):
 
 
 CONSOLE_SETTINGS = dict(
-    PERSON_KEY_SECRET=SECRET, CONSOLE_USER=USER, CONSOLE_PASSWORD=PASSWORD, CONSOLE_API_TOKEN=TOKEN,
-    HANDOFF_WEBHOOK_URL="", CLOCK_OVERRIDE="", APP_ENV="development",
+    PERSON_KEY_SECRET=SECRET,
+    CONSOLE_USER=USER,
+    CONSOLE_PASSWORD=PASSWORD,
+    CONSOLE_API_TOKEN=TOKEN,
+    HANDOFF_WEBHOOK_URL="",
+    CLOCK_OVERRIDE="",
+    APP_ENV="development",
 )
 
 
@@ -149,6 +153,7 @@ def wrong_check_digit(reference):
 
 # --- nothing readable without sign-in ----------------------------------------------------------
 
+
 def route_examples(app, reference):
     """Every (method, path) the app serves, with a real reference in the parameters."""
     found = set()
@@ -166,8 +171,14 @@ def test_every_route_needs_sign_in_or_the_api_token(engine, app, client):
     case = open_case(engine)
     examples = route_examples(app, case.reference)
     public = {(method, path) for method, path in examples if path in PUBLIC_PATHS}
-    assert public == {("GET", "/login"), ("POST", "/login"), ("GET", "/health"), ("GET", "/metrics"),
-                      ("GET", "/static/console.css"), ("HEAD", "/static/console.css")}
+    assert public == {
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/health"),
+        ("GET", "/metrics"),
+        ("GET", "/static/console.css"),
+        ("HEAD", "/static/console.css"),
+    }
     checked = 0
     for method, path in sorted(examples - public):
         answer = client.request(method.lower(), path)
@@ -207,6 +218,7 @@ def test_unknown_paths_are_404_with_the_security_headers(client, agent):
 
 # --- sign-in -----------------------------------------------------------------------------------
 
+
 def test_sign_in_sets_a_strict_http_only_session_cookie(client):
     answer = client.sign_in(next_path="/cases/lookup?reference=x")
     assert answer.status == 303 and answer.headers["location"] == "/cases/lookup?reference=x"
@@ -227,9 +239,17 @@ def test_outside_development_the_cookie_is_secure_and_setup_is_not_told(engine, 
     assert "Secure" in cookie
 
 
-@pytest.mark.parametrize("user, password", [
-    (USER, "wrong"), ("someone", PASSWORD), (USER, ""), ("", ""), (USER, PASSWORD + " "), (USER, PASSWORD[:-1]),
-])
+@pytest.mark.parametrize(
+    "user, password",
+    [
+        (USER, "wrong"),
+        ("someone", PASSWORD),
+        (USER, ""),
+        ("", ""),
+        (USER, PASSWORD + " "),
+        (USER, PASSWORD[:-1]),
+    ],
+)
 def test_wrong_credentials_are_refused(client, user, password):
     answer = client.sign_in(user, password)
     assert answer.status == 200
@@ -321,6 +341,7 @@ def test_missing_secrets_stop_the_console_with_their_name(engine, env):
 
 # --- lookup ------------------------------------------------------------------------------------
 
+
 def test_lookup_finds_a_reference_however_it_was_typed(engine, agent):
     case = open_case(engine)
     digits = case.reference.replace("NT-", "").replace("-", "")
@@ -363,17 +384,42 @@ def test_detail_path_canonicalises_or_refuses(engine, agent):
 
 # --- list and filters --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def several(engine):
     made = {
-        "old_defamation": open_case(engine, "c1", at=jst(2026, 7, 1, 9, 0), eligibility="eligible",
-                                    eligibility_campaign="sns-2026", person_key=identity.person_key(NUMBER)),
-        "danger": open_case(engine, "c2", at=jst(2026, 7, 10, 23, 59), trouble_type="privacy", urgency=["danger"],
-                            summary="家に来ると脅されています"),
-        "phishing": open_case(engine, "c3", at=jst(2026, 7, 11, 0, 0), trouble_type="phishing",
-                              eligibility="topic_not_covered", summary="偽SMSのリンクを押しました"),
-        "minor": open_case(engine, "c4", at=jst(2026, 7, 20, 15, 0), trouble_type="bullying",
-                           urgency=["minor", "self_harm"], summary="娘がクラスでいじめられています"),
+        "old_defamation": open_case(
+            engine,
+            "c1",
+            at=jst(2026, 7, 1, 9, 0),
+            eligibility="eligible",
+            eligibility_campaign="sns-2026",
+            person_key=identity.person_key(NUMBER),
+        ),
+        "danger": open_case(
+            engine,
+            "c2",
+            at=jst(2026, 7, 10, 23, 59),
+            trouble_type="privacy",
+            urgency=["danger"],
+            summary="家に来ると脅されています",
+        ),
+        "phishing": open_case(
+            engine,
+            "c3",
+            at=jst(2026, 7, 11, 0, 0),
+            trouble_type="phishing",
+            eligibility="topic_not_covered",
+            summary="偽SMSのリンクを押しました",
+        ),
+        "minor": open_case(
+            engine,
+            "c4",
+            at=jst(2026, 7, 20, 15, 0),
+            trouble_type="bullying",
+            urgency=["minor", "self_harm"],
+            summary="娘がクラスでいじめられています",
+        ),
     }
     store.change_status(engine, made["phishing"].reference, schema.IN_PROGRESS, "someone")
     return made
@@ -390,26 +436,31 @@ def test_list_is_newest_first_with_urgent_rows_marked(agent, several):
     assert answer.text.count('<tr class="urgent">') == 2
     assert "自傷・自殺の恐れ" in answer.text and "子どものネットいじめ" in answer.text
     # life-threatening flags first, whatever order they were recorded in
-    minor_row = re.search(f"<tr[^>]*>\\s*<td><a[^>]*>{several['minor'].reference}</a>.*?</tr>", answer.text, re.S).group()
+    minor_row = re.search(
+        f"<tr[^>]*>\\s*<td><a[^>]*>{several['minor'].reference}</a>.*?</tr>", answer.text, re.S
+    ).group()
     assert minor_row.index("自傷・自殺の恐れ") < minor_row.index("未成年")
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("status=in_progress", ["phishing"]),
-    ("status=new", ["minor", "danger", "old_defamation"]),
-    ("trouble_type=privacy", ["danger"]),
-    ("date_from=2026-07-10&date_to=2026-07-10", ["danger"]),  # a Japan day, both ends included
-    ("date_from=2026-07-11", ["minor", "phishing"]),
-    ("date_to=2026-07-01", ["old_defamation"]),
-    ("eligibility=eligible", ["old_defamation"]),
-    ("eligibility=topic_not_covered", ["phishing"]),
-    ("eligibility=none", ["minor", "danger"]),
-    ("urgency=danger", ["danger"]),
-    ("urgency=self_harm", ["minor"]),
-    ("urgency=none", ["phishing", "old_defamation"]),
-    ("status=new&urgency=minor&trouble_type=bullying", ["minor"]),
-    ("trouble_type=shopping", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("status=in_progress", ["phishing"]),
+        ("status=new", ["minor", "danger", "old_defamation"]),
+        ("trouble_type=privacy", ["danger"]),
+        ("date_from=2026-07-10&date_to=2026-07-10", ["danger"]),  # a Japan day, both ends included
+        ("date_from=2026-07-11", ["minor", "phishing"]),
+        ("date_to=2026-07-01", ["old_defamation"]),
+        ("eligibility=eligible", ["old_defamation"]),
+        ("eligibility=topic_not_covered", ["phishing"]),
+        ("eligibility=none", ["minor", "danger"]),
+        ("urgency=danger", ["danger"]),
+        ("urgency=self_harm", ["minor"]),
+        ("urgency=none", ["phishing", "old_defamation"]),
+        ("status=new&urgency=minor&trouble_type=bullying", ["minor"]),
+        ("trouble_type=shopping", []),
+    ],
+)
 def test_list_filters(agent, several, query, expected):
     answer = agent.get("/?" + query)
     assert answer.status == 200
@@ -421,18 +472,21 @@ def test_list_filters(agent, several, query, expected):
         assert f'value="{value}" selected' in answer.text or f'name="{name}" value="{value}"' in answer.text
 
 
-@pytest.mark.parametrize("query, message", [
-    ("status=open", "状態の指定が正しくありません"),
-    ("trouble_type=%3Cscript%3E", "種類の指定が正しくありません"),
-    ("urgency=panic", "緊急度の指定が正しくありません"),
-    ("eligibility=maybe", "無料相談の指定が正しくありません"),
-    ("date_from=2026-13-01", "受付日（から）は 2026-07-01 の形の日付でご指定ください。"),
-    ("date_to=yesterday", "受付日（まで）は"),
-    ("date_from=2026-07-20&date_to=2026-07-01", "「から」が「まで」より後"),
-    ("page=0", "page は 1 から"),
-    ("page=abc", "page は 1 から"),
-    ("page=99999999999999999999", "page は 1 から"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("status=open", "状態の指定が正しくありません"),
+        ("trouble_type=%3Cscript%3E", "種類の指定が正しくありません"),
+        ("urgency=panic", "緊急度の指定が正しくありません"),
+        ("eligibility=maybe", "無料相談の指定が正しくありません"),
+        ("date_from=2026-13-01", "受付日（から）は 2026-07-01 の形の日付でご指定ください。"),
+        ("date_to=yesterday", "受付日（まで）は"),
+        ("date_from=2026-07-20&date_to=2026-07-01", "「から」が「まで」より後"),
+        ("page=0", "page は 1 から"),
+        ("page=abc", "page は 1 から"),
+        ("page=99999999999999999999", "page は 1 から"),
+    ],
+)
 def test_bad_filters_get_a_clear_answer(agent, several, query, message):
     answer = agent.get("/?" + query)
     assert answer.status == 400
@@ -462,19 +516,37 @@ def test_list_pages(agent, several, monkeypatch):
 
 # --- detail and escaping -----------------------------------------------------------------------
 
+
 def test_detail_shows_everything_staff_need(engine, agent, several):
     case = several["old_defamation"]
-    store.open_case(engine, CaseDraft(conversation_id="c1", trouble_type="defamation",
-                                      urgency=["sexual_image", "danger"]), notify=False)
+    store.open_case(
+        engine,
+        CaseDraft(conversation_id="c1", trouble_type="defamation", urgency=["sexual_image", "danger"]),
+        notify=False,
+    )
     page = agent.get(f"/cases/{case.reference}")
     assert page.status == 200
     text = page.text
     for expected in (
-        case.reference, "2026-07-01 09:00", "新規", "ウェブ", "SNSでの誹謗中傷", "無料相談の対象",
-        "sns-2026", "照合できます", "Xで悪口を書かれています",
-        "サービス", "X", "今も続いているか", "続いている", "証拠の保存", "まだ",
+        case.reference,
+        "2026-07-01 09:00",
+        "新規",
+        "ウェブ",
+        "SNSでの誹謗中傷",
+        "無料相談の対象",
+        "sns-2026",
+        "照合できます",
+        "Xで悪口を書かれています",
+        "サービス",
+        "X",
+        "今も続いているか",
+        "続いている",
+        "証拠の保存",
+        "まだ",
         "リツイートだけでも？SNSでの投稿が名誉毀損になるケース",
-        "身の安全に関わる可能性があります", "対応を開始する", "照合する",
+        "身の安全に関わる可能性があります",
+        "対応を開始する",
+        "照合する",
     ):
         assert expected in text, expected
     assert text.index("身の危険") < text.index("性的画像の被害")  # danger first
@@ -489,9 +561,13 @@ def test_detail_shows_everything_staff_need(engine, agent, several):
 def test_markup_in_a_case_is_shown_as_text(engine, agent):
     attack = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     case = open_case(
-        engine, conversation='conv"><script>alert(2)</script>', channel="<b>web</b>",
-        summary=f"悪口 {attack}", triage_answers={"platform": attack, "<i>key</i>": "v"},
-        articles_shown=["<svg onload=alert(3)>"], eligibility="<script>e</script>",
+        engine,
+        conversation='conv"><script>alert(2)</script>',
+        channel="<b>web</b>",
+        summary=f"悪口 {attack}",
+        triage_answers={"platform": attack, "<i>key</i>": "v"},
+        articles_shown=["<svg onload=alert(3)>"],
+        eligibility="<script>e</script>",
     )
     for path in (f"/cases/{case.reference}", "/"):
         text = agent.get(path).text
@@ -522,19 +598,28 @@ def test_page_templates_escape_everything_and_keep_to_the_policy(engine, agent):
         templates.render("error.html", session=None, title="t")
     # the navigation marks the page staff are on
     assert '<a href="/" aria-current="page">一覧</a>' in agent.get("/").text
-    assert 'aria-current' not in agent.get(f"/cases/{open_case(engine).reference}").text
+    assert "aria-current" not in agent.get(f"/cases/{open_case(engine).reference}").text
 
 
 def test_triage_answers_of_any_shape_are_shown(engine, agent):
-    case = open_case(engine, trouble_type="phishing",
-                     triage_answers={"entered_info": "password,card", "money_lost": True, "money_amount": 30000,
-                                     "exposed_info": ["住所", "顔写真"], "unexpected": {"a": 1}})
+    case = open_case(
+        engine,
+        trouble_type="phishing",
+        triage_answers={
+            "entered_info": "password,card",
+            "money_lost": True,
+            "money_amount": 30000,
+            "exposed_info": ["住所", "顔写真"],
+            "unexpected": {"a": 1},
+        },
+    )
     text = agent.get(f"/cases/{case.reference}").text
     assert "ID・パスワード、カード・口座の情報" in text and "30,000円" in text
     assert "住所、顔写真" in text and "お金の被害" in text
 
 
 # --- status changes ------------------------------------------------------------------------------
+
 
 def change(agent, reference, status, reopen=False):
     data = {"csrf_token": agent.csrf(f"/cases/{reference}"), "status": status}
@@ -551,8 +636,10 @@ def test_status_changes_leave_an_audit_trail(engine, agent, clock):
         clock(moment)
         if status == schema.CLOSED:
             # closing needs a reason: the close form, not the status buttons
-            answer = agent.post(f"/cases/{case.reference}/close",
-                                {"csrf_token": agent.csrf(f"/cases/{case.reference}"), "reason": "resolved_by_phone"})
+            answer = agent.post(
+                f"/cases/{case.reference}/close",
+                {"csrf_token": agent.csrf(f"/cases/{case.reference}"), "reason": "resolved_by_phone"},
+            )
             assert answer.status == 303
             assert answer.headers["location"] == f"/cases/{case.reference}?notice=closed"
             continue
@@ -561,7 +648,9 @@ def test_status_changes_leave_an_audit_trail(engine, agent, clock):
         assert answer.headers["location"] == f"/cases/{case.reference}?notice=status_changed"
     history = store.status_history(engine, case.reference)
     assert [(e.by, e.from_status, e.to_status) for e in history] == [
-        (schema.SYSTEM, None, "new"), (USER, "new", "in_progress"), (USER, "in_progress", "closed"),
+        (schema.SYSTEM, None, "new"),
+        (USER, "new", "in_progress"),
+        (USER, "in_progress", "closed"),
         (USER, "closed", "in_progress"),
     ]
     assert [e.at.isoformat() for e in history[1:]] == moments
@@ -598,16 +687,19 @@ def test_status_changes_the_rules_forbid_are_explained(engine, agent):
 def test_status_change_of_an_unknown_case_is_404(agent):
     token = agent.csrf("/")
     nine = "260700000"
-    answer = agent.post(f"/cases/{format_reference(nine + str(damm(nine)))}/status",
-                        {"csrf_token": token, "status": "in_progress"})
+    answer = agent.post(
+        f"/cases/{format_reference(nine + str(damm(nine)))}/status", {"csrf_token": token, "status": "in_progress"}
+    )
     assert answer.status == 404
 
 
 # --- caller check -------------------------------------------------------------------------------
 
+
 def check(agent, reference, phone):
-    return agent.post(f"/cases/{reference}/check-caller",
-                      {"csrf_token": agent.csrf(f"/cases/{reference}"), "phone": phone})
+    return agent.post(
+        f"/cases/{reference}/check-caller", {"csrf_token": agent.csrf(f"/cases/{reference}"), "phone": phone}
+    )
 
 
 def test_check_caller_number(engine, agent, caplog):
@@ -651,11 +743,14 @@ def test_a_matching_caller_confirms_the_pending_free_consultation(engine, agent)
 
 def test_staff_release_a_pending_claim_and_the_number_is_free_again(engine, agent):
     key = identity.person_key(NUMBER)
-    case = open_case(engine, person_key=key, eligibility="eligible",
-                     eligibility_campaign="sns-defamation-2020", at=now())
+    case = open_case(
+        engine, person_key=key, eligibility="eligible", eligibility_campaign="sns-defamation-2020", at=now()
+    )
     page = agent.get(f"/cases/{case.reference}").text
     assert "枠を解除する" in page
-    answer = agent.post(f"/cases/{case.reference}/release-claim", {"csrf_token": agent.csrf(f"/cases/{case.reference}")})
+    answer = agent.post(
+        f"/cases/{case.reference}/release-claim", {"csrf_token": agent.csrf(f"/cases/{case.reference}")}
+    )
     assert answer.status == 303 and "claim_released" in answer.headers["location"]
     assert store.get_case(engine, case.reference).claim_state == ledger.RELEASED
     assert ledger.holder(engine, "sns-defamation-2020", key) is None
@@ -666,27 +761,40 @@ def test_staff_release_a_pending_claim_and_the_number_is_free_again(engine, agen
 
 
 def test_a_pending_claim_past_its_time_shows_expired(engine, agent):
-    case = open_case(engine, person_key=identity.person_key(NUMBER), eligibility="eligible",
-                     eligibility_campaign="sns-defamation-2020", at=jst(2026, 7, 15, 11, 0))
+    case = open_case(
+        engine,
+        person_key=identity.person_key(NUMBER),
+        eligibility="eligible",
+        eligibility_campaign="sns-defamation-2020",
+        at=jst(2026, 7, 15, 11, 0),
+    )
     assert "期限切れ" in agent.get(f"/cases/{case.reference}").text
 
 
 # --- CSV export ---------------------------------------------------------------------------------
 
+
 def test_csv_export(engine, agent, several):
-    formula = open_case(engine, "c9", at=jst(2026, 7, 25, 10, 0), summary="=HYPERLINK(\"http://x\")",
-                        person_key=identity.person_key("080-1111-2222"))
+    formula = open_case(
+        engine,
+        "c9",
+        at=jst(2026, 7, 25, 10, 0),
+        summary='=HYPERLINK("http://x")',
+        person_key=identity.person_key("080-1111-2222"),
+    )
     answer = agent.get("/export.csv")
     assert answer.status == 200
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
-    assert re.fullmatch(r'attachment; filename="nettrouble-cases-\d{8}-\d{6}\.csv"',
-                        answer.headers["content-disposition"])
+    assert re.fullmatch(
+        r'attachment; filename="nettrouble-cases-\d{8}-\d{6}\.csv"', answer.headers["content-disposition"]
+    )
     assert answer.headers["cache-control"] == "no-store"
     assert answer.body.startswith("\ufeff".encode("utf-8"))
     rows = list(csv.DictReader(io.StringIO(answer.body.decode("utf-8-sig"))))
     assert [row["reference"] for row in rows] == [formula.reference] + [
-        several[k].reference for k in ("minor", "phishing", "danger", "old_defamation")]
-    assert rows[0]["summary"] == "'=HYPERLINK(\"http://x\")"
+        several[k].reference for k in ("minor", "phishing", "danger", "old_defamation")
+    ]
+    assert rows[0]["summary"] == '\'=HYPERLINK("http://x")'
     danger = rows[3]
     assert danger["trouble_type"] == "privacy" and json.loads(danger["urgency"]) == ["danger"]
     assert danger["created_at"] == "2026-07-10T23:59:00+09:00" and danger["summary"] == "家に来ると脅されています"
@@ -695,11 +803,13 @@ def test_csv_export(engine, agent, several):
 
     filtered = agent.get("/export.csv?status=in_progress")
     assert [row["reference"] for row in csv.DictReader(io.StringIO(filtered.body.decode("utf-8-sig")))] == [
-        several["phishing"].reference]
+        several["phishing"].reference
+    ]
     assert agent.get("/export.csv?urgency=<x>").status == 400
 
 
 # --- CSRF -------------------------------------------------------------------------------------------
+
 
 def test_forms_refuse_cross_site_requests(engine, app, agent):
     case = open_case(engine)
@@ -728,8 +838,9 @@ def test_forms_refuse_cross_site_requests(engine, app, agent):
     assert agent.get("/").status == 200  # still signed in
 
     # What the console's own pages send: Origin null under Referrer-Policy no-referrer.
-    answer = agent.post(path, {**data, "csrf_token": token},
-                        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    answer = agent.post(
+        path, {**data, "csrf_token": token}, headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    )
     assert answer.status == 303
     assert store.get_case(engine, case.reference).status == schema.IN_PROGRESS
 
@@ -756,8 +867,9 @@ def test_same_origin_rules():
 def test_oversized_posts_are_refused(engine, agent):
     case = open_case(engine)
     # (Sanic's test client cannot serve again after a refused body: one request per test.)
-    answer = agent.post(f"/cases/{case.reference}/check-caller",
-                        {"csrf_token": agent.csrf("/"), "phone": "0" * 100_000})
+    answer = agent.post(
+        f"/cases/{case.reference}/check-caller", {"csrf_token": agent.csrf("/"), "phone": "0" * 100_000}
+    )
     assert answer.status == 413 and "大きすぎる" in answer.text
 
 
@@ -767,6 +879,7 @@ def test_oversized_urls_are_refused(agent):
 
 
 # --- JSON API ---------------------------------------------------------------------------------------
+
 
 def api(app, path, token=TOKEN, cookies=None):
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
@@ -796,14 +909,16 @@ def test_api_lists_and_filters(app, several):
     assert answer.status == 200 and answer.headers["cache-control"] == "no-store"
     body = answer.json
     assert [c["reference"] for c in body["cases"]] == [
-        several[k].reference for k in ("minor", "phishing", "danger", "old_defamation")]
+        several[k].reference for k in ("minor", "phishing", "danger", "old_defamation")
+    ]
     assert body["limit"] == 50 and body["offset"] == 0 and body["next_offset"] is None
     assert all("person_key" not in c and "id" not in c for c in body["cases"])
     assert SECRET not in answer.text and several["old_defamation"].person_key not in answer.text
     assert body["cases"][3]["caller_check_available"] is True
 
     assert [c["reference"] for c in api(app, "/api/cases?urgency=danger").json["cases"]] == [
-        several["danger"].reference]
+        several["danger"].reference
+    ]
     paged = api(app, "/api/cases?limit=2&offset=1").json
     assert [c["reference"] for c in paged["cases"]] == [several["phishing"].reference, several["danger"].reference]
     assert paged["next_offset"] == 3
@@ -822,7 +937,9 @@ def test_api_case_detail(app, several, engine):
     assert "偽SMS" in answer.text
     assert body["case"]["status"] == "in_progress" and body["case"]["created_at"] == "2026-07-11T00:00:00+09:00"
     assert [(e["by"], e["from"], e["to"]) for e in body["status_history"]] == [
-        ("assistant", None, "new"), ("someone", "new", "in_progress")]
+        ("assistant", None, "new"),
+        ("someone", "new", "in_progress"),
+    ]
     assert "person_key" not in answer.text
 
     nine = "260799999"
@@ -837,6 +954,7 @@ def test_api_case_detail(app, several, engine):
 
 # --- python -m console: the notification worker ------------------------------------------------------
 
+
 @pytest.fixture
 def recorder():
     server = RecordingServer().start()
@@ -845,8 +963,9 @@ def recorder():
 
 
 def test_delivery_worker_posts_new_cases_and_stops_cleanly(engine, recorder):
-    case, _ = store.open_case(engine, CaseDraft(conversation_id="w1", trouble_type="defamation",
-                                                summary="通知のテスト"), notify=True)
+    case, _ = store.open_case(
+        engine, CaseDraft(conversation_id="w1", trouble_type="defamation", summary="通知のテスト"), notify=True
+    )
     # An hour between runs: stop() ends the thread only if it wakes the loop from its wait
     # (it gives up after the requests' timeouts, about 9 s here), which no stopwatch has to judge.
     worker = console_main.DeliveryWorker(engine, outbox.Webhook(f"{recorder.url}/handoff", timeout=2), interval=3600)
@@ -866,18 +985,31 @@ def test_delivery_worker_refuses_a_non_http_url(engine):
         console_main.DeliveryWorker(engine, outbox.Webhook("file:///etc/passwd"))
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"CONSOLE_PASSWORD": ""}, "CONSOLE_PASSWORD is not set"),
-    ({"HANDOFF_WEBHOOK_URL": "ftp://example.com/x"}, "HANDOFF_WEBHOOK_URL must be an http:// or https:// address"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"CONSOLE_PASSWORD": ""}, "CONSOLE_PASSWORD is not set"),
+        ({"HANDOFF_WEBHOOK_URL": "ftp://example.com/x"}, "HANDOFF_WEBHOOK_URL must be an http:// or https:// address"),
+    ],
+)
 def test_start_up_errors_are_one_clear_line(tmp_path, env, message):
     # In a process of its own, as operators start it: main() sets up the process's logging,
     # which inside pytest would keep writing to a captured stream after the test closed it.
-    started = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'start.db'}",
-               "CONSOLE_USER": USER, "CONSOLE_PASSWORD": PASSWORD, "CONSOLE_API_TOKEN": TOKEN,
-               "PERSON_KEY_SECRET": SECRET, "HANDOFF_WEBHOOK_URL": "", "CONSOLE_PORT": str(free_port()), **env}
-    done = subprocess.run([sys.executable, "-m", "console"], cwd=tmp_path, env=started,
-                          capture_output=True, text=True, timeout=120)
+    started = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'start.db'}",
+        "CONSOLE_USER": USER,
+        "CONSOLE_PASSWORD": PASSWORD,
+        "CONSOLE_API_TOKEN": TOKEN,
+        "PERSON_KEY_SECRET": SECRET,
+        "HANDOFF_WEBHOOK_URL": "",
+        "CONSOLE_PORT": str(free_port()),
+        **env,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "console"], cwd=tmp_path, env=started, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
@@ -886,12 +1018,29 @@ def test_start_up_errors_are_one_clear_line(tmp_path, env, message):
 def test_python_m_console_serves_and_notifies_until_stopped(tmp_path, recorder):
     port = free_port()
     url = f"sqlite:///{tmp_path / 'served.db'}"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=url, CONSOLE_PORT=str(port), CONSOLE_USER=USER,
-               CONSOLE_PASSWORD=PASSWORD, CONSOLE_API_TOKEN=TOKEN, PERSON_KEY_SECRET=SECRET, CLOCK_OVERRIDE="",
-               APP_ENV="development", HANDOFF_WEBHOOK_URL=f"{recorder.url}/handoff")
-    served = subprocess.Popen([sys.executable, "-m", "console"], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        DATABASE_URL=url,
+        CONSOLE_PORT=str(port),
+        CONSOLE_USER=USER,
+        CONSOLE_PASSWORD=PASSWORD,
+        CONSOLE_API_TOKEN=TOKEN,
+        PERSON_KEY_SECRET=SECRET,
+        CLOCK_OVERRIDE="",
+        APP_ENV="development",
+        HANDOFF_WEBHOOK_URL=f"{recorder.url}/handoff",
+    )
+    served = subprocess.Popen(
+        [sys.executable, "-m", "console"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
+
         def healthy():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
@@ -905,8 +1054,9 @@ def test_python_m_console_serves_and_notifies_until_stopped(tmp_path, recorder):
         # the worker polls every 5 seconds
         assert wait_until(lambda: recorder.to("/handoff"), 15), "no notification was delivered"
         assert recorder.to("/handoff")[0].json()["case"]["reference"] == case.reference
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/cases/{case.reference}",
-                                         headers={"Authorization": f"Bearer {TOKEN}"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/cases/{case.reference}", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
         with urllib.request.urlopen(request, timeout=5) as answer:
             assert json.load(answer)["case"]["trouble_type"] == "account"
     finally:

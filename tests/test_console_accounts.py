@@ -1,6 +1,7 @@
 """The console with named accounts: the first supervisor from .env, each agent's name in the
 audit trail, sessions that end when the account is removed or reset, the sign-in throttle per
 account with a ceiling across accounts, and the supervisor-only guard."""
+
 import re
 
 import pytest
@@ -8,11 +9,10 @@ from sanic.response import text
 
 from console import auth
 from console.app import create_app
-from nettrouble.staff import agents
-from nettrouble.cases import schema
-from nettrouble.cases import store
+from nettrouble.cases import schema, store
 from nettrouble.core import db
 from nettrouble.core.settings import SettingsError
+from nettrouble.staff import agents
 from tests.test_console import PASSWORD, USER, Client, change, open_case, set_env
 
 
@@ -59,7 +59,10 @@ def test_each_agent_signs_their_own_changes(engine, app):
     assert bob.post(f"/cases/{case.reference}/close", closing).status == 303
     history = store.status_history(engine, case.reference)
     assert [(e.by, e.to_status) for e in history] == [
-        (schema.SYSTEM, schema.NEW), ("Alice", schema.IN_PROGRESS), ("bob", schema.CLOSED)]
+        (schema.SYSTEM, schema.NEW),
+        ("Alice", schema.IN_PROGRESS),
+        ("bob", schema.CLOSED),
+    ]
     assert store.get_case(engine, case.reference).status_changed_by == "bob"
     assert "Alice" in alice.get("/").text
 
@@ -76,7 +79,9 @@ def test_removing_an_agent_ends_their_open_session(engine, app):
     case = open_case(engine)
     csrf = bob.csrf(f"/cases/{case.reference}")
     assert bob.get("/").status == 200
-    assert alice.post(f"/cases/{case.reference}/status", {"csrf_token": csrf, "status": schema.IN_PROGRESS}).status == 302
+    assert (
+        alice.post(f"/cases/{case.reference}/status", {"csrf_token": csrf, "status": schema.IN_PROGRESS}).status == 302
+    )
     assert store.get_case(engine, case.reference).status == schema.NEW
 
 
@@ -215,8 +220,11 @@ def test_agents_cannot_use_the_page(engine, app):
     alice = signed_in(app, "alice", agents.add(engine, "alice"))
     assert alice.get("/agents").status == 403
     csrf = alice.csrf("/")
-    for path, fields in (("/agents", {"name": "eve", "role": agents.SUPERVISOR}), ("/agents/reset", {"name": USER}),
-                         ("/agents/remove", {"name": USER})):
+    for path, fields in (
+        ("/agents", {"name": "eve", "role": agents.SUPERVISOR}),
+        ("/agents/reset", {"name": USER}),
+        ("/agents/remove", {"name": USER}),
+    ):
         assert alice.post(path, {"csrf_token": csrf, **fields}).status == 403
     assert agents.get(engine, "eve") is None and agents.get(engine, USER).active
     assert agents.authenticate(engine, USER, PASSWORD) is not None

@@ -3,6 +3,7 @@ case store and a tracker store written by the project's own store (MaskingSQLTra
 the tables hold the figures worked out by hand below, each figure has its chart, agents are
 refused, bad ranges explained, review groups labelled with the supervisor's name, the export
 read back by Rasa's NLU reader, CSRF enforced and user text escaped."""
+
 import asyncio
 import re
 from datetime import timedelta
@@ -18,10 +19,9 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from addons.tracker_store import MaskingSQLTrackerStore
 from console import templates
 from console.app import create_app
-from nettrouble.staff import agents
-from nettrouble.core import db
-from nettrouble.staff import review
 from nettrouble.cases.document import type_label
+from nettrouble.core import db
+from nettrouble.staff import agents, review
 from tests.test_console import CSRF, USER, Client, jst, open_case, set_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-07-03"
 RANGE = "from=2026-07-01&to=2026-07-03"
 PHONE = re.compile(r"0[5789]0-?\d{4}-?\d{4}")
-FIGURES = ("conversations", "trouble_types", "outcomes", "understanding", "eligibility",
-           "time_to_reference", "channels")
+FIGURES = (
+    "conversations",
+    "trouble_types",
+    "outcomes",
+    "understanding",
+    "eligibility",
+    "time_to_reference",
+    "channels",
+)
 
 
 class Talk:
@@ -50,8 +57,9 @@ class Talk:
 
     def user(self, text, intent, channel, after=1):
         parsed = {"text": text, "intent": {"name": intent, "confidence": 0.9}}
-        return self._add(UserUttered, text, intent=parsed["intent"], parse_data=parsed, input_channel=channel,
-                         after=after)
+        return self._add(
+            UserUttered, text, intent=parsed["intent"], parse_data=parsed, input_channel=channel, after=after
+        )
 
     def bot(self, response, after=1):
         self._add(ActionExecuted, response, after=after)
@@ -81,17 +89,38 @@ def talks():
     (20.0 %), unresolved 2; fallback 3/9 = 33.3 %, "did you mean" 2/9 = 22.2 %; time to
     reference 5 min (median and p90). A conversation of June 30 lies outside the range."""
     s1 = Talk("web-s1", jst(2026, 7, 1, 9, 0)).user("料金はいくら？", "faq", "web").bot("utter_faq/price")
-    s2 = Talk("web-s2", jst(2026, 7, 1, 10, 0)).user("Xで悪口を書かれた", "trouble_defamation", "web") \
-        .slot("trouble_type", "defamation").bot("utter_ack_defamation") \
-        .user("電話で相談したい", "request_human", "web", after=100) \
-        .slot("case_reference", "NT-2607-00001-5", after=198).bot("utter_next_step_after_reference")
-    s3 = Talk("line-s3", jst(2026, 7, 2, 11, 0)).user("あばばば", "nlu_fallback", "line").fallback() \
-        .user("ぱすわーど忘れた", "nlu_fallback", "line").bot("utter_did_you_mean")
-    s4 = Talk("web-s4", jst(2026, 7, 2, 10, 0)).user("パスワードを忘れました", "nlu_fallback", "web") \
-        .bot("utter_did_you_mean").user("<script>alert(1)</script>", "nlu_fallback", "web") \
-        .bot("utter_ask_rephrase").user("090-1234-5678に電話して", "nlu_fallback", "web").bot("utter_ask_rephrase")
-    s5 = Talk("web-s5", jst(2026, 7, 2, 15, 0)).user("アカウント乗っ取られた", "trouble_account", "web") \
-        .slot("trouble_type", "account").form("triage_form").bot("utter_ask_can_login")
+    s2 = (
+        Talk("web-s2", jst(2026, 7, 1, 10, 0))
+        .user("Xで悪口を書かれた", "trouble_defamation", "web")
+        .slot("trouble_type", "defamation")
+        .bot("utter_ack_defamation")
+        .user("電話で相談したい", "request_human", "web", after=100)
+        .slot("case_reference", "NT-2607-00001-5", after=198)
+        .bot("utter_next_step_after_reference")
+    )
+    s3 = (
+        Talk("line-s3", jst(2026, 7, 2, 11, 0))
+        .user("あばばば", "nlu_fallback", "line")
+        .fallback()
+        .user("ぱすわーど忘れた", "nlu_fallback", "line")
+        .bot("utter_did_you_mean")
+    )
+    s4 = (
+        Talk("web-s4", jst(2026, 7, 2, 10, 0))
+        .user("パスワードを忘れました", "nlu_fallback", "web")
+        .bot("utter_did_you_mean")
+        .user("<script>alert(1)</script>", "nlu_fallback", "web")
+        .bot("utter_ask_rephrase")
+        .user("090-1234-5678に電話して", "nlu_fallback", "web")
+        .bot("utter_ask_rephrase")
+    )
+    s5 = (
+        Talk("web-s5", jst(2026, 7, 2, 15, 0))
+        .user("アカウント乗っ取られた", "trouble_account", "web")
+        .slot("trouble_type", "account")
+        .form("triage_form")
+        .bot("utter_ask_can_login")
+    )
     old = Talk("web-old", jst(2026, 6, 30, 23, 0)).user("わからない", "nlu_fallback", "web").fallback()
     return [s1, s2, s3, s4, s5, old]
 
@@ -197,7 +226,16 @@ def test_the_supervisor_sees_each_figure_as_worked_out_by_hand(supervisor):
     assert conversations["期間合計"] == ["5", "9"]
 
     outcomes = table(page, "outcomes")
-    assert outcomes["期間"] == ["会話数", "引き継ぎ", "引き継ぎ率", "自己解決", "自己解決率", "離脱", "離脱率", "未解決"]
+    assert outcomes["期間"] == [
+        "会話数",
+        "引き継ぎ",
+        "引き継ぎ率",
+        "自己解決",
+        "自己解決率",
+        "離脱",
+        "離脱率",
+        "未解決",
+    ]
     assert outcomes["期間合計"] == ["5", "1", "20.0%", "1", "20.0%", "1", "20.0%", "2"]
     assert outcomes["2026-07-01（水）"] == ["2", "1", "50.0%", "1", "50.0%", "0", "0.0%", "0"]
     assert outcomes["2026-07-03（金）"] == ["0", "0", "—", "0", "—", "0", "—", "0"]
@@ -207,9 +245,14 @@ def test_the_supervisor_sees_each_figure_as_worked_out_by_hand(supervisor):
     assert understanding["2026-07-02（木）"] == ["6", "3", "50.0%", "2", "33.3%"]
 
     assert by_column(table(page, "trouble_types"), "期間合計") == {
-        type_label("defamation"): "1", type_label("account"): "1", templates.UNCLASSIFIED: "3"}
+        type_label("defamation"): "1",
+        type_label("account"): "1",
+        templates.UNCLASSIFIED: "3",
+    }
     assert by_column(table(page, "eligibility"), "期間合計") == {
-        templates.eligibility_label("topic_not_covered"): "1", templates.UNDECIDED: "1"}
+        templates.eligibility_label("topic_not_covered"): "1",
+        templates.UNDECIDED: "1",
+    }
     assert by_column(table(page, "channels"), "期間合計") == {"ウェブ": "4", "LINE": "1"}
     assert table(page, "time_to_reference")["期間合計"] == ["1", "5分00秒", "5分00秒"]
 
@@ -255,12 +298,15 @@ def test_a_missing_tracker_store_shows_no_conversations_but_the_cases(engine, tm
 
 
 @pytest.mark.parametrize("path", ["/analytics", "/review"])
-@pytest.mark.parametrize("query, text", [
-    ("from=2026-13-01&to=2026-07-03", "開始日は 2026-07-01 の形の日付でご指定ください。"),
-    ("from=2026-07-01&to=yesterday", "終了日は 2026-07-01 の形の日付でご指定ください。"),
-    ("from=2026-07-04&to=2026-07-03", "開始日が終了日より後になっています。"),
-    ("from=2025-07-01&to=2026-07-03", "期間は366日以内でご指定ください。"),
-])
+@pytest.mark.parametrize(
+    "query, text",
+    [
+        ("from=2026-13-01&to=2026-07-03", "開始日は 2026-07-01 の形の日付でご指定ください。"),
+        ("from=2026-07-01&to=yesterday", "終了日は 2026-07-01 の形の日付でご指定ください。"),
+        ("from=2026-07-04&to=2026-07-03", "開始日が終了日より後になっています。"),
+        ("from=2025-07-01&to=2026-07-03", "期間は366日以内でご指定ください。"),
+    ],
+)
 def test_bad_ranges_are_400_with_a_message(supervisor, path, query, text):
     page = supervisor.get(f"{path}?{query}")
     assert page.status == 400
@@ -278,8 +324,10 @@ def test_agents_are_refused_every_route(agent, engine):
         assert agent.get(path).status == 403, path
     key = review.text_hash("パスワードを忘れました")
     token = CSRF.search(agent.get("/review").text).group(1)
-    answer = agent.post("/review/label", {"csrf_token": token, "from": "2026-07-01", "to": "2026-07-03",
-                                          "group": key, "intent": "trouble_account"})
+    answer = agent.post(
+        "/review/label",
+        {"csrf_token": token, "from": "2026-07-01", "to": "2026-07-03", "group": key, "intent": "trouble_account"},
+    )
     assert answer.status == 403
     assert review.assignments(engine) == []
     assert 'href="/analytics"' not in agent.get("/review").text
@@ -288,8 +336,9 @@ def test_agents_are_refused_every_route(agent, engine):
 def groups(page):
     """(key, count, texts shown) of each group, in page order."""
     found = []
-    for key, section in re.findall(r'<section class="review-group" id="group-([0-9a-f]{64})"(.*?)</section>',
-                                   page.text, re.S):
+    for key, section in re.findall(
+        r'<section class="review-group" id="group-([0-9a-f]{64})"(.*?)</section>', page.text, re.S
+    ):
         count = int(re.search(r'class="review-count">(\d+)件', section).group(1))
         texts = re.findall(r'<td class="review-text">(.*?)</td>', section)
         found.append((key, count, texts))
@@ -302,7 +351,8 @@ def test_the_review_list_groups_similar_messages_biggest_first(supervisor):
     found = groups(page)
     assert found[0] == (review.text_hash("パスワードを忘れました"), 2, ["パスワードを忘れました", "ぱすわーど忘れた"])
     assert sorted(texts[0] for _, _, texts in found[1:]) == sorted(
-        ["あばばば", "&lt;script&gt;alert(1)&lt;/script&gt;", "［電話番号］に電話して"])
+        ["あばばば", "&lt;script&gt;alert(1)&lt;/script&gt;", "［電話番号］に電話して"]
+    )
     assert all(count == 1 for _, count, _ in found[1:])
     # Masked as stored, user markup shown as text, June 30 outside the range.
     assert not PHONE.search(page.text)
@@ -327,7 +377,9 @@ def test_a_group_is_labelled_with_the_supervisors_name(supervisor, engine):
     assert parse_qs(location.query) == {"from": ["2026-07-01"], "to": ["2026-07-03"], "notice": ["labelled"]}
     stored = review.assignments(engine)
     assert sorted((a.text, a.intent, a.assigned_by) for a in stored) == [
-        ("ぱすわーど忘れた", "trouble_account", USER), ("パスワードを忘れました", "trouble_account", USER)]
+        ("ぱすわーど忘れた", "trouble_account", USER),
+        ("パスワードを忘れました", "trouble_account", USER),
+    ]
 
     page = supervisor.get(answer.headers["location"])
     assert "意図を付けました" in page.text
@@ -367,6 +419,8 @@ def test_the_export_is_rasa_training_data_without_numbers(supervisor):
     examples = {}
     for example in RasaYAMLReader().reads(text).intent_examples:
         examples.setdefault(example.get_full_intent(), []).append(example.get("text"))
-    assert examples == {"request_human": ["［電話番号］に電話して"],
-                        "trouble_account": ["ぱすわーど忘れた", "パスワードを忘れました"]}
+    assert examples == {
+        "request_human": ["［電話番号］に電話して"],
+        "trouble_account": ["ぱすわーど忘れた", "パスワードを忘れました"],
+    }
     assert not PHONE.search(text)

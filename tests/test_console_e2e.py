@@ -5,6 +5,7 @@ work on it, check the caller's number, sign out.
 
 With ``CONSOLE_SCREENSHOT=/path/to/file.png`` the case page is saved there (for release notes).
 """
+
 import os
 from datetime import datetime
 
@@ -12,13 +13,12 @@ import pytest
 from playwright.sync_api import expect
 
 from console.app import create_app
-from nettrouble.cases import schema
-from nettrouble.cases import store
-from nettrouble.core import db
-from nettrouble.eligibility import identity
-from nettrouble.cases.schema import CaseDraft
-from nettrouble.core.clock import JST
+from nettrouble.cases import schema, store
 from nettrouble.cases.reference import format_reference
+from nettrouble.cases.schema import CaseDraft
+from nettrouble.core import db
+from nettrouble.core.clock import JST
+from nettrouble.eligibility import identity
 from tests.fakes.environment import environment_variables
 from tests.fakes.local import free_port
 from tests.fakes.served import ServedApp, chromium
@@ -33,8 +33,12 @@ SUMMARY = "Xで知らないアカウントから毎日のように悪口を書�
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory):
     with environment_variables(
-        PERSON_KEY_SECRET="e2e-person-key-secret", CONSOLE_USER=USER, CONSOLE_PASSWORD=PASSWORD,
-        CONSOLE_API_TOKEN="e2e-api-token", HANDOFF_WEBHOOK_URL="", APP_ENV="development",
+        PERSON_KEY_SECRET="e2e-person-key-secret",
+        CONSOLE_USER=USER,
+        CONSOLE_PASSWORD=PASSWORD,
+        CONSOLE_API_TOKEN="e2e-api-token",
+        HANDOFF_WEBHOOK_URL="",
+        APP_ENV="development",
         # the agent picks the case up a few minutes after the chat (status times use this clock)
         CLOCK_OVERRIDE=STATUS_CHANGED_AT,
     ):
@@ -45,22 +49,35 @@ def environment(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def case(environment):
-    created, _ = store.open_case(environment, CaseDraft(
-        conversation_id="web-7f3a9c",
-        channel="web",
-        trouble_type="defamation",
-        triage_answers={"platform": "X", "user_role": "self", "ongoing": "yes", "evidence_saved": "yes"},
-        urgency=["danger"],
-        eligibility="eligible",
-        eligibility_campaign="sns-defamation-2020",
-        person_key=identity.person_key(NUMBER),
-        articles_shown=["retweet-defamation", "disclosure-request-lawyer"],
-        summary=SUMMARY,
-    ), at=datetime(2020, 7, 15, 11, 2, tzinfo=JST), notify=False)
+    created, _ = store.open_case(
+        environment,
+        CaseDraft(
+            conversation_id="web-7f3a9c",
+            channel="web",
+            trouble_type="defamation",
+            triage_answers={"platform": "X", "user_role": "self", "ongoing": "yes", "evidence_saved": "yes"},
+            urgency=["danger"],
+            eligibility="eligible",
+            eligibility_campaign="sns-defamation-2020",
+            person_key=identity.person_key(NUMBER),
+            articles_shown=["retweet-defamation", "disclosure-request-lawyer"],
+            summary=SUMMARY,
+        ),
+        at=datetime(2020, 7, 15, 11, 2, tzinfo=JST),
+        notify=False,
+    )
     # another case, so that the list and the search have something to tell apart
-    store.open_case(environment, CaseDraft(conversation_id="line-U12", channel="line", trouble_type="phishing",
-                                           summary="宅配業者を名乗るSMSのリンクを開いてしまいました"),
-                    at=datetime(2020, 7, 15, 10, 40, tzinfo=JST), notify=False)
+    store.open_case(
+        environment,
+        CaseDraft(
+            conversation_id="line-U12",
+            channel="line",
+            trouble_type="phishing",
+            summary="宅配業者を名乗るSMSのリンクを開いてしまいました",
+        ),
+        at=datetime(2020, 7, 15, 10, 40, tzinfo=JST),
+        notify=False,
+    )
     return created
 
 
@@ -86,8 +103,10 @@ def test_sign_in_search_a_reference_and_open_the_case(browser, server, case):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
     page = context.new_page()
     policy_errors = []
-    page.on("console", lambda message: policy_errors.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: policy_errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
 
     # Nothing without sign-in: the case page sends the browser to the sign-in form.
     page.goto(f"{server.base}/cases/{case.reference}")

@@ -3,6 +3,7 @@ client: the queue's order and overdue marking on a pinned clock, taking (one age
 a supervisor's assignment, notes, closing with a reason, the supervisors' holdings, the masked
 transcript from the project's tracker store on the case page, as text and in the API, CSRF on
 every new form, and escaping."""
+
 import asyncio
 import re
 from datetime import datetime
@@ -12,17 +13,14 @@ from markupsafe import escape
 
 from addons.tracker_store import MaskingSQLTrackerStore
 from console.app import create_app
-from nettrouble.staff import agents
-from nettrouble.cases import schema
-from nettrouble.cases import store
-from nettrouble.cases import closing_reasons
-from nettrouble.core import datafiles
-from nettrouble.core import db
-from nettrouble.content import hours
-from nettrouble.core.clock import JST
-from nettrouble.core.datafiles import DataFileError
+from nettrouble.cases import closing_reasons, schema, store
 from nettrouble.cases.tracker_events import tracker_engine
 from nettrouble.cases.transcript import case_transcript, notes_text
+from nettrouble.content import hours
+from nettrouble.core import datafiles, db
+from nettrouble.core.clock import JST
+from nettrouble.core.datafiles import DataFileError
+from nettrouble.staff import agents
 from tests.saved_conversations import DOMAIN, Conversation, buttons_of
 from tests.test_console import USER, Client, api, open_case, set_env
 
@@ -55,8 +53,11 @@ def cal(tmp_path, monkeypatch):
     """A calendar of its own (threshold 30 business minutes), so that an operator's edit of
     business/hours.yml cannot move these expectations."""
     path = tmp_path / "hours.yml"
-    path.write_text('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon, tue, wed, thu, fri]\n'
-                    "public_holidays_closed: true\nqueue_wait_alert_minutes: 30\nclosures: []\n", encoding="utf-8")
+    path.write_text(
+        'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon, tue, wed, thu, fri]\n'
+        "public_holidays_closed: true\nqueue_wait_alert_minutes: 30\nclosures: []\n",
+        encoding="utf-8",
+    )
     loaded = hours.load(path)
     monkeypatch.setattr(hours, "calendar", lambda: loaded)
     return loaded
@@ -102,14 +103,16 @@ def history(engine, reference):
 
 # --- the queue -----------------------------------------------------------------------------------
 
+
 def test_queue_is_urgent_first_then_longest_wait_with_overdue_in_words(engine, cal, alice, bob):
-    plain = open_case(engine, "plain", at=jst(2026, 7, 15, 11, 0)).reference        # 60 minutes: overdue
-    fresh = open_case(engine, "fresh", at=jst(2026, 7, 15, 11, 45)).reference       # 15 minutes
-    danger = open_case(engine, "danger", at=jst(2026, 7, 15, 11, 50), urgency=["danger"],
-                       trouble_type="privacy", channel="line").reference             # 10 minutes, urgent
+    plain = open_case(engine, "plain", at=jst(2026, 7, 15, 11, 0)).reference  # 60 minutes: overdue
+    fresh = open_case(engine, "fresh", at=jst(2026, 7, 15, 11, 45)).reference  # 15 minutes
+    danger = open_case(
+        engine, "danger", at=jst(2026, 7, 15, 11, 50), urgency=["danger"], trouble_type="privacy", channel="line"
+    ).reference  # 10 minutes, urgent
     yesterday = open_case(engine, "yesterday", at=jst(2026, 7, 14, 17, 50)).reference  # 10 + 120 minutes
     held = open_case(engine, "held", at=jst(2026, 7, 15, 10, 0)).reference
-    store.take(engine, held, "bob", jst(2026, 7, 15, 10, 10))                       # waited 10, then taken
+    store.take(engine, held, "bob", jst(2026, 7, 15, 10, 10))  # waited 10, then taken
     done = open_case(engine, "done", at=jst(2026, 7, 15, 10, 0)).reference
     store.take(engine, done, "bob", jst(2026, 7, 15, 10, 5))
     store.close(engine, done, "resolved_by_phone", "bob", jst(2026, 7, 15, 10, 30))
@@ -117,8 +120,12 @@ def test_queue_is_urgent_first_then_longest_wait_with_overdue_in_words(engine, c
     page = alice.get("/queue")
     assert page.status == 200 and '<a href="/queue" aria-current="page">今日の対応</a>' in page.text
     assert REFERENCE_LINK.findall(page.text) == [danger, yesterday, plain, fresh, held]
-    rows = {reference: marks for marks, reference in
-            re.findall(r'<tr( class="[^"]*")?>\s*<td><a class="reference" href="/cases/([^"]+)"', page.text)}
+    rows = {
+        reference: marks
+        for marks, reference in re.findall(
+            r'<tr( class="[^"]*")?>\s*<td><a class="reference" href="/cases/([^"]+)"', page.text
+        )
+    }
     assert rows[plain] == ' class="overdue"' and rows[yesterday] == ' class="overdue"'
     assert rows[danger] == ' class="urgent"' and rows[fresh] == rows[held] == ""
     assert page.text.count("超過</strong>") == 2
@@ -139,6 +146,7 @@ def test_an_empty_queue_says_so(cal, alice):
 
 
 # --- take, assign, notes, close ------------------------------------------------------------------
+
 
 def test_an_agent_takes_a_case_and_a_second_agent_is_told_who_holds_it(engine, alice, bob):
     reference = open_case(engine).reference
@@ -206,7 +214,8 @@ def test_notes_carry_their_author_and_come_back_escaped(engine, alice, bob):
 def test_closing_needs_a_reason_from_the_list(engine, alice):
     reference = open_case(engine).reference
     assert post(alice, f"/cases/{reference}/close", reason="resolved_by_phone").headers["location"] == (
-        f"/cases/{reference}?error=not_allowed")  # a new case is taken first
+        f"/cases/{reference}?error=not_allowed"
+    )  # a new case is taken first
     post(alice, f"/cases/{reference}/take")
     page = alice.get(f"/cases/{reference}").text
     for reason in closing_reasons.catalogue():
@@ -230,6 +239,7 @@ def test_closing_needs_a_reason_from_the_list(engine, alice):
 
 # --- holdings --------------------------------------------------------------------------------------
 
+
 def test_holdings_are_for_supervisors(engine, cal, supervisor, alice, bob):
     mine = open_case(engine, "mine", at=jst(2026, 7, 15, 11, 0), urgency=["minor"]).reference
     open_case(engine, "waiting", at=jst(2026, 7, 15, 11, 30))
@@ -251,6 +261,7 @@ def test_holdings_are_for_supervisors(engine, cal, supervisor, alice, bob):
 
 
 # --- the transcript ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def conversation(tracker_path):
@@ -339,10 +350,15 @@ def test_the_api_returns_the_transcript(engine, app, conversation):
 
 # --- CSRF and start-up -------------------------------------------------------------------------------
 
+
 def test_every_new_form_needs_the_csrf_token(engine, supervisor):
     reference = open_case(engine).reference
-    for action, fields in (("take", {}), ("assign", {"agent": USER}), ("notes", {"text": "メモ"}),
-                           ("close", {"reason": "duplicate"})):
+    for action, fields in (
+        ("take", {}),
+        ("assign", {"agent": USER}),
+        ("notes", {"text": "メモ"}),
+        ("close", {"reason": "duplicate"}),
+    ):
         for token in ({}, {"csrf_token": "forged"}):
             refused = supervisor.post(f"/cases/{reference}/{action}", {**fields, **token})
             assert refused.status == 403 and "受け付けませんでした" in refused.text, action

@@ -10,6 +10,7 @@ case with a reason; the supervisor then reads the day's figures on the analytics
 With ``CONSOLE_SCREENSHOTS=<directory>`` the queue, the case page and the analytics page are
 saved there as queue.png, case.png and analytics.png (docs/screenshots/ holds the committed ones).
 """
+
 import asyncio
 import os
 from datetime import datetime, timedelta
@@ -21,19 +22,19 @@ from playwright.sync_api import expect
 from actions.triage import ActionFirstSteps, ActionRecordUrgency
 from addons.tracker_store import MaskingSQLTrackerStore
 from console.app import create_app
-from nettrouble.staff import agents
-from nettrouble.cases import schema
-from nettrouble.cases import store
-from nettrouble.core import db
-from nettrouble.content import hours
-from nettrouble.eligibility import identity
+from nettrouble.cases import schema, store
 from nettrouble.cases.schema import CaseDraft
+from nettrouble.content import hours
+from nettrouble.core import db
 from nettrouble.core.clock import JST
+from nettrouble.eligibility import identity
+from nettrouble.staff import agents
 from tests.fakes.environment import environment_variables
 from tests.fakes.local import free_port
 from tests.fakes.served import ServedApp, chromium
 from tests.saved_conversations import DOMAIN, Conversation, buttons_of
-from tests.tracker_states import message, tracker as sdk_tracker
+from tests.tracker_states import message
+from tests.tracker_states import tracker as sdk_tracker
 
 SUPERVISOR = "suzuki"
 SUPERVISOR_PASSWORD = "e2e-team-supervisor-password"
@@ -57,8 +58,10 @@ URGENT_AT = jst(2020, 7, 15, 11, 0)
 CONVERSATION_START = URGENT_AT - timedelta(seconds=13 * 30)
 # From the first user message (CONVERSATION_START + 30 s) to the reference 30 s after URGENT_AT.
 TIME_TO_REFERENCE = "6分30秒"
-HOURS = ('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon, tue, wed, thu, fri]\n'
-         "public_holidays_closed: true\nqueue_wait_alert_minutes: 30\nclosures: []\n")
+HOURS = (
+    'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon, tue, wed, thu, fri]\n'
+    "public_holidays_closed: true\nqueue_wait_alert_minutes: 30\nclosures: []\n"
+)
 
 
 def write_conversation(tracker_path: Path, open_urgent_case):
@@ -67,8 +70,11 @@ def write_conversation(tracker_path: Path, open_urgent_case):
     for staff with the user's phone number typed in, and the case reference. Returns the case
     that ``open_urgent_case`` opens when the user asks for staff."""
     trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tracker_path))
-    talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)),
-                        start=CONVERSATION_START, channel="web")
+    talk = Conversation(
+        asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)),
+        start=CONVERSATION_START,
+        channel="web",
+    )
     danger = "元交際相手に住所をネットにさらされて、家の前で待ち伏せされています。怖いです"
     talk.user(danger, "urgent_danger")
     talk.response("utter_urgent_danger")
@@ -81,8 +87,10 @@ def write_conversation(tracker_path: Path, open_urgent_case):
     talk.listen()
     title, payload = buttons_of("utter_ask_exposed_info")[0]
     talk.user(payload, "inform")
-    talk.custom(ActionFirstSteps(), sdk_tracker(message(payload, "inform"),
-                                                slots={"trouble_type": "privacy", "exposed_info": title}))
+    talk.custom(
+        ActionFirstSteps(),
+        sdk_tracker(message(payload, "inform"), slots={"trouble_type": "privacy", "exposed_info": title}),
+    )
     talk.listen()
     talk.user(f"電話で相談したいです。番号は{NUMBER}です", "request_human")
     assert talk.moment == URGENT_AT, "the conversation's steps changed: move CONVERSATION_START"
@@ -103,29 +111,51 @@ def seeded(tmp_path_factory):
     tracker_path = directory / "tracker.db"
     calendar_path = directory / "hours.yml"
     calendar_path.write_text(HOURS, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch, environment_variables(
-        PERSON_KEY_SECRET="e2e-team-person-key-secret", CONSOLE_USER=SUPERVISOR,
-        CONSOLE_PASSWORD=SUPERVISOR_PASSWORD, CONSOLE_API_TOKEN="e2e-team-api-token",
-        HANDOFF_WEBHOOK_URL="", APP_ENV="development", CLOCK_OVERRIDE=NOW.isoformat(),
-        TRACKER_DB_URL=f"sqlite:///{tracker_path}",
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        environment_variables(
+            PERSON_KEY_SECRET="e2e-team-person-key-secret",
+            CONSOLE_USER=SUPERVISOR,
+            CONSOLE_PASSWORD=SUPERVISOR_PASSWORD,
+            CONSOLE_API_TOKEN="e2e-team-api-token",
+            HANDOFF_WEBHOOK_URL="",
+            APP_ENV="development",
+            CLOCK_OVERRIDE=NOW.isoformat(),
+            TRACKER_DB_URL=f"sqlite:///{tracker_path}",
+        ),
     ):
         # An operator's edit of business/hours.yml must not move the waits asserted below.
         calendar = hours.load(calendar_path)
         patch.setattr(hours, "calendar", lambda: calendar)
         engine = db.prepare(f"sqlite:///{directory / 'service.db'}")
-        phishing, _ = store.open_case(engine, CaseDraft(
-            conversation_id="line-U7d2", channel="line", trouble_type="phishing",
-            triage_answers={"entered_info": "yes", "money_lost": "no"},
-            summary="宅配業者を名乗るSMSのリンクを開いてしまいました",
-        ), at=PHISHING_AT, notify=False)
+        phishing, _ = store.open_case(
+            engine,
+            CaseDraft(
+                conversation_id="line-U7d2",
+                channel="line",
+                trouble_type="phishing",
+                triage_answers={"entered_info": "yes", "money_lost": "no"},
+                summary="宅配業者を名乗るSMSのリンクを開いてしまいました",
+            ),
+            at=PHISHING_AT,
+            notify=False,
+        )
 
         def open_urgent_case():
-            created, _ = store.open_case(engine, CaseDraft(
-                conversation_id=SENDER, channel="web", trouble_type="privacy",
-                triage_answers={"exposed_info": "住所", "offline_contact": "yes"},
-                urgency=["danger"], person_key=identity.person_key(NUMBER),
-                summary="元交際相手に住所をさらされ、家の前で待ち伏せされている",
-            ), at=URGENT_AT, notify=False)
+            created, _ = store.open_case(
+                engine,
+                CaseDraft(
+                    conversation_id=SENDER,
+                    channel="web",
+                    trouble_type="privacy",
+                    triage_answers={"exposed_info": "住所", "offline_contact": "yes"},
+                    urgency=["danger"],
+                    person_key=identity.person_key(NUMBER),
+                    summary="元交際相手に住所をさらされ、家の前で待ち伏せされている",
+                ),
+                at=URGENT_AT,
+                notify=False,
+            )
             return created
 
         urgent, tapped = write_conversation(tracker_path, open_urgent_case)
@@ -181,8 +211,10 @@ def test_a_supervisor_adds_an_agent_who_works_the_urgent_case_then_reads_the_fig
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
     page = context.new_page()
     policy_errors = []
-    page.on("console", lambda message: policy_errors.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: policy_errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
 
     # The supervisor adds an agent and reads the one-time password, shown this once.
     sign_in(page, base, SUPERVISOR, SUPERVISOR_PASSWORD)
@@ -191,7 +223,9 @@ def test_a_supervisor_adds_an_agent_who_works_the_urgent_case_then_reads_the_fig
     page.get_by_label("名前").fill(AGENT)
     page.get_by_label("権限").select_option(label="担当者")
     page.get_by_role("button", name="追加して仮パスワードを発行").click()
-    expect(page.get_by_role("status").filter(has_text="さんを追加しました")).to_have_text(f"{AGENT} さんを追加しました。")
+    expect(page.get_by_role("status").filter(has_text="さんを追加しました")).to_have_text(
+        f"{AGENT} さんを追加しました。"
+    )
     shown = page.get_by_role("status").filter(has_text="仮パスワード")
     expect(shown).to_contain_text(f"{AGENT} さんの仮パスワード")
     password = shown.locator("strong").inner_text().strip()

@@ -1,5 +1,6 @@
 """The service database's SQLite connection settings (nettrouble/core/db.py) and the registry of
 its tables (nettrouble/core/tables.py)."""
+
 import sqlite3
 import subprocess
 import sys
@@ -8,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nettrouble.core import db
-
-from nettrouble.core import tables
+from nettrouble.core import db, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,8 +47,11 @@ def test_a_file_that_stays_locked_is_reported_not_waited_for_forever(tmp_path):
 
 def test_every_module_that_defines_tables_is_imported_by_the_registry():
     # A module left out would be missing from the schema the migrations compare with.
-    owners = {path.stem for path in (ROOT / "nettrouble").glob("*.py")
-              if "from nettrouble.core.sql_metadata import metadata" in path.read_text(encoding="utf-8")}
+    owners = {
+        path.stem
+        for path in (ROOT / "nettrouble").glob("*.py")
+        if "from nettrouble.core.sql_metadata import metadata" in path.read_text(encoding="utf-8")
+    }
     owners.discard("tables")
     assert "cases" in owners and "ledger" in owners
     assert sorted(owners - set(vars(tables))) == []
@@ -60,5 +62,9 @@ def test_a_fresh_process_imports_the_database_module_first_without_a_cycle():
     # a cycle would stop the import half-way.
     found = subprocess.run(
         [sys.executable, "-c", "from nettrouble import db, tables; print(' '.join(sorted(tables.metadata.tables)))"],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert {"cases", "case_notes", "free_consultations", "outbox", "agents", "sms_opt_outs"} <= set(found)

@@ -1,6 +1,7 @@
 """The scale-out profile's files, checked without Docker: docker-compose.yml (services, pinned
 images, healthchecks, settings from .env), the Dockerfiles, nginx.conf and the endpoints file
 that Rasa reads."""
+
 import re
 from pathlib import Path
 
@@ -14,10 +15,17 @@ APP_SERVICES = ("rasa-a", "rasa-b", "actions-a", "actions-b", "console")
 PINNED = re.compile(r"^[a-z0-9][a-z0-9._/-]*:(\d+\.\d+(\.\d+)?)(-[a-z0-9.]+)?$")
 REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)")
 ENDPOINT_VARS = {
-    "ACTION_SERVER_URL": "http://127.0.0.1:6155/webhook", "ACTION_SERVER_TOKEN": "action-secret",
-    "TRACKER_DB_HOST": "db.internal", "TRACKER_DB_PORT": "5432", "TRACKER_DB_NAME": "rasa",
-    "TRACKER_DB_USER": "rasa", "TRACKER_DB_PASSWORD": "tracker-secret",
-    "REDIS_HOST": "redis.internal", "REDIS_PORT": "6380", "REDIS_DB": "2", "REDIS_PASSWORD": "redis-secret",
+    "ACTION_SERVER_URL": "http://127.0.0.1:6155/webhook",
+    "ACTION_SERVER_TOKEN": "action-secret",
+    "TRACKER_DB_HOST": "db.internal",
+    "TRACKER_DB_PORT": "5432",
+    "TRACKER_DB_NAME": "rasa",
+    "TRACKER_DB_USER": "rasa",
+    "TRACKER_DB_PASSWORD": "tracker-secret",
+    "REDIS_HOST": "redis.internal",
+    "REDIS_PORT": "6380",
+    "REDIS_DB": "2",
+    "REDIS_PASSWORD": "redis-secret",
 }
 
 
@@ -45,6 +53,7 @@ def pinned(requirement):
 
 
 # ---- docker-compose.yml --------------------------------------------------------------------
+
 
 def test_the_profile_has_its_servers_databases_and_balancer(services):
     assert set(services) == {"postgres", "redis", "nginx", "console", *APP_SERVICES}
@@ -146,6 +155,7 @@ def test_postgres_creates_the_roles_and_databases_the_servers_use(services):
 
 # ---- Dockerfiles and nginx -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["Dockerfile.rasa", "Dockerfile.actions"])
 def test_dockerfiles_copy_only_what_exists_and_never_the_secrets(name):
     text = dockerfile(name)
@@ -176,6 +186,7 @@ def test_the_balancer_spreads_turns_over_both_rasa_servers():
 
 # ---- deploy/endpoints.scaleout.yml ---------------------------------------------------------
 
+
 @pytest.fixture
 def endpoints(monkeypatch):
     from rasa.core.utils import read_endpoints_from_path
@@ -196,9 +207,10 @@ def test_the_endpoints_file_reads_every_connection_value_from_the_environment():
 
 
 def test_the_tracker_store_is_the_masking_store_on_postgresql(endpoints):
-    from addons.tracker_store import MaskingSQLTrackerStore
     from rasa.core.tracker_store import validate_port
     from rasa.shared.utils.common import class_from_module_path
+
+    from addons.tracker_store import MaskingSQLTrackerStore
 
     store = endpoints.tracker_store
     assert class_from_module_path(store.type) is MaskingSQLTrackerStore
@@ -206,7 +218,13 @@ def test_the_tracker_store_is_the_masking_store_on_postgresql(endpoints):
     kwargs["port"] = validate_port(kwargs["port"])
     url = MaskingSQLTrackerStore.get_db_url(host=store.url, **kwargs)
     assert (url.drivername, url.host, url.port, url.database, url.username, url.password) == (
-        "postgresql", "db.internal", 5432, "rasa", "rasa", "tracker-secret")
+        "postgresql",
+        "db.internal",
+        5432,
+        "rasa",
+        "rasa",
+        "tracker-secret",
+    )
 
 
 def test_the_lock_store_is_the_atomic_redis_lock_store(endpoints):
@@ -218,7 +236,11 @@ def test_the_lock_store_is_the_atomic_redis_lock_store(endpoints):
     assert type(store) is AtomicRedisLockStore
     connection = store.red.connection_pool.connection_kwargs
     assert (connection["host"], connection["port"], connection["db"], connection["password"]) == (
-        "redis.internal", 6380, 2, "redis-secret")
+        "redis.internal",
+        6380,
+        2,
+        "redis-secret",
+    )
     assert store.key_prefix.startswith("nettrouble:")
 
 

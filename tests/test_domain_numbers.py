@@ -3,6 +3,7 @@
 Safety messages are plain responses so that they reach the user even when the action server
 is down; this test keeps them in step with the operator-edited referrals file.
 """
+
 import re
 from pathlib import Path
 

@@ -1,15 +1,14 @@
 """The eligibility rule engine and the campaigns file it reads."""
+
 import time
 from datetime import date, datetime
 
 import pytest
 
-from nettrouble.eligibility import campaigns
-
-from nettrouble.triage import referrals
-from nettrouble.eligibility.campaigns import Campaign
 from nettrouble.core.clock import now
 from nettrouble.core.datafiles import DataFileError
+from nettrouble.eligibility import campaigns
+from nettrouble.eligibility.campaigns import Campaign
 from nettrouble.eligibility.rules import (
     ADVISER_EXCLUDED,
     ALREADY_USED,
@@ -27,6 +26,7 @@ from nettrouble.eligibility.rules import (
     Applicant,
     decide,
 )
+from nettrouble.triage import referrals
 
 KEY = "c" * 64
 DEFAULT = "sns-defamation-2020"
@@ -76,10 +76,24 @@ DECISIONS = [
     ("not started", READY, BEFORE, {}, NOT_STARTED, DEFAULT, ()),
     ("ended", READY, AFTER, {}, ENDED, DEFAULT, ()),
     ("already used", READY, IN_CAMPAIGN, {DEFAULT: "NT-2007-00001-1"}, ALREADY_USED, DEFAULT, ()),
-    ("same case again", dict(READY, case_reference="NT-2007-00001-1"), IN_CAMPAIGN,
-     {DEFAULT: "NT-2007-00001-1"}, ELIGIBLE, DEFAULT, ()),
-    ("another case", dict(READY, case_reference="NT-2007-00002-2"), IN_CAMPAIGN,
-     {DEFAULT: "NT-2007-00001-1"}, ALREADY_USED, DEFAULT, ()),
+    (
+        "same case again",
+        dict(READY, case_reference="NT-2007-00001-1"),
+        IN_CAMPAIGN,
+        {DEFAULT: "NT-2007-00001-1"},
+        ELIGIBLE,
+        DEFAULT,
+        (),
+    ),
+    (
+        "another case",
+        dict(READY, case_reference="NT-2007-00002-2"),
+        IN_CAMPAIGN,
+        {DEFAULT: "NT-2007-00001-1"},
+        ALREADY_USED,
+        DEFAULT,
+        (),
+    ),
     # Boundaries at Japan-time midnight, written in Japan time and in UTC.
     ("last second before", READY, "2020-06-30T23:59:59+09:00", {}, NOT_STARTED, DEFAULT, ()),
     ("first second", READY, "2020-07-01T00:00:00+09:00", {}, ELIGIBLE, DEFAULT, ()),
@@ -92,31 +106,78 @@ DECISIONS = [
     ("first second, New York", READY, "2020-06-30T11:00:00-04:00", {}, ELIGIBLE, DEFAULT, ()),
     ("first second after, New York", READY, "2020-08-31T11:00:00-04:00", {}, ENDED, DEFAULT, ()),
     # The check order, with inputs that trip several reasons at once.
-    ("not docomo before everything", dict(topic="phishing", docomo_line=False, is_member=True,
-     person_key=KEY, adviser_requested=True), AFTER, {DEFAULT: "NT-1"}, NOT_DOCOMO, None, ()),
-    ("member before adviser, topic, time, ledger", dict(READY, topic="phishing", is_member=True,
-     adviser_requested=True), AFTER, {DEFAULT: "NT-1"}, MEMBER, None, ()),
-    ("adviser before topic and time", dict(READY, topic="phishing", adviser_requested=True),
-     AFTER, {}, ADVISER_EXCLUDED, None, ()),
-    ("adviser before ledger", dict(READY, adviser_requested=True), IN_CAMPAIGN,
-     {DEFAULT: "NT-1"}, ADVISER_EXCLUDED, None, ()),
+    (
+        "not docomo before everything",
+        dict(topic="phishing", docomo_line=False, is_member=True, person_key=KEY, adviser_requested=True),
+        AFTER,
+        {DEFAULT: "NT-1"},
+        NOT_DOCOMO,
+        None,
+        (),
+    ),
+    (
+        "member before adviser, topic, time, ledger",
+        dict(READY, topic="phishing", is_member=True, adviser_requested=True),
+        AFTER,
+        {DEFAULT: "NT-1"},
+        MEMBER,
+        None,
+        (),
+    ),
+    (
+        "adviser before topic and time",
+        dict(READY, topic="phishing", adviser_requested=True),
+        AFTER,
+        {},
+        ADVISER_EXCLUDED,
+        None,
+        (),
+    ),
+    (
+        "adviser before ledger",
+        dict(READY, adviser_requested=True),
+        IN_CAMPAIGN,
+        {DEFAULT: "NT-1"},
+        ADVISER_EXCLUDED,
+        None,
+        (),
+    ),
     ("topic before time", dict(READY, topic="phishing"), AFTER, {}, TOPIC_NOT_COVERED, None, ()),
     ("time before ledger", READY, AFTER, {DEFAULT: "NT-1"}, ENDED, DEFAULT, ()),
     ("not started before ledger", READY, BEFORE, {DEFAULT: "NT-1"}, NOT_STARTED, DEFAULT, ()),
     # Unknown answers are not guessed: the engine lists what it still needs, in check order.
-    ("nothing known yet", dict(topic="defamation"), IN_CAMPAIGN, {}, None, None,
-     (NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY)),
-    ("only the number missing", dict(READY, person_key=None), IN_CAMPAIGN, {}, None, None,
-     (NEEDS_PERSON_KEY,)),
+    (
+        "nothing known yet",
+        dict(topic="defamation"),
+        IN_CAMPAIGN,
+        {},
+        None,
+        None,
+        (NEEDS_DOCOMO_LINE, NEEDS_IS_MEMBER, NEEDS_PERSON_KEY),
+    ),
+    ("only the number missing", dict(READY, person_key=None), IN_CAMPAIGN, {}, None, None, (NEEDS_PERSON_KEY,)),
     ("membership skipped", dict(READY, is_member=None), IN_CAMPAIGN, {}, None, None, (NEEDS_IS_MEMBER,)),
     ("no topic yet", dict(READY, topic=None), IN_CAMPAIGN, {}, None, None, (NEEDS_TOPIC,)),
-    ("a refusal that holds whatever the answers: time", dict(topic="defamation"), AFTER, {},
-     ENDED, DEFAULT, ()),
-    ("a refusal that holds whatever the answers: topic", dict(topic="shopping"), IN_CAMPAIGN, {},
-     TOPIC_NOT_COVERED, None, ()),
+    ("a refusal that holds whatever the answers: time", dict(topic="defamation"), AFTER, {}, ENDED, DEFAULT, ()),
+    (
+        "a refusal that holds whatever the answers: topic",
+        dict(topic="shopping"),
+        IN_CAMPAIGN,
+        {},
+        TOPIC_NOT_COVERED,
+        None,
+        (),
+    ),
     ("no topic and nothing running", dict(), AFTER, {}, ENDED, DEFAULT, ()),
-    ("already used though membership unknown", dict(READY, is_member=None), IN_CAMPAIGN,
-     {DEFAULT: "NT-1"}, ALREADY_USED, DEFAULT, ()),
+    (
+        "already used though membership unknown",
+        dict(READY, is_member=None),
+        IN_CAMPAIGN,
+        {DEFAULT: "NT-1"},
+        ALREADY_USED,
+        DEFAULT,
+        (),
+    ),
 ]
 
 
@@ -125,10 +186,8 @@ DECISIONS = [
     [row[1:] for row in DECISIONS],
     ids=[row[0] for row in DECISIONS],
 )
-def test_decision_table(default_campaigns, public_bodies, applicant, moment, holdings, reason,
-                        campaign_id, needs):
-    decision = decide(Applicant(**applicant), at(moment), default_campaigns, ledger_of(holdings),
-                      public_bodies)
+def test_decision_table(default_campaigns, public_bodies, applicant, moment, holdings, reason, campaign_id, needs):
+    decision = decide(Applicant(**applicant), at(moment), default_campaigns, ledger_of(holdings), public_bodies)
     assert decision.reason == reason
     assert (decision.campaign.id if decision.campaign else None) == campaign_id
     assert decision.needs == needs
@@ -140,15 +199,13 @@ def test_the_table_covers_every_reason_code():
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "UTC", "Asia/Tokyo", "Pacific/Kiritimati"])
-def test_boundaries_do_not_depend_on_the_servers_time_zone(monkeypatch, default_campaigns,
-                                                           public_bodies, zone):
+def test_boundaries_do_not_depend_on_the_servers_time_zone(monkeypatch, default_campaigns, public_bodies, zone):
     monkeypatch.setenv("TZ", zone)
     time.tzset()
     try:
         rows = [row for row in DECISIONS if row[0].startswith(("last second", "first second"))]
         for _, applicant, moment, holdings, reason, _, _ in rows:
-            decision = decide(Applicant(**applicant), at(moment), default_campaigns, ledger_of(holdings),
-                              public_bodies)
+            decision = decide(Applicant(**applicant), at(moment), default_campaigns, ledger_of(holdings), public_bodies)
             assert decision.reason == reason, (zone, moment)
     finally:
         monkeypatch.undo()
@@ -171,8 +228,11 @@ def test_the_pinned_clock_drives_the_decision(clock, default_campaigns, public_b
 
 
 def test_the_ledger_is_consulted_only_when_it_can_matter(default_campaigns, public_bodies):
-    for applicant, moment in [(dict(READY, person_key=None), IN_CAMPAIGN), (READY, AFTER),
-                              (dict(READY, docomo_line=False), IN_CAMPAIGN)]:
+    for applicant, moment in [
+        (dict(READY, person_key=None), IN_CAMPAIGN),
+        (READY, AFTER),
+        (dict(READY, docomo_line=False), IN_CAMPAIGN),
+    ]:
         used_for = ledger_of({})
         decide(Applicant(**applicant), at(moment), default_campaigns, used_for, public_bodies)
         assert used_for.calls == []
@@ -183,8 +243,9 @@ def test_the_ledger_is_consulted_only_when_it_can_matter(default_campaigns, publ
 
 def test_what_is_offered_instead(default_campaigns, public_bodies):
     def offer(applicant, moment=IN_CAMPAIGN, holdings=None):
-        return decide(Applicant(**applicant), at(moment), default_campaigns, ledger_of(holdings or {}),
-                      public_bodies).offer
+        return decide(
+            Applicant(**applicant), at(moment), default_campaigns, ledger_of(holdings or {}), public_bodies
+        ).offer
 
     defamation_bodies = tuple(r.id for r in referrals.for_topic("defamation", public_bodies))
     assert defamation_bodies  # the data file lists bodies for defamation
@@ -239,8 +300,7 @@ def test_several_campaigns(public_bodies):
     assert (used.reason, used.offer.first_case_reference) == (ALREADY_USED, "NT-1")
     # Between campaigns the next one is announced; after the last, the latest one has ended.
     between = run(READY, "2021-11-01T12:00:00+09:00")
-    assert (between.reason, between.campaign.id, between.offer.starts_on) == (
-        NOT_STARTED, "winter", date(2022, 1, 10))
+    assert (between.reason, between.campaign.id, between.offer.starts_on) == (NOT_STARTED, "winter", date(2022, 1, 10))
     assert run(dict(READY, topic="privacy"), "2021-11-01T12:00:00+09:00").campaign.id == "overlap"
     assert run(dict(READY, topic="privacy"), "2021-11-01T12:00:00+09:00").reason == ENDED
     assert run(READY, "2023-01-01T12:00:00+09:00").campaign.id == "winter"
@@ -248,6 +308,7 @@ def test_several_campaigns(public_bodies):
 
 
 # --- the campaigns file ------------------------------------------------------------------
+
 
 def test_the_default_campaign_is_the_sources(default_campaigns):
     default = {c.id: c for c in default_campaigns}[DEFAULT]
@@ -266,8 +327,9 @@ def test_a_new_campaign_is_data_only(tmp_path, public_bodies):
         encoding="utf-8",
     )
     loaded = campaigns.load(path)
-    decision = decide(Applicant(**dict(READY, topic="privacy")), at("2027-04-30T23:00:00+09:00"), loaded,
-                      ledger_of({}), public_bodies)
+    decision = decide(
+        Applicant(**dict(READY, topic="privacy")), at("2027-04-30T23:00:00+09:00"), loaded, ledger_of({}), public_bodies
+    )
     assert (decision.reason, decision.campaign.id) == (ELIGIBLE, "privacy-2027")
 
 
@@ -313,4 +375,3 @@ def test_no_campaigns_is_allowed(tmp_path):
     path = tmp_path / "campaigns.yml"
     path.write_text("campaigns: []\n", encoding="utf-8")
     assert campaigns.load(path) == ()
-

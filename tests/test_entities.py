@@ -1,6 +1,7 @@
 """Service names, amounts and phone numbers, found by the lookup tables and regexes of
 data/nlu/entities.yml as the trained pipeline finds them (extractor, overlap clean-up,
 synonyms), without training a model."""
+
 import re
 from pathlib import Path
 
@@ -28,7 +29,8 @@ def pipeline(training_data, tmp_path_factory):
     storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
     extractor = RegexEntityExtractor(
         {"use_word_boundaries": False, "use_lookup_tables": True, "use_regexes": True},
-        storage, Resource("regex"),
+        storage,
+        Resource("regex"),
     )
     extractor.train(training_data)
     synonyms = EntitySynonymMapper({}, storage, Resource("synonyms"))
@@ -85,9 +87,12 @@ def test_every_lookup_entry_maps_to_one_canonical_name(training_data):
 
 def annotated(training_data, entity):
     """The words annotated as ``entity`` in the training examples."""
-    return {example.get("text")[found["start"]:found["end"]]
-            for example in training_data.training_examples
-            for found in example.get(ENTITIES) or [] if found["entity"] == entity}
+    return {
+        example.get("text")[found["start"] : found["end"]]
+        for example in training_data.training_examples
+        for found in example.get(ENTITIES) or []
+        if found["entity"] == entity
+    }
 
 
 def test_each_regex_compiles_and_finds_words_annotated_with_its_entity(training_data):

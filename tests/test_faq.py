@@ -1,14 +1,14 @@
 """The FAQ answers (business/faq.yml): every key answered, figures from one place, worded for
 the time before, during and after a campaign."""
+
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from nettrouble.core import datafiles
-
 from nettrouble.content import faq
+from nettrouble.core import datafiles
 from nettrouble.core.clock import JST
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,6 @@
 """GET /health on the three servers: 200 with every check named when all is well, 503 naming the
 check that failed (database unreachable, no model, a dead notification worker), nothing secret."""
+
 import asyncio
 import json
 import socket
@@ -14,7 +15,6 @@ from console.app import create_app
 from nettrouble.monitoring import health
 from tests.test_console import set_env
 from tests.test_metrics import ACTION_TOKEN, ActionProbe
-
 
 
 def closed_port():
@@ -37,6 +37,7 @@ def assert_nothing_secret(body):
 
 
 # --- the console ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def console(tmp_path, env):
@@ -80,6 +81,7 @@ def test_console_names_a_dead_notification_worker(console):
 
 # --- the Rasa server ----------------------------------------------------------------------
 
+
 class Agent:
     def __init__(self, ready, engine):
         self.ready = ready
@@ -117,6 +119,7 @@ def test_rasa_names_an_unreachable_tracker_store():
 
 
 # --- the action server --------------------------------------------------------------------
+
 
 def action_app(env, database_url):
     from rasa_sdk.endpoint import create_app as create_action_app

@@ -1,5 +1,6 @@
 """The evaluation files stay evaluation files: nothing in them is trained on, and the typed
 conversations are well-formed (tests/typed/README.md)."""
+
 import re
 import unicodedata
 from pathlib import Path
@@ -8,9 +9,7 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
-from nettrouble.triage import answers
-
-from nettrouble.triage import plans
+from nettrouble.triage import answers, plans
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ["nlu_heldout.yml", "nlu_heldout_kana.yml", "nlu_heldout_kana_natural.yml", "faq_heldout.yml"]
@@ -24,8 +23,11 @@ def norm(text):
 
 @pytest.fixture(scope="module")
 def trained():
-    return {norm(m.get("text")) for path in (ROOT / "data" / "nlu").glob("*.yml")
-            for m in load_data(str(path)).intent_examples}
+    return {
+        norm(m.get("text"))
+        for path in (ROOT / "data" / "nlu").glob("*.yml")
+        for m in load_data(str(path)).intent_examples
+    }
 
 
 def typed_conversations():
@@ -36,8 +38,11 @@ def typed_conversations():
 
 @pytest.mark.parametrize("name", HELD_OUT)
 def test_no_held_out_message_is_trained_on(trained, name):
-    shared = [m.get("text") for m in load_data(str(ROOT / "tests" / name)).intent_examples
-              if len(norm(m.get("text"))) >= MIN_CHARS and norm(m.get("text")) in trained]
+    shared = [
+        m.get("text")
+        for m in load_data(str(ROOT / "tests" / name)).intent_examples
+        if len(norm(m.get("text"))) >= MIN_CHARS and norm(m.get("text")) in trained
+    ]
     assert shared == []
 
 
@@ -53,8 +58,14 @@ def test_no_typed_turn_is_trained_on(trained):
 
 def test_the_typed_suite_is_large_enough_and_well_formed():
     seen, per_type, sms = set(), {}, 0
-    slots = set(plans.TRIAGE_SLOTS) | {"trouble_type", "docomo_line", "is_member", "person_key",
-                                        "eligibility", "case_reference"}
+    slots = set(plans.TRIAGE_SLOTS) | {
+        "trouble_type",
+        "docomo_line",
+        "is_member",
+        "person_key",
+        "eligibility",
+        "case_reference",
+    }
     for name, conversation in typed_conversations():
         assert conversation["id"] not in seen, conversation["id"]
         seen.add(conversation["id"])

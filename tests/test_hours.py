@@ -1,11 +1,10 @@
 """Business hours: open now, or the exact next opening, from business/hours.yml and jpholiday."""
+
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from nettrouble.content import hours
-
-from nettrouble.content import service
+from nettrouble.content import hours, service
 from nettrouble.core.clock import JST
 from nettrouble.core.datafiles import DataFileError
 
@@ -65,9 +64,7 @@ def test_friday_evening_opens_monday(cal):
     status = hours.status_at(jst(2026, 7, 3, 18, 5), cal)  # Friday 18:05
     assert not status.open_now and status.closed_today is None
     assert status.next_opening == jst(2026, 7, 6, 10, 0)
-    assert hours.availability_sentence(status) == (
-        "ただいま受付時間外です。次の受付開始は 7月6日(月) 10:00 です。"
-    )
+    assert hours.availability_sentence(status) == ("ただいま受付時間外です。次の受付開始は 7月6日(月) 10:00 です。")
 
 
 @pytest.mark.parametrize("moment", [jst(2026, 7, 4, 12, 0), jst(2026, 7, 5, 12, 0)])
@@ -90,9 +87,7 @@ def test_golden_week_2027(cal):
     assert hours.status_at(jst(2027, 4, 30, 11, 0), cal).open_now
     evening = hours.status_at(jst(2027, 4, 30, 18, 5), cal)
     assert evening.next_opening == jst(2027, 5, 6, 10, 0)
-    assert hours.availability_sentence(evening) == (
-        "ただいま受付時間外です。次の受付開始は 5月6日(木) 10:00 です。"
-    )
+    assert hours.availability_sentence(evening) == ("ただいま受付時間外です。次の受付開始は 5月6日(木) 10:00 です。")
     for day in (3, 4, 5):
         status = hours.status_at(jst(2027, 5, day, 12, 0), cal)
         assert not status.open_now and status.closed_today is not None
@@ -160,24 +155,44 @@ def test_no_working_day_within_a_year(tmp_path):
     [
         ("- a\n", "expected a mapping"),
         ('opening_time: "10:00"\nweekdays: [mon]\npublic_holidays_closed: true\n', "'closing_time' is missing"),
-        ('opening_time: "25:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n',
-         "'opening_time' must be a time"),
-        ('opening_time: "18:00"\nclosing_time: "10:00"\nweekdays: [mon]\npublic_holidays_closed: true\n',
-         "later than"),
-        ('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [monday]\npublic_holidays_closed: true\n',
-         "'weekdays'"),
-        ('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: "yes"\n',
-         "true or false"),
-        ('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
-         'closures:\n  - {id: x, name: X, yearly: {from: "02-30", to: "03-01"}}\n', "entry 'x' field 'yearly.from'"),
-        ('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
-         'closures:\n  - {id: x, name: X, date: 2026-07-01, from: 2026-07-01, to: 2026-07-02}\n', "entry 'x' needs"),
-        ('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
-         'closures:\n  - {id: x, name: X, from: 2026-07-05, to: 2026-07-01}\n', "ends ('to') before"),
-        ('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
-         'closures:\n  - {id: x, date: 2026-07-05}\n', "has no 'name'"),
-        ('opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
-         'closures:\n  - {id: x, name: X, date: "July 5"}\n', "field 'date' must be a date"),
+        (
+            'opening_time: "25:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n',
+            "'opening_time' must be a time",
+        ),
+        ('opening_time: "18:00"\nclosing_time: "10:00"\nweekdays: [mon]\npublic_holidays_closed: true\n', "later than"),
+        (
+            'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [monday]\npublic_holidays_closed: true\n',
+            "'weekdays'",
+        ),
+        (
+            'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: "yes"\n',
+            "true or false",
+        ),
+        (
+            'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
+            'closures:\n  - {id: x, name: X, yearly: {from: "02-30", to: "03-01"}}\n',
+            "entry 'x' field 'yearly.from'",
+        ),
+        (
+            'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
+            "closures:\n  - {id: x, name: X, date: 2026-07-01, from: 2026-07-01, to: 2026-07-02}\n",
+            "entry 'x' needs",
+        ),
+        (
+            'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
+            "closures:\n  - {id: x, name: X, from: 2026-07-05, to: 2026-07-01}\n",
+            "ends ('to') before",
+        ),
+        (
+            'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
+            "closures:\n  - {id: x, date: 2026-07-05}\n",
+            "has no 'name'",
+        ),
+        (
+            'opening_time: "10:00"\nclosing_time: "18:00"\nweekdays: [mon]\npublic_holidays_closed: true\n'
+            'closures:\n  - {id: x, name: X, date: "July 5"}\n',
+            "field 'date' must be a date",
+        ),
     ],
 )
 def test_mistakes_in_the_file_name_the_field(tmp_path, body, complaint):
@@ -226,6 +241,7 @@ def test_every_moment_of_a_week_is_consistent(cal):
 
 
 # --- business minutes (the staff queue's waiting time) ---------------------------------------
+
 
 def test_real_file_has_the_queue_alert(cal):
     assert cal.queue_wait_alert_minutes == 30
@@ -286,8 +302,7 @@ def test_business_minutes_add_up_over_any_split(cal):
     assert whole == 6 * 480
     moment = start
     while moment < end:
-        parts = (hours.business_minutes_between(start, moment, cal)
-                 + hours.business_minutes_between(moment, end, cal))
+        parts = hours.business_minutes_between(start, moment, cal) + hours.business_minutes_between(moment, end, cal)
         assert parts == whole, moment
         moment += timedelta(minutes=37)
 

@@ -1,11 +1,12 @@
 """Normalising docomo mobile numbers and the keyed hash that stands for the person."""
+
 import hashlib
 import hmac
 
 import pytest
 
-from nettrouble.eligibility import identity
 from nettrouble.core.settings import SettingsError
+from nettrouble.eligibility import identity
 
 SECRET = "test-secret-for-identity"
 NATIONAL = "09012345678"

@@ -1,5 +1,6 @@
 """The free-consultation ledger: one person, one case per campaign, decided by the database;
 claims pending until the number is proved, confirmed, expired or released."""
+
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -7,9 +8,8 @@ import pytest
 from sqlalchemy import inspect, text
 
 from nettrouble.core import db
-
-from nettrouble.eligibility import ledger
 from nettrouble.core.clock import JST
+from nettrouble.eligibility import ledger
 
 KEY = "a" * 64
 OTHER_KEY = "b" * 64
@@ -28,15 +28,24 @@ def test_the_table_is_created_with_its_unique_constraint(engine):
     inspector = inspect(engine)
     assert "free_consultations" in inspector.get_table_names()
     columns = {c["name"] for c in inspector.get_columns("free_consultations")}
-    assert columns == {"campaign_id", "person_key", "case_reference", "reserved_at", "state",
-                       "expires_at", "confirmed_via"}
+    assert columns == {
+        "campaign_id",
+        "person_key",
+        "case_reference",
+        "reserved_at",
+        "state",
+        "expires_at",
+        "confirmed_via",
+    }
     uniques = [set(u["column_names"]) for u in inspector.get_unique_constraints("free_consultations")]
     assert {"campaign_id", "person_key"} in uniques
 
 
 def test_the_constraint_holds_at_the_database_level(engine):
-    row = ("INSERT INTO free_consultations (campaign_id, person_key, case_reference, reserved_at) "
-           "VALUES ('c', :key, :ref, '2020-07-01 10:00:00')")
+    row = (
+        "INSERT INTO free_consultations (campaign_id, person_key, case_reference, reserved_at) "
+        "VALUES ('c', :key, :ref, '2020-07-01 10:00:00')"
+    )
     with engine.begin() as connection:
         connection.execute(text(row), {"key": KEY, "ref": "NT-1"})
     with pytest.raises(Exception, match="UNIQUE"):
@@ -72,8 +81,7 @@ def test_a_pending_claim_holds_the_number_until_it_expires_then_frees_it(engine)
 def test_a_proved_claim_takes_the_number_from_another_cases_pending_claim(engine):
     ledger.reserve(engine, CAMPAIGN, KEY, "NT-attacker", at=AT)
     owner = ledger.reserve(engine, CAMPAIGN, KEY, "NT-owner", at=AT, proved_by=ledger.VIA_CODE)
-    assert owner == ledger.Reservation(ledger.RESERVED, "NT-owner", ledger.CONFIRMED,
-                                       "NT-attacker", ledger.RELEASED)
+    assert owner == ledger.Reservation(ledger.RESERVED, "NT-owner", ledger.CONFIRMED, "NT-attacker", ledger.RELEASED)
     held = ledger.holder(engine, CAMPAIGN, KEY, at=AT)
     assert (held.case_reference, held.state, held.expires_at) == ("NT-owner", ledger.CONFIRMED, None)
     # nothing takes a confirmed claim: neither a pending claim nor another proof
@@ -108,12 +116,17 @@ def test_a_database_of_the_previous_version_is_upgraded_with_its_claims_confirme
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = db.engine(url)
     with old.begin() as connection:
-        connection.execute(text(
-            "CREATE TABLE free_consultations (campaign_id VARCHAR(64) NOT NULL, person_key VARCHAR(64) "
-            "NOT NULL, case_reference VARCHAR(64) NOT NULL, reserved_at DATETIME NOT NULL, "
-            "CONSTRAINT uq_free_consultations_campaign_person UNIQUE (campaign_id, person_key))"))
-        connection.execute(text("INSERT INTO free_consultations VALUES (:c, :k, 'NT-old', '2020-07-02 10:00:00')"),
-                           {"c": CAMPAIGN, "k": KEY})
+        connection.execute(
+            text(
+                "CREATE TABLE free_consultations (campaign_id VARCHAR(64) NOT NULL, person_key VARCHAR(64) "
+                "NOT NULL, case_reference VARCHAR(64) NOT NULL, reserved_at DATETIME NOT NULL, "
+                "CONSTRAINT uq_free_consultations_campaign_person UNIQUE (campaign_id, person_key))"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO free_consultations VALUES (:c, :k, 'NT-old', '2020-07-02 10:00:00')"),
+            {"c": CAMPAIGN, "k": KEY},
+        )
     upgraded = db.prepare(url)
     held = ledger.holder(upgraded, CAMPAIGN, KEY)
     assert (held.case_reference, held.state) == ("NT-old", ledger.CONFIRMED)

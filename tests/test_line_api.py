@@ -1,5 +1,6 @@
 """The LINE API client (nettrouble/channels/line_api.py) against local recording servers: which host gets
 which call, the push's retry policy, and errors that never carry the access token."""
+
 import asyncio
 import logging
 import uuid

@@ -1,6 +1,7 @@
 """The LINE rich menu (nettrouble/channels/line_richmenu.py, scripts/line_richmenu.py): its definition
 against LINE's rules and the bot's intents, its image, and its installation against two local
 recording servers standing in for LINE's API host and data API host."""
+
 import asyncio
 import io
 from pathlib import Path
@@ -10,9 +11,8 @@ import yaml
 from PIL import Image
 
 from nettrouble.channels import line_richmenu
-
-from nettrouble.content import service
 from nettrouble.channels.line_api import LineApi, LineApiError
+from nettrouble.content import service
 from tests.fakes.http_recorder import RecordingServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,7 @@ def run_install(hosts, image):
 
 # ---- the definition ---------------------------------------------------------------------
 
+
 def test_the_menu_keeps_lines_rules(image):
     menu = line_richmenu.rich_menu(image)
     assert line_richmenu.menu_problems(menu) == []
@@ -67,14 +68,17 @@ def test_the_menu_keeps_lines_rules(image):
     assert menu["name"].startswith(line_richmenu.NAME_PREFIX) and len(menu["chatBarText"]) <= 14
 
 
-@pytest.mark.parametrize("breakage, expected", [
-    (lambda m: m["size"].update(width=2400), "size 2400x1686"),
-    (lambda m: m.update(chatBarText="とても長いメニューの名前になっています"), "chatBarText"),
-    (lambda m: m["areas"][0]["action"].update(label="あ" * 21), "area 0: label"),
-    (lambda m: m["areas"][1]["action"].update(data="/" + "x" * 300), "area 1: data"),
-    (lambda m: m["areas"][2]["bounds"].update(x=2000), "area 2 lies outside"),
-    (lambda m: m["areas"].pop(), "do not cover"),
-])
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        (lambda m: m["size"].update(width=2400), "size 2400x1686"),
+        (lambda m: m.update(chatBarText="とても長いメニューの名前になっています"), "chatBarText"),
+        (lambda m: m["areas"][0]["action"].update(label="あ" * 21), "area 0: label"),
+        (lambda m: m["areas"][1]["action"].update(data="/" + "x" * 300), "area 1: data"),
+        (lambda m: m["areas"][2]["bounds"].update(x=2000), "area 2 lies outside"),
+        (lambda m: m["areas"].pop(), "do not cover"),
+    ],
+)
 def test_the_checker_finds_what_breaks_the_rules(image, breakage, expected):
     menu = line_richmenu.rich_menu(image)
     breakage(menu)
@@ -121,6 +125,7 @@ def test_display_texts_are_polite_japanese():
 
 # ---- the image ----------------------------------------------------------------------------
 
+
 def test_the_image_is_a_png_of_the_menu_size_within_1_mb(image):
     assert image.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(image) <= 1024 * 1024
@@ -139,8 +144,9 @@ def test_every_tile_has_its_words_drawn_in_white(image):
     for index in range(6):
         b = line_richmenu.area_bounds(index)
         # the title's band, away from the grid lines
-        band = picture.crop((b["x"] + 20, b["y"] + b["height"] * 55 // 100,
-                             b["x"] + b["width"] - 20, b["y"] + b["height"] * 69 // 100))
+        band = picture.crop(
+            (b["x"] + 20, b["y"] + b["height"] * 55 // 100, b["x"] + b["width"] - 20, b["y"] + b["height"] * 69 // 100)
+        )
         whites = sum(1 for pixel in band.getdata() if pixel == white)
         assert whites > 2000, f"tile {index}: no title drawn"
         background = line_richmenu._rgb(line_richmenu.ROW_COLOURS[index // 3])
@@ -153,8 +159,7 @@ def test_titles_are_large_enough_to_read():
     draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
     width = 2500 // 3 - 2 * line_richmenu.MARGIN_PX
     for entry in line_richmenu.entries():
-        font = line_richmenu._fitting_font(draw, entry.title, line_richmenu.TITLE_PX, width,
-                                           line_richmenu.font_path())
+        font = line_richmenu._fitting_font(draw, entry.title, line_richmenu.TITLE_PX, width, line_richmenu.font_path())
         assert draw.textlength(entry.title, font=font) <= width, entry.title
         # 2500 px span a phone's width of about 400 pt: 84 px is about 13 pt
         assert font.size >= line_richmenu.MIN_TEXT_PX
@@ -173,6 +178,7 @@ def test_contrast_ratio_is_wcags():
 
 # ---- installation ---------------------------------------------------------------------------
 
+
 def test_first_install_creates_uploads_to_the_data_host_and_sets_the_default(hosts, image):
     api, data = hosts
     api.answer(LIST, (200, {"richmenus": []}))
@@ -180,7 +186,11 @@ def test_first_install_creates_uploads_to_the_data_host_and_sets_the_default(hos
     installed = run_install(hosts, image)
     assert installed == line_richmenu.Installed("richmenu-new", True, ())
     assert [(r.method, r.path) for r in api.requests] == [
-        ("POST", VALIDATE), ("GET", LIST), ("POST", CREATE), ("POST", "/v2/bot/user/all/richmenu/richmenu-new")]
+        ("POST", VALIDATE),
+        ("GET", LIST),
+        ("POST", CREATE),
+        ("POST", "/v2/bot/user/all/richmenu/richmenu-new"),
+    ]
     assert api.requests[2].json() == api.requests[0].json() == line_richmenu.rich_menu(image)
     [upload] = data.requests
     assert (upload.method, upload.path) == ("POST", "/v2/bot/richmenu/richmenu-new/content")
@@ -191,16 +201,27 @@ def test_first_install_creates_uploads_to_the_data_host_and_sets_the_default(hos
 def test_second_install_keeps_the_menu_and_deletes_older_ones_of_ours_only(hosts, image):
     api, data = hosts
     name = line_richmenu.rich_menu(image)["name"]
-    api.answer(LIST, (200, {"richmenus": [
-        {"richMenuId": "richmenu-old", "name": line_richmenu.NAME_PREFIX + " 0123456789abcdef"},
-        {"richMenuId": "richmenu-current", "name": name},
-        {"richMenuId": "richmenu-campaign", "name": "spring campaign"},
-    ]}))
+    api.answer(
+        LIST,
+        (
+            200,
+            {
+                "richmenus": [
+                    {"richMenuId": "richmenu-old", "name": line_richmenu.NAME_PREFIX + " 0123456789abcdef"},
+                    {"richMenuId": "richmenu-current", "name": name},
+                    {"richMenuId": "richmenu-campaign", "name": "spring campaign"},
+                ]
+            },
+        ),
+    )
     installed = run_install(hosts, image)
     assert installed == line_richmenu.Installed("richmenu-current", False, ("richmenu-old",))
     assert [(r.method, r.path) for r in api.requests] == [
-        ("POST", VALIDATE), ("GET", LIST), ("POST", "/v2/bot/user/all/richmenu/richmenu-current"),
-        ("DELETE", "/v2/bot/richmenu/richmenu-old")]
+        ("POST", VALIDATE),
+        ("GET", LIST),
+        ("POST", "/v2/bot/user/all/richmenu/richmenu-current"),
+        ("DELETE", "/v2/bot/richmenu/richmenu-old"),
+    ]
     # only the check that its image is there went to the data host
     assert [(r.method, r.path) for r in data.requests] == [("GET", "/v2/bot/richmenu/richmenu-current/content")]
 
@@ -213,8 +234,10 @@ def test_a_menu_left_without_its_image_is_replaced(hosts, image):
     data.answer("/v2/bot/richmenu/richmenu-broken/content", (404, {"message": "Not found"}))
     installed = run_install(hosts, image)
     assert installed == line_richmenu.Installed("richmenu-fixed", True, ("richmenu-broken",))
-    assert [r.path for r in data.requests] == ["/v2/bot/richmenu/richmenu-broken/content",
-                                               "/v2/bot/richmenu/richmenu-fixed/content"]
+    assert [r.path for r in data.requests] == [
+        "/v2/bot/richmenu/richmenu-broken/content",
+        "/v2/bot/richmenu/richmenu-fixed/content",
+    ]
     assert api.requests[-1].method == "DELETE" and api.requests[-1].path.endswith("richmenu-broken")
 
 
@@ -228,6 +251,7 @@ def test_a_refused_call_stops_the_install_with_lines_answer(hosts, image):
 
 
 # ---- the script ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def script():
@@ -272,8 +296,10 @@ def test_script_reports_an_http_error_without_the_token(script, line_env, capsys
 
 
 def test_script_reports_an_unreachable_host(script, env, capsys):
-    env(LINE_API_BASE="http://127.0.0.1:9",  # discard port: connection refused
-        LINE_CHANNEL_ACCESS_TOKEN=TOKEN)
+    env(
+        LINE_API_BASE="http://127.0.0.1:9",  # discard port: connection refused
+        LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+    )
     assert script.main([]) == 1
     assert "validate rich menu: no answer" in capsys.readouterr().err
 

@@ -1,5 +1,6 @@
 """Every log record of the process is masked, has its secrets redacted and stays on one line;
 LOG_FORMAT=json writes one JSON object per line, whatever Rasa does to the handlers."""
+
 import io
 import json
 import logging
@@ -7,13 +8,19 @@ import warnings
 
 import pytest
 
-from nettrouble.monitoring import log_privacy
-
 from nettrouble.core import masking
+from nettrouble.monitoring import log_privacy
 
 NUMBER = "090-1234-5678"
 HOSTILE = f"/inform 番号は{NUMBER}、０９０ー９８７６ー５４３２、メールはtaro@example\nFAKE LINE 2020-01-01 INFO rasa ok"
-LOGGERS = ["rasa.core.processor", "rasa_sdk.executor", "sanic.error", "aiohttp.access", "nettrouble.cases.store", "root"]
+LOGGERS = [
+    "rasa.core.processor",
+    "rasa_sdk.executor",
+    "sanic.error",
+    "aiohttp.access",
+    "nettrouble.cases.store",
+    "root",
+]
 
 
 @pytest.fixture
@@ -23,8 +30,11 @@ def installed(env):
     last_resort = logging.lastResort.formatter
 
     def install(log_format="text"):
-        env(LOG_FORMAT=log_format, RASA_API_TOKEN="rasa-api-token-value-123456",
-            PERSON_KEY_SECRET="person-key-secret-for-tests-0123")
+        env(
+            LOG_FORMAT=log_format,
+            RASA_API_TOKEN="rasa-api-token-value-123456",
+            PERSON_KEY_SECRET="person-key-secret-for-tests-0123",
+        )
         log_privacy.install()
 
     yield install

@@ -1,5 +1,6 @@
 """Masking phone numbers and e-mail addresses in what users type (its speed:
 scripts/bench_masking.py)."""
+
 import pytest
 
 from nettrouble.core.masking import EMAIL_MASK, PHONE_MASK, mask_data, mask_text
@@ -80,9 +81,7 @@ def test_other_text_is_left_alone(text):
 
 def test_several_items_and_the_rest_kept_exactly():
     text = "ＬＩＮＥで０９０－１２３４－５６７８と bad@example.org から　連絡が来ました！＋ 03-1234-5678"
-    assert mask_text(text) == (
-        f"ＬＩＮＥで{PHONE_MASK}と {EMAIL_MASK} から　連絡が来ました！＋ {PHONE_MASK}"
-    )
+    assert mask_text(text) == (f"ＬＩＮＥで{PHONE_MASK}と {EMAIL_MASK} から　連絡が来ました！＋ {PHONE_MASK}")
 
 
 def test_mask_data_walks_structures_without_touching_keys():
@@ -117,7 +116,8 @@ import re  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
 import phonenumbers  # noqa: E402
-from hypothesis import HealthCheck, assume, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from nettrouble.cases.reference import new_reference  # noqa: E402
 
@@ -126,8 +126,14 @@ KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")
 SEPARATORS = ["", "-", ".", "/", "_", " ", "ー", "－", "‐", "　", " - "]
 # Japanese text around a number, without digits of any kind (kanji numerals included: 一 right
 # before a number written in kanji would be read as part of it) and without ASCII letters.
-AROUND = st.text(alphabet="あいうえおかきくけこさしすせそ電話番号連絡先はですまでにおねがいしますカタコーヒ、。！（）「」", max_size=12)
-GROUPINGS = {11: [(3, 4, 4), (3, 8), (11,), (1,) * 11], 10: [(2, 4, 4), (3, 3, 4), (4, 2, 4), (4, 3, 3), (10,), (1,) * 10]}
+AROUND = st.text(
+    alphabet="あいうえおかきくけこさしすせそ電話番号連絡先はですまでにおねがいしますカタコーヒ、。！（）「」",
+    max_size=12,
+)
+GROUPINGS = {
+    11: [(3, 4, 4), (3, 8), (11,), (1,) * 11],
+    10: [(2, 4, 4), (3, 3, 4), (4, 2, 4), (4, 3, 3), (10,), (1,) * 10],
+}
 
 
 @st.composite
@@ -156,7 +162,7 @@ def written(draw, national):
         separator = draw(st.sampled_from([" ", "-", "."]))  # one digit at a time needs one
     groups, at = [], 0
     for size in grouping:
-        groups.append(national[at:at + size])
+        groups.append(national[at : at + size])
         at += size
     prefix = draw(st.sampled_from(["", "", "+81 ", "+81-", "81-", "81 ", "+81(0)", "＋８１ "]))
     if prefix:
@@ -172,8 +178,13 @@ def written(draw, national):
 
 
 def digits_in(text):
-    return re.sub(r"[^0-9]", "", text.translate({ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")})
-                  .translate({ord(c): ord("0") + i for i, c in enumerate("〇一二三四五六七八九")}))
+    return re.sub(
+        r"[^0-9]",
+        "",
+        text.translate({ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")}).translate(
+            {ord(c): ord("0") + i for i, c in enumerate("〇一二三四五六七八九")}
+        ),
+    )
 
 
 @pytest.mark.system  # slow: hundreds of generated messages
@@ -198,15 +209,18 @@ def test_two_generated_numbers_in_one_message_are_both_masked(data):
 
 
 LOCAL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-+", min_size=1, max_size=20).filter(
-    lambda s: s[0] not in "._-+")
+    lambda s: s[0] not in "._-+"
+)
 LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12).filter(
-    lambda s: s[0] != "-" and s[-1] != "-")
+    lambda s: s[0] != "-" and s[-1] != "-"
+)
 
 
 @pytest.mark.system  # slow: hundreds of generated messages
 @settings(max_examples=300, deadline=None)
-@given(local=LOCAL, labels=st.lists(LABEL, min_size=1, max_size=4), before=AROUND, after=AROUND,
-       full_width=st.booleans())
+@given(
+    local=LOCAL, labels=st.lists(LABEL, min_size=1, max_size=4), before=AROUND, after=AROUND, full_width=st.booleans()
+)
 def test_generated_addresses_are_masked_whole(local, labels, before, after, full_width):
     address = f"{local}@{'.'.join(labels)}"
     if full_width:
@@ -216,9 +230,13 @@ def test_generated_addresses_are_masked_whole(local, labels, before, after, full
 
 
 @settings(max_examples=300, deadline=None)
-@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31),
-                           timezones=st.just(timezone.utc)),
-       before=AROUND, after=AROUND)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(timezone.utc)
+    ),
+    before=AROUND,
+    after=AROUND,
+)
 def test_case_references_survive(moment, before, after):
     reference = new_reference(moment)
     text = f"{before}受付番号は{reference}{after}"
@@ -227,8 +245,13 @@ def test_case_references_survive(moment, before, after):
 
 
 @settings(max_examples=300, deadline=None)
-@given(year=st.integers(1990, 2099), month=st.integers(1, 12), day=st.integers(1, 28),
-       amount=st.integers(0, 99_999_999), separator=st.sampled_from(["-", "/", "."]))
+@given(
+    year=st.integers(1990, 2099),
+    month=st.integers(1, 12),
+    day=st.integers(1, 28),
+    amount=st.integers(0, 99_999_999),
+    separator=st.sampled_from(["-", "/", "."]),
+)
 def test_dates_and_amounts_survive(year, month, day, amount, separator):
     for text in [
         f"{year}{separator}{month:02d}{separator}{day:02d}に投稿",
@@ -249,9 +272,23 @@ def hour_minute(seed):
 
 @pytest.mark.parametrize(
     "text",
-    ["NT-2007-16230-7", "受付番号 NT-2007-16230-7 です", "nt2007162307", "ＮＴ－２００７－１６２３０－７",
-     "30000円", "3万円", "2020-07-15", "2020/07/15 10:30", "〒100-0001", "郵便番号100-0001",
-     "第一回", "二〇二〇年七月一五日", "3,000,000円", "127.0.0.1:5005", "2024-05-01 12:34:56,789"],
+    [
+        "NT-2007-16230-7",
+        "受付番号 NT-2007-16230-7 です",
+        "nt2007162307",
+        "ＮＴ－２００７－１６２３０－７",
+        "30000円",
+        "3万円",
+        "2020-07-15",
+        "2020/07/15 10:30",
+        "〒100-0001",
+        "郵便番号100-0001",
+        "第一回",
+        "二〇二〇年七月一五日",
+        "3,000,000円",
+        "127.0.0.1:5005",
+        "2024-05-01 12:34:56,789",
+    ],
 )
 def test_ordinary_figures_survive(text):
     assert mask_text(text) == text
@@ -259,10 +296,26 @@ def test_ordinary_figures_survive(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["090.1234.5678", "090/1234/5678", "090_1234_5678", "0 9 0 1 2 3 4 5 6 7 8", "〇九〇一二三四五六七八",
-     "〇九〇-一二三四-五六七八", "81-90-1234-5678", "81 3 1234 5678", "090ー1234ー5678", "０９０ー１２３４ー５６７８",
-     "+81 90 1234 5678", "+81-3-1234-5678", "090 1234-5678", "090\n1234\n5678", "0120-221-360",
-     "0570-064-556", "050-1234-5678", "03-1234-56789"],
+    [
+        "090.1234.5678",
+        "090/1234/5678",
+        "090_1234_5678",
+        "0 9 0 1 2 3 4 5 6 7 8",
+        "〇九〇一二三四五六七八",
+        "〇九〇-一二三四-五六七八",
+        "81-90-1234-5678",
+        "81 3 1234 5678",
+        "090ー1234ー5678",
+        "０９０ー１２３４ー５６７８",
+        "+81 90 1234 5678",
+        "+81-3-1234-5678",
+        "090 1234-5678",
+        "090\n1234\n5678",
+        "0120-221-360",
+        "0570-064-556",
+        "050-1234-5678",
+        "03-1234-56789",
+    ],
 )
 def test_the_forms_found_in_issue_13_are_masked(text):
     assert mask_text(f"番号は{text}です") == f"番号は{PHONE_MASK}です"

@@ -1,5 +1,6 @@
 """GET /metrics on the three servers (the console, the action server, the Rasa server's route):
 Prometheus' text format, public, and the counters move when what they count happens."""
+
 import asyncio
 import types
 
@@ -14,8 +15,8 @@ import rasa_sdk_plugins
 from addons import operations
 from console.app import create_app
 from nettrouble.cases import store
-from nettrouble.monitoring import metrics
 from nettrouble.cases.schema import CaseDraft
+from nettrouble.monitoring import metrics
 from tests.test_console import Client, set_env
 
 ACTION_TOKEN = "metrics-test-action-token-0123456789"
@@ -82,15 +83,30 @@ def action_app(tmp_path, env):
 
 
 def action_call(name):
-    return {"next_action": name, "sender_id": "metrics-2", "version": "3.6.0", "domain": {},
-            "tracker": {"sender_id": "metrics-2", "slots": {}, "latest_message": {}, "events": [],
-                        "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": None}}
+    return {
+        "next_action": name,
+        "sender_id": "metrics-2",
+        "version": "3.6.0",
+        "domain": {},
+        "tracker": {
+            "sender_id": "metrics-2",
+            "slots": {},
+            "latest_message": {},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+        },
+    }
 
 
 def test_action_server_metrics_time_each_action_by_name_and_need_no_token(action_app):
     labels = {"action": "action_metrics_probe"}
-    before, unknown_before = now_value("nettrouble_action_seconds_count", labels), \
-        now_value("nettrouble_action_seconds_count", {"action": metrics.OTHER})
+    before, unknown_before = (
+        now_value("nettrouble_action_seconds_count", labels),
+        now_value("nettrouble_action_seconds_count", {"action": metrics.OTHER}),
+    )
     headers = {"X-Action-Token": ACTION_TOKEN}
     _, answer = action_app.test_client.post("/webhook", json=action_call("action_metrics_probe"), headers=headers)
     assert answer.status == 200
@@ -115,10 +131,12 @@ def test_rasa_metrics_count_safety_answers_and_fallbacks_from_the_responses_sent
     fallback = {"response": "utter_did_you_mean"}
     before_danger = now_value("nettrouble_safety_answers_total", danger)
     before_fallback = now_value("nettrouble_fallbacks_total", fallback)
-    events = [ActionExecuted("utter_urgent_danger"),
-              BotUttered("110番へ", metadata={"utter_action": "utter_urgent_danger"}),
-              BotUttered("もしかして", metadata={"utter_action": "utter_did_you_mean"}),
-              BotUttered("an action's own text")]
+    events = [
+        ActionExecuted("utter_urgent_danger"),
+        BotUttered("110番へ", metadata={"utter_action": "utter_urgent_danger"}),
+        BotUttered("もしかして", metadata={"utter_action": "utter_did_you_mean"}),
+        BotUttered("an action's own text"),
+    ]
     asyncio.run(counted(None, events, None, None))
     assert sent == events
     answer = asyncio.run(operations.metrics_route(None))

@@ -4,6 +4,7 @@ schema, and an older one from before claims had states) are upgraded in place wi
 preparing again, or from two servers at once, changes nothing.
 
 Each test runs on SQLite and again on PostgreSQL when TEST_POSTGRES_URL is set (conftest.py)."""
+
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -13,20 +14,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from nettrouble.cases import schema
-
-from nettrouble.cases import store
-
-from nettrouble.core import db
-
-from nettrouble.eligibility import ledger
-
 from nettrouble import migrations
-
-from nettrouble.notify import outbox
-
-from nettrouble.core import tables
+from nettrouble.cases import schema, store
+from nettrouble.core import db, tables
 from nettrouble.core.clock import JST, now
+from nettrouble.eligibility import ledger
+from nettrouble.notify import outbox
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REFERENCE = "NT-2612-0001-7"
@@ -56,8 +49,9 @@ def load(url, name):
 def schema_differences(engine):
     """What Alembic's autogenerate would write for the database, one line per change."""
     with engine.connect() as connection:
-        return [describe(change) for change in
-                compare_metadata(MigrationContext.configure(connection), tables.metadata)]
+        return [
+            describe(change) for change in compare_metadata(MigrationContext.configure(connection), tables.metadata)
+        ]
 
 
 def describe(change):
@@ -78,7 +72,8 @@ def assert_at_head(engine):
     assert differences == [], (
         "the database at the newest revision is not the schema of tables.metadata: a table, column or "
         "index changed without a revision. Add one (nettrouble/migrations/__init__.py says how: "
-        f"scripts/migration.py new \"...\"). Differences: {differences}")
+        f'scripts/migration.py new "..."). Differences: {differences}'
+    )
 
 
 def test_a_new_database_reaches_the_newest_revision_which_is_the_metadata(database_url):
@@ -98,7 +93,11 @@ def test_a_database_of_the_code_before_alembic_is_upgraded_in_place_with_its_row
         claim = connection.execute(select(ledger.free_consultations)).one()
         message = connection.execute(select(outbox.outbox)).one()
     assert (case.reference, case.eligibility, case.claim_state, case.triage_answers) == (
-        REFERENCE, store.ELIGIBLE, ledger.PENDING, {"platform": "x", "since": "先週"})
+        REFERENCE,
+        store.ELIGIBLE,
+        ledger.PENDING,
+        {"platform": "x", "since": "先週"},
+    )
     assert (claim.case_reference, claim.person_key, claim.state) == (REFERENCE, PERSON_KEY, ledger.PENDING)
     assert claim.expires_at is not None
     assert (message.case_id, message.kind, message.payload) == (case.id, "case_created", {"reference": REFERENCE})
@@ -130,9 +129,11 @@ def test_a_database_from_before_claim_states_gets_them_and_the_missing_tables(da
 def test_preparing_again_changes_nothing(database_url):
     engine = db.prepare(database_url)
     with engine.begin() as connection:
-        connection.execute(ledger.free_consultations.insert().values(
-            campaign_id="sns-2026", person_key=PERSON_KEY, case_reference=REFERENCE,
-            reserved_at=now()))
+        connection.execute(
+            ledger.free_consultations.insert().values(
+                campaign_id="sns-2026", person_key=PERSON_KEY, case_reference=REFERENCE, reserved_at=now()
+            )
+        )
     # A new process: nothing cached, the database is looked at again.
     db.dispose_all()
     engine = db.prepare(database_url)
@@ -180,8 +181,11 @@ def test_a_database_at_0003_gets_the_sms_tables_with_its_rows_kept_and_0004_goes
     engine = db.create(database_url)
     with engine.begin() as connection:
         command.upgrade(migrations.config(connection), "0003")
-        connection.execute(ledger.free_consultations.insert().values(
-            campaign_id="sns-2026", person_key=PERSON_KEY, case_reference=REFERENCE, reserved_at=now()))
+        connection.execute(
+            ledger.free_consultations.insert().values(
+                campaign_id="sns-2026", person_key=PERSON_KEY, case_reference=REFERENCE, reserved_at=now()
+            )
+        )
     assert not {"sms_conversations", "sms_opt_outs"} & set(inspect(engine).get_table_names())
     engine.dispose()
 

@@ -2,6 +2,7 @@
 receiver, even when it was down at first; retried with backoff; a request refused for good is
 marked failed until requeued; never sent twice by two workers; signed so that a receiver can
 refuse forged and replayed notifications."""
+
 import hashlib
 import hmac
 import json
@@ -14,13 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from nettrouble.cases import store
-
-from nettrouble.core import db
-
-from nettrouble.notify import outbox
 from nettrouble.cases.schema import CaseDraft
+from nettrouble.core import db
+from nettrouble.notify import outbox
 from tests.fakes.local import FixedPortServer, free_port, wait_until
-
 
 SECRET = "test-webhook-secret-of-32-characters!"
 
@@ -66,7 +64,8 @@ class Receiver(FixedPortServer):
                 receiver.requests.append((self.path, dict(self.headers), body))
                 time.sleep(receiver.delay)
                 signed = receiver.secret is None or verify_signature(
-                    receiver.secret, self.headers.get("X-NetTrouble-Signature"), body)
+                    receiver.secret, self.headers.get("X-NetTrouble-Signature"), body
+                )
                 self.send_response(receiver.status if signed else 401)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
@@ -94,8 +93,13 @@ def receiver():
 
 
 def new_case(engine, conversation="conv-1", **extra):
-    draft = CaseDraft(conversation_id=conversation, trouble_type="defamation", summary="Xで悪口を書かれました",
-                      person_key="a" * 64, **extra)
+    draft = CaseDraft(
+        conversation_id=conversation,
+        trouble_type="defamation",
+        summary="Xで悪口を書かれました",
+        person_key="a" * 64,
+        **extra,
+    )
     return store.open_case(engine, draft, notify=[outbox.WEBHOOK])[0]
 
 
@@ -122,7 +126,8 @@ def test_receiver_down_then_up_delivered_exactly_once(engine, receiver):
     assert outbox.deliver_pending(engine, webhook, now=later) == outbox.DeliveryReport(1, 0)
     for minutes in (1, 60, 600):
         assert outbox.deliver_pending(engine, webhook, now=later + timedelta(minutes=minutes)) == (
-            outbox.DeliveryReport(0, 0))
+            outbox.DeliveryReport(0, 0)
+        )
 
     assert len(hook.requests) == 1
     path, headers, body = hook.requests[0]
@@ -165,7 +170,8 @@ def test_redirect_is_a_failure_not_a_silent_get(engine, receiver):
     target = receiver().start()
     hook = receiver(status=302, location=f"http://127.0.0.1:{target.port}/").start()
     assert outbox.deliver_pending(engine, outbox.Webhook(f"http://127.0.0.1:{hook.port}/")) == (
-        outbox.DeliveryReport(0, 1))
+        outbox.DeliveryReport(0, 1)
+    )
     assert rows(engine)[0].last_error == "HTTP 302" and target.requests == []
 
 
@@ -173,7 +179,8 @@ def test_slow_receiver_times_out(engine, receiver):
     new_case(engine)
     hook = receiver(delay=3).start()
     assert outbox.deliver_pending(engine, outbox.Webhook(f"http://127.0.0.1:{hook.port}/", timeout=0.5)) == (
-        outbox.DeliveryReport(0, 1))
+        outbox.DeliveryReport(0, 1)
+    )
     # The client's timeout ended the wait, not the receiver's late answer (which would have been
     # a delivery); no stopwatch, so that a loaded machine cannot fail it.
     assert "timed out" in rows(engine)[0].last_error
@@ -238,8 +245,9 @@ def test_run_forever_delivers_and_stops(engine, receiver, monkeypatch):
 def test_run_forever_survives_a_database_failure(tmp_path, receiver, caplog):
     broken = db.engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")  # no tables
     stop = threading.Event()
-    worker = threading.Thread(target=outbox.run_forever, args=(broken, outbox.Webhook("http://127.0.0.1:9/"), stop),
-                              kwargs={"interval": 0.05})
+    worker = threading.Thread(
+        target=outbox.run_forever, args=(broken, outbox.Webhook("http://127.0.0.1:9/"), stop), kwargs={"interval": 0.05}
+    )
     worker.start()
     assert wait_until(lambda: "webhook notification run failed" in caplog.text)
     stop.set()
@@ -264,7 +272,8 @@ def test_notifications_are_signed_and_a_verifying_receiver_accepts_only_the_righ
     # The key corrected, the failed row is requeued and goes out under HANDOFF_WEBHOOK_SECRET.
     assert outbox.requeue_failed(engine, outbox.WEBHOOK, at=at) == 1
     assert outbox.deliver_pending(engine, outbox.Webhook(url), now=at + timedelta(minutes=1)) == (
-        outbox.DeliveryReport(1, 0))
+        outbox.DeliveryReport(1, 0)
+    )
     _, headers, body = hook.requests[-1]
     # Header names are case-insensitive (urllib sends it as X-nettrouble-signature).
     header = {name.lower(): value for name, value in headers.items()}["x-nettrouble-signature"]
@@ -291,10 +300,20 @@ def test_delivery_without_a_signing_key_is_refused(engine, receiver, env):
     assert hook.requests == []
 
 
-@pytest.mark.parametrize("status, refused", [
-    (400, True), (403, True), (404, True), (410, True), (422, True),
-    (408, False), (429, False), (500, False), (503, False),
-])
+@pytest.mark.parametrize(
+    "status, refused",
+    [
+        (400, True),
+        (403, True),
+        (404, True),
+        (410, True),
+        (422, True),
+        (408, False),
+        (429, False),
+        (500, False),
+        (503, False),
+    ],
+)
 def test_a_client_error_is_refused_for_good_except_timeout_and_rate_limit(engine, receiver, status, refused):
     new_case(engine)
     hook = receiver(status=status).start()

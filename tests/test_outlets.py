@@ -2,14 +2,15 @@
 webhook and of Zendesk's tickets API that are down at first: each case reaches each outlet
 exactly once, a Zendesk answer lost after the ticket was made does not make a second ticket,
 non-urgent cases make no Slack post, and outlets switched off get no rows."""
+
 import base64
 import json
 import socket
 import struct
 import sys
 from datetime import timedelta
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,13 +19,12 @@ from sqlalchemy import select
 
 from console import __main__ as console_main
 from nettrouble.cases import store
-from nettrouble.notify import outbox
-from nettrouble.notify import outlets
 from nettrouble.cases.schema import CaseDraft
+from nettrouble.notify import outbox, outlets
 from nettrouble.notify.slack_alerts import SLACK, SlackAlerts
 from nettrouble.notify.ticketing import TICKETS, Tickets
+from tests.fakes.local import FixedPortServer, wait_until
 from tests.test_case_document import check_document
-from tests.fakes.local import FixedPortServer, free_port, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import requeue  # noqa: E402  (scripts/requeue.py)
@@ -134,16 +134,30 @@ def fakes():
 @pytest.fixture
 def engine(service_database, env, clock, fakes):
     slack, zendesk = fakes
-    env(PERSON_KEY_SECRET="test-secret", HANDOFF_WEBHOOK_URL="",
-        SLACK_WEBHOOK_URL=f"{slack.url}/services/T0/B0/secret", CONSOLE_PUBLIC_URL="https://console.example.jp/",
-        TICKETS_API_URL=zendesk.url, TICKETS_API_EMAIL=EMAIL, TICKETS_API_TOKEN=TOKEN)
+    env(
+        PERSON_KEY_SECRET="test-secret",
+        HANDOFF_WEBHOOK_URL="",
+        SLACK_WEBHOOK_URL=f"{slack.url}/services/T0/B0/secret",
+        CONSOLE_PUBLIC_URL="https://console.example.jp/",
+        TICKETS_API_URL=zendesk.url,
+        TICKETS_API_EMAIL=EMAIL,
+        TICKETS_API_TOKEN=TOKEN,
+    )
     clock("")
     return service_database
 
 
 def open_case(engine, conversation, urgency=(), **extra):
-    draft = CaseDraft(conversation_id=conversation, channel="line", trouble_type="bullying", urgency=list(urgency),
-                      summary=SUMMARY, triage_answers={"grade": "中2"}, person_key="c" * 64, **extra)
+    draft = CaseDraft(
+        conversation_id=conversation,
+        channel="line",
+        trouble_type="bullying",
+        urgency=list(urgency),
+        summary=SUMMARY,
+        triage_answers={"grade": "中2"},
+        person_key="c" * 64,
+        **extra,
+    )
     return store.open_case(engine, draft)[0]
 
 
@@ -219,7 +233,7 @@ def test_the_ticket_maps_urgency_to_priority_and_carries_the_case_document(engin
     for case in (urgent, calm):
         comment = by_reference[case.reference]["comment"]
         assert comment["public"] is False and case.reference in by_reference[case.reference]["subject"]
-        document = json.loads(comment["body"][comment["body"].index("\n{") + 1:])
+        document = json.loads(comment["body"][comment["body"].index("\n{") + 1 :])
         check_document(document)
         assert document["reference"] == case.reference and document["summary"] == SUMMARY
         assert "c" * 64 not in comment["body"]
@@ -336,8 +350,9 @@ def test_one_console_worker_per_outlet_delivers_and_is_listed_for_the_health_che
     try:
         case = open_case(engine, "urgent-7", urgency=["danger"])
         assert all(worker.running for worker in app.ctx.delivery_workers)
-        assert wait_until(lambda: slack_fake.posts and zendesk.tickets
-                          and all(row.delivered_at for row in rows(engine)))
+        assert wait_until(
+            lambda: slack_fake.posts and zendesk.tickets and all(row.delivered_at for row in rows(engine))
+        )
     finally:
         assert all(worker.stop() for worker in workers)
     assert not any(worker.running for worker in workers)

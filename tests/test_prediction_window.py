@@ -1,5 +1,6 @@
 """The policies' window of a session (addons/prediction_window.py) gives them the same dialogue
 states at its end as the whole session, and is longer than any rule."""
+
 import logging
 from pathlib import Path
 from types import SimpleNamespace
@@ -9,10 +10,10 @@ import yaml
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+from test_action_payload import conversation_events
 
 from addons import prediction_window
 from nettrouble.core import settings
-from test_action_payload import conversation_events
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
@@ -25,8 +26,7 @@ def rules():
 
 def test_no_rule_reaches_beyond_the_window_or_back_to_the_start():
     window = settings.settings().prediction_window_turns
-    longest = max(sum(1 for step in rule.get("steps") or [] if "intent" in step or "user" in step)
-                  for rule in rules())
+    longest = max(sum(1 for step in rule.get("steps") or [] if "intent" in step or "user" in step) for rule in rules())
     # a rule's condition describes the state before its first step: one more turn
     assert longest + 1 < window
     assert not any(rule.get("conversation_start") for rule in rules())
@@ -49,7 +49,10 @@ def test_the_last_states_are_those_of_the_whole_session(seed, turns):
         # what the policies read of the loop (its trigger message is the slot mappings' concern)
         if whole.active_loop_name:
             assert (view.active_loop.name, view.active_loop.is_interrupted, view.active_loop.rejected) == (
-                whole.active_loop.name, whole.active_loop.is_interrupted, whole.active_loop.rejected)
+                whole.active_loop.name,
+                whole.active_loop.is_interrupted,
+                whole.active_loop.rejected,
+            )
         assert view.latest_message == whole.latest_message
         assert view.latest_action_name == whole.latest_action_name
 
@@ -70,6 +73,7 @@ def fake_predictor(seen):
             tracker.clear_followup_action()
             return Prediction(max_confidence_index=0, policy_name="followup", events=[])
         return Prediction(max_confidence_index=len(tracker.events), policy_name="rules", events=[])
+
     return original
 
 

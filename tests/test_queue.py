@@ -1,25 +1,18 @@
 """The phone team's queue: urgency order, waiting time in business hours, take and assign,
 notes, closing with a reason, and who holds what."""
+
 import logging
 import threading
 from datetime import datetime, timezone
 
 import pytest
 
-from nettrouble.cases import export
-
-from nettrouble.cases import schema
-
-from nettrouble.cases import store
-
-from nettrouble.cases import closing_reasons
-
-from nettrouble.content import hours
-
-from nettrouble.staff import queue
+from nettrouble.cases import closing_reasons, export, schema, store
 from nettrouble.cases.schema import CaseDraft, CaseError
+from nettrouble.content import hours
 from nettrouble.core.clock import JST
 from nettrouble.core.datafiles import DataFileError
+from nettrouble.staff import queue
 
 # 2026-07-15 is a Wednesday; 7/17 a Friday; 7/20 海の日.
 WEDNESDAY = (2026, 7, 15)
@@ -55,8 +48,9 @@ def cal(tmp_path):
 
 
 def make(engine, name, at, urgency=(), trouble_type="defamation", channel="rest"):
-    draft = CaseDraft(conversation_id=name, channel=channel, trouble_type=trouble_type,
-                      urgency=list(urgency), summary=f"{name}の相談")
+    draft = CaseDraft(
+        conversation_id=name, channel=channel, trouble_type=trouble_type, urgency=list(urgency), summary=f"{name}の相談"
+    )
     return store.open_case(engine, draft, at=at)[0].reference
 
 
@@ -90,10 +84,20 @@ def test_order_is_urgency_then_longest_wait(engine, cal):
     ]
     waited = {item.reference: item.waited_minutes for item in items}
     assert [waited[made[name]] for name in ("self_harm", "danger", "image", "minor", "plain_old", "early")] == [
-        50, 30, 480 + 120, 60, 2 * 480 + 120, 120]
+        50,
+        30,
+        480 + 120,
+        60,
+        2 * 480 + 120,
+        120,
+    ]
     danger = items[1]
     assert (danger.trouble_type, danger.channel, danger.urgency, danger.status) == (
-        "privacy", "line", ["danger"], "new")
+        "privacy",
+        "line",
+        ["danger"],
+        "new",
+    )
     assert danger.created_at == wed(11, 30) == danger.waiting_since and danger.assigned_to is None
     assert danger.waited_text == "30分" and items[4].waited_text == "18時間"
 
@@ -182,7 +186,8 @@ def test_two_agents_taking_the_same_case_at_once_one_wins(engine):
     assert case.assigned_to == winners[0] and case.status == "in_progress"
     history = store.status_history(engine, ref)
     assert [(e.from_status, e.to_status, e.by, e.assigned_to) for e in history[1:]] == [
-        ("new", "in_progress", winners[0], winners[0])]
+        ("new", "in_progress", winners[0], winners[0])
+    ]
 
 
 def test_take_rules(engine, clock):
@@ -202,7 +207,8 @@ def test_take_rules(engine, clock):
     taken = store.take(engine, ref, " agent-2 ", wed(10, 6))
     assert (taken.status, taken.assigned_to) == ("in_progress", "agent-2")
     assert store.status_history(engine, ref)[-1] == schema.StatusEvent(
-        wed(10, 6), "agent-2", "in_progress", "in_progress", "agent-2")
+        wed(10, 6), "agent-2", "in_progress", "in_progress", "agent-2"
+    )
     refused("taken")
     store.close(engine, ref, "duplicate", "agent-2", wed(10, 10))
     refused("not_allowed")
@@ -244,7 +250,10 @@ def test_notes_newest_last_bounded_and_as_written(engine, caplog):
     store.add_note(engine, ref, "agent-1", "\u202e逆\x00順\t確認 ", wed(10, 30))
     found = store.notes(engine, ref)
     assert [(n.author, n.text) for n in found] == [
-        ("agent-1", "折り返し希望 090-1234-5678\n夕方以降"), ("agent-2", "同時刻の二件目"), ("agent-1", "逆順\t確認")]
+        ("agent-1", "折り返し希望 090-1234-5678\n夕方以降"),
+        ("agent-2", "同時刻の二件目"),
+        ("agent-1", "逆順\t確認"),
+    ]
     assert all(n.at.utcoffset() == first.at.utcoffset() for n in found)
     assert store.get_case(engine, ref).updated_at == wed(10, 30)
     assert store.add_note(engine, ref, "agent-1", "あ" * schema.MAX_NOTE_CHARS, wed(11, 0)).text == "あ" * 2000
@@ -277,7 +286,8 @@ def test_close_needs_a_reason_from_the_file(engine, clock):
     closed = store.close(engine, ref, "referred_other", "agent-1", wed(10, 4))
     assert (closed.status, closed.closing_reason, closed.status_changed_by) == ("closed", "referred_other", "agent-1")
     assert store.status_history(engine, ref)[-1] == schema.StatusEvent(
-        wed(10, 4), "agent-1", "in_progress", "closed", None, "referred_other")
+        wed(10, 4), "agent-1", "in_progress", "closed", None, "referred_other"
+    )
     with pytest.raises(CaseError) as error:
         store.close(engine, ref, "other", "agent-1", wed(10, 5))
     assert error.value.code == "not_allowed"
@@ -288,9 +298,12 @@ def test_close_needs_a_reason_from_the_file(engine, clock):
 
 
 def test_holdings(engine, cal):
-    refs = {name: make(engine, name, wed(10, minute), urgency)
-            for minute, (name, urgency) in enumerate(
-                [("a", []), ("b", ["danger"]), ("c", []), ("d", []), ("e", []), ("f", [])])}
+    refs = {
+        name: make(engine, name, wed(10, minute), urgency)
+        for minute, (name, urgency) in enumerate(
+            [("a", []), ("b", ["danger"]), ("c", []), ("d", []), ("e", []), ("f", [])]
+        )
+    }
     store.take(engine, refs["a"], "agent-1", wed(11, 0))
     store.take(engine, refs["b"], "agent-1", wed(11, 0))
     store.take(engine, refs["c"], "agent-2", wed(11, 0))

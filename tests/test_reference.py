@@ -1,11 +1,12 @@
 """Case references: the Damm check digit, the generator and the validator."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from nettrouble.cases import reference
-from nettrouble.core.clock import JST
 from nettrouble.cases.reference import BAD_CHECK_DIGIT, MALFORMED, OK, damm, new_reference, parse_reference
+from nettrouble.core.clock import JST
 
 # Published Damm examples and values computed by hand from the table.
 VECTORS = [("572", 4), ("", 0), ("0", 0), ("1", 3), ("112946", 0), ("5724", 0)]
@@ -41,7 +42,7 @@ def test_every_single_digit_error_is_detected(nine):
     for position in range(10):
         for digit in "0123456789":
             if digit != ten[position]:
-                typo = ten[:position] + digit + ten[position + 1:]
+                typo = ten[:position] + digit + ten[position + 1 :]
                 assert damm(typo) != 0, typo
 
 
@@ -51,7 +52,7 @@ def test_every_adjacent_swap_is_detected(nine):
     for position in range(9):
         a, b = ten[position], ten[position + 1]
         if a != b:
-            swapped = ten[:position] + b + a + ten[position + 2:]
+            swapped = ten[:position] + b + a + ten[position + 2 :]
             assert damm(swapped) != 0, swapped
 
 
@@ -122,8 +123,20 @@ def test_parse_tells_a_typo_from_garbage():
 
 @pytest.mark.parametrize(
     "typed",
-    ["", "   ", "NT", "NT-2607-1234-5", "NT-2607-123456-7", "XX-2607-12345-6", "NT-2607-12a45-6",
-     "NT-٢٦٠٧-12345-6", "NT-2607-12345-6" * 10, None, 2607123456, "受付番号はNT-2607-12345-6です"],
+    [
+        "",
+        "   ",
+        "NT",
+        "NT-2607-1234-5",
+        "NT-2607-123456-7",
+        "XX-2607-12345-6",
+        "NT-2607-12a45-6",
+        "NT-٢٦٠٧-12345-6",
+        "NT-2607-12345-6" * 10,
+        None,
+        2607123456,
+        "受付番号はNT-2607-12345-6です",
+    ],
 )
 def test_parse_malformed(typed):
     parsed = parse_reference(typed)

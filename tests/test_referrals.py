@@ -1,13 +1,12 @@
 """business/referrals.yml and business/first_steps.yml: checked on load, with errors that name
 the file and the entry."""
+
 from pathlib import Path
 
 import pytest
 
-from nettrouble.triage import guidance
-
-from nettrouble.triage import referrals
 from nettrouble.core.datafiles import TROUBLE_TYPES, DataFileError
+from nettrouble.triage import guidance, referrals
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = """  - id: {id}
@@ -34,8 +33,9 @@ def test_the_shipped_file_loads_and_covers_every_type_and_safety_topic():
 
 @pytest.mark.parametrize("field", ["name", "purpose", "hours", "url", "for", "phone"])
 def test_a_missing_field_names_the_file_and_the_entry(tmp_path, field):
-    entry = "\n".join(line for line in ENTRY.format(id="hotline").splitlines()
-                      if not line.strip().startswith(f"{field}:"))
+    entry = "\n".join(
+        line for line in ENTRY.format(id="hotline").splitlines() if not line.strip().startswith(f"{field}:")
+    )
     path = write(tmp_path, "referrals:\n" + entry + "\n")
     with pytest.raises(DataFileError) as error:
         referrals.load(path)
@@ -48,7 +48,7 @@ def test_a_missing_field_names_the_file_and_the_entry(tmp_path, field):
         ("referrals:\n" + ENTRY.format(id="a") + ENTRY.format(id="a"), "duplicate id 'a'"),
         ("referrals:\n" + ENTRY.format(id="a").replace("[defamation]", "[weather]"), "unknown topic(s) weather"),
         ("referrals:\n" + ENTRY.format(id="a").replace("https://example.jp/", "http://example.jp/"), "https://"),
-        ("referrals:\n" + ENTRY.format(id="a").replace('    name: 窓口\n', '    name: ""\n'), "empty 'name'"),
+        ("referrals:\n" + ENTRY.format(id="a").replace("    name: 窓口\n", '    name: ""\n'), "empty 'name'"),
         ("referrals: {}\n", "top-level 'referrals:' list"),
         ("referrals:\n  - just text\n", "entry 1 of 'referrals' is not a mapping"),
         ("referrals: [\n", "not valid YAML"),

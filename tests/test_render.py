@@ -1,18 +1,30 @@
 """The one renderer: the bot's messages fit each channel's limits, and nothing is lost."""
+
 import asyncio
 import logging
 
 from addons.channels import render
 from addons.channels.render import BotMessage, Button
 
-
 # ---- reading Rasa's messages ---------------------------------------------------------------
+
 
 def test_malformed_parts_are_left_out_and_custom_text_is_kept(caplog):
     raw = [
-        {"recipient_id": "u", "text": "ご案内です。", "buttons": [
-            {"title": "はい", "payload": "はい"}, {"title": "", "payload": "/x"}, {"payload": "/y"}, "broken"]},
-        {"recipient_id": "u", "custom": {"text": "カスタムの文です。", "buttons": [{"title": "記事", "payload": "/ask_articles"}]}},
+        {
+            "recipient_id": "u",
+            "text": "ご案内です。",
+            "buttons": [
+                {"title": "はい", "payload": "はい"},
+                {"title": "", "payload": "/x"},
+                {"payload": "/y"},
+                "broken",
+            ],
+        },
+        {
+            "recipient_id": "u",
+            "custom": {"text": "カスタムの文です。", "buttons": [{"title": "記事", "payload": "/ask_articles"}]},
+        },
         {"recipient_id": "u", "custom": {"widget": "map"}},
         {"recipient_id": "u", "text": "   "},
         "not a message",
@@ -27,12 +39,15 @@ def test_malformed_parts_are_left_out_and_custom_text_is_kept(caplog):
 
 
 def test_turn_buttons_keep_order_and_each_payload_once():
-    messages = [BotMessage("a", (Button("はい", "/affirm"), Button("いいえ", "/deny"))),
-                BotMessage("b", (Button("はい（再掲）", "/affirm"), Button("記事", "/ask_articles")))]
+    messages = [
+        BotMessage("a", (Button("はい", "/affirm"), Button("いいえ", "/deny"))),
+        BotMessage("b", (Button("はい（再掲）", "/affirm"), Button("記事", "/ask_articles"))),
+    ]
     assert [b.payload for b in render.turn_buttons(messages)] == ["/affirm", "/deny", "/ask_articles"]
 
 
 # ---- web -----------------------------------------------------------------------------------
+
 
 def test_links_and_case_reference_are_separate_parts():
     text = "受付番号はNT-2507-12345-6です。\n詳しくは https://nettrouble.docomo.ne.jp/category/ をご覧ください（https://example.jp/a.html）。"
@@ -40,7 +55,11 @@ def test_links_and_case_reference_are_separate_parts():
     assert "".join(part["text"] for part in parts) == text
     assert [p for p in parts if p["type"] != "text"] == [
         {"type": "reference", "text": "NT-2507-12345-6"},
-        {"type": "link", "text": "https://nettrouble.docomo.ne.jp/category/", "href": "https://nettrouble.docomo.ne.jp/category/"},
+        {
+            "type": "link",
+            "text": "https://nettrouble.docomo.ne.jp/category/",
+            "href": "https://nettrouble.docomo.ne.jp/category/",
+        },
         {"type": "link", "text": "https://example.jp/a.html", "href": "https://example.jp/a.html"},
     ]
 
@@ -52,12 +71,18 @@ def test_only_https_addresses_become_links_and_markup_stays_text():
 
 def test_link_drops_trailing_punctuation():
     parts = render.text_parts("サイト(https://nettrouble.docomo.ne.jp/).")
-    assert parts[1] == {"type": "link", "text": "https://nettrouble.docomo.ne.jp/", "href": "https://nettrouble.docomo.ne.jp/"}
+    assert parts[1] == {
+        "type": "link",
+        "text": "https://nettrouble.docomo.ne.jp/",
+        "href": "https://nettrouble.docomo.ne.jp/",
+    }
     assert parts[2] == {"type": "text", "text": ")."}
 
 
 def test_web_message_carries_references_buttons_and_only_https_images():
-    message = render.web_message(BotMessage("番号は NT-2507-12345-6 です。", (Button("はい", "/affirm"),), "http://x.jp/a.png"))
+    message = render.web_message(
+        BotMessage("番号は NT-2507-12345-6 です。", (Button("はい", "/affirm"),), "http://x.jp/a.png")
+    )
     assert message["references"] == ["NT-2507-12345-6"]
     assert message["buttons"] == [{"title": "はい", "payload": "/affirm"}]
     assert message["image"] == "" and message["text"].endswith("http://x.jp/a.png")
@@ -76,7 +101,9 @@ def test_the_turn_collector_keeps_a_text_and_its_card_as_one_message():
     from addons.channels.turns import TurnCollector
 
     collector = TurnCollector()
-    asyncio.run(collector.send_response("u", {"text": "記事です。\n\n一つ目", "custom": {"card": {"kind": "guidance"}}}))
+    asyncio.run(
+        collector.send_response("u", {"text": "記事です。\n\n一つ目", "custom": {"card": {"kind": "guidance"}}})
+    )
     asyncio.run(collector.send_response("u", {"text": "次へ", "buttons": [{"title": "はい", "payload": "/affirm"}]}))
     # Without a card, a text is cut at its blank lines as Rasa's REST channel answers it.
     asyncio.run(collector.send_response("u", {"text": "ご案内です。\n\n二つ目"}))

@@ -1,16 +1,16 @@
 """LINE message objects of a turn (addons/channels/render_line.py): text, quick replies, and the
 Flex cards of real articles and first steps checked against the Messaging API's documented limits."""
+
 import logging
 from datetime import datetime, timezone
 
 import pytest
 
-from addons.channels import render, render_line
+from addons.channels import render_line
 from addons.channels.render import BotMessage, Button
-from nettrouble.content import articles
+from nettrouble.content import articles, service
 from nettrouble.core import datafiles
 from nettrouble.triage import guidance
-from nettrouble.content import service
 
 
 def test_more_than_five_messages_are_merged_without_losing_text():
@@ -43,8 +43,12 @@ def test_buttons_become_quick_replies_on_the_last_message(responses, messages_of
     items = payload[-1]["quickReply"]["items"]
     assert len(items) == len(responses["utter_default"]["buttons"]) == 10
     first = items[0]["action"]
-    assert first == {"type": "postback", "label": "SNSでの誹謗中傷", "data": "/trouble_defamation",
-                     "displayText": "SNSでの誹謗中傷"}
+    assert first == {
+        "type": "postback",
+        "label": "SNSでの誹謗中傷",
+        "data": "/trouble_defamation",
+        "displayText": "SNSでの誹謗中傷",
+    }
     assert all(len(item["action"]["label"]) <= render_line.LINE_MAX_LABEL for item in items)
 
 
@@ -74,8 +78,8 @@ def test_buttons_without_text_still_get_a_message():
 
 # ---- Flex cards ------------------------------------------------------------------------------
 
-FREE_DAY = datetime(2020, 7, 15, 3, tzinfo=timezone.utc)     # inside the 2020 campaign window
-MEMBERS_DAY = datetime(2024, 3, 1, 3, tzinfo=timezone.utc)   # outside every free window
+FREE_DAY = datetime(2020, 7, 15, 3, tzinfo=timezone.utc)  # inside the 2020 campaign window
+MEMBERS_DAY = datetime(2024, 3, 1, 3, tzinfo=timezone.utc)  # outside every free window
 URGENCIES = [[], ["danger"], ["minor"], ["danger", "minor"]]
 
 
@@ -85,8 +89,9 @@ def articles_message(found, at):
 
 
 def guidance_message(trouble_type, urgency):
-    return BotMessage(guidance.guidance_text(trouble_type, {}, urgency),
-                      card=guidance.guidance_card(trouble_type, {}, urgency))
+    return BotMessage(
+        guidance.guidance_text(trouble_type, {}, urgency), card=guidance.guidance_card(trouble_type, {}, urgency)
+    )
 
 
 def by_category(trouble_type):
@@ -149,8 +154,9 @@ def test_articles_become_a_carousel_with_a_read_button_and_a_free_label():
         label, title, summary = texts_of(bubble)
         assert (label, title, summary) == ("無料：7月31日まで", article.title, article.one_line)
         assert buttons_of(bubble) == [{"type": "uri", "label": "読む", "uri": article.url}]
-    assert buttons_of(bubbles[-1]) == [{"type": "uri", "label": "記事の一覧を見る",
-                                        "uri": service.facts().articles_url}]
+    assert buttons_of(bubbles[-1]) == [
+        {"type": "uri", "label": "記事の一覧を見る", "uri": service.facts().articles_url}
+    ]
     # the text version: every title and address, for notifications and old clients
     assert flex["altText"] == message.text
     assert all(a.title in flex["altText"] and a.url in flex["altText"] for a in found)
@@ -163,8 +169,9 @@ def test_members_articles_are_labelled_and_the_list_says_who_can_read_them():
     assert any("会員の方がお読みいただけます" in text for text in texts_of(bubbles[-1]))
 
 
-@pytest.mark.parametrize("free_until, label", [("2026-12-31", "無料：12月31日まで"), ("2020-07-01", "無料：7月1日まで"),
-                                               (None, "会員向け")])
+@pytest.mark.parametrize(
+    "free_until, label", [("2026-12-31", "無料：12月31日まで"), ("2020-07-01", "無料：7月1日まで"), (None, "会員向け")]
+)
 def test_free_label(free_until, label):
     assert render_line.free_label(free_until) == label
 
@@ -174,7 +181,8 @@ def test_first_steps_and_bodies_become_two_bubbles_with_call_buttons():
     card = message.card
     steps, bodies = render_line.line_messages([message])
     assert texts_of(steps["contents"]) == ["まず、次のことをおすすめします。"] + sum(
-        [[f"{n}.", step] for n, step in enumerate(card["steps"], 1)], [])
+        [[f"{n}.", step] for n, step in enumerate(card["steps"], 1)], []
+    )
     assert all(step in steps["altText"] for step in card["steps"])
     actions = buttons_of(bodies["contents"])
     assert len(actions) == len(card["referrals"])
@@ -190,28 +198,48 @@ def test_first_steps_and_bodies_become_two_bubbles_with_call_buttons():
     assert "tel:%239110" in [a["uri"] for a in actions]
 
 
-@pytest.mark.parametrize("phone, uri", [("#9110", "tel:%239110"), ("#8103", "tel:%238103"), ("110", "tel:110"),
-                                        ("0570-003-110", "tel:0570003110"), ("0120-007-110", "tel:0120007110")])
+@pytest.mark.parametrize(
+    "phone, uri",
+    [
+        ("#9110", "tel:%239110"),
+        ("#8103", "tel:%238103"),
+        ("110", "tel:110"),
+        ("0570-003-110", "tel:0570003110"),
+        ("0120-007-110", "tel:0120007110"),
+    ],
+)
 def test_tel_uris_encode_the_hash(phone, uri):
     assert render_line.tel_uri(phone) == uri
 
 
 def test_guidance_without_bodies_is_one_bubble():
     card = {"kind": "guidance", "steps": ["画面を保存しましょう。", "パスワードを変えましょう。"], "referrals": []}
-    [flex] = render_line.line_messages([BotMessage("まず、次のことをおすすめします。\n1. 画面を保存しましょう。", card=card)])
+    [flex] = render_line.line_messages(
+        [BotMessage("まず、次のことをおすすめします。\n1. 画面を保存しましょう。", card=card)]
+    )
     assert flex["contents"]["type"] == "bubble" and render_line.flex_problems(flex) == []
 
 
-@pytest.mark.parametrize("card", [
-    {"kind": "articles", "articles": [], "more_url": "https://example.jp/"},
-    {"kind": "articles", "articles": [{"title": "題", "summary": "要約", "url": "javascript:alert(1)",
-                                       "free_until": None}]},
-    {"kind": "articles", "articles": [{"title": "題", "summary": "要約", "url": "https://example.jp/a",
-                                       "free_until": "7月31日"}]},
-    {"kind": "guidance", "steps": [], "referrals": []},
-    {"kind": "guidance", "steps": ["保存"], "referrals": [{"name": "窓口", "phone": "", "url": "", "hours": "24時間",
-                                                         "purpose": "相談"}]},
-])
+@pytest.mark.parametrize(
+    "card",
+    [
+        {"kind": "articles", "articles": [], "more_url": "https://example.jp/"},
+        {
+            "kind": "articles",
+            "articles": [{"title": "題", "summary": "要約", "url": "javascript:alert(1)", "free_until": None}],
+        },
+        {
+            "kind": "articles",
+            "articles": [{"title": "題", "summary": "要約", "url": "https://example.jp/a", "free_until": "7月31日"}],
+        },
+        {"kind": "guidance", "steps": [], "referrals": []},
+        {
+            "kind": "guidance",
+            "steps": ["保存"],
+            "referrals": [{"name": "窓口", "phone": "", "url": "", "hours": "24時間", "purpose": "相談"}],
+        },
+    ],
+)
 def test_a_malformed_card_goes_as_its_text(card, caplog):
     with caplog.at_level(logging.WARNING):
         payload = render_line.line_messages([BotMessage("記事のご案内です。", card=card)])
@@ -247,30 +275,64 @@ def test_quick_replies_sit_on_a_card_when_it_is_last():
 
 # The checker must find each kind of break, or the tests above prove nothing.
 def _bubble(text="本文", action=None):
-    bubble = {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
-        {"type": "text", "text": text}]}}
+    bubble = {
+        "type": "bubble",
+        "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": text}]},
+    }
     if action:
         bubble["footer"] = {"type": "box", "layout": "vertical", "contents": [{"type": "button", "action": action}]}
     return bubble
 
 
-@pytest.mark.parametrize("message, expected", [
-    ({"type": "flex", "contents": _bubble()}, "altText"),
-    ({"type": "flex", "altText": "あ" * 1501, "contents": _bubble()}, "altText"),
-    ({"type": "flex", "altText": "a", "contents": {"type": "carousel", "contents": [_bubble()] * 13}}, "1 to 12 bubbles"),
-    ({"type": "flex", "altText": "a", "contents": _bubble("あ" * 11000)}, "bubble JSON larger"),
-    ({"type": "flex", "altText": "a", "contents": {"type": "carousel", "contents": [_bubble("あ" * 9000)] * 2}},
-     "carousel JSON larger"),
-    ({"type": "flex", "altText": "a", "contents": _bubble(action={"type": "uri", "label": "あ" * 21,
-                                                                   "uri": "https://example.jp/"})}, "action label"),
-    ({"type": "flex", "altText": "a", "contents": _bubble(action={"type": "uri", "label": "電話",
-                                                                   "uri": "tel:#9110"})}, "percent-encoded"),
-    ({"type": "flex", "altText": "a", "contents": _bubble(action={"type": "uri", "label": "開く",
-                                                                   "uri": "ftp://example.jp/"})}, "uri"),
-    ({"type": "flex", "altText": "a", "contents": _bubble(action={"type": "uri", "label": "開く",
-                                                                   "uri": "https://example.jp/" + "a" * 1000})}, "uri"),
-    ({"type": "flex", "altText": "a", "contents": _bubble("")}, "without text"),
-])
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ({"type": "flex", "contents": _bubble()}, "altText"),
+        ({"type": "flex", "altText": "あ" * 1501, "contents": _bubble()}, "altText"),
+        (
+            {"type": "flex", "altText": "a", "contents": {"type": "carousel", "contents": [_bubble()] * 13}},
+            "1 to 12 bubbles",
+        ),
+        ({"type": "flex", "altText": "a", "contents": _bubble("あ" * 11000)}, "bubble JSON larger"),
+        (
+            {"type": "flex", "altText": "a", "contents": {"type": "carousel", "contents": [_bubble("あ" * 9000)] * 2}},
+            "carousel JSON larger",
+        ),
+        (
+            {
+                "type": "flex",
+                "altText": "a",
+                "contents": _bubble(action={"type": "uri", "label": "あ" * 21, "uri": "https://example.jp/"}),
+            },
+            "action label",
+        ),
+        (
+            {
+                "type": "flex",
+                "altText": "a",
+                "contents": _bubble(action={"type": "uri", "label": "電話", "uri": "tel:#9110"}),
+            },
+            "percent-encoded",
+        ),
+        (
+            {
+                "type": "flex",
+                "altText": "a",
+                "contents": _bubble(action={"type": "uri", "label": "開く", "uri": "ftp://example.jp/"}),
+            },
+            "uri",
+        ),
+        (
+            {
+                "type": "flex",
+                "altText": "a",
+                "contents": _bubble(action={"type": "uri", "label": "開く", "uri": "https://example.jp/" + "a" * 1000}),
+            },
+            "uri",
+        ),
+        ({"type": "flex", "altText": "a", "contents": _bubble("")}, "without text"),
+    ],
+)
 def test_the_checker_finds_each_break(message, expected):
     assert any(expected in problem for problem in render_line.reply_problems([message]))
 

@@ -1,4 +1,5 @@
 """make purge: old conversations and cases go, recent ones and the ledger stay."""
+
 import asyncio
 import sqlite3
 from datetime import datetime, timedelta
@@ -10,14 +11,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
 from addons.tracker_store import MaskingSQLTrackerStore
-from nettrouble.cases import schema
-from nettrouble.cases import store
-from nettrouble.core import db
-from nettrouble.eligibility import ledger
-from nettrouble.cases import retention
-from nettrouble.staff import review
+from nettrouble.cases import retention, schema, store
 from nettrouble.channels import sms_usage
+from nettrouble.core import db
 from nettrouble.core.clock import JST
+from nettrouble.eligibility import ledger
+from nettrouble.staff import review
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=JST)
 
@@ -30,14 +29,22 @@ def engine(tmp_path):
 
 
 def test_cases_untouched_for_the_period_are_deleted_with_their_history(engine):
-    old, _ = store.open_case(engine, schema.CaseDraft("old-user", trouble_type="phishing"),
-                             at=NOW - timedelta(days=100), notify=True)
-    recent, _ = store.open_case(engine, schema.CaseDraft("new-user", trouble_type="phishing"),
-                                at=NOW - timedelta(days=5), notify=True)
+    old, _ = store.open_case(
+        engine, schema.CaseDraft("old-user", trouble_type="phishing"), at=NOW - timedelta(days=100), notify=True
+    )
+    recent, _ = store.open_case(
+        engine, schema.CaseDraft("new-user", trouble_type="phishing"), at=NOW - timedelta(days=5), notify=True
+    )
     key = "a" * 64
     with engine.begin() as connection:
-        ledger.reserve(connection, "sns-defamation-2020", key, old.reference, at=NOW - timedelta(days=100),
-                       proved_by=ledger.VIA_STAFF)
+        ledger.reserve(
+            connection,
+            "sns-defamation-2020",
+            key,
+            old.reference,
+            at=NOW - timedelta(days=100),
+            proved_by=ledger.VIA_STAFF,
+        )
 
     assert retention.purge_cases(engine, retention.cutoff(NOW, 90)) == 1
 
@@ -51,6 +58,7 @@ def test_cases_untouched_for_the_period_are_deleted_with_their_history(engine):
 def test_conversations_whose_last_event_is_old_are_deleted(tmp_path):
     path = tmp_path / "tracker.db"
     trackers = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+
     def at(days):
         return (NOW - timedelta(days=days)).timestamp()
 
@@ -80,8 +88,9 @@ def test_at_least_one_day_is_kept():
 
 
 def test_staff_notes_go_with_their_case(engine):
-    old, _ = store.open_case(engine, schema.CaseDraft("old-user", trouble_type="phishing"),
-                             at=NOW - timedelta(days=100))
+    old, _ = store.open_case(
+        engine, schema.CaseDraft("old-user", trouble_type="phishing"), at=NOW - timedelta(days=100)
+    )
     store.add_note(engine, old.reference, "agent-1", "折り返し 090-1234-5678", NOW - timedelta(days=100))
     assert retention.purge_cases(engine, retention.cutoff(NOW, 90)) == 1
     with engine.connect() as connection:

@@ -1,5 +1,6 @@
 """The review list: which messages, how they are grouped, labels stored and replaced, and the
 export read back by Rasa's own NLU reader."""
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -7,8 +8,8 @@ import yaml
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from sqlalchemy import func, inspect, select
 
-from nettrouble.staff import review
 from nettrouble.core.clock import JST
+from nettrouble.staff import review
 from nettrouble.staff.review import Assignment, ReviewError, ReviewMessage
 from tests.test_analytics import conversations
 
@@ -30,14 +31,16 @@ def test_the_messages_are_the_ones_not_understood_and_not_the_buttons():
 
 
 def test_similar_messages_are_grouped_and_different_ones_kept_apart():
-    groups = review.group([
-        message("料金はいくらですか"),
-        message("パスワードを忘れました", 1),
-        message("ぱすわーど忘れた", 2),
-        message("パスワードを忘れました", 3),
-        message("りょうきんいくら", 4),
-        message("あばばば", 5),
-    ])
+    groups = review.group(
+        [
+            message("料金はいくらですか"),
+            message("パスワードを忘れました", 1),
+            message("ぱすわーど忘れた", 2),
+            message("パスワードを忘れました", 3),
+            message("りょうきんいくら", 4),
+            message("あばばば", 5),
+        ]
+    )
     assert [(g.representative, g.count, g.texts) for g in groups] == [
         ("パスワードを忘れました", 3, ("パスワードを忘れました", "ぱすわーど忘れた")),
         ("料金はいくらですか", 2, ("料金はいくらですか", "りょうきんいくら")),
@@ -47,10 +50,12 @@ def test_similar_messages_are_grouped_and_different_ones_kept_apart():
 
 
 def test_the_similarity_of_the_examples_in_the_docstring():
-    same = review.similarity(review.bigrams(review.normalise("パスワードを忘れました")),
-                             review.bigrams(review.normalise("ぱすわーど忘れた")))
-    apart = review.similarity(review.bigrams(review.normalise("パスワードを忘れました")),
-                              review.bigrams(review.normalise("料金を払いました")))
+    same = review.similarity(
+        review.bigrams(review.normalise("パスワードを忘れました")), review.bigrams(review.normalise("ぱすわーど忘れた"))
+    )
+    apart = review.similarity(
+        review.bigrams(review.normalise("パスワードを忘れました")), review.bigrams(review.normalise("料金を払いました"))
+    )
     assert same >= review.SIMILARITY > apart
 
 
@@ -75,7 +80,9 @@ def test_labels_are_stored_replaced_and_shown_on_their_group(service_database):
     labels = {a.text_hash: a.intent for a in stored}
     groups = review.group([message(t) for t in texts] + [message("あばばば")], labels)
     assert [(g.representative, g.intent) for g in groups] == [
-        ("パスワードを忘れました", "trouble_account"), ("あばばば", None)]
+        ("パスワードを忘れました", "trouble_account"),
+        ("あばばば", None),
+    ]
 
 
 def test_a_label_is_refused_for_an_unknown_intent_or_without_a_name(service_database):
@@ -102,7 +109,7 @@ def label(text, intent):
 
 def test_the_export_is_training_data_rasa_reads():
     tricky = [
-        'a: b # c "quoted" \'single\' {x} & * ! | > % @ `',
+        "a: b # c \"quoted\" 'single' {x} & * ! | > % @ `",
         "- starts like a list",
         "[リンク](platform) を踏んだ",
         "two\nlines\u2028and\ttabs",
@@ -124,7 +131,7 @@ def test_the_export_is_training_data_rasa_reads():
     for example in data.intent_examples:
         examples.setdefault(example.get_full_intent(), []).append(example.get("text"))
     assert examples["trouble_phishing"] == [
-        'a: b # c "quoted" \'single\' {x} & * ! | > % @ `',
+        "a: b # c \"quoted\" 'single' {x} & * ! | > % @ `",
         "- starts like a list",
         "［リンク］(platform) を踏んだ",
         "two lines and tabs",

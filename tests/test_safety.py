@@ -1,4 +1,5 @@
 """The rule-based safety layer on its own, without the classifier."""
+
 import pytest
 
 from nettrouble.triage import safety
@@ -161,9 +162,14 @@ def test_every_danger_and_self_harm_example_holds_a_plausible_word():
 
     root = __import__("pathlib").Path(__file__).resolve().parent.parent
     files = [root / "data" / "nlu" / "safety.yml"] + [
-        root / "tests" / name for name in ("nlu_heldout.yml", "nlu_heldout_kana.yml", "nlu_heldout_kana_natural.yml")]
-    implausible = [m.get("text") for path in files for m in load_data(str(path)).intent_examples
-                   if m.get("intent") in (safety.DANGER, safety.SELF_HARM) and not safety.plausible(m.get("text"))]
+        root / "tests" / name for name in ("nlu_heldout.yml", "nlu_heldout_kana.yml", "nlu_heldout_kana_natural.yml")
+    ]
+    implausible = [
+        m.get("text")
+        for path in files
+        for m in load_data(str(path)).intent_examples
+        if m.get("intent") in (safety.DANGER, safety.SELF_HARM) and not safety.plausible(m.get("text"))
+    ]
     assert implausible == []
 
 

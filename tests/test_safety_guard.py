@@ -1,4 +1,5 @@
 """The SafetyGuard NLU component overrides whatever the classifier said."""
+
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
@@ -57,13 +58,17 @@ def ranked(text, *pairs):
 
 
 def test_danger_heard_only_by_the_classifier_in_an_ordinary_message_is_not_kept():
-    message = run(ranked("子どもの顔と名前が勝手にYouTubeに上げられている",
-                         ("urgent_danger", 0.62), ("trouble_privacy", 0.3)))
+    message = run(
+        ranked("子どもの顔と名前が勝手にYouTubeに上げられている", ("urgent_danger", 0.62), ("trouble_privacy", 0.3))
+    )
     assert message.get(INTENT)["name"] == "trouble_privacy"
     assert "urgent_danger" not in [e["name"] for e in message.get(INTENT_RANKING_KEY)]
 
 
 def test_danger_heard_only_by_the_classifier_in_a_plausible_message_is_kept():
-    message = run(ranked("知らない人から位置情報付きで「今見てる」って来た、怖い",
-                         ("urgent_danger", 0.5), ("trouble_privacy", 0.3)))
+    message = run(
+        ranked(
+            "知らない人から位置情報付きで「今見てる」って来た、怖い", ("urgent_danger", 0.5), ("trouble_privacy", 0.3)
+        )
+    )
     assert message.get(INTENT)["name"] == "urgent_danger"

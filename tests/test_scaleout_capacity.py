@@ -1,6 +1,7 @@
 """The pure parts of the scale-out check's capacity phase (scripts/scaleout/ and
 scripts/capacity_lib): reading /proc and Redis counters, turning two readings into per-turn
 figures, the window of a run, and the conversations its senders play."""
+
 import itertools
 import time
 
@@ -11,9 +12,8 @@ from scripts.capacity_lib import probes, report
 from scripts.capacity_lib.probes import DatabaseUsage, ProcessTimes, Usage
 from scripts.scaleout import capacity, client, scenarios, servers
 
-
-
 # ---- probes: parsing ------------------------------------------------------------------------
+
 
 def stat_line(pid, comm, ppid, utime, stime, cutime, cstime):
     # proc(5): pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
@@ -69,28 +69,47 @@ def test_redis_calls_per_command_leave_out_the_probes_own_info():
 
 # ---- report: two readings into per-turn figures ---------------------------------------------
 
+
 def usage(at, cpu, machine, redis_calls):
     return Usage(at=at, cpu_ticks=cpu, machine=machine, redis_calls=redis_calls)
 
 
 TICKS = probes.CLOCK_TICKS_PER_S
-TRAFFIC = {"servers": ["A", "B"], "turns_per_s": 5.0, "turns_in_window": 90, "turns": 100,
-           "reply_p50_s": 1.0, "reply_p95_s": 2.0}
+TRAFFIC = {
+    "servers": ["A", "B"],
+    "turns_per_s": 5.0,
+    "turns_in_window": 90,
+    "turns": 100,
+    "reply_p50_s": 1.0,
+    "reply_p95_s": 2.0,
+}
 
 
 @pytest.fixture
 def readings():
-    before = usage(100.0, {"Rasa server A": TICKS, "PostgreSQL": 0, probes.CLIENT: 0},
-                   (1000, 0, 4000), {"get": 50, "set": 10})
+    before = usage(
+        100.0, {"Rasa server A": TICKS, "PostgreSQL": 0, probes.CLIENT: 0}, (1000, 0, 4000), {"get": 50, "set": 10}
+    )
     # 10 s later: Rasa A used 20 s of CPU, PostgreSQL 5 s, this script 1 s.
-    after = usage(110.0, {"Rasa server A": 21 * TICKS, "PostgreSQL": 5 * TICKS, probes.CLIENT: TICKS},
-                  (2800, 100, 6000), {"get": 650, "set": 410, "del": 300})
+    after = usage(
+        110.0,
+        {"Rasa server A": 21 * TICKS, "PostgreSQL": 5 * TICKS, probes.CLIENT: TICKS},
+        (2800, 100, 6000),
+        {"get": 650, "set": 410, "del": 300},
+    )
     databases = (
-        DatabaseUsage({"rasa": {"xact_commit": 10, "tup_returned": 1000}},
-                      {("rasa", "SELECT 1"): (5, 5), ("rasa", "BEGIN"): (100, 0)}),
-        DatabaseUsage({"rasa": {"xact_commit": 210, "tup_returned": 9000}},
-                      {("rasa", "SELECT 1"): (105, 405), ("rasa", "BEGIN"): (300, 0),
-                       ("rasa", "INSERT INTO events\n   VALUES ($1)"): (50, 200)}),
+        DatabaseUsage(
+            {"rasa": {"xact_commit": 10, "tup_returned": 1000}},
+            {("rasa", "SELECT 1"): (5, 5), ("rasa", "BEGIN"): (100, 0)},
+        ),
+        DatabaseUsage(
+            {"rasa": {"xact_commit": 210, "tup_returned": 9000}},
+            {
+                ("rasa", "SELECT 1"): (105, 405),
+                ("rasa", "BEGIN"): (300, 0),
+                ("rasa", "INSERT INTO events\n   VALUES ($1)"): (50, 200),
+            },
+        ),
     )
     return (before, after), databases
 
@@ -113,7 +132,11 @@ def test_a_run_record_divides_what_grew_by_every_turn_of_the_run(readings):
     assert record["postgres_per_turn"] == {"rasa": {"xact_commit": 2.0, "tup_returned": 80.0}}
     assert record["postgres_statements_per_turn"] == {"rasa": 3.5}
     assert record["postgres_top_statements"][0] == {
-        "database": "rasa", "statement": "BEGIN", "calls_per_turn": 2.0, "rows_per_turn": 0.0}
+        "database": "rasa",
+        "statement": "BEGIN",
+        "calls_per_turn": 2.0,
+        "rows_per_turn": 0.0,
+    }
     assert record["postgres_top_statements"][2]["statement"] == "INSERT INTO events VALUES ($1)"
     assert record["postgres_top_statements"][1]["rows_per_turn"] == 4.0
 
@@ -172,6 +195,7 @@ def test_the_table_says_when_other_work_competed_for_the_cpus(readings):
 
 # ---- the script: conversations and the window of a run -------------------------------------
 
+
 def test_capacity_numbers_are_docomo_numbers_of_their_own():
     numbers = [capacity.capacity_phone(run, n) for run in (1, 2) for n in (0, 1, 9999, 10000, 123456)]
     assert len(set(numbers)) == len(numbers)
@@ -201,8 +225,7 @@ def test_each_capacity_conversation_is_a_new_user_with_a_new_number():
 
 
 def sent(finished_at, latency, error=""):
-    return scenarios.Sent("m", "A", replies=["r"], status=200, latency_s=latency, error=error,
-                   finished_at=finished_at)
+    return scenarios.Sent("m", "A", replies=["r"], status=200, latency_s=latency, error=error, finished_at=finished_at)
 
 
 def test_the_window_counts_turns_answered_in_it_and_not_failures():
@@ -215,8 +238,14 @@ def test_the_window_counts_turns_answered_in_it_and_not_failures():
         sent(25.0, 8.0),  # a last conversation finishing
     ]
     figures = capacity.window_figures(turns, 10.0, 20.0)
-    assert figures == {"window_s": 10.0, "turns_in_window": 3, "turns_per_s": 0.3,
-                       "reply_p50_s": 2.0, "reply_p95_s": 3.0, "reply_max_s": 3.0}
+    assert figures == {
+        "window_s": 10.0,
+        "turns_in_window": 3,
+        "turns_per_s": 0.3,
+        "reply_p50_s": 2.0,
+        "reply_p95_s": 3.0,
+        "reply_max_s": 3.0,
+    }
 
 
 def test_senders_start_conversations_until_the_end_and_finish_the_last_one(monkeypatch):

@@ -45,8 +45,11 @@ def turn(tick, text, *replies):
 
 
 def start(tick):
-    return [action(tick, "action_session_start"),
-            {"event": "session_started", "timestamp": tick()}, action(tick, "action_listen")]
+    return [
+        action(tick, "action_session_start"),
+        {"event": "session_started", "timestamp": tick()},
+        action(tick, "action_listen"),
+    ]
 
 
 def counts(findings):
@@ -54,6 +57,7 @@ def counts(findings):
 
 
 # ---- check_turns ---------------------------------------------------------------------------
+
 
 def test_a_conversation_stored_as_it_happened_passes(tick):
     groups = [[("こんにちは", ["こんにちは。"])], [("090-1234-5678", ["ありがとうございます。"])]]
@@ -109,8 +113,13 @@ def test_turns_sent_at_once_may_be_stored_in_either_order(tick):
 def test_two_servers_answering_one_conversation_at_once_are_caught(tick):
     # What a lock that two servers both hold leaves behind: both messages, then both answers.
     groups = [[("一", ["a"]), ("二", ["b"])]]
-    events = start(tick) + [user(tick, "一"), user(tick, "二"), bot(tick, "a"), bot(tick, "b"),
-                            action(tick, "action_listen")]
+    events = start(tick) + [
+        user(tick, "一"),
+        user(tick, "二"),
+        bot(tick, "a"),
+        bot(tick, "b"),
+        action(tick, "action_listen"),
+    ]
     found = checks.check_turns(groups, events)
     assert found.unanswered == 1
     assert found.reply_mismatch == 2
@@ -133,9 +142,12 @@ def test_a_reply_that_differs_from_the_tracker_is_a_mismatch(tick):
 def test_a_stored_text_arrives_as_one_message_per_paragraph(tick):
     # Rasa's output channels split a text without buttons at blank lines; one with buttons not.
     groups = [[("一", ["最初の段落。", "次の段落。", "質問です。\n\n続き"])]]
-    events = start(tick) + [user(tick, "一"), bot(tick, "最初の段落。\n\n次の段落。"),
-                            bot(tick, "質問です。\n\n続き", buttons=[{"title": "はい", "payload": "/affirm"}]),
-                            action(tick, "action_listen")]
+    events = start(tick) + [
+        user(tick, "一"),
+        bot(tick, "最初の段落。\n\n次の段落。"),
+        bot(tick, "質問です。\n\n続き", buttons=[{"title": "はい", "payload": "/affirm"}]),
+        action(tick, "action_listen"),
+    ]
     assert not checks.check_turns(groups, events).failed
 
 
@@ -153,6 +165,7 @@ def test_the_api_and_the_events_table_must_agree(tick):
 
 
 # ---- divergence ----------------------------------------------------------------------------
+
 
 def test_conversations_of_a_scenario_differing_only_in_number_and_reference_are_alike():
     first = checks.reply_signature([[("090-1111-2222", ["受付番号は NT-2007-12345-6 です。"])]])
@@ -176,9 +189,14 @@ def test_a_conversation_cut_short_is_divergent():
 
 # ---- cases ---------------------------------------------------------------------------------
 
+
 def case_row(conversation, reference, trouble="defamation", eligibility="eligible"):
-    return {"conversation_id": conversation, "trouble_type": trouble, "reference": reference,
-            "eligibility": eligibility}
+    return {
+        "conversation_id": conversation,
+        "trouble_type": trouble,
+        "reference": reference,
+        "eligibility": eligibility,
+    }
 
 
 @pytest.fixture
@@ -191,8 +209,7 @@ def expected():
 
 @pytest.fixture
 def rows():
-    return [case_row("c1", "NT-2007-00001-1"),
-            case_row("c2", "NT-2007-00002-2", trouble="privacy", eligibility=None)]
+    return [case_row("c1", "NT-2007-00001-1"), case_row("c2", "NT-2007-00002-2", trouble="privacy", eligibility=None)]
 
 
 def test_one_case_per_conversation_with_the_reference_told_passes(expected, rows):
@@ -239,6 +256,7 @@ def test_a_case_that_lost_its_eligibility_is_found(expected, rows):
 
 # ---- plans, figures, logs --------------------------------------------------------------------
 
+
 def test_every_scenario_is_a_triage_of_8_to_12_turns_ending_in_a_handoff():
     assert {s.trouble_type for s in scenarios.SCENARIOS} == {"defamation", "privacy", "payment_fraud"}
     for scenario in scenarios.SCENARIOS:
@@ -265,8 +283,9 @@ def test_the_lock_plan_sends_greeting_handoff_and_closing_to_both_servers_at_onc
             [(scenarios.HOURS, "A"), (scenarios.THANKS, "B")],
         ]
         middle = [group[0] for group in plan if len(group) == 1]
-        assert [m for m, _ in middle] == [t for t in scenario.turns("090-6100-0002")[:scenario.handoff]
-                                          if t != scenarios.GREETING]
+        assert [m for m, _ in middle] == [
+            t for t in scenario.turns("090-6100-0002")[: scenario.handoff] if t != scenarios.GREETING
+        ]
         assert all(a[1] != b[1] for a, b in zip(middle, middle[1:]))
 
 
@@ -278,19 +297,21 @@ def test_percentile_is_nearest_rank():
 
 
 def test_log_errors_keeps_error_lines_and_the_exception_of_each_traceback():
-    log = "\n".join([
-        "2026-11-29 07:00:00 INFO     rasa - Starting",
-        "2026-11-29 07:00:01 ERROR    nettrouble.core.db  - database unavailable at start-up",
-        "Traceback (most recent call last):",
-        '  File "x.py", line 1, in <module>',
-        "psycopg2.errors.UniqueViolation: duplicate key value",
-        "",
-        "During handling of the above exception, another exception occurred:",
-        "Traceback (most recent call last):",
-        '  File "y.py", line 2, in <module>',
-        "nettrouble.core.db.Unavailable: the database could not be prepared",
-        "2026-11-29 07:00:02 INFO     rasa - Ready",
-    ])
+    log = "\n".join(
+        [
+            "2026-11-29 07:00:00 INFO     rasa - Starting",
+            "2026-11-29 07:00:01 ERROR    nettrouble.core.db  - database unavailable at start-up",
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1, in <module>',
+            "psycopg2.errors.UniqueViolation: duplicate key value",
+            "",
+            "During handling of the above exception, another exception occurred:",
+            "Traceback (most recent call last):",
+            '  File "y.py", line 2, in <module>',
+            "nettrouble.core.db.Unavailable: the database could not be prepared",
+            "2026-11-29 07:00:02 INFO     rasa - Ready",
+        ]
+    )
     assert checks.log_errors(log) == [
         "2026-11-29 07:00:01 ERROR    nettrouble.core.db  - database unavailable at start-up",
         "psycopg2.errors.UniqueViolation: duplicate key value",

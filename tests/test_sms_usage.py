@@ -1,15 +1,15 @@
 """What SMS conversations cost and who opted out (nettrouble/channels/sms_usage.py), on the test's
 service database (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set)."""
+
 import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
-from nettrouble.core import db
-
 from nettrouble.channels import sms_usage
 from nettrouble.channels.sms_usage import Usage
+from nettrouble.core import db
 
 SENDER = "sms-" + "0" * 32
 OTHER = "sms-" + "1" * 32
@@ -24,8 +24,9 @@ def utc(moment):
 
 def row(database, sender=SENDER):
     with database.connect() as connection:
-        return connection.execute(select(sms_usage.sms_conversations).where(
-            sms_usage.sms_conversations.c.conversation_id == sender)).one()
+        return connection.execute(
+            select(sms_usage.sms_conversations).where(sms_usage.sms_conversations.c.conversation_id == sender)
+        ).one()
 
 
 def test_turns_add_up_per_conversation(service_database):

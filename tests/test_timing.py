@@ -1,6 +1,7 @@
 """The timers of a turn (nettrouble/monitoring/timing.py, addons/turn_timing.py, addons/action_client.py):
 figures go to the record of the request they belong to, and the action client keeps Rasa's
 contract while it measures."""
+
 import asyncio
 import json
 
@@ -11,8 +12,7 @@ from prometheus_client import REGISTRY
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
 from addons import action_client, turn_timing
-from nettrouble.monitoring import metrics
-from nettrouble.monitoring import timing
+from nettrouble.monitoring import metrics, timing
 
 
 @pytest.fixture
@@ -51,7 +51,8 @@ def test_only_records_of_a_user_message_go_to_the_file(timings_file):
     assert [line["path"] for line in lines] == ["/webhooks/rest/webhook"]
     assert lines[0]["conversation"] == "bench-1"
     assert lines[0]["spans_ms"]["channel"] == pytest.approx(
-        lines[0]["spans_ms"]["request"] - lines[0]["spans_ms"]["turn"], abs=0.01)
+        lines[0]["spans_ms"]["request"] - lines[0]["spans_ms"]["turn"], abs=0.01
+    )
 
 
 def test_a_phone_number_as_conversation_id_is_recorded_as_its_keyed_hash(timings_file):
@@ -107,7 +108,7 @@ def test_histograms_are_rendered_for_prometheus():
     timing.finish(record)
     assert turns_counted() == before + 1
     text = metrics.render().decode()
-    assert '# TYPE nettrouble_span_seconds histogram' in text
+    assert "# TYPE nettrouble_span_seconds histogram" in text
     assert 'nettrouble_span_seconds_bucket{le="+Inf",process="rasa",span="turn"}' in text
 
 
@@ -128,6 +129,7 @@ class FakeProcessor:
     async def get_tracker(self, conversation_id):
         class Tracker:
             events = [1, 2, 3]
+
         return Tracker()
 
     async def save_tracker(self, tracker):
@@ -158,8 +160,10 @@ def fake_action_server():
         seen.append((dict(request.headers), json.loads(body), dict(request.query)))
         if json.loads(body)["next_action"] == "action_rejected":
             return web.json_response({"action_name": "action_rejected", "error": "no"}, status=400)
-        return web.json_response({"events": [], "responses": [{"text": "こんにちは"}]},
-                                 headers={"Server-Timing": "app;dur=3.5, db;dur=1.0, sql;desc=2, rows;desc=1"})
+        return web.json_response(
+            {"events": [], "responses": [{"text": "こんにちは"}]},
+            headers={"Server-Timing": "app;dur=3.5, db;dur=1.0, sql;desc=2, rows;desc=1"},
+        )
 
     async def start():
         app = web.Application()
@@ -179,12 +183,14 @@ def test_an_action_call_keeps_rasas_contract_and_is_measured(fake_action_server)
 
     async def scenario():
         runner, port = await start()
-        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Action-Token": "secret"},
-                                  params={"a": "b"})
+        endpoint = EndpointConfig(
+            f"http://127.0.0.1:{port}/webhook", headers={"X-Action-Token": "secret"}, params={"a": "b"}
+        )
         record = timing.begin("rasa", "/webhooks/rest/webhook")
         try:
-            answer = await endpoint.request(json={"next_action": "action_x", "tracker": {"text": "悪口"}},
-                                            method="post", timeout=30, compress=False)
+            answer = await endpoint.request(
+                json={"next_action": "action_x", "tracker": {"text": "悪口"}}, method="post", timeout=30, compress=False
+            )
             with pytest.raises(ClientResponseError) as rejected:
                 await endpoint.request(json={"next_action": "action_rejected"}, method="post", timeout=30)
         finally:
@@ -209,8 +215,9 @@ def test_an_action_servers_answer_is_checked_against_rasas_schema():
 
     action_client.install()
     action = RemoteAction("action_x", None)
-    assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}],
-                                           "responses": [{"text": "x"}]})
+    assert action._validate_action_result(
+        {"events": [{"event": "slot", "name": "a", "value": 1}], "responses": [{"text": "x"}]}
+    )
     with pytest.raises(ValidationError) as refused:
         action._validate_action_result({"events": [{"event": "no such event"}], "responses": []})
     assert "Failed to validate Action server response" in refused.value.message
@@ -220,8 +227,11 @@ def test_an_action_servers_answer_is_checked_against_rasas_schema():
 
 ANSWERS = [
     {"events": [], "responses": []},
-    {"events": [{"event": "slot", "name": "a", "value": 1}, {"event": "followup", "name": "x"}], "responses": [{"text": "x"}]},
-    {"events": [{"event": "slot", "value": 1}]},                       # a slot without its name
+    {
+        "events": [{"event": "slot", "name": "a", "value": 1}, {"event": "followup", "name": "x"}],
+        "responses": [{"text": "x"}],
+    },
+    {"events": [{"event": "slot", "value": 1}]},  # a slot without its name
     {"events": [{"event": "slot", "name": "a", "value": 1, "timestamp": "now"}]},
     {"events": [{"event": "no such event"}]},
     {"events": [{"name": "a"}]},

@@ -66,7 +66,7 @@ def test_offsets_point_into_the_original_text(tokenizer):
     found = tokens(tokenizer, text)
     assert len(found) >= 10
     for token in found:
-        assert text[token.start:token.end] == token.text
+        assert text[token.start : token.end] == token.text
 
 
 def test_twenty_thousand_characters(tokenizer):
@@ -74,7 +74,7 @@ def test_twenty_thousand_characters(tokenizer):
     text = (sentence * (20_000 // len(sentence) + 1))[:20_000]
     result = tokens(tokenizer, text)
     assert sum(t.text == "リツイート" for t in result) == text.count("リツイート")
-    assert all(text[t.start:t.end] == t.text for t in result)
+    assert all(text[t.start : t.end] == t.text for t in result)
 
 
 def test_long_text_of_four_byte_characters_without_break_points(tokenizer):
@@ -88,9 +88,7 @@ def test_chunks_respect_the_byte_limit_and_cover_the_text():
     pieces = list(japanese.chunks(text, max_bytes=10_000))
     assert "".join(piece for _, piece in pieces) == text
     assert all(len(piece.encode()) <= 10_000 for _, piece in pieces)
-    assert [offset for offset, _ in pieces] == [
-        sum(len(p) for _, p in pieces[:i]) for i in range(len(pieces))
-    ]
+    assert [offset for offset, _ in pieces] == [sum(len(p) for _, p in pieces[:i]) for i in range(len(pieces))]
 
 
 def test_lone_surrogates_do_not_break_tokenization(tokenizer):

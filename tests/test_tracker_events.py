@@ -1,4 +1,5 @@
 """Conversations read back from a tracker database written by the project's own store."""
+
 import asyncio
 import sqlite3
 from datetime import datetime, timedelta, timezone
@@ -11,10 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from addons.tracker_store import MaskingSQLTrackerStore
-from nettrouble.core import masking
 from nettrouble.cases import tracker_events
-from nettrouble.core.clock import JST
 from nettrouble.cases.tracker_events import conversation_events, conversations_between, tracker_engine
+from nettrouble.core import masking
+from nettrouble.core.clock import JST
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
 PHONE_SENDER = "+81 90-1234-5678"
@@ -95,7 +96,9 @@ def test_the_range_is_closed_at_its_start_and_open_at_its_end(database):
     assert list(conversations_between(database, late - timedelta(hours=1), late)) == []
     # naive datetimes are Japan time
     naive = late.replace(tzinfo=None)
-    assert [sender for sender, _ in conversations_between(database, naive, naive + timedelta(seconds=1))] == ["web-late"]
+    assert [sender for sender, _ in conversations_between(database, naive, naive + timedelta(seconds=1))] == [
+        "web-late"
+    ]
     utc = late.astimezone(timezone.utc)
     assert [sender for sender, _ in conversations_between(database, utc, utc + timedelta(seconds=1))] == ["web-late"]
 

@@ -1,14 +1,15 @@
 """A tracker rebuilt from a conversation's last replay (addons/tracker_replay.py) is the tracker
 Rasa's full replay gives, at every point of long conversations, and stays independent."""
+
 from pathlib import Path
 
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, FollowupAction, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from test_action_payload import conversation_events
 
 from addons import tracker_replay
-from test_action_payload import conversation_events
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
 
@@ -17,8 +18,14 @@ def state(tracker: DialogueStateTracker):
     return (
         tracker.current_state(EventVerbosity.ALL),
         {name: (slot.value, slot.has_been_set) for name, slot in tracker.slots.items()},
-        tracker.active_loop, tracker.latest_action, tracker.followup_action, tracker.is_paused(),
-        tracker.latest_message, tracker.latest_bot_utterance, tracker.sender_source, tracker.model_id,
+        tracker.active_loop,
+        tracker.latest_action,
+        tracker.followup_action,
+        tracker.is_paused(),
+        tracker.latest_message,
+        tracker.latest_bot_utterance,
+        tracker.sender_source,
+        tracker.model_id,
     )
 
 
@@ -41,9 +48,11 @@ def test_other_events_under_the_same_id_are_replayed_whole():
     first, second = conversation_events(1, turns=10), conversation_events(2, turns=10)
     replays.tracker("someone", first, DOMAIN.slots)
     assert state(replays.tracker("someone", second, DOMAIN.slots)) == state(
-        DialogueStateTracker.from_events("someone", second, DOMAIN.slots))
+        DialogueStateTracker.from_events("someone", second, DOMAIN.slots)
+    )
     assert state(replays.tracker("someone", first[:5], DOMAIN.slots)) == state(
-        DialogueStateTracker.from_events("someone", first[:5], DOMAIN.slots))
+        DialogueStateTracker.from_events("someone", first[:5], DOMAIN.slots)
+    )
 
 
 def test_copy_is_rasas_copy():
@@ -90,8 +99,13 @@ def loop_conversation(seed: int, turns: int):
     """Forms run, rerun, rejected and interrupted, with reverts: what applied_events undoes."""
     import random
 
-    from rasa.shared.core.events import (ActionExecutionRejected, ActionReverted, ActiveLoop, Restarted,
-                                         UserUtteranceReverted)
+    from rasa.shared.core.events import (
+        ActionExecutionRejected,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        UserUtteranceReverted,
+    )
 
     chooser = random.Random(seed)
     events = conversation_events(seed, turns=turns)
@@ -125,7 +139,7 @@ def test_applied_events_carried_on_are_rasas(seed):
     # a form name first seen late changes how its earlier runs count
     events.insert(len(events) - 5, ActiveLoop("late_form"))
     # (after the session start half way, which would empty the list again)
-    events[len(events) - 40:len(events) - 40] = [ActionExecuted("late_form"), ActionExecuted("late_form")]
+    events[len(events) - 40 : len(events) - 40] = [ActionExecuted("late_form"), ActionExecuted("late_form")]
     checked = 0
     for end in range(tracker_replay.APPLIED_FROM - 5, len(events) + 1, 7):
         tracker = DialogueStateTracker.from_events("someone", events[:end], DOMAIN.slots)

@@ -1,5 +1,6 @@
 """Phone numbers and e-mail addresses never reach the tracker database; a turn stopped by
 Rasa's circuit breaker does not stop the conversation."""
+
 import asyncio
 import json
 import sqlite3
@@ -21,10 +22,16 @@ def test_numbers_and_addresses_are_masked_in_the_database_file(tmp_path):
     tracker = asyncio.run(store.get_or_create_tracker("carol"))
     for number in NUMBER_FORMS:
         text = f"番号は{number}、メールは{EMAIL}です"
-        tracker.update(UserUttered(text, parse_data={
-            "text": text, "intent": {"name": "inform", "confidence": 0.9},
-            "entities": [{"entity": "phone_number", "value": number, "start": 3, "end": 3 + len(number)}],
-        }))
+        tracker.update(
+            UserUttered(
+                text,
+                parse_data={
+                    "text": text,
+                    "intent": {"name": "inform", "confidence": 0.9},
+                    "entities": [{"entity": "phone_number", "value": number, "start": 3, "end": 3 + len(number)}],
+                },
+            )
+        )
         tracker.update(SlotSet("platform", text))
         tracker.update(ActionExecuted("action_listen"))
     tracker.update(BotUttered("承りました"))
@@ -95,8 +102,9 @@ def test_an_ordinary_turn_is_stored_as_it_is(tmp_path):
     tracker.update(ActionExecuted("utter_greet"))
     tracker.update(ActionExecuted("action_listen"))
     asyncio.run(store.save(tracker))
-    assert [e.action_name for e in asyncio.run(store.retrieve("frank")).events
-            if isinstance(e, ActionExecuted)][-2:] == ["utter_greet", "action_listen"]
+    assert [e.action_name for e in asyncio.run(store.retrieve("frank")).events if isinstance(e, ActionExecuted)][
+        -2:
+    ] == ["utter_greet", "action_listen"]
 
 
 def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path, env):

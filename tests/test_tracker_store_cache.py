@@ -1,5 +1,6 @@
 """The tracker store reads only what it has not seen, and stays right when two servers share a
 database, a conversation is deleted or a new session starts."""
+
 import asyncio
 import sqlite3
 from pathlib import Path
@@ -20,8 +21,9 @@ def store(path: Path) -> MaskingSQLTrackerStore:
 
 def turn(store_: MaskingSQLTrackerStore, sender: str, text: str, reply: str):
     tracker = asyncio.run(store_.get_or_create_tracker(sender))
-    tracker.update(UserUttered(text, parse_data={"text": text, "intent": {"name": "inform", "confidence": 1.0},
-                                                 "entities": []}))
+    tracker.update(
+        UserUttered(text, parse_data={"text": text, "intent": {"name": "inform", "confidence": 1.0}, "entities": []})
+    )
     tracker.update(ActionExecuted("utter_reply"))
     tracker.update(BotUttered(reply))
     tracker.update(ActionExecuted("action_listen"))
@@ -31,8 +33,9 @@ def turn(store_: MaskingSQLTrackerStore, sender: str, text: str, reply: str):
 
 def stored_rows(path: Path, sender: str):
     with sqlite3.connect(path) as connection:
-        return connection.execute("select type_name, data from events where sender_id = ? order by id",
-                                  (sender,)).fetchall()
+        return connection.execute(
+            "select type_name, data from events where sender_id = ? order by id", (sender,)
+        ).fetchall()
 
 
 def texts(tracker):
@@ -109,8 +112,9 @@ def test_a_known_conversation_reads_no_rows_when_nothing_changed(tmp_path):
     for number in range(5):
         turn(served, "jun", f"m{number}", f"r{number}")
     returned = []
-    sqlalchemy.event.listen(served.engine, "after_cursor_execute",
-                            lambda conn, cursor, statement, *rest: returned.append(statement))
+    sqlalchemy.event.listen(
+        served.engine, "after_cursor_execute", lambda conn, cursor, statement, *rest: returned.append(statement)
+    )
     asyncio.run(served.retrieve("jun"))
     assert len(returned) == 1
     # the one query asks for rows after the last one seen and for the first row only

@@ -1,5 +1,6 @@
 """The transcript of a conversation saved by the project's store: the bot's messages made by
 Rasa from domain.yml and by the real custom actions, as the Rasa server would record them."""
+
 import asyncio
 from datetime import datetime, timedelta
 
@@ -13,7 +14,8 @@ from nettrouble.cases import transcript as transcripts
 from nettrouble.cases.tracker_events import conversation_events, tracker_engine
 from nettrouble.cases.transcript import notes_text, transcript
 from tests.saved_conversations import DOMAIN, START, Conversation, buttons_of
-from tests.tracker_states import message, tracker as sdk_tracker
+from tests.tracker_states import message
+from tests.tracker_states import tracker as sdk_tracker
 
 SENDER = "web-transcript-test"
 
@@ -52,8 +54,10 @@ def saved(tmp_path, campaign_day):
     talk.response("utter_ask_platform", sent_by="triage_form")
     talk.listen()
     talk.user("Xです。相手の番号は090-1234-5678です", "inform")
-    talk.custom(ActionFirstSteps(), sdk_tracker(message("Xです", "inform"),
-                                                slots={"trouble_type": "defamation", "user_role": "self"}))
+    talk.custom(
+        ActionFirstSteps(),
+        sdk_tracker(message("Xです", "inform"), slots={"trouble_type": "defamation", "user_role": "self"}),
+    )
     talk.listen()
     danger = "娘の学校の前で待ち伏せされていて怖い"
     talk.user(danger, "urgent_danger")
@@ -61,8 +65,10 @@ def saved(tmp_path, campaign_day):
     talk.custom(ActionRecordUrgency(), sdk_tracker(message(danger, "urgent_danger"), slots={"urgency": []}))
     talk.listen()
     talk.user("似たような事例の記事を読みたい", "ask_articles")
-    talk.custom(ActionOfferArticles(), sdk_tracker(message("似たような事例の記事を読みたい", "ask_articles"),
-                                                   slots={"trouble_type": "defamation"}))
+    talk.custom(
+        ActionOfferArticles(),
+        sdk_tracker(message("似たような事例の記事を読みたい", "ask_articles"), slots={"trouble_type": "defamation"}),
+    )
     talk.listen()
     asyncio.run(trackers.save(talk.tracker))
     trackers.engine.dispose()
@@ -75,19 +81,21 @@ def test_roles_order_and_texts(saved):
     engine, role_title = saved
     turns = transcript(conversation_events(engine, SENDER))
     assert [(t["role"], t.get("kind")) for t in turns] == [
-        ("bot", None),                 # greeting (the hidden /greet before it is left out)
+        ("bot", None),  # greeting (the hidden /greet before it is left out)
         ("user", None),
-        ("bot", None), ("bot", None),  # acknowledgement, question with buttons
-        ("user", None),                # unreadable
-        ("bot", None),                 # explanation with a skip button
-        ("user", None),                # button
         ("bot", None),
-        ("user", None),                # button
+        ("bot", None),  # acknowledgement, question with buttons
+        ("user", None),  # unreadable
+        ("bot", None),  # explanation with a skip button
+        ("user", None),  # button
         ("bot", None),
-        ("user", None),                # typed, with a number
+        ("user", None),  # button
+        ("bot", None),
+        ("user", None),  # typed, with a number
         ("bot", "first_steps"),
         ("user", None),
-        ("bot", "safety"), ("bot", "referral"),
+        ("bot", "safety"),
+        ("bot", "referral"),
         ("user", None),
         ("bot", "articles"),
     ]
@@ -166,8 +174,7 @@ def person_key_secret(env):
 
 def test_a_case_opened_from_an_sms_conversation_finds_its_transcript(tmp_path, person_key_secret, service_database):
     """The case stores the sender's keyed hash, the tracker store too: they meet."""
-    from nettrouble.cases import schema
-    from nettrouble.cases import store
+    from nettrouble.cases import schema, store
     from nettrouble.cases.transcript import case_transcript
 
     sender = "+81 90-1234-5678"
@@ -177,8 +184,9 @@ def test_a_case_opened_from_an_sms_conversation_finds_its_transcript(tmp_path, p
     talk.response("utter_ack_account", sent_by="action_start_triage")
     asyncio.run(trackers.save(talk.tracker))
     trackers.engine.dispose()
-    case, _ = store.open_case(service_database, schema.CaseDraft(conversation_id=sender, channel="sms",
-                                                                 trouble_type="account"))
+    case, _ = store.open_case(
+        service_database, schema.CaseDraft(conversation_id=sender, channel="sms", trouble_type="account")
+    )
     assert sender not in case.conversation_id
     engine = tracker_engine(f"sqlite:///{tmp_path / 't.db'}")
     turns = case_transcript(case, engine)

@@ -1,9 +1,10 @@
 """Triage questions and how the answers are read back, without a bot (the reading of the
 answers themselves: tests/test_answers.py)."""
+
 import pytest
 
-from nettrouble.triage import plans
 from nettrouble.core.money import parse_yen
+from nettrouble.triage import plans
 
 
 def test_every_type_asks_two_to_four_questions():
@@ -35,8 +36,16 @@ def test_the_essential_question_is_the_one_asked_before_a_handoff():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("3万円", 30000), ("９万８千円", 98000), ("五千円", 5000), ("¥1,500", 1500), ("10万くらい", 100000),
-     ("3人", None), ("090-1234-5678", None), ("", None)],
+    [
+        ("3万円", 30000),
+        ("９万８千円", 98000),
+        ("五千円", 5000),
+        ("¥1,500", 1500),
+        ("10万くらい", 100000),
+        ("3人", None),
+        ("090-1234-5678", None),
+        ("", None),
+    ],
 )
 def test_parse_yen(text, expected):
     assert parse_yen(text) == expected

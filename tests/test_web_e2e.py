@@ -19,8 +19,7 @@ class ServedChannel(ServedApp):
     def __init__(self) -> None:
         self.agent = FakeAgent()
         port = free_port()
-        app = run.configure_app([WebChatInput.from_credentials({"secret": "e2e-secret"})],
-                                port=port, enable_api=False)
+        app = run.configure_app([WebChatInput.from_credentials({"secret": "e2e-secret"})], port=port, enable_api=False)
         app.ctx.agent = self.agent
         super().__init__(app, port, "/webhooks/web/")
 
@@ -81,9 +80,11 @@ def test_enter_that_confirms_an_ime_conversion_does_not_send(page, server):
     box = page.get_by_label("メッセージ")
     box.fill("ひぼうちゅうしょう")
     sent_before = len(server.agent.received)
-    for init in ("{key: 'Enter', code: 'Enter', isComposing: true, keyCode: 229, bubbles: true, cancelable: true}",
-                 "{key: 'Enter', code: 'Enter', isComposing: true, bubbles: true, cancelable: true}",
-                 "{key: 'Enter', code: 'Enter', keyCode: 229, bubbles: true, cancelable: true}"):
+    for init in (
+        "{key: 'Enter', code: 'Enter', isComposing: true, keyCode: 229, bubbles: true, cancelable: true}",
+        "{key: 'Enter', code: 'Enter', isComposing: true, bubbles: true, cancelable: true}",
+        "{key: 'Enter', code: 'Enter', keyCode: 229, bubbles: true, cancelable: true}",
+    ):
         box.evaluate(f"el => el.dispatchEvent(new KeyboardEvent('keydown', {init}))")
     # between compositionstart and compositionend, a plain Enter does not send either
     box.evaluate("el => el.dispatchEvent(new CompositionEvent('compositionstart', {data: ''}))")

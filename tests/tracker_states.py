@@ -1,5 +1,6 @@
 """Saved tracker states for action tests, in the shape the Rasa server sends to the action
 server (``Tracker.from_dict``)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -21,9 +22,14 @@ def initial_slots() -> Dict[str, Any]:
     return {name: spec.get("initial_value") for name, spec in domain()["slots"].items()}
 
 
-def message(text: str, intent: Optional[str] = None, confidence: float = 0.95,
-            entities: Optional[List[Dict[str, Any]]] = None,
-            ranking: Optional[List[Dict[str, Any]]] = None, **extra: Any) -> Dict[str, Any]:
+def message(
+    text: str,
+    intent: Optional[str] = None,
+    confidence: float = 0.95,
+    entities: Optional[List[Dict[str, Any]]] = None,
+    ranking: Optional[List[Dict[str, Any]]] = None,
+    **extra: Any,
+) -> Dict[str, Any]:
     intent_entry = {"name": intent, "confidence": confidence} if intent else None
     return {
         "text": text,
@@ -34,16 +40,22 @@ def message(text: str, intent: Optional[str] = None, confidence: float = 0.95,
     }
 
 
-def tracker(latest: Dict[str, Any], slots: Optional[Dict[str, Any]] = None,
-            active_loop: Optional[str] = None, events: Optional[List[Dict[str, Any]]] = None,
-            sender_id: str = "test-user", channel: str = "rest") -> Tracker:
+def tracker(
+    latest: Dict[str, Any],
+    slots: Optional[Dict[str, Any]] = None,
+    active_loop: Optional[str] = None,
+    events: Optional[List[Dict[str, Any]]] = None,
+    sender_id: str = "test-user",
+    channel: str = "rest",
+) -> Tracker:
     state = {
         "sender_id": sender_id,
         "slots": {**initial_slots(), **(slots or {})},
         "latest_message": latest,
-        "events": events if events is not None else [
-            {"event": "user", "text": latest.get("text"), "parse_data": latest,
-             "input_channel": channel},
+        "events": events
+        if events is not None
+        else [
+            {"event": "user", "text": latest.get("text"), "parse_data": latest, "input_channel": channel},
         ],
         "paused": False,
         "followup_action": None,

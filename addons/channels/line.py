@@ -17,6 +17,7 @@
   ``X-Line-Retry-Key`` that stays the same across retries. The HTTP calls are in
   ``nettrouble.channels.line_api``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -90,8 +91,9 @@ class LineInput(InputChannel):
         credentials = credentials or {}
         secret = str(credentials.get("channel_secret") or "").strip()
         token = str(credentials.get("access_token") or "").strip()
-        missing = [name for name, value in (("LINE_CHANNEL_SECRET", secret),
-                                            ("LINE_CHANNEL_ACCESS_TOKEN", token)) if not value]
+        missing = [
+            name for name, value in (("LINE_CHANNEL_SECRET", secret), ("LINE_CHANNEL_ACCESS_TOKEN", token)) if not value
+        ]
         if missing:
             logger.warning("LINE channel off: %s not set", " / ".join(missing))
         return cls(secret, token)
@@ -131,13 +133,15 @@ class LineInput(InputChannel):
             if not isinstance(event, dict) or event.get("mode") == "standby":
                 continue
             if not self.timely(event, max_age_s):
-                logger.warning("LINE %r event dropped: its timestamp is missing, too old or in the future",
-                               event.get("type"))
+                logger.warning(
+                    "LINE %r event dropped: its timestamp is missing, too old or in the future", event.get("type")
+                )
                 continue
             if not await self.seen.first_time(self.delivery_id(event)):
                 redelivery = (event.get("deliveryContext") or {}).get("isRedelivery")
-                logger.info("LINE %r event dropped: already handled (redelivery: %s)", event.get("type"),
-                            bool(redelivery))
+                logger.info(
+                    "LINE %r event dropped: already handled (redelivery: %s)", event.get("type"), bool(redelivery)
+                )
                 continue
             fresh.append(event)
         return fresh
@@ -171,8 +175,9 @@ class LineInput(InputChannel):
 
         return line
 
-    async def _handle_events(self, on_new_message: turns.OnNewMessage, events: List[Dict[str, Any]],
-                             received: float) -> None:
+    async def _handle_events(
+        self, on_new_message: turns.OnNewMessage, events: List[Dict[str, Any]], received: float
+    ) -> None:
         # In order: events of one delivery may be consecutive messages of the same user.
         for event in events:
             try:
@@ -180,8 +185,7 @@ class LineInput(InputChannel):
             except Exception:  # noqa: BLE001 - one bad event must not cost the others their answer
                 logger.exception("LINE event of type %r failed", event.get("type"))
 
-    async def _handle_event(self, on_new_message: turns.OnNewMessage, event: Dict[str, Any],
-                            received: float) -> None:
+    async def _handle_event(self, on_new_message: turns.OnNewMessage, event: Dict[str, Any], received: float) -> None:
         kind = event.get("type")
         source = event.get("source")
         line_id = source_id(source)
@@ -210,8 +214,9 @@ class LineInput(InputChannel):
         answer = await self.turns.answer(on_new_message, text, turns.conversation_id(self.name(), line_id), user)
         await self._answer(event, line_id, answer.messages, received)
 
-    async def _answer(self, event: Dict[str, Any], line_id: str, messages: List[render.BotMessage],
-                      received: float) -> None:
+    async def _answer(
+        self, event: Dict[str, Any], line_id: str, messages: List[render.BotMessage], received: float
+    ) -> None:
         payload = render_line.line_messages(messages)
         if not payload:
             return
@@ -222,7 +227,9 @@ class LineInput(InputChannel):
                 if status is not None and 200 <= status < 300:
                     return
                 if status in (401, 403):
-                    logger.error("LINE refused the channel access token (HTTP %s): check LINE_CHANNEL_ACCESS_TOKEN", status)
+                    logger.error(
+                        "LINE refused the channel access token (HTTP %s): check LINE_CHANNEL_ACCESS_TOKEN", status
+                    )
                     return
                 logger.warning("LINE reply failed (HTTP %s): pushing the answer instead", status)
             await api.push(line_id, payload)

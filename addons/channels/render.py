@@ -2,6 +2,7 @@
 channel collected (dicts with ``text``, ``buttons``, ``image``, ``custom``), and the web chat's
 JSON built from them. LINE (``render_line``) and SMS (``render_sms``) have modules of their own;
 the sentence splitting they share is here."""
+
 from __future__ import annotations
 
 import logging
@@ -76,8 +77,7 @@ def bot_messages(raw: Iterable[Mapping[str, Any]]) -> List[BotMessage]:
                 text = "\n".join(filter(None, [text, custom.get("text") or ""]))
                 buttons = buttons + _buttons(custom.get("buttons"))
             else:
-                logger.warning("bot message with a custom payload that no channel shows: keys %s",
-                               sorted(custom))
+                logger.warning("bot message with a custom payload that no channel shows: keys %s", sorted(custom))
         if text.strip() or buttons or image.strip():
             result.append(BotMessage(text=text.strip(), buttons=buttons, image=image.strip(), card=card))
     return result
@@ -96,6 +96,7 @@ def turn_buttons(messages: Sequence[BotMessage]) -> List[Button]:
 
 
 # ---- splitting long text (LINE and SMS) -------------------------------------
+
 
 def split_text(text: str, limit: int, measure=len) -> List[str]:
     """``text`` in pieces of at most ``limit``, cut at line ends, then after 。！？, then
@@ -132,8 +133,8 @@ def _cut_point(text: str, limit: int, measure) -> int:
     return comma + 1 if comma >= cut // 2 else cut
 
 
-
 # ---- web -----------------------------------------------------------------------------------
+
 
 def url_spans(text: str) -> List[Tuple[int, int]]:
     spans = []
@@ -149,8 +150,11 @@ def text_parts(text: str) -> List[Dict[str, str]]:
     """Text split into plain text, https links and case references, for the page to build
     elements from without ever parsing HTML."""
     marks = [(start, end, "link") for start, end in url_spans(text)]
-    marks += [(m.start(), m.end(), "reference") for m in CASE_REFERENCE.finditer(text)
-              if not any(s <= m.start() < e for s, e, _ in marks)]
+    marks += [
+        (m.start(), m.end(), "reference")
+        for m in CASE_REFERENCE.finditer(text)
+        if not any(s <= m.start() < e for s, e, _ in marks)
+    ]
     parts, position = [], 0
     for start, end, kind in sorted(marks):
         if start > position:

@@ -15,6 +15,7 @@ reference, https://developers.line.biz/en/reference/messaging-api/):
 A card that cannot be drawn within these limits, or that is malformed, is sent as its text,
 which always says the same (``render.BotMessage.card``).
 """
+
 from __future__ import annotations
 
 import json
@@ -89,13 +90,18 @@ def tel_uri(phone: str) -> str:
 
 # ---- Flex components ------------------------------------------------------------------------
 
+
 def _text(text: str, **style: Any) -> Dict[str, Any]:
     return {"type": "text", "text": text, "wrap": True, **style}
 
 
 def _uri_button(label: str, uri: str, style: str = "primary") -> Dict[str, Any]:
-    button = {"type": "button", "style": style, "height": "sm",
-              "action": {"type": "uri", "label": _label(label), "uri": uri}}
+    button = {
+        "type": "button",
+        "style": style,
+        "height": "sm",
+        "action": {"type": "uri", "label": _label(label), "uri": uri},
+    }
     if style == "primary":
         button["color"] = BUTTON_COLOUR
     return button
@@ -105,8 +111,9 @@ def _box(contents: List[Dict[str, Any]], layout: str = "vertical", **style: Any)
     return {"type": "box", "layout": layout, "contents": contents, **style}
 
 
-def _bubble(body: List[Dict[str, Any]], footer: Optional[List[Dict[str, Any]]] = None,
-            header: Optional[str] = None) -> Dict[str, Any]:
+def _bubble(
+    body: List[Dict[str, Any]], footer: Optional[List[Dict[str, Any]]] = None, header: Optional[str] = None
+) -> Dict[str, Any]:
     bubble: Dict[str, Any] = {"type": "bubble"}
     if header:
         bubble["header"] = _box([_text(header, weight="bold", size="md", color=INK)])
@@ -133,6 +140,7 @@ def _words(value: Any) -> Optional[str]:
 
 # ---- articles: a carousel, one bubble per article and one for the list --------------------
 
+
 def free_label(free_until: Optional[str]) -> str:
     """「無料：12月31日まで」 for an article free until that day (ISO date), else 「会員向け」."""
     if not free_until:
@@ -152,9 +160,11 @@ def _article_bubble(article: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
         return None
     colour = FREE_COLOUR if free_until else MEMBERS_COLOUR
     return _bubble(
-        [_text(label, size="xs", weight="bold", color=colour),
-         _text(title, weight="bold", size="md", color=INK, maxLines=4),
-         _text(summary, size="sm", color=MUTED, maxLines=5)],
+        [
+            _text(label, size="xs", weight="bold", color=colour),
+            _text(title, weight="bold", size="md", color=INK, maxLines=4),
+            _text(summary, size="sm", color=MUTED, maxLines=5),
+        ],
         [_uri_button(READ_LABEL, url)],
     )
 
@@ -170,8 +180,10 @@ def articles_flex(card: Mapping[str, Any], text: str) -> Optional[Dict[str, Any]
         return None
     more = _web_uri(card.get("more_url"))
     if more is not None:
-        body = [_text("事例記事の一覧", weight="bold", size="md", color=INK),
-                _text("ほかの記事も一覧からお探しいただけます。", size="sm", color=MUTED)]
+        body = [
+            _text("事例記事の一覧", weight="bold", size="md", color=INK),
+            _text("ほかの記事も一覧からお探しいただけます。", size="sm", color=MUTED),
+        ]
         if any(not article.get("free_until") for article in found):
             body.append(_text("「会員向け」の記事は、会員の方がお読みいただけます。", size="sm", color=MUTED))
         bubbles.append(_bubble(body, [_uri_button(LIST_LABEL, more, style="secondary")]))
@@ -180,10 +192,19 @@ def articles_flex(card: Mapping[str, Any], text: str) -> Optional[Dict[str, Any]
 
 # ---- first steps and public bodies: two bubbles -----------------------------------------
 
+
 def _steps_bubble(steps: List[str]) -> Dict[str, Any]:
-    rows = [_box([_text(f"{number}.", flex=0, size="sm", color=INK, weight="bold"),
-                  _text(step, flex=1, size="sm", color=INK)], layout="baseline", spacing="sm")
-            for number, step in enumerate(steps, 1)]
+    rows = [
+        _box(
+            [
+                _text(f"{number}.", flex=0, size="sm", color=INK, weight="bold"),
+                _text(step, flex=1, size="sm", color=INK),
+            ],
+            layout="baseline",
+            spacing="sm",
+        )
+        for number, step in enumerate(steps, 1)
+    ]
     return _bubble(rows, header=STEPS_TITLE)
 
 
@@ -197,9 +218,11 @@ def _referral_row(referral: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     phone, url = _words(referral.get("phone")), _web_uri(referral.get("url"))
     if name is None or purpose is None or hours is None or (phone is None and url is None):
         return None
-    contents = [_text(name, weight="bold", size="sm", color=INK),
-                _text(purpose, size="xs", color=MUTED),
-                _text(f"受付：{hours}", size="xs", color=MUTED)]
+    contents = [
+        _text(name, weight="bold", size="sm", color=INK),
+        _text(purpose, size="xs", color=MUTED),
+        _text(f"受付：{hours}", size="xs", color=MUTED),
+    ]
     if phone is not None:
         contents.append(_uri_button(_call_label(phone), tel_uri(phone)))
     else:
@@ -217,8 +240,9 @@ def guidance_flex(card: Mapping[str, Any]) -> Optional[List[Dict[str, Any]]]:
     if not isinstance(referrals, list) or not all(isinstance(r, Mapping) for r in referrals):
         return None
     steps = [step.strip() for step in steps]
-    result = [_flex("\n".join([STEPS_TITLE] + [f"{n}. {step}" for n, step in enumerate(steps, 1)]),
-                    _steps_bubble(steps))]
+    result = [
+        _flex("\n".join([STEPS_TITLE] + [f"{n}. {step}" for n, step in enumerate(steps, 1)]), _steps_bubble(steps))
+    ]
     if referrals:
         rows = [_referral_row(referral) for referral in referrals]
         if any(row is None for row in rows):
@@ -228,8 +252,9 @@ def guidance_flex(card: Mapping[str, Any]) -> Optional[List[Dict[str, Any]]]:
             if body:
                 body.append({"type": "separator"})
             body.append(row)
-        lines = [f"・{r['name'].strip()} {(_words(r.get('phone')) or r['url'])}（{r['hours'].strip()}）"
-                 for r in referrals]
+        lines = [
+            f"・{r['name'].strip()} {(_words(r.get('phone')) or r['url'])}（{r['hours'].strip()}）" for r in referrals
+        ]
         result.append(_flex("\n".join([REFERRALS_TITLE + "："] + lines), _bubble(body, header=REFERRALS_TITLE)))
     return result
 
@@ -258,6 +283,7 @@ def card_messages(message: render.BotMessage) -> Optional[List[Dict[str, Any]]]:
 
 
 # ---- the limits, checked ------------------------------------------------------------------
+
 
 def _actions(value: Any) -> Iterator[Mapping[str, Any]]:
     if isinstance(value, Mapping):
@@ -350,10 +376,15 @@ def reply_problems(messages: Sequence[Mapping[str, Any]]) -> List[str]:
 
 # ---- one reply call -------------------------------------------------------------------------
 
+
 def _quick_reply_item(button: render.Button) -> Dict[str, Any]:
     if len(button.payload) <= LINE_MAX_POSTBACK_DATA:
-        action = {"type": "postback", "label": _label(button.title), "data": button.payload,
-                  "displayText": button.title[:300]}
+        action = {
+            "type": "postback",
+            "label": _label(button.title),
+            "data": button.payload,
+            "displayText": button.title[:300],
+        }
     else:
         # Too long for postback data: the title itself goes to the bot as the user's text.
         action = {"type": "message", "label": _label(button.title), "text": button.title[:300]}
@@ -363,6 +394,7 @@ def _quick_reply_item(button: render.Button) -> Dict[str, Any]:
 @dataclass
 class _Drawn:
     """A message of the reply; ``card`` numbers the card it belongs to (None for text)."""
+
     message: Dict[str, Any]
     card: Optional[int] = None
 
@@ -386,7 +418,7 @@ def _pack_line(drawn: List[_Drawn], card_texts: Mapping[int, str]) -> List[Dict[
         if best is not None:
             index = best[0]
             merged = {"type": "text", "text": drawn[index].message["text"] + "\n\n" + drawn[index + 1].message["text"]}
-            drawn[index:index + 2] = [_Drawn(merged)]
+            drawn[index : index + 2] = [_Drawn(merged)]
             continue
         cards = [item.card for item in drawn if item.card is not None]
         if cards:
@@ -413,8 +445,9 @@ def line_messages(messages: Sequence[render.BotMessage]) -> List[Dict[str, Any]]
         else:
             drawn += [_Drawn(m) for m in _text_messages(message.text)]
         if message.image.startswith("https://"):
-            drawn.append(_Drawn({"type": "image", "originalContentUrl": message.image,
-                                 "previewImageUrl": message.image}))
+            drawn.append(
+                _Drawn({"type": "image", "originalContentUrl": message.image, "previewImageUrl": message.image})
+            )
         elif message.image:
             drawn.append(_Drawn({"type": "text", "text": message.image}))
     buttons = render.turn_buttons(messages)

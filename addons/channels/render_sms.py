@@ -7,6 +7,7 @@ Separate SMS are not guaranteed to arrive in order; one body is: the provider cu
 into segments and the handset joins them again, at the same price per segment as separate SMS.
 So a turn is one body, and more than one only past the provider's limit on a body's length.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -14,8 +15,8 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from addons.channels import render
-from nettrouble.content import service
 from nettrouble.channels import sms_segments
+from nettrouble.content import service
 from nettrouble.core.settings import settings
 
 SMS_MENU_HINT = "番号でご返信ください。"
@@ -57,8 +58,11 @@ def _names_by_url(card: Optional[Mapping[str, Any]]) -> Dict[str, str]:
     """The public bodies of a guidance card by their address: their names replace the links."""
     if not card or card.get("kind") != "guidance":
         return {}
-    return {r["url"]: r["name"] for r in card.get("referrals") or []
-            if isinstance(r, Mapping) and isinstance(r.get("url"), str) and isinstance(r.get("name"), str)}
+    return {
+        r["url"]: r["name"]
+        for r in card.get("referrals") or []
+        if isinstance(r, Mapping) and isinstance(r.get("url"), str) and isinstance(r.get("name"), str)
+    }
 
 
 def with_allowed_links(text: str, card: Optional[Mapping[str, Any]] = None) -> str:
@@ -79,6 +83,7 @@ def with_allowed_links(text: str, card: Optional[Mapping[str, Any]] = None) -> s
 
 
 # ---- one body per turn ---------------------------------------------------------------------
+
 
 def _blocks(messages: Sequence[render.BotMessage]) -> List[str]:
     """The turn's messages as text, in order; the menu and its hint go with the last one, so
@@ -126,9 +131,17 @@ def carries_reference(messages: Sequence[render.BotMessage]) -> bool:
 HELP, STOP, START = "help", "stop", "start"
 # Whole messages, after NFKC, case folding and trimming (``keyword``).
 KEYWORDS = {
-    "ヘルプ": HELP, "へるぷ": HELP, "help": HELP,
-    "停止": STOP, "ていし": STOP, "stop": STOP, "配信停止": STOP, "はいしんていし": STOP,
-    "開始": START, "かいし": START, "start": START,
+    "ヘルプ": HELP,
+    "へるぷ": HELP,
+    "help": HELP,
+    "停止": STOP,
+    "ていし": STOP,
+    "stop": STOP,
+    "配信停止": STOP,
+    "はいしんていし": STOP,
+    "開始": START,
+    "かいし": START,
+    "start": START,
 }
 
 
@@ -154,48 +167,59 @@ def keyword(text: str) -> Optional[str]:
 
 def help_text() -> str:
     facts = service.facts()
-    return "\n".join([
-        f"こちらは{facts.name}のSMS窓口です。お困りのことを文字でお送りください。",
-        "選択肢が届いたときは、番号でも言葉でもご返信いただけます。",
-        f"お電話：{service.reachable_centre_line()}",
-        f"ウェブチャット：{web_chat_url()}",
-        "こちらからのお知らせを止めるには「停止」とお送りください。",
-    ])
+    return "\n".join(
+        [
+            f"こちらは{facts.name}のSMS窓口です。お困りのことを文字でお送りください。",
+            "選択肢が届いたときは、番号でも言葉でもご返信いただけます。",
+            f"お電話：{service.reachable_centre_line()}",
+            f"ウェブチャット：{web_chat_url()}",
+            "こちらからのお知らせを止めるには「停止」とお送りください。",
+        ]
+    )
 
 
 def stop_text() -> str:
-    return "\n".join([
-        "配信停止を承りました。今後、こちらからお知らせのSMSをお送りすることはありません。",
-        "ご相談のメッセージをお送りいただいたときは、これまでどおりお返事いたします。",
-        "再開するには「開始」とお送りください。",
-    ])
+    return "\n".join(
+        [
+            "配信停止を承りました。今後、こちらからお知らせのSMSをお送りすることはありません。",
+            "ご相談のメッセージをお送りいただいたときは、これまでどおりお返事いたします。",
+            "再開するには「開始」とお送りください。",
+        ]
+    )
 
 
 def start_text() -> str:
-    return "\n".join([
-        "配信の再開を承りました。こちらからのお知らせを再びお送りします。",
-        "止めるには「停止」とお送りください。",
-    ])
+    return "\n".join(
+        [
+            "配信の再開を承りました。こちらからのお知らせを再びお送りします。",
+            "止めるには「停止」とお送りください。",
+        ]
+    )
 
 
 def keyword_failed_text() -> str:
     """STOP or START could not be recorded: the user must not believe it was."""
-    return "\n".join([
-        "申し訳ございません。ただいまお手続きができませんでした。少し時間をおいて、もう一度お送りください。",
-        f"お電話：{service.reachable_centre_line()}",
-    ])
+    return "\n".join(
+        [
+            "申し訳ございません。ただいまお手続きができませんでした。少し時間をおいて、もう一度お送りください。",
+            f"お電話：{service.reachable_centre_line()}",
+        ]
+    )
 
 
 def budget_notice() -> str:
     """In place of an answer that would take the conversation past its segment budget."""
-    return "\n".join([
-        "このご相談でのSMSのお返事はここまでとさせていただきます。続きはお電話かウェブチャットでどうぞ。",
-        f"お電話：{service.reachable_centre_line()}",
-        f"ウェブチャット：{web_chat_url()}",
-    ])
+    return "\n".join(
+        [
+            "このご相談でのSMSのお返事はここまでとさせていただきます。続きはお電話かウェブチャットでどうぞ。",
+            f"お電話：{service.reachable_centre_line()}",
+            f"ウェブチャット：{web_chat_url()}",
+        ]
+    )
 
 
 # ---- replies to a menu ---------------------------------------------------------------------
+
 
 def menu_choice(text: str, menu: Sequence[render.Button]) -> Optional[render.Button]:
     """The button a reply such as 「1」 selects (after NFKC), or None."""

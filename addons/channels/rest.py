@@ -13,6 +13,7 @@ prefix of the web chat, LINE or SMS (``web-``, ``line-``, ``sms-``, any case) ar
 400. Unlike Rasa's channel, a ``metadata`` field of the request is ignored: the only metadata is
 the client's keyed address, which the server sets.
 """
+
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Dict, List, Text

@@ -28,6 +28,7 @@
   carries its person key (``limits.SENDER_PERSON_KEY``): the free-consultation check uses it to
   see that a number typed in an SMS conversation is the sender's own.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,17 +47,13 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from addons.channels import render, render_sms, turns
-from nettrouble.core import db
-from nettrouble.eligibility import identity
-from nettrouble.core import limits
-from nettrouble.monitoring import metrics
-from nettrouble.triage import referrals
-from nettrouble.triage import safety
-from nettrouble.channels import sms_segments
-from nettrouble.channels import sms_usage
-from nettrouble.triage import urgency
+from nettrouble.channels import sms_segments, sms_usage
 from nettrouble.channels.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
+from nettrouble.core import db, limits
 from nettrouble.core.settings import settings
+from nettrouble.eligibility import identity
+from nettrouble.monitoring import metrics
+from nettrouble.triage import referrals, safety, urgency
 
 logger = logging.getLogger(__name__)
 
@@ -167,10 +164,16 @@ class SmsInput(InputChannel):
         current = settings()
         sid = str(credentials.get("account_sid") or "").strip()
         token = str(credentials.get("auth_token") or "").strip()
-        missing = [name for name, value in (
-            ("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token),
-            ("SMS_PUBLIC_URL", current.sms_public_url), ("SMS_FROM_NUMBER", current.sms_from_number),
-        ) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("TWILIO_ACCOUNT_SID", sid),
+                ("TWILIO_AUTH_TOKEN", token),
+                ("SMS_PUBLIC_URL", current.sms_public_url),
+                ("SMS_FROM_NUMBER", current.sms_from_number),
+            )
+            if not value
+        ]
         if missing:
             logger.warning("SMS channel off: %s not set", " / ".join(missing))
             return cls("", "", None)
@@ -184,8 +187,9 @@ class SmsInput(InputChannel):
 
     def sender_id(self, phone: str) -> str:
         """The conversation id of a phone number: keyed, so the number is in no log or store."""
-        digest = hmac.new(self.auth_token.encode("utf-8"), b"sms-sender:" + phone.encode("utf-8"),
-                          hashlib.sha256).hexdigest()
+        digest = hmac.new(
+            self.auth_token.encode("utf-8"), b"sms-sender:" + phone.encode("utf-8"), hashlib.sha256
+        ).hexdigest()
         return turns.conversation_id(self.name(), digest[:32])
 
     def blueprint(self, on_new_message: turns.OnNewMessage) -> Blueprint:
@@ -221,15 +225,22 @@ class SmsInput(InputChannel):
                 logger.warning("SMS %s without a sender: ignored", message_sid)
             else:
                 has_media = fields.get("NumMedia", "0").strip() not in ("", "0")
-                self.background.start(self._answer(
-                    on_new_message, request.app.ctx.agent, fields["From"], fields.get("Body") or "", has_media,
-                ))
+                self.background.start(
+                    self._answer(
+                        on_new_message,
+                        request.app.ctx.agent,
+                        fields["From"],
+                        fields.get("Body") or "",
+                        has_media,
+                    )
+                )
             return response.text(EMPTY_TWIML, content_type="text/xml; charset=utf-8")
 
         return sms
 
-    async def _answer(self, on_new_message: turns.OnNewMessage, agent: Any, phone: str, body: str,
-                      has_media: bool) -> None:
+    async def _answer(
+        self, on_new_message: turns.OnNewMessage, agent: Any, phone: str, body: str, has_media: bool
+    ) -> None:
         sender = self.sender_id(phone)
         text = turns.clean_text(body)
         expiry = session_expiry(agent)
@@ -237,28 +248,38 @@ class SmsInput(InputChannel):
         if asked:
             # A keyword costs an SMS like any answer: it counts towards the client's message limit.
             refused = await self.turns.refused(text, phone)
-            reply, messages = "keyword", (refused.messages if refused else
-                                          [render.BotMessage(text=await self._keyword_answer(asked, sender))])
+            reply, messages = (
+                "keyword",
+                (refused.messages if refused else [render.BotMessage(text=await self._keyword_answer(asked, sender))]),
+            )
         else:
             reply, messages = "answer", await self._bot_answer(on_new_message, agent, phone, sender, text, has_media)
         bodies = render_sms.sms_bodies(messages, self.provider.body_limit)
-        if reply == "answer" and not await self.usage.within(sender, _cost(bodies), expiry) \
-                and not await self._never_replaced(messages, text):
+        if (
+            reply == "answer"
+            and not await self.usage.within(sender, _cost(bodies), expiry)
+            and not await self._never_replaced(messages, text)
+        ):
             logger.info("SMS conversation %s is past its segment budget: the answer is replaced by the notice", sender)
             reply = "budget_notice"
-            bodies = render_sms.sms_bodies([render.BotMessage(text=render_sms.budget_notice())],
-                                           self.provider.body_limit)
+            bodies = render_sms.sms_bodies(
+                [render.BotMessage(text=render_sms.budget_notice())], self.provider.body_limit
+            )
         sent = await self._send(phone, sender, bodies)
         await self.usage.add(sender, sent, expiry)
         metrics.sms_turn(reply, sent)
 
-    async def _bot_answer(self, on_new_message: turns.OnNewMessage, agent: Any, phone: str, sender: str,
-                          text: str, has_media: bool) -> List[render.BotMessage]:
+    async def _bot_answer(
+        self, on_new_message: turns.OnNewMessage, agent: Any, phone: str, sender: str, text: str, has_media: bool
+    ) -> List[render.BotMessage]:
         if not text:
             return [render.BotMessage(text=turns.TEXT_ONLY if has_media else EMPTY_MESSAGE)]
         person_key = sender_person_key(phone)
         answer = await self.turns.answer(
-            on_new_message, await self._chosen(agent, sender, text), sender, phone,
+            on_new_message,
+            await self._chosen(agent, sender, text),
+            sender,
+            phone,
             {limits.SENDER_PERSON_KEY: person_key} if person_key else None,
         )
         return answer.messages

@@ -21,6 +21,7 @@ earlier turns back from the tracker store.
 
 Logs never carry the user's text, address or phone number: only the channel and what went wrong.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,20 +37,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple
 
+import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint
 
-import aiohttp
-
 from addons.channels import render
-from nettrouble.core import db
 from nettrouble.channels import deliveries
-from nettrouble.monitoring import health
-from nettrouble.core import limits
-from nettrouble.triage import safety
 from nettrouble.content import service
+from nettrouble.core import db, limits
 from nettrouble.core.settings import settings
+from nettrouble.monitoring import health
+from nettrouble.triage import safety
 
 logger = logging.getLogger(__name__)
 
@@ -107,14 +106,14 @@ def json_object(body: Optional[bytes]) -> Optional[Dict[str, Any]]:
     level that is not an object, NaN or Infinity, an integer of more than 30 digits, nesting
     deeper than MAX_JSON_DEPTH, an array or object of more than MAX_JSON_ITEMS entries."""
     try:
-        document = json.loads((body or b"").decode("utf-8"), parse_constant=_refuse_constant,
-                              parse_int=_bounded_int)
+        document = json.loads((body or b"").decode("utf-8"), parse_constant=_refuse_constant, parse_int=_bounded_int)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
     return document if isinstance(document, dict) and _reasonable(document) else None
 
 
 # ---- who the client is ---------------------------------------------------------------------
+
 
 @lru_cache(maxsize=8)
 def _networks(entries: Tuple[str, ...]) -> Tuple[Any, ...]:
@@ -142,8 +141,12 @@ def client_address(request: Any) -> str:
     peer = request.ip
     if not _trusted(peer):
         return peer
-    hops = [hop.strip() for header in request.headers.getall("x-forwarded-for", [])
-            for hop in header.split(",") if hop.strip()]
+    hops = [
+        hop.strip()
+        for header in request.headers.getall("x-forwarded-for", [])
+        for hop in header.split(",")
+        if hop.strip()
+    ]
     for hop in reversed(hops):
         if not _trusted(hop):
             return hop
@@ -180,10 +183,12 @@ def urgent_call_line() -> str:
 def degraded_text() -> str:
     """Added to a turn while the action server is unreachable: the plain responses still came,
     but questions, case references and articles cannot, so the user gets the phone number."""
-    return "\n".join([
-        "申し訳ございません。ただいまシステムの一部に不具合が起きており、ご案内の一部をお届けできません。",
-        urgent_call_line(),
-    ])
+    return "\n".join(
+        [
+            "申し訳ございません。ただいまシステムの一部に不具合が起きており、ご案内の一部をお届けできません。",
+            urgent_call_line(),
+        ]
+    )
 
 
 class ActionServerProbe:
@@ -230,18 +235,23 @@ def oversized_stand_in(text: str, limit: int) -> Optional[str]:
     """For a message longer than ``limit``: the safety intent to send in its place when the
     part beyond what Rasa reads signals danger or self-harm, so that the helplines still
     come; None otherwise."""
-    urgent = safety.most_urgent(safety.signals(text[max(0, limit - _CUT_OVERLAP):], reading=""))
+    urgent = safety.most_urgent(safety.signals(text[max(0, limit - _CUT_OVERLAP) :], reading=""))
     return f"/{urgent}" if urgent else None
 
 
 def fallback_text() -> str:
     """What the user reads when the bot produced nothing (an error, a timeout, a model that
     is still loading): an apology, what to do, and the phone number of the centre."""
-    return "\n".join(filter(None, [
-        "申し訳ございません。ただいまお返事をご用意できませんでした。",
-        "お手数ですが、少し時間をおいてもう一度お送りください。",
-        urgent_call_line(),
-    ]))
+    return "\n".join(
+        filter(
+            None,
+            [
+                "申し訳ございません。ただいまお返事をご用意できませんでした。",
+                "お手数ですが、少し時間をおいてもう一度お送りください。",
+                urgent_call_line(),
+            ],
+        )
+    )
 
 
 class TurnCollector(CollectingOutputChannel):
@@ -285,13 +295,16 @@ async def bot_turn(
 
 # ---- a user's turn: limits, then the bot ---------------------------------------------------
 
+
 def limited_text() -> str:
     """The answer to a client past MESSAGES_PER_MINUTE, whose message was not read."""
-    return "\n".join([
-        "恐れ入りますが、短い時間に続けて多くのメッセージが届いたため、ただいまのメッセージは読み取っておりません。",
-        "1分ほどおいてから、もう一度お送りください。",
-        urgent_call_line(),
-    ])
+    return "\n".join(
+        [
+            "恐れ入りますが、短い時間に続けて多くのメッセージが届いたため、ただいまのメッセージは読み取っておりません。",
+            "1分ほどおいてから、もう一度お送りください。",
+            urgent_call_line(),
+        ]
+    )
 
 
 class MessageRate:
@@ -375,13 +388,22 @@ class UserTurns:
         weight = -(-len(text) // settings().max_message_chars)
         if self.rate.allow(limits.client_key(self.channel, client), settings().messages_per_minute, weight):
             return None
-        logger.warning("%s: a client sent more than %d messages in a minute; one was not processed",
-                       self.channel, settings().messages_per_minute)
+        logger.warning(
+            "%s: a client sent more than %d messages in a minute; one was not processed",
+            self.channel,
+            settings().messages_per_minute,
+        )
         await asyncio.sleep(self.LIMITED_PAUSE_S)
         return Answer([render.BotMessage(text=limited_text())], read=False)
 
-    async def answer(self, on_new_message: OnNewMessage, text: str, sender_id: str, client: str,
-                     metadata: Optional[Dict[str, Any]] = None) -> Answer:
+    async def answer(
+        self,
+        on_new_message: OnNewMessage,
+        text: str,
+        sender_id: str,
+        client: str,
+        metadata: Optional[Dict[str, Any]] = None,
+    ) -> Answer:
         """``client``: the address, LINE user id or phone number (only its keyed hash goes on);
         ``metadata``: what the channel itself adds (never anything the client sent)."""
         refused = await self.refused(text, client)
@@ -389,12 +411,14 @@ class UserTurns:
             return refused
         client_key = limits.client_key(self.channel, client)
         text, notice = await readable_text(text)
-        messages = await bot_turn(on_new_message, text, sender_id, self.channel,
-                                  metadata={**(metadata or {}), limits.CLIENT: client_key})
+        messages = await bot_turn(
+            on_new_message, text, sender_id, self.channel, metadata={**(metadata or {}), limits.CLIENT: client_key}
+        )
         return Answer(([render.BotMessage(text=notice)] if notice else []) + messages)
 
 
 # ---- earlier turns -------------------------------------------------------------------------
+
 
 def bot_message_of(event: BotUttered) -> render.BotMessage:
     data = event.data or {}
@@ -427,6 +451,7 @@ def last_bot_turn(events: List[Any]) -> List[render.BotMessage]:
 
 
 # ---- delivery bookkeeping ------------------------------------------------------------------
+
 
 class DeliveryLog:
     """A channel's deliveries already handled, to drop a platform's redelivery or a replayed

@@ -22,6 +22,7 @@ Only the page may be framed, and only by the site origins of WEB_CHAT_ALLOWED_OR
 plain origin stops the server at start (``allowed_origins``), so that no value can add a
 directive to the policy.
 """
+
 from __future__ import annotations
 
 import base64
@@ -63,11 +64,12 @@ CENTRE_MARKER = b'"__CENTRE_LINE__"'
 LAUNCHER_MAX_AGE_S = 3600
 
 
-
 def content_security_policy(frame_ancestors: str) -> str:
     # Everything the page needs comes from this server; bot images may be any https address.
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
-            f"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {frame_ancestors}")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+        f"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {frame_ancestors}"
+    )
 
 
 # Every answer but the page: never framed.
@@ -185,18 +187,22 @@ class WebChatInput(InputChannel):
             # Relative addresses in the page need the trailing slash.
             if not request.path.endswith("/"):
                 return response.redirect(request.path + "/", status=308)
-            return response.raw(_static("index.html"), content_type="text/html; charset=utf-8",
-                                headers=self.page_headers)
+            return response.raw(
+                _static("index.html"), content_type="text/html; charset=utf-8", headers=self.page_headers
+            )
 
         @web.route(f"/{LAUNCHER}", methods=["GET"])
         async def launcher(request: Request) -> HTTPResponse:
             script, etag = launcher_script()
-            headers = dict(SECURITY_HEADERS, **{
-                "Cache-Control": f"public, max-age={LAUNCHER_MAX_AGE_S}",
-                "ETag": etag,
-                # Loaded by the site's pages, including ones that isolate themselves (COEP).
-                "Cross-Origin-Resource-Policy": "cross-origin",
-            })
+            headers = dict(
+                SECURITY_HEADERS,
+                **{
+                    "Cache-Control": f"public, max-age={LAUNCHER_MAX_AGE_S}",
+                    "ETag": etag,
+                    # Loaded by the site's pages, including ones that isolate themselves (COEP).
+                    "Cross-Origin-Resource-Policy": "cross-origin",
+                },
+            )
             if request.headers.get("if-none-match") == etag:
                 return response.empty(status=304, headers=headers)
             return response.raw(script, content_type="text/javascript; charset=utf-8", headers=headers)
@@ -235,7 +241,8 @@ class WebChatInput(InputChannel):
             if not text:
                 return _error(400, "no_message", "メッセージを入力してください。")
             answer = await self.turns.answer(on_new_message, text, sender_id, turns.client_address(request))
-            return response.json({"accepted": answer.read, "messages": render.web_messages(answer.messages)},
-                                 headers=SECURITY_HEADERS)
+            return response.json(
+                {"accepted": answer.read, "messages": render.web_messages(answer.messages)}, headers=SECURITY_HEADERS
+            )
 
         return web

@@ -1,5 +1,6 @@
 """Why staff closed a case, from business/closing_reasons.yml: stable codes and the labels the
 console shows. ``nettrouble.cases.store.close`` accepts only a code listed here."""
+
 from __future__ import annotations
 
 import re

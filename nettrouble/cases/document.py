@@ -8,6 +8,7 @@ optional field keeps the version, so a reader should ignore fields it does not k
 The Japanese names of the codes live here too, so that the console, the Slack alerts and the
 tickets call a flag or a channel the same thing.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence

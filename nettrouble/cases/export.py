@@ -2,6 +2,7 @@
 without person keys or staff notes (an export goes further than the console), and every cell
 safe to open in a spreadsheet.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,10 +17,25 @@ from nettrouble.cases.schema import case_from_row, cases
 from nettrouble.cases.store import case_filters
 
 CSV_COLUMNS = (
-    "reference", "created_at", "updated_at", "status", "status_changed_at", "status_changed_by",
-    "channel", "conversation_id", "trouble_type", "urgency", "eligibility", "eligibility_campaign",
-    "claim_state", "articles_shown", "triage_answers", "summary",
-    "assigned_to", "assigned_at", "closing_reason",
+    "reference",
+    "created_at",
+    "updated_at",
+    "status",
+    "status_changed_at",
+    "status_changed_by",
+    "channel",
+    "conversation_id",
+    "trouble_type",
+    "urgency",
+    "eligibility",
+    "eligibility_campaign",
+    "claim_state",
+    "articles_shown",
+    "triage_answers",
+    "summary",
+    "assigned_to",
+    "assigned_at",
+    "closing_reason",
 )
 
 

@@ -5,6 +5,7 @@ over the nine digits. Damm detects every single-digit error and every swap of tw
 digits (Luhn misses 09↔90), so a mistyped reference is told apart from an unknown one before
 any database lookup.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,7 +62,7 @@ def format_reference(digits: str) -> str:
 
 def new_reference(moment: datetime) -> str:
     """A fresh random reference for a case created at ``moment``."""
-    nine = in_japan(moment).strftime("%y%m") + f"{secrets.randbelow(10 ** RANDOM_DIGITS):05d}"
+    nine = in_japan(moment).strftime("%y%m") + f"{secrets.randbelow(10**RANDOM_DIGITS):05d}"
     return format_reference(nine + str(damm(nine)))
 
 

@@ -5,6 +5,7 @@ The free-consultation ledger is kept: it holds only keyed hashes and case refere
 is what keeps one free consultation per person for as long as a campaign's record matters. The
 SMS opt-outs are kept too: a STOP holds until the sender sends START.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -13,16 +14,13 @@ from sqlalchemy import bindparam, create_engine, delete, func, select, text
 from sqlalchemy.engine import Engine
 
 from nettrouble.cases.schema import case_notes, case_status_events, cases
+from nettrouble.channels.sms_usage import sms_conversations
 from nettrouble.core.limits import rate_events
 from nettrouble.eligibility.number_proof import number_codes
 from nettrouble.notify.outbox import outbox
 from nettrouble.staff.review import review_labels
-from nettrouble.channels.sms_usage import sms_conversations
 
-
-_DELETE_CONVERSATIONS = text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
+_DELETE_CONVERSATIONS = text("DELETE FROM events WHERE sender_id IN :ids").bindparams(bindparam("ids", expanding=True))
 
 
 def cutoff(now: datetime, days: int) -> datetime:
@@ -59,13 +57,18 @@ def purge_conversations(tracker_url: str, before: datetime) -> tuple:
             if not engine.dialect.has_table(connection, "events"):
                 return 0, 0
             events = text("events")
-            stale = [row[0] for row in connection.execute(
-                select(text("sender_id")).select_from(events).group_by(text("sender_id"))
-                .having(func.max(text("timestamp")) < before.timestamp())
-            )]
+            stale = [
+                row[0]
+                for row in connection.execute(
+                    select(text("sender_id"))
+                    .select_from(events)
+                    .group_by(text("sender_id"))
+                    .having(func.max(text("timestamp")) < before.timestamp())
+                )
+            ]
             removed = 0
             for start in range(0, len(stale), 500):
-                batch = stale[start:start + 500]
+                batch = stale[start : start + 500]
                 removed += connection.execute(_DELETE_CONVERSATIONS, {"ids": batch}).rowcount
             return len(stale), removed
     finally:

@@ -7,6 +7,7 @@ through ``in_japan`` here.
 Status rules: new → in_progress → closed; in_progress → new hands a case back to the queue;
 closed is final unless reopened explicitly (closed → in_progress with ``reopen=True``).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -217,5 +218,4 @@ def case_from_row(row: Any) -> Case:
 
 
 def event_from_row(row: Any) -> StatusEvent:
-    return StatusEvent(in_japan(row.at), row.by, row.from_status, row.to_status,
-                       row.assigned_to, row.closing_reason)
+    return StatusEvent(in_japan(row.at), row.by, row.from_status, row.to_status, row.assigned_to, row.closing_reason)

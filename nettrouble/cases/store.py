@@ -21,6 +21,7 @@ handing a case back with ``change_status(..., "new")`` also leaves it unassigned
 records why (a code of business/closing_reasons.yml); reopening clears the case's reason, the
 audit trail keeps it.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -35,11 +36,36 @@ from sqlalchemy.exc import IntegrityError
 from nettrouble.cases import closing_reasons
 from nettrouble.cases.document import case_document
 from nettrouble.cases.reference import OK, new_reference, parse_reference
-from nettrouble.cases.schema import (CASE_CREATED, CLOSED, IN_PROGRESS, INVALID_NUMBER, MATCH, MAX_ATTEMPTS,
-                                     MAX_CONVERSATION_ID, MAX_PAGE, MAX_WHO, NEW, NO_MATCH, NO_PERSON_KEY, NONE,
-                                     OPEN_STATUSES, STATUSES, SYSTEM, TRANSITIONS, UNKNOWN, Case, CaseDraft,
-                                     CaseError, Note, StatusEvent, case_from_row, case_notes, case_status_events,
-                                     cases, event_from_row)
+from nettrouble.cases.schema import (
+    CASE_CREATED,
+    CLOSED,
+    IN_PROGRESS,
+    INVALID_NUMBER,
+    MATCH,
+    MAX_ATTEMPTS,
+    MAX_CONVERSATION_ID,
+    MAX_PAGE,
+    MAX_WHO,
+    NEW,
+    NO_MATCH,
+    NO_PERSON_KEY,
+    NONE,
+    OPEN_STATUSES,
+    STATUSES,
+    SYSTEM,
+    TRANSITIONS,
+    UNKNOWN,
+    Case,
+    CaseDraft,
+    CaseError,
+    Note,
+    StatusEvent,
+    case_from_row,
+    case_notes,
+    case_status_events,
+    cases,
+    event_from_row,
+)
 from nettrouble.cases.summary import clean_draft, clean_note
 from nettrouble.core.clock import in_japan, now, start_of_day
 from nettrouble.core.datafiles import TROUBLE_TYPES
@@ -98,9 +124,7 @@ def case_filters(
     if date_to is not None:
         conditions.append(cases.c.created_at < _day_end(date_to))
     if eligibility is not None:
-        conditions.append(
-            cases.c.eligibility.is_(None) if eligibility == NONE else cases.c.eligibility == eligibility
-        )
+        conditions.append(cases.c.eligibility.is_(None) if eligibility == NONE else cases.c.eligibility == eligibility)
     if urgency is not None:
         # The list is stored as JSON text on both databases ('["danger", "minor"]'), so a
         # quoted flag is found by LIKE; the flag is from a fixed list, never free text.
@@ -158,8 +182,11 @@ def list_cases(
     if not isinstance(offset, int) or offset < 0:
         raise CaseError("invalid", "offset must be 0 or more")
     query = (
-        select(cases).where(*conditions)
-        .order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit).offset(offset)
+        select(cases)
+        .where(*conditions)
+        .order_by(cases.c.created_at.desc(), cases.c.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     with engine.connect() as connection:
         return [case_from_row(row) for row in connection.execute(query)]
@@ -221,8 +248,13 @@ def matches_person(engine: Engine, reference: str, phone_text: str) -> str:
 def _insert(connection: Connection, values: Dict[str, Any], reference: str, at: datetime) -> int:
     result = connection.execute(
         cases.insert().values(
-            **values, reference=reference, created_at=at, updated_at=at,
-            status=NEW, status_changed_at=at, status_changed_by=SYSTEM,
+            **values,
+            reference=reference,
+            created_at=at,
+            updated_at=at,
+            status=NEW,
+            status_changed_at=at,
+            status_changed_by=SYSTEM,
         )
     )
     case_id = result.inserted_primary_key[0]
@@ -232,8 +264,14 @@ def _insert(connection: Connection, values: Dict[str, Any], reference: str, at: 
     return case_id
 
 
-def _claim(connection: Connection, values: Dict[str, Any], reference: str, at: datetime,
-           proved_by: Optional[str], pending_for: timedelta) -> Dict[str, Any]:
+def _claim(
+    connection: Connection,
+    values: Dict[str, Any],
+    reference: str,
+    at: datetime,
+    proved_by: Optional[str],
+    pending_for: timedelta,
+) -> Dict[str, Any]:
     """Claims the free consultation for an eligible case and returns the columns to record:
     ``eligibility`` ALREADY_USED when another case holds the number, None (undecided) when an
     "eligible" decision comes without the person key or campaign needed to enforce one case per
@@ -245,12 +283,20 @@ def _claim(connection: Connection, values: Dict[str, Any], reference: str, at: d
         log.warning("eligible decision without person key or campaign; recorded as undecided")
         return dict(eligibility=None, claim_state=None)
     outcome = ledger.reserve(
-        connection, values["eligibility_campaign"], values["person_key"], reference, at=at,
-        proved_by=proved_by if proved_by in ledger.PROOFS else None, pending_for=pending_for,
+        connection,
+        values["eligibility_campaign"],
+        values["person_key"],
+        reference,
+        at=at,
+        proved_by=proved_by if proved_by in ledger.PROOFS else None,
+        pending_for=pending_for,
     )
     if outcome.displaced:
-        connection.execute(cases.update().where(cases.c.reference == outcome.displaced)
-                           .values(claim_state=outcome.displaced_state, updated_at=at))
+        connection.execute(
+            cases.update()
+            .where(cases.c.reference == outcome.displaced)
+            .values(claim_state=outcome.displaced_state, updated_at=at)
+        )
     if outcome.result == ledger.ALREADY_USED:
         return dict(eligibility=ALREADY_USED, claim_state=None)
     return dict(eligibility=ELIGIBLE, claim_state=outcome.state)
@@ -329,12 +375,17 @@ def open_case(
 
 def find_case(engine: Engine, conversation_id: str, trouble_type: str) -> Optional[Case]:
     """The case of this conversation and trouble type, if one was made."""
-    if not isinstance(conversation_id, str) or not conversation_id.strip() or len(conversation_id) > MAX_CONVERSATION_ID:
+    if (
+        not isinstance(conversation_id, str)
+        or not conversation_id.strip()
+        or len(conversation_id) > MAX_CONVERSATION_ID
+    ):
         return None
     trouble = trouble_type if trouble_type in TROUBLE_TYPES else UNKNOWN
     with engine.connect() as connection:
-        return _one(connection, cases.c.conversation_id == conversation_key(conversation_id),
-                    cases.c.trouble_type == trouble)
+        return _one(
+            connection, cases.c.conversation_id == conversation_key(conversation_id), cases.c.trouble_type == trouble
+        )
 
 
 # confirm_caller() results beyond matches_person()'s
@@ -343,8 +394,9 @@ HELD_ELSEWHERE = "held_elsewhere"
 NO_CLAIM = "no_claim"
 
 
-def confirm_caller(engine: Engine, reference: str, phone_text: str,
-                   at: Optional[datetime] = None) -> Tuple[str, Optional[str]]:
+def confirm_caller(
+    engine: Engine, reference: str, phone_text: str, at: Optional[datetime] = None
+) -> Tuple[str, Optional[str]]:
     """Staff check the number the caller phones from against the number the case was checked
     with; a match proves the number, which confirms the case's free-consultation claim (taking
     it from another case's pending claim). Returns (result, holder reference): CONFIRMED,
@@ -359,17 +411,27 @@ def confirm_caller(engine: Engine, reference: str, phone_text: str,
         return NO_CLAIM, None
     at = in_japan(at) if at else now()
     with engine.begin() as connection:
-        outcome = ledger.reserve(connection, case.eligibility_campaign, case.person_key, reference,
-                                 at=at, proved_by=ledger.VIA_STAFF)
+        outcome = ledger.reserve(
+            connection, case.eligibility_campaign, case.person_key, reference, at=at, proved_by=ledger.VIA_STAFF
+        )
         if outcome.result == ledger.ALREADY_USED:
-            connection.execute(cases.update().where(cases.c.id == case.id)
-                               .values(eligibility=ALREADY_USED, claim_state=None, updated_at=at))
+            connection.execute(
+                cases.update()
+                .where(cases.c.id == case.id)
+                .values(eligibility=ALREADY_USED, claim_state=None, updated_at=at)
+            )
             return HELD_ELSEWHERE, outcome.case_reference
         if outcome.displaced:
-            connection.execute(cases.update().where(cases.c.reference == outcome.displaced)
-                               .values(claim_state=outcome.displaced_state, updated_at=at))
-        connection.execute(cases.update().where(cases.c.id == case.id)
-                           .values(eligibility=ELIGIBLE, claim_state=ledger.CONFIRMED, updated_at=at))
+            connection.execute(
+                cases.update()
+                .where(cases.c.reference == outcome.displaced)
+                .values(claim_state=outcome.displaced_state, updated_at=at)
+            )
+        connection.execute(
+            cases.update()
+            .where(cases.c.id == case.id)
+            .values(eligibility=ELIGIBLE, claim_state=ledger.CONFIRMED, updated_at=at)
+        )
     return CONFIRMED, None
 
 
@@ -383,8 +445,9 @@ def release_claim(engine: Engine, reference: str, at: Optional[datetime] = None)
     with engine.begin() as connection:
         if not ledger.release(connection, case.eligibility_campaign, case.person_key, reference):
             return False
-        connection.execute(cases.update().where(cases.c.id == case.id)
-                           .values(claim_state=ledger.RELEASED, updated_at=at))
+        connection.execute(
+            cases.update().where(cases.c.id == case.id).values(claim_state=ledger.RELEASED, updated_at=at)
+        )
     return True
 
 
@@ -455,8 +518,7 @@ def _hand_over(engine: Engine, case: Case, holder: Optional[str], by: str, at: d
     changed its holder or status since it was read; False when someone did. One transaction
     with its audit event."""
     status = IN_PROGRESS if holder is not None else NEW
-    values: Dict[str, Any] = dict(assigned_to=holder, assigned_at=at if holder is not None else None,
-                                  updated_at=at)
+    values: Dict[str, Any] = dict(assigned_to=holder, assigned_at=at if holder is not None else None, updated_at=at)
     if status != case.status:
         values.update(status=status, status_changed_at=at, status_changed_by=by)
     held = cases.c.assigned_to.is_(None) if case.assigned_to is None else cases.c.assigned_to == case.assigned_to
@@ -468,9 +530,16 @@ def _hand_over(engine: Engine, case: Case, holder: Optional[str], by: str, at: d
         ).rowcount
         if changed != 1:
             return False
-        connection.execute(case_status_events.insert().values(
-            case_id=case.id, at=at, by=by, from_status=case.status, to_status=status, assigned_to=holder,
-        ))
+        connection.execute(
+            case_status_events.insert().values(
+                case_id=case.id,
+                at=at,
+                by=by,
+                from_status=case.status,
+                to_status=status,
+                assigned_to=holder,
+            )
+        )
     return True
 
 
@@ -530,16 +599,28 @@ def close(engine: Engine, reference: str, reason_code: str, by: str, at: datetim
     at = in_japan(at)
     with engine.begin() as connection:
         changed = connection.execute(
-            cases.update().where(cases.c.id == case.id, cases.c.status == case.status).values(
-                status=CLOSED, closing_reason=reason_code, status_changed_at=at, status_changed_by=by,
+            cases.update()
+            .where(cases.c.id == case.id, cases.c.status == case.status)
+            .values(
+                status=CLOSED,
+                closing_reason=reason_code,
+                status_changed_at=at,
+                status_changed_by=by,
                 updated_at=at,
             )
         ).rowcount
         if changed != 1:
             raise CaseError("conflict", f"case {reference} was changed by someone else")
-        connection.execute(case_status_events.insert().values(
-            case_id=case.id, at=at, by=by, from_status=case.status, to_status=CLOSED, closing_reason=reason_code,
-        ))
+        connection.execute(
+            case_status_events.insert().values(
+                case_id=case.id,
+                at=at,
+                by=by,
+                from_status=case.status,
+                to_status=CLOSED,
+                closing_reason=reason_code,
+            )
+        )
     return get_case(engine, reference)
 
 

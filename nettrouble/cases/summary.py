@@ -5,19 +5,32 @@ A sender id that contains a phone number or an e-mail address (an SMS sender) is
 keyed hash, never as the number; answers and the summary are masked before any cut, so that no
 part of a number survives at the cut.
 """
+
 from __future__ import annotations
 
 import math
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from nettrouble.cases.schema import (MAX_ANSWER_CHARS, MAX_ANSWERS, MAX_ARTICLES, MAX_CONVERSATION_ID,
-                                     MAX_ITEM_CHARS, MAX_LIST_ITEMS, MAX_NOTE_CHARS, SEPARATOR, SUMMARY_CHARS,
-                                     UNKNOWN, CaseDraft, CaseError)
+from nettrouble.cases.schema import (
+    MAX_ANSWER_CHARS,
+    MAX_ANSWERS,
+    MAX_ARTICLES,
+    MAX_CONVERSATION_ID,
+    MAX_ITEM_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_NOTE_CHARS,
+    SEPARATOR,
+    SUMMARY_CHARS,
+    UNKNOWN,
+    CaseDraft,
+    CaseError,
+)
 from nettrouble.core.datafiles import TROUBLE_TYPES
 from nettrouble.core.masking import conversation_key, mask_text
 from nettrouble.eligibility.ledger import is_person_key
 from nettrouble.triage.urgency import URGENCY_FLAGS
+
 
 def _text(value: Any, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
@@ -91,7 +104,7 @@ def summarise(messages: Iterable[str], limit: int = SUMMARY_CHARS) -> str:
         if length >= limit:
             break
     text = SEPARATOR.join(reversed(kept))
-    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
 # Line breaks are kept; other control characters and the bidirectional overrides (which can

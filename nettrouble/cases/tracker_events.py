@@ -32,6 +32,7 @@ Interface (other tools rely on it):
 Naive datetimes given as ``start``/``end`` are taken to be Japan time, as everywhere in the
 project (``clock.in_japan``).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -86,8 +87,7 @@ def tracker_engine(url: Optional[str] = None) -> Engine:
             # missing file is not created empty under the Rasa server's feet.
             parsed = parsed.set(database=f"file:{path}", query={**parsed.query, "mode": "ro", "uri": "true"})
         return create_engine(parsed, future=True, connect_args={"check_same_thread": False})
-    return create_engine(parsed, future=True, pool_pre_ping=True,
-                         execution_options={"postgresql_readonly": True})
+    return create_engine(parsed, future=True, pool_pre_ping=True, execution_options={"postgresql_readonly": True})
 
 
 def _store_missing(engine: Engine) -> bool:
@@ -98,7 +98,7 @@ def _store_missing(engine: Engine) -> bool:
     path = engine.url.database or ""
     if not path.startswith("file:"):
         return False
-    return not Path(path[len("file:"):]).exists()
+    return not Path(path[len("file:") :]).exists()
 
 
 def _has_events(connection: Connection) -> bool:
@@ -120,8 +120,7 @@ def conversation_events(engine: Engine, conversation_id: str) -> List[StoredEven
     """Every event of the conversation, in the order written; empty when it is unknown."""
     if not isinstance(conversation_id, str) or not conversation_id.strip() or _store_missing(engine):
         return []
-    query = (select(events).where(events.c.sender_id == conversation_key(conversation_id))
-             .order_by(events.c.id))
+    query = select(events).where(events.c.sender_id == conversation_key(conversation_id)).order_by(events.c.id)
     with engine.connect() as connection:
         if not _has_events(connection):
             return []
@@ -132,14 +131,15 @@ def _epoch(moment: datetime) -> float:
     return in_japan(moment).timestamp()
 
 
-def conversations_between(engine: Engine, start: datetime,
-                          end: datetime) -> Iterator[Tuple[str, List[StoredEvent]]]:
+def conversations_between(engine: Engine, start: datetime, end: datetime) -> Iterator[Tuple[str, List[StoredEvent]]]:
     """Every conversation with an event in [start, end), whole, one at a time."""
     if _store_missing(engine):
         return
-    in_range = (select(events.c.sender_id)
-                .where(events.c.timestamp >= _epoch(start), events.c.timestamp < _epoch(end))
-                .distinct())
+    in_range = (
+        select(events.c.sender_id)
+        .where(events.c.timestamp >= _epoch(start), events.c.timestamp < _epoch(end))
+        .distinct()
+    )
     # (sender_id, id) is the order of the store's own index (ix_events_sender_id_id), so the
     # rows of one conversation come together and in order without sorting the table.
     query = select(events).where(events.c.sender_id.in_(in_range)).order_by(events.c.sender_id, events.c.id)

@@ -27,6 +27,7 @@ User messages are shown as stored, so phone numbers and e-mail addresses stay ma
 ``case_transcript(case, tracker_engine)`` is the transcript of the conversation a case was
 opened from, for the console (``GET /api/cases/<reference>`` returns it as ``transcript``).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, 
 
 from sqlalchemy.engine import Engine
 
-from nettrouble.staff import responses
 from nettrouble.cases.tracker_events import StoredEvent, conversation_events
+from nettrouble.staff import responses
 
 if TYPE_CHECKING:
     from nettrouble.cases.schema import Case

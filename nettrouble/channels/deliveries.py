@@ -11,6 +11,7 @@ Only a SHA-256 of each delivery id is stored: a LINE event without an id is know
 time and text, which must not sit in the table. Rows older than ``KEEP`` are pruned as new ones
 arrive; LINE events that old are refused by their timestamp anyway.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -11,6 +11,7 @@ settings so that the tests point them at a local recording server.
 The channel access token only ever goes in the Authorization header: no log line and no error
 message carries it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,13 @@ def _menu_path(menu_id: str) -> str:
 class LineApi:
     """One session of calls with a channel access token: ``async with LineApi(token) as api``."""
 
-    def __init__(self, access_token: str, api_base: Optional[str] = None, data_api_base: Optional[str] = None,
-                 timeout_s: float = HTTP_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        access_token: str,
+        api_base: Optional[str] = None,
+        data_api_base: Optional[str] = None,
+        timeout_s: float = HTTP_TIMEOUT_S,
+    ) -> None:
         from nettrouble.core.settings import settings
 
         self.api_base = (api_base or settings().line_api_base).rstrip("/")
@@ -84,8 +90,9 @@ class LineApi:
 
     # ---- messages ---------------------------------------------------------------------------
 
-    async def _post_message(self, path: str, body: Dict[str, Any],
-                            headers: Optional[Dict[str, str]] = None) -> Optional[int]:
+    async def _post_message(
+        self, path: str, body: Dict[str, Any], headers: Optional[Dict[str, str]] = None
+    ) -> Optional[int]:
         status, answer = await self._call("POST", self.api_base + path, json=body, headers=headers)
         if status is None:
             logger.warning("LINE API %s unreachable: %s", path, self._detail(answer))
@@ -95,8 +102,9 @@ class LineApi:
 
     async def reply(self, reply_token: str, messages: Sequence[Dict[str, Any]]) -> Optional[int]:
         """The HTTP status of the reply call, or None when LINE never answered."""
-        return await self._post_message("/v2/bot/message/reply",
-                                        {"replyToken": reply_token, "messages": list(messages)})
+        return await self._post_message(
+            "/v2/bot/message/reply", {"replyToken": reply_token, "messages": list(messages)}
+        )
 
     async def push(self, to: str, messages: Sequence[Dict[str, Any]]) -> bool:
         """Pushes ``messages`` to ``to`` with one ``X-Line-Retry-Key`` for every attempt; whether
@@ -161,12 +169,18 @@ class LineApi:
 
     async def upload_rich_menu_image(self, menu_id: str, image: bytes, content_type: str) -> None:
         """To the data API host: the other host does not take content."""
-        await self._checked("upload rich menu image", "POST", self.data_api_base + _menu_path(menu_id) + "/content",
-                            data=image, headers={"Content-Type": content_type})
+        await self._checked(
+            "upload rich menu image",
+            "POST",
+            self.data_api_base + _menu_path(menu_id) + "/content",
+            data=image,
+            headers={"Content-Type": content_type},
+        )
 
     async def set_default_rich_menu(self, menu_id: str) -> None:
-        await self._checked("set default rich menu", "POST",
-                            self.api_base + "/v2/bot/user/all/richmenu/" + quote(menu_id, safe=""))
+        await self._checked(
+            "set default rich menu", "POST", self.api_base + "/v2/bot/user/all/richmenu/" + quote(menu_id, safe="")
+        )
 
     async def delete_rich_menu(self, menu_id: str) -> None:
         await self._checked("delete rich menu", "DELETE", self.api_base + _menu_path(menu_id))

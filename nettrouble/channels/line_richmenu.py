@@ -11,6 +11,7 @@ The image's Japanese font is IPAex Gothic from the PyPI package ``japanize-matpl
 (pinned in requirements.txt): every machine that installs the project has it, with no system
 font package and no download.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from nettrouble.content import service
 from nettrouble.channels.line_api import LineApi
+from nettrouble.content import service
 
 WIDTH, HEIGHT = 2500, 1686
 COLUMNS, ROWS = 3, 2
@@ -52,6 +53,7 @@ MARGIN_PX = 60
 class Entry:
     """One area: its words on the image, the postback the bot gets, and what the chat shows
     as the user's message when it is tapped."""
+
     title: str
     subtitle: str
     payload: str
@@ -92,9 +94,15 @@ def rich_menu(image: bytes, menu_entries: Sequence[Entry] = ()) -> Dict[str, Any
         "selected": True,
         "chatBarText": CHAT_BAR_TEXT,
         "areas": [
-            {"bounds": area_bounds(index),
-             "action": {"type": "postback", "label": entry.title, "data": entry.payload,
-                        "displayText": entry.display_text}}
+            {
+                "bounds": area_bounds(index),
+                "action": {
+                    "type": "postback",
+                    "label": entry.title,
+                    "data": entry.payload,
+                    "displayText": entry.display_text,
+                },
+            }
             for index, entry in enumerate(menu_entries)
         ],
     }
@@ -137,6 +145,7 @@ def menu_problems(menu: Dict[str, Any]) -> List[str]:
 
 # ---- the image --------------------------------------------------------------------------
 
+
 def font_path() -> Path:
     """IPAex Gothic, shipped inside the ``japanize-matplotlib`` package (the module itself is not
     imported: it would change matplotlib's settings)."""
@@ -146,16 +155,18 @@ def font_path() -> Path:
         path = Path(location) / "fonts" / "ipaexg.ttf"
         if path.is_file():
             return path
-    raise FileNotFoundError("the Japanese font of the rich menu (japanize-matplotlib's ipaexg.ttf) is not "
-                            "installed: run `make setup`")
+    raise FileNotFoundError(
+        "the Japanese font of the rich menu (japanize-matplotlib's ipaexg.ttf) is not installed: run `make setup`"
+    )
 
 
 def _rgb(colour: str) -> Tuple[int, int, int]:
-    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
 def contrast_ratio(first: str, second: str) -> float:
     """WCAG 2 contrast ratio of two #RRGGBB colours (1 to 21)."""
+
     def luminance(colour: str) -> float:
         channels = [value / 255 for value in _rgb(colour)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
@@ -188,14 +199,20 @@ def _icon_article(draw, cx: int, cy: int, r: int, colour: str) -> None:
 
 def _icon_staff(draw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.ellipse((cx - r // 3, cy - r, cx + r // 3, cy - r // 3), outline=colour, width=14)
-    draw.arc((cx - r * 3 // 4, cy - r // 6, cx + r * 3 // 4, cy + r * 4 // 3), start=180, end=360, fill=colour, width=14)
+    draw.arc(
+        (cx - r * 3 // 4, cy - r // 6, cx + r * 3 // 4, cy + r * 4 // 3), start=180, end=360, fill=colour, width=14
+    )
     draw.line((cx - r * 3 // 4, cy + r * 7 // 12, cx + r * 3 // 4, cy + r * 7 // 12), fill=colour, width=14)
 
 
 def _icon_check(draw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=colour, width=14)
-    draw.line([(cx - r // 2, cy), (cx - r // 8, cy + r * 2 // 5), (cx + r // 2, cy - r // 3)], fill=colour,
-              width=18, joint="curve")
+    draw.line(
+        [(cx - r // 2, cy), (cx - r // 8, cy + r * 2 // 5), (cx + r // 2, cy - r // 3)],
+        fill=colour,
+        width=18,
+        joint="curve",
+    )
 
 
 def _icon_info(draw, cx: int, cy: int, r: int, colour: str) -> None:
@@ -204,8 +221,14 @@ def _icon_info(draw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.line((cx, cy - r // 6, cx, cy + r // 2), fill=colour, width=20)
 
 
-ICONS: Dict[str, Callable] = {"new": _icon_new, "clock": _icon_clock, "article": _icon_article,
-                              "staff": _icon_staff, "check": _icon_check, "info": _icon_info}
+ICONS: Dict[str, Callable] = {
+    "new": _icon_new,
+    "clock": _icon_clock,
+    "article": _icon_article,
+    "staff": _icon_staff,
+    "check": _icon_check,
+    "info": _icon_info,
+}
 
 
 def _fitting_font(draw, text: str, start_px: int, width: int, font_file: Path):
@@ -254,6 +277,7 @@ def draw_image(menu_entries: Sequence[Entry] = ()) -> bytes:
 
 
 # ---- installation -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Installed:

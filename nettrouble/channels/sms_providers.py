@@ -3,6 +3,7 @@
 Two-way SMS in Japan usually goes through a domestic provider, so the channel only knows
 ``SmsProvider.send``; Twilio is the first implementation. Errors never carry the phone number.
 """
+
 from __future__ import annotations
 
 import abc
@@ -45,8 +46,9 @@ class TwilioSmsProvider(SmsProvider):
     # Twilio refuses a longer Body (error 21617).
     body_limit = 1600
 
-    def __init__(self, account_sid: str, auth_token: str, from_number: str, api_base: str,
-                 timeout_s: float = HTTP_TIMEOUT_S) -> None:
+    def __init__(
+        self, account_sid: str, auth_token: str, from_number: str, api_base: str, timeout_s: float = HTTP_TIMEOUT_S
+    ) -> None:
         self.account_sid = account_sid
         self.from_number = from_number
         self.url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{quote(account_sid, safe='')}/Messages.json"
@@ -90,5 +92,6 @@ def configured() -> "SmsProvider | None":
     current = settings()
     if not (current.twilio_account_sid and current.twilio_auth_token and current.sms_from_number):
         return None
-    return TwilioSmsProvider(current.twilio_account_sid, current.twilio_auth_token,
-                             current.sms_from_number, current.sms_api_base)
+    return TwilioSmsProvider(
+        current.twilio_account_sid, current.twilio_auth_token, current.sms_from_number, current.sms_api_base
+    )

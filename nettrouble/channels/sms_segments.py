@@ -12,6 +12,7 @@ A part never ends between an escape and its character, nor between the halves of
 pair: the character moves to the next part, which can cost one more segment than the plain
 division says. Pure: no Rasa, no I/O.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

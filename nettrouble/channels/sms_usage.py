@@ -12,6 +12,7 @@ database, keyed by the SMS conversation id (``sms-`` + a keyed hash, never the p
 Real time (UTC), not the demo clock: this is transport bookkeeping, compared with the times of
 Rasa's own events.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 @dataclass(frozen=True)
 class Usage:
     """One conversation so far; zero for a new one or one that expired."""
+
     segments: int = 0
     turns: int = 0
 
@@ -89,8 +91,9 @@ def current(bind: Bind, conversation_id: str, expiry: Optional[timedelta], at: O
     return _in_transaction(bind, read)
 
 
-def add(bind: Bind, conversation_id: str, segments: int, expiry: Optional[timedelta],
-        at: Optional[datetime] = None) -> Usage:
+def add(
+    bind: Bind, conversation_id: str, segments: int, expiry: Optional[timedelta], at: Optional[datetime] = None
+) -> Usage:
     """Counts one turn of ``segments`` for the conversation (a new one when it had expired) and
     returns its usage with that turn."""
     if segments < 0:
@@ -103,7 +106,8 @@ def add(bind: Bind, conversation_id: str, segments: int, expiry: Optional[timede
         connection.execute(
             _INSERTS[connection.dialect.name](sms_conversations)
             .values(conversation_id=conversation_id, segments=0, turns=0, started_at=at, last_at=at)
-            .on_conflict_do_nothing(index_elements=["conversation_id"]))
+            .on_conflict_do_nothing(index_elements=["conversation_id"])
+        )
         row = connection.execute(select(sms_conversations).where(key).with_for_update()).one()
         before = Usage(row.segments, row.turns) if _live(row, at, expiry) else Usage()
         after = Usage(before.segments + segments, before.turns + 1)
@@ -125,7 +129,8 @@ def opt_out(bind: Bind, conversation_id: str, at: Optional[datetime] = None) -> 
         connection.execute(
             _INSERTS[connection.dialect.name](sms_opt_outs)
             .values(conversation_id=_checked(conversation_id), opted_out_at=at)
-            .on_conflict_do_nothing(index_elements=["conversation_id"]))
+            .on_conflict_do_nothing(index_elements=["conversation_id"])
+        )
 
     _in_transaction(bind, record)
 

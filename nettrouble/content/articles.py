@@ -6,6 +6,7 @@ the field. Search is Okapi BM25 over the Sudachi content words of each article's
 and summary, with the user's trouble type as a boost, so that the user's own words decide and
 the trouble type breaks near-ties and fills in when the words say little.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,15 +18,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from nettrouble.content.service import Service
 from nettrouble.core import datafiles
 from nettrouble.core.clock import JST, now
-from nettrouble.content.service import Service
 from nettrouble.core.japanese import content_lemmas, reading
 
 SITE_ROOT = "https://nettrouble.docomo.ne.jp/"
 ACCESS_LEVELS = ("members",)
 FIELDS = (
-    "id", "title", "category", "tags", "summary", "url", "published", "access", "free_windows",
+    "id",
+    "title",
+    "category",
+    "tags",
+    "summary",
+    "url",
+    "published",
+    "access",
+    "free_windows",
 )
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
@@ -35,8 +44,23 @@ MAX_TAG_CHARS = 40
 
 # Words of a request for articles rather than of a trouble: 「記事を読みたい」 names no topic.
 _REQUEST_WORDS = {
-    "記事", "事例", "事例集", "読む", "読み物", "教える", "知る", "見る", "見せる", "探す",
-    "紹介", "関連", "参考", "ページ", "資料", "勉強", "載る",
+    "記事",
+    "事例",
+    "事例集",
+    "読む",
+    "読み物",
+    "教える",
+    "知る",
+    "見る",
+    "見せる",
+    "探す",
+    "紹介",
+    "関連",
+    "参考",
+    "ページ",
+    "資料",
+    "勉強",
+    "載る",
 }
 # Field weights: the title and the tags say what an article is about; the summary adds
 # context words that should count, but less.
@@ -193,9 +217,9 @@ def _article(path: Path, item: Mapping[str, Any], index: int) -> Article:
     category = values["category"]
     if category not in datafiles.TROUBLE_TYPES:
         raise _fail(
-            path, where,
-            f"field 'category' has unknown trouble type {category!r} "
-            f"(one of {', '.join(datafiles.TROUBLE_TYPES)})",
+            path,
+            where,
+            f"field 'category' has unknown trouble type {category!r} (one of {', '.join(datafiles.TROUBLE_TYPES)})",
         )
     if values["access"] not in ACCESS_LEVELS:
         raise _fail(path, where, f"field 'access' must be one of {', '.join(ACCESS_LEVELS)}")
@@ -218,9 +242,7 @@ def _topic_labels(path: Path, document: Mapping[str, Any]) -> Dict[str, str]:
         raise datafiles.DataFileError(f"{path}: expected a top-level 'topics:' mapping")
     unknown = sorted(str(key) for key in labels if key not in datafiles.TROUBLE_TYPES)
     if unknown:
-        raise datafiles.DataFileError(
-            f"{path}: 'topics' has unknown trouble type(s) {', '.join(unknown)}"
-        )
+        raise datafiles.DataFileError(f"{path}: 'topics' has unknown trouble type(s) {', '.join(unknown)}")
     result = {}
     for topic in datafiles.TROUBLE_TYPES:
         result[topic] = _text(path, f"topic '{topic}'", "label", labels.get(topic), 20)
@@ -279,7 +301,7 @@ def _terms(text: str) -> List[str]:
 def _sound_pairs(text: str) -> List[str]:
     """Pairs of hiragana of the text's reading: 「悪口」 and 「わるぐち」 give わる, るぐ, ぐち."""
     spoken = "".join(ch for ch in reading(_unslang(text)) if "\u3041" <= ch <= "\u3096")
-    return [_PAIR + spoken[i:i + 2] for i in range(len(spoken) - 1)]
+    return [_PAIR + spoken[i : i + 2] for i in range(len(spoken) - 1)]
 
 
 def _typed_in_kana(text: str) -> bool:
@@ -315,9 +337,7 @@ class Index:
         self._average_length = (sum(self._lengths) / len(self._lengths)) if self._lengths else 1.0
         documents = Counter(term for weights in self._weights for term in weights)
         count = len(self.articles)
-        self._idf = {
-            term: math.log(1 + (count - n + 0.5) / (n + 0.5)) for term, n in documents.items()
-        }
+        self._idf = {term: math.log(1 + (count - n + 0.5) / (n + 0.5)) for term, n in documents.items()}
 
     def _bm25(self, position: int, terms: Sequence[str]) -> float:
         weights = self._weights[position]
@@ -330,7 +350,11 @@ class Index:
         return score
 
     def search(
-        self, text: str, topic: Optional[str] = None, at: Optional[datetime] = None, limit: int = 3,
+        self,
+        text: str,
+        topic: Optional[str] = None,
+        at: Optional[datetime] = None,
+        limit: int = 3,
         role: Optional[str] = None,
     ) -> List[Article]:
         """Up to ``limit`` published articles for the user's words and trouble type, best first.
@@ -360,10 +384,8 @@ class Index:
         matched.sort()
         floor = -matched[0][0] * MIN_SHARE_OF_BEST if matched else 0.0
         chosen = [position for score, _, position in matched if -score >= floor]
-        chosen += [
-            p for p in published if self.articles[p].category == topic and p not in chosen
-        ]
-        return [self.articles[position] for position in chosen[:max(limit, 0)]]
+        chosen += [p for p in published if self.articles[p].category == topic and p not in chosen]
+        return [self.articles[position] for position in chosen[: max(limit, 0)]]
 
 
 @lru_cache(maxsize=1)
@@ -378,8 +400,13 @@ def offer_card(found: Sequence[Article], at: datetime, service: Service) -> Dict
     return {
         "kind": "articles",
         "articles": [
-            {"id": a.id, "title": a.title, "summary": a.one_line, "url": a.url,
-             "free_until": last_day.isoformat() if (last_day := free_until(a, at)) else None}
+            {
+                "id": a.id,
+                "title": a.title,
+                "summary": a.one_line,
+                "url": a.url,
+                "free_until": last_day.isoformat() if (last_day := free_until(a, at)) else None,
+            }
             for a in found
         ],
         "more_url": service.articles_url,
@@ -398,7 +425,8 @@ def offer_text(found: Sequence[Article], at: datetime, service: Service) -> str:
         last_day = free_until(article, at)
         access = (
             f"今なら無料でお読みいただけます（{last_day.month}月{last_day.day}日まで）。"
-            if last_day else "会員向けの記事です。"
+            if last_day
+            else "会員向けの記事です。"
         )
         lines += ["", f"{number}. {article.title}", article.one_line, article.url, access]
     if any(free_until(article, at) is None for article in found):

@@ -5,6 +5,7 @@ key's answer whose conditions hold now (before, during or after a free-consultat
 while some articles are free to read; once the user has a case reference) and fills in the
 figures from the other business files, so each fact lives in one place.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,19 +16,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from nettrouble.content import articles
-
-from nettrouble.eligibility import campaigns
-
+from nettrouble.content import articles, hours, service
 from nettrouble.core import datafiles
-
-from nettrouble.content import hours
-
-from nettrouble.triage import referrals
-
-from nettrouble.content import service
-from nettrouble.triage.plans import TYPE_LABELS
 from nettrouble.core.clock import in_japan
+from nettrouble.eligibility import campaigns
+from nettrouble.triage import referrals
+from nettrouble.triage.plans import TYPE_LABELS
 
 CONDITIONS = {
     "campaign": ("before", "during", "after", "none"),
@@ -36,10 +30,27 @@ CONDITIONS = {
     "topic_covered": (True, False),
 }
 PLACEHOLDERS = {
-    "name", "centre", "phone", "hours_text", "monthly_fee_text", "eligibility_text", "site_url",
-    "articles_url", "fraud_cover_name", "fraud_cover_cap_text", "fraud_cover_payments_text",
-    "fraud_cover_insurer", "open_now", "campaign_name", "campaign_period", "campaign_first_day",
-    "campaign_last_day", "campaign_topics", "free_reading_until", "trouble_types", "reference",
+    "name",
+    "centre",
+    "phone",
+    "hours_text",
+    "monthly_fee_text",
+    "eligibility_text",
+    "site_url",
+    "articles_url",
+    "fraud_cover_name",
+    "fraud_cover_cap_text",
+    "fraud_cover_payments_text",
+    "fraud_cover_insurer",
+    "open_now",
+    "campaign_name",
+    "campaign_period",
+    "campaign_first_day",
+    "campaign_last_day",
+    "campaign_topics",
+    "free_reading_until",
+    "trouble_types",
+    "reference",
 }
 REFERRAL_PREFIX = "referral_"
 _KEY = re.compile(r"[a-z][a-z0-9_]*")
@@ -86,7 +97,7 @@ def _variant(path: Path, key: str, index: int, item: object, known_referrals: se
         raise datafiles.DataFileError(f"{where}: malformed placeholder ({error})") from None
     for name in names:
         if name.startswith(REFERRAL_PREFIX):
-            if name[len(REFERRAL_PREFIX):] not in known_referrals:
+            if name[len(REFERRAL_PREFIX) :] not in known_referrals:
                 raise datafiles.DataFileError(f"{where}: no public body '{name}' in referrals.yml")
         elif name not in PLACEHOLDERS:
             raise datafiles.DataFileError(f"{where}: unknown placeholder {{{name}}}")
@@ -152,11 +163,23 @@ def free_reading_until(moment: datetime) -> Optional[date]:
 def _facts(moment: datetime, reference: Optional[str]) -> Dict[str, str]:
     facts = service.facts()
     phase, campaign = campaign_phase(moment)
-    values = {name: getattr(facts, name) for name in (
-        "name", "centre", "phone", "hours_text", "monthly_fee_text", "eligibility_text", "site_url",
-        "articles_url", "fraud_cover_name", "fraud_cover_cap_text", "fraud_cover_payments_text",
-        "fraud_cover_insurer",
-    )}
+    values = {
+        name: getattr(facts, name)
+        for name in (
+            "name",
+            "centre",
+            "phone",
+            "hours_text",
+            "monthly_fee_text",
+            "eligibility_text",
+            "site_url",
+            "articles_url",
+            "fraud_cover_name",
+            "fraud_cover_cap_text",
+            "fraud_cover_payments_text",
+            "fraud_cover_insurer",
+        )
+    }
     values["hours_text"] = hours.hours_text()
     values["open_now"] = hours.availability_sentence(hours.status_at(moment))
     values["trouble_types"] = "、".join(TYPE_LABELS.values())
@@ -187,13 +210,12 @@ def _conditions(moment: datetime, reference: Optional[str], topic: Optional[str]
 class _Values(dict):
     def __missing__(self, name: str) -> str:
         if name.startswith(REFERRAL_PREFIX):
-            wanted = name[len(REFERRAL_PREFIX):]
+            wanted = name[len(REFERRAL_PREFIX) :]
             return next((r.line() for r in referrals.catalogue() if r.id == wanted), "")
         return ""
 
 
-def answer(key: str, moment: datetime, reference: Optional[str] = None,
-           topic: Optional[str] = None) -> Optional[str]:
+def answer(key: str, moment: datetime, reference: Optional[str] = None, topic: Optional[str] = None) -> Optional[str]:
     """The answer to FAQ ``key`` at ``moment`` for a user with this case reference and trouble
     type; None for a key without an answer."""
     variants = catalogue().get(key)

@@ -7,6 +7,7 @@ Everything here is a pure function of the moment passed in; callers take it from
 ``nettrouble.core.clock.now()`` so that demos and tests pinned with ``CLOCK_OVERRIDE`` see the same
 time as the eligibility rules.
 """
+
 from __future__ import annotations
 
 import re
@@ -105,7 +106,7 @@ def _clock(path: Path, value: Any, field: str) -> time:
 def _month_day(path: Path, where: str, value: Any) -> Tuple[int, int]:
     match = _MONTH_DAY.fullmatch(value) if isinstance(value, str) else None
     if not match:
-        raise datafiles.DataFileError(f"{path}: {where} must be \"MM-DD\", not {value!r}")
+        raise datafiles.DataFileError(f'{path}: {where} must be "MM-DD", not {value!r}')
     month, day = int(match.group(1)), int(match.group(2))
     try:
         date(2000, month, day)  # a leap year, so that 02-29 is allowed
@@ -156,9 +157,7 @@ def load(path: Optional[Path] = None) -> Calendar:
         raise datafiles.DataFileError(f"{path}: 'closing_time' must be later than 'opening_time'")
     weekdays = document["weekdays"]
     if not isinstance(weekdays, list) or not weekdays or any(d not in WEEKDAY_KEYS for d in weekdays):
-        raise datafiles.DataFileError(
-            f"{path}: 'weekdays' must be a non-empty list of {', '.join(WEEKDAY_KEYS)}"
-        )
+        raise datafiles.DataFileError(f"{path}: 'weekdays' must be a non-empty list of {', '.join(WEEKDAY_KEYS)}")
     if not isinstance(document["public_holidays_closed"], bool):
         raise datafiles.DataFileError(f"{path}: 'public_holidays_closed' must be true or false")
     items = document.get("closures") or []

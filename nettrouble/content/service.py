@@ -1,4 +1,5 @@
 """The service itself as the assistant quotes it to users, from business/service.yml."""
+
 from __future__ import annotations
 
 import logging

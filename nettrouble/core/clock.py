@@ -3,6 +3,7 @@
 ``CLOCK_OVERRIDE`` (ISO 8601 with offset) pins it for demos and tests. Japan keeps no daylight
 saving time, so a fixed +09:00 offset is exact and needs no time-zone database.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone

@@ -4,6 +4,7 @@ Every loader validates what it reads and raises ``DataFileError`` naming the fil
 and the field, so that a typo stops the server at start-up instead of surfacing as a wrong
 answer to a user.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -85,9 +86,7 @@ def entry_name(item: Mapping[str, Any], index: int) -> str:
     return f"entry '{item['id']}'" if item.get("id") else f"entry {index + 1}"
 
 
-def require_fields(
-    path: Path, item: Mapping[str, Any], index: int, fields: Iterable[str]
-) -> Dict[str, Any]:
+def require_fields(path: Path, item: Mapping[str, Any], index: int, fields: Iterable[str]) -> Dict[str, Any]:
     """Checks that every field is present and not empty (an empty string is allowed only
     where the caller passes it in ``fields`` with a trailing '?')."""
     values = {}

@@ -7,6 +7,7 @@ revisions under ``nettrouble/migrations/`` (its docstring says how to add one). 
 upgrades the database to the newest revision at start-up, one process at a time, so that every
 server finds the schema its code expects.
 """
+
 from __future__ import annotations
 
 import logging

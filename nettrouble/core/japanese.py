@@ -3,6 +3,7 @@
 SudachiPy in split mode C keeps chat words such as リツイート, インスタ or なりすまし whole, and
 its normalised form folds spelling variants together (ﾂｲｯﾀｰ and ツイッター both become Twitter).
 """
+
 from __future__ import annotations
 
 import re
@@ -74,10 +75,7 @@ def chunks(text: str, max_bytes: int = MAX_CHUNK_BYTES) -> Iterator[Tuple[int, s
 
 def _is_blank(surface: str) -> bool:
     """True for tokens made only of whitespace, control or formatting characters."""
-    return all(
-        char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")
-        for char in surface
-    )
+    return all(char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp") for char in surface)
 
 
 def _morphemes(text: str) -> Iterator[Tuple[int, Any]]:
@@ -134,7 +132,7 @@ def kana_spelling(text: str) -> str:
     「インスタで悪口書かれた」 → 「いんすたでわるぐちかかれた」."""
     pieces, position = [], 0
     for word in words(text):
-        pieces.append(text[position:word.start])
+        pieces.append(text[position : word.start])
         pieces.append(word.reading if _KANJI_OR_KATAKANA.search(word.surface) else word.surface)
         position = word.end
     pieces.append(text[position:])
@@ -153,8 +151,21 @@ _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
 # Nouns and verbs that Sudachi tags as ordinary words but that only hold a sentence together
 # (formal nouns such as こと, light verbs such as 言う or 思う).
 _FUNCTION_LEMMAS = {
-    "こと", "物", "時", "為", "所", "訳", "筈", "方", "様", "積もり", "中", "上", "的",
-    "言う", "思う",
+    "こと",
+    "物",
+    "時",
+    "為",
+    "所",
+    "訳",
+    "筈",
+    "方",
+    "様",
+    "積もり",
+    "中",
+    "上",
+    "的",
+    "言う",
+    "思う",
 }
 
 

@@ -9,6 +9,7 @@ Counts live in the service database (table ``rate_events``), so that they hold a
 and across the servers of the scale-out profile. ``take`` counts and records in one transaction;
 two servers racing at the very limit may both pass once, which is harmless for a limit.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -18,8 +19,8 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Table, delete, 
 from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.core.clock import in_japan, now
-from nettrouble.eligibility.identity import keyed
 from nettrouble.core.sql_metadata import metadata
+from nettrouble.eligibility.identity import keyed
 
 # Metadata keys the channels set on every user message.
 CLIENT = "client"
@@ -50,26 +51,36 @@ def client_key(channel: str, value: str, secret: Optional[str] = None) -> str:
 
 
 def _count(connection: Connection, kind: str, subject: str, since: datetime) -> int:
-    query = select(func.count()).select_from(rate_events).where(
-        rate_events.c.kind == kind, rate_events.c.subject == subject, rate_events.c.at >= since,
+    query = (
+        select(func.count())
+        .select_from(rate_events)
+        .where(
+            rate_events.c.kind == kind,
+            rate_events.c.subject == subject,
+            rate_events.c.at >= since,
+        )
     )
     return int(connection.execute(query).scalar() or 0)
 
 
-def _take(connection: Connection, kind: str, subject: str, limit: int, window: timedelta,
-          at: datetime) -> bool:
+def _take(connection: Connection, kind: str, subject: str, limit: int, window: timedelta, at: datetime) -> bool:
     # Old events of this subject go first: the table holds at most one window per subject.
-    connection.execute(delete(rate_events).where(
-        rate_events.c.kind == kind, rate_events.c.subject == subject, rate_events.c.at < at - window,
-    ))
+    connection.execute(
+        delete(rate_events).where(
+            rate_events.c.kind == kind,
+            rate_events.c.subject == subject,
+            rate_events.c.at < at - window,
+        )
+    )
     if _count(connection, kind, subject, at - window) >= limit:
         return False
     connection.execute(rate_events.insert().values(kind=kind, subject=subject, at=at))
     return True
 
 
-def take(bind: Bind, kind: str, subject: Optional[str], limit: int, window: timedelta,
-         at: Optional[datetime] = None) -> bool:
+def take(
+    bind: Bind, kind: str, subject: Optional[str], limit: int, window: timedelta, at: Optional[datetime] = None
+) -> bool:
     """Records one ``kind`` event for ``subject`` and returns True, unless ``limit`` events
     happened within ``window`` already (then False and nothing is recorded). A missing subject
     (a message without a client) is counted under one shared name, so it is limited too."""

@@ -13,6 +13,7 @@ Two passes: the project's own scan (fast, and it knows the forms above), then th
 Ordinary figures survive: dates, amounts, postal codes and the case references of
 ``nettrouble.cases.reference`` (NT-YYMM-NNNNN-C), which users and staff read out.
 """
+
 from __future__ import annotations
 
 import re
@@ -74,7 +75,7 @@ def _fold(text: str) -> str:
         return folded
     pieces, cursor = [], 0
     for run in _KANJI_RUN.finditer(folded):
-        pieces += [folded[cursor:run.start()], folded[run.start():run.end()].translate(_KANJI_DIGITS)]
+        pieces += [folded[cursor : run.start()], folded[run.start() : run.end()].translate(_KANJI_DIGITS)]
         cursor = run.end()
     pieces.append(folded[cursor:])
     return "".join(pieces)
@@ -110,10 +111,10 @@ def _number_end(folded: str, match: "re.Match[str]") -> Optional[int]:
             continue
         inner = positions[skipped:] if match.group("intl") else positions
         inner = [p for p in inner if p <= last]
-        kinds = {_separator_kind(folded[a + 1:b]) for a, b in zip(inner, inner[1:])} - {""}
+        kinds = {_separator_kind(folded[a + 1 : b]) for a, b in zip(inner, inner[1:])} - {""}
         if len(kinds) > 1:
             continue
-        if match.group("intl") == "81" and not _valid(national[: length]):
+        if match.group("intl") == "81" and not _valid(national[:length]):
             continue  # "81" without "+" is also how many other figures begin
         return last + 1
     return None
@@ -171,7 +172,7 @@ def _echoes(folded: str, addresses: List[Tuple[int, int, str]]) -> List[Tuple[in
     """Other copies of an address's local part in the same text. Rasa repeats a message that
     begins with "/" in its warning cut at the "@" (its confidence marker), so the local part
     also appears alone there. One scan for all of them keeps hostile input linear."""
-    locals_ = {folded[start:folded.index("@", start)] for start, _, _ in addresses}
+    locals_ = {folded[start : folded.index("@", start)] for start, _, _ in addresses}
     locals_ = sorted((local for local in locals_ if len(local) >= 3), key=len, reverse=True)[:_MAX_ECHOED]
     if not locals_:
         return []
@@ -181,7 +182,7 @@ def _echoes(folded: str, addresses: List[Tuple[int, int, str]]) -> List[Tuple[in
     return [
         (match.start(), match.end(), EMAIL_MASK)
         for match in re.finditer("|".join(map(re.escape, locals_)), folded)
-        if not any(covered[match.start():match.end()])
+        if not any(covered[match.start() : match.end()])
     ]
 
 
@@ -251,5 +252,5 @@ def _is_conversation_key(value: str) -> bool:
     return (
         len(value) == len(HASHED_PREFIX) + 64
         and value.startswith(HASHED_PREFIX)
-        and all(char in "0123456789abcdef" for char in value[len(HASHED_PREFIX):])
+        and all(char in "0123456789abcdef" for char in value[len(HASHED_PREFIX) :])
     )

@@ -1,4 +1,5 @@
 """Amounts of money as users write them: 3万円, ３０，０００円, 9万8千円, 五千円, ¥5000."""
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,7 @@ def parse_yen(text: Optional[str]) -> Optional[int]:
         if not raw or not any(c.isdigit() or c in _KANJI_DIGITS or c in "十百千" for c in raw):
             continue
         if re.fullmatch(r"\d+(\.\d+)?", raw):
-            tail = normalised[match.end():match.end() + 2]
+            tail = normalised[match.end() : match.end() + 2]
             if not re.match(r"\s*(円|えん|yen)", tail) and "円" not in normalised and "万" not in raw:
                 # A bare number counts as yen only when it stands alone as the answer.
                 if normalised.strip() != match.group().strip():

@@ -8,14 +8,15 @@ Every process that starts a server calls ``check_production()`` (with APP_ENV=pr
 refuses placeholder, empty or short secrets and a pinned clock) and ``protect_files()`` (files
 it creates are its owner's only).
 """
+
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-import re
 from typing import Iterable, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,8 +28,14 @@ PLACEHOLDER = "<generated>"
 # Generated secrets are longer (43 characters); production refuses anything shorter.
 MIN_SECRET_CHARS = 32
 # The secrets production cannot run without (HANDOFF_WEBHOOK_SECRET too when the webhook is on).
-PRODUCTION_SECRETS = ("rasa_api_token", "action_server_token", "person_key_secret", "console_password",
-                      "console_api_token", "web_chat_secret")
+PRODUCTION_SECRETS = (
+    "rasa_api_token",
+    "action_server_token",
+    "person_key_secret",
+    "console_password",
+    "console_api_token",
+    "web_chat_secret",
+)
 
 
 class SettingsError(RuntimeError):
@@ -150,8 +157,10 @@ def _count(name: str, default: int) -> int:
 
 # A site origin: scheme, host name or IPv4 address, optional port; nothing else (no path,
 # wildcard, quote, semicolon or space), so an entry cannot add to the policy it is written into.
-_ORIGIN = re.compile(r"(?P<scheme>https?)://(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)"
-                     r"(?::(?P<port>[0-9]{1,5}))?")
+_ORIGIN = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
 # Plain http only for a site on this machine (make run and the tests).
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
@@ -164,8 +173,10 @@ def allowed_origins(entries: Iterable[str]) -> Tuple[str, ...]:
     for entry in entries:
         match = _ORIGIN.fullmatch(entry.lower())
         if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
-            problems.append(f"{entry!r} is not an origin (scheme://host[:port], e.g. https://www.example.jp, "
-                            f"without path, wildcard, quote, semicolon or space)")
+            problems.append(
+                f"{entry!r} is not an origin (scheme://host[:port], e.g. https://www.example.jp, "
+                f"without path, wildcard, quote, semicolon or space)"
+            )
         elif match["scheme"] == "http" and match["host"] not in LOCAL_HOSTS:
             problems.append(f"{entry!r} must be https (http only for {' and '.join(LOCAL_HOSTS)})")
         elif match.group(0) not in origins:
@@ -183,7 +194,7 @@ def _under_root(path: str) -> str:
 def _database_url(raw: str) -> str:
     prefix = "sqlite:///"
     if raw.startswith(prefix) and not raw.startswith(prefix + "/"):
-        return prefix + _under_root(raw[len(prefix):])
+        return prefix + _under_root(raw[len(prefix) :])
     return raw
 
 
@@ -204,8 +215,7 @@ def _moment(name: str) -> Optional[datetime]:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise SettingsError(
-            f"{name} must be an ISO 8601 time with its offset, e.g. 2020-07-15T11:00:00+09:00, "
-            f"not {raw!r}"
+            f"{name} must be an ISO 8601 time with its offset, e.g. 2020-07-15T11:00:00+09:00, not {raw!r}"
         )
     return moment
 
@@ -261,7 +271,9 @@ def settings() -> Settings:
         line_data_api_base=_text("LINE_DATA_API_BASE", "https://api-data.line.me").rstrip("/"),
         sms_segment_budget=_count("SMS_SEGMENT_BUDGET", 80),
         web_chat_public_url=_text("WEB_CHAT_PUBLIC_URL"),
-        web_chat_allowed_origins=allowed_origins(o.strip() for o in _text("WEB_CHAT_ALLOWED_ORIGINS").split(",") if o.strip()),
+        web_chat_allowed_origins=allowed_origins(
+            o.strip() for o in _text("WEB_CHAT_ALLOWED_ORIGINS").split(",") if o.strip()
+        ),
     )
 
 
@@ -291,7 +303,8 @@ def check_production(current: Optional[Settings] = None) -> None:
         problems.append("CLOCK_OVERRIDE is set (it pins the time for demos and tests only)")
     if problems:
         raise SettingsError(
-            "APP_ENV=production refuses to start: " + "; ".join(problems)
+            "APP_ENV=production refuses to start: "
+            + "; ".join(problems)
             + ". Put random secrets in .env (scripts/ensure_env.py writes them) or the environment."
         )
 

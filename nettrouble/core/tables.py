@@ -4,15 +4,15 @@
 The migrations compare their revisions with this ``metadata``. A module that defines a new
 table on ``nettrouble.core.sql_metadata.metadata`` is imported here.
 """
+
 from __future__ import annotations
 
 # noqa: F401 - imported for the tables they define on ``metadata``
-
 from nettrouble.channels import deliveries, sms_usage  # noqa: F401
 from nettrouble.core import limits  # noqa: F401
+from nettrouble.core.sql_metadata import metadata
 from nettrouble.eligibility import ledger, number_proof  # noqa: F401
 from nettrouble.notify import outbox  # noqa: F401
 from nettrouble.staff import agents, review  # noqa: F401
-from nettrouble.core.sql_metadata import metadata
 
 __all__ = ["metadata"]

@@ -4,6 +4,7 @@ A campaign makes the paid phone consultation free for some trouble types between
 both inclusive, in Japan time: it starts at midnight JST of ``first_day`` and ends at midnight
 JST after ``last_day``, whatever the server's own time zone.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,8 +58,7 @@ def _campaign(path: Path, item: Mapping[str, Any], index: int) -> Campaign:
     where = f"{path}: {datafiles.entry_name(item, index)}"
     if not isinstance(values["id"], str) or not _ID.fullmatch(values["id"]):
         raise datafiles.DataFileError(
-            f"{where} field 'id' must be lower-case letters, digits and hyphens "
-            f"(at most {MAX_CAMPAIGN_ID} characters)"
+            f"{where} field 'id' must be lower-case letters, digits and hyphens (at most {MAX_CAMPAIGN_ID} characters)"
         )
     first_day = _day(path, item, index, "first_day")
     last_day = _day(path, item, index, "last_day")
@@ -69,9 +69,7 @@ def _campaign(path: Path, item: Mapping[str, Any], index: int) -> Campaign:
         raise datafiles.DataFileError(f"{where} field 'topics' must be a list of trouble types")
     unknown = sorted(set(topics) - set(datafiles.TROUBLE_TYPES))
     if unknown:
-        raise datafiles.DataFileError(
-            f"{where} field 'topics' has unknown trouble type(s) {', '.join(unknown)}"
-        )
+        raise datafiles.DataFileError(f"{where} field 'topics' has unknown trouble type(s) {', '.join(unknown)}")
     return Campaign(
         id=values["id"],
         name=str(values["name"]),

@@ -8,6 +8,7 @@ is ever logged or put into an exception message, so a traceback cannot leak it e
 Accepted: 070/080/090 numbers written with full-width digits, spaces, any dash, hyphen or minus
 (and ー, which Japanese IMEs often produce), parentheses, and the +81 / 81 / +81(0) prefixes.
 """
+
 from __future__ import annotations
 
 import hashlib

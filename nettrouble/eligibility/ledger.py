@@ -20,6 +20,7 @@ use up their free consultation. Nothing displaces a confirmed claim.
 ``reserve`` and ``holder`` take an Engine (own transaction) or a Connection (the caller's
 transaction: the handoff writes the case, its outbox row and the reservation atomically).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -103,11 +104,7 @@ class Reservation:
 
 
 def is_person_key(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) == PERSON_KEY_LENGTH
-        and all(c in "0123456789abcdef" for c in value)
-    )
+    return isinstance(value, str) and len(value) == PERSON_KEY_LENGTH and all(c in "0123456789abcdef" for c in value)
 
 
 def _check(campaign_id: str, person_key: str) -> None:
@@ -120,12 +117,10 @@ def _check(campaign_id: str, person_key: str) -> None:
 
 
 def _key(campaign_id: str, person_key: str) -> tuple:
-    return (free_consultations.c.campaign_id == campaign_id,
-            free_consultations.c.person_key == person_key)
+    return (free_consultations.c.campaign_id == campaign_id, free_consultations.c.person_key == person_key)
 
 
-def _read(connection: Connection, campaign_id: str, person_key: str,
-          at: Optional[datetime] = None) -> Optional[Holder]:
+def _read(connection: Connection, campaign_id: str, person_key: str, at: Optional[datetime] = None) -> Optional[Holder]:
     row = connection.execute(select(free_consultations).where(*_key(campaign_id, person_key))).first()
     if row is None:
         return None
@@ -135,8 +130,7 @@ def _read(connection: Connection, campaign_id: str, person_key: str,
     return Holder(row.case_reference, in_japan(row.reserved_at), row.state, expires_at)
 
 
-def holder(bind: Bind, campaign_id: str, person_key: str,
-           at: Optional[datetime] = None) -> Optional[Holder]:
+def holder(bind: Bind, campaign_id: str, person_key: str, at: Optional[datetime] = None) -> Optional[Holder]:
     """The case whose claim holds ``campaign_id``'s free consultation for ``person_key`` at
     ``at`` (default now), if any; an expired pending claim holds nothing."""
     _check(campaign_id, person_key)
@@ -147,16 +141,18 @@ def holder(bind: Bind, campaign_id: str, person_key: str,
         return _read(connection, campaign_id, person_key, at)
 
 
-def _clear_expired(connection: Connection, campaign_id: str, person_key: str,
-                   at: datetime) -> Optional[str]:
+def _clear_expired(connection: Connection, campaign_id: str, person_key: str, at: datetime) -> Optional[str]:
     """Deletes an expired pending claim of this person; returns its case."""
     expired = _read(connection, campaign_id, person_key)
     if expired is None or expired.state != PENDING or expired.expires_at is None or expired.expires_at > at:
         return None
-    connection.execute(delete(free_consultations).where(
-        *_key(campaign_id, person_key), free_consultations.c.case_reference == expired.case_reference,
-        free_consultations.c.state == PENDING,
-    ))
+    connection.execute(
+        delete(free_consultations).where(
+            *_key(campaign_id, person_key),
+            free_consultations.c.case_reference == expired.case_reference,
+            free_consultations.c.state == PENDING,
+        )
+    )
     return expired.case_reference
 
 
@@ -165,11 +161,18 @@ def _confirm(connection: Connection, row: dict, existing: Holder) -> bool:
     pending claim, or another case's); False when the row changed meanwhile."""
     changed = connection.execute(
         free_consultations.update()
-        .where(*_key(row["campaign_id"], row["person_key"]),
-               free_consultations.c.case_reference == existing.case_reference,
-               free_consultations.c.state == existing.state)
-        .values(case_reference=row["case_reference"], state=CONFIRMED, expires_at=None,
-                confirmed_via=row["confirmed_via"], reserved_at=row["reserved_at"])
+        .where(
+            *_key(row["campaign_id"], row["person_key"]),
+            free_consultations.c.case_reference == existing.case_reference,
+            free_consultations.c.state == existing.state,
+        )
+        .values(
+            case_reference=row["case_reference"],
+            state=CONFIRMED,
+            expires_at=None,
+            confirmed_via=row["confirmed_via"],
+            reserved_at=row["reserved_at"],
+        )
     )
     return changed.rowcount == 1
 
@@ -189,8 +192,7 @@ def _reserve(connection: Connection, row: dict) -> Reservation:
         .on_conflict_do_nothing(index_elements=["campaign_id", "person_key"])
     )
     if connection.execute(statement).rowcount == 1:
-        return Reservation(RESERVED, row["case_reference"], row["state"],
-                           expired, EXPIRED if expired else None)
+        return Reservation(RESERVED, row["case_reference"], row["state"], expired, EXPIRED if expired else None)
     # The winning row is committed (a conflict waits for it). A proved claim replaces a
     # pending one; anything else keeps the holder. A lost race is read again once.
     for _attempt in range(2):
@@ -202,8 +204,7 @@ def _reserve(connection: Connection, row: dict) -> Reservation:
             if _confirm(connection, row, existing):
                 if same:
                     return Reservation(SAME_CASE, row["case_reference"], CONFIRMED)
-                return Reservation(RESERVED, row["case_reference"], CONFIRMED,
-                                   existing.case_reference, RELEASED)
+                return Reservation(RESERVED, row["case_reference"], CONFIRMED, existing.case_reference, RELEASED)
             continue
         if same:
             return Reservation(SAME_CASE, existing.case_reference, existing.state)
@@ -252,7 +253,8 @@ def release(bind: Bind, campaign_id: str, person_key: str, case_reference: str) 
     number's owner); True when a claim was released."""
     _check(campaign_id, person_key)
     statement = delete(free_consultations).where(
-        *_key(campaign_id, person_key), free_consultations.c.case_reference == case_reference)
+        *_key(campaign_id, person_key), free_consultations.c.case_reference == case_reference
+    )
     if isinstance(bind, Connection):
         return bind.execute(statement).rowcount == 1
     with bind.begin() as connection:

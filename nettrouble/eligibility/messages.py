@@ -3,10 +3,12 @@
 Plain Python (no Rasa). Public bodies come from business/referrals.yml and the service's own
 facts from business/service.yml; refusals are a cushion phrase, the reason and an alternative.
 """
+
 from __future__ import annotations
 
 from typing import Mapping
 
+from nettrouble.content.service import Service
 from nettrouble.eligibility import identity
 from nettrouble.eligibility.rules import (
     ADVISER_EXCLUDED,
@@ -24,10 +26,11 @@ from nettrouble.eligibility.rules import (
     Decision,
 )
 from nettrouble.triage.referrals import Referral
-from nettrouble.content.service import Service
 
 _ASK_DIGITS = "お手数ですが、ドコモの携帯電話番号（070・080・090で始まる11桁）を数字でご入力ください。例：090-XXXX-XXXX"
-_WRONG_LENGTH = "桁数が合わないようです。携帯電話番号は070・080・090で始まる11桁です。もう一度ご確認のうえご入力ください。"
+_WRONG_LENGTH = (
+    "桁数が合わないようです。携帯電話番号は070・080・090で始まる11桁です。もう一度ご確認のうえご入力ください。"
+)
 NUMBER_REASKS = {
     identity.EMPTY: _ASK_DIGITS,
     identity.NO_NUMBER: _ASK_DIGITS,
@@ -78,9 +81,7 @@ CODE_EXPIRED = "確認コードの有効期限（10分）が過ぎました。�
 STAFF_WILL_CONFIRM = "ご本人の番号の確認は、お電話の際にスタッフが行います。"
 CODE_LOCKED = "確認コードを規定の回数以上お間違えになったため、チャットでの確認を終了しました。" + STAFF_WILL_CONFIRM
 CODE_NOT_SENT = "申し訳ございません。ただいま確認コードのSMSをお送りできませんでした。" + STAFF_WILL_CONFIRM
-NUMBER_CHECK_LIMIT = (
-    "恐れ入りますが、チャットで確認できる電話番号の回数の上限に達しました。" + STAFF_WILL_CONFIRM
-)
+NUMBER_CHECK_LIMIT = "恐れ入りますが、チャットで確認できる電話番号の回数の上限に達しました。" + STAFF_WILL_CONFIRM
 
 
 def _date(day) -> str:
@@ -118,8 +119,9 @@ def _referral_lines(decision: Decision, referrals: Mapping[str, Referral]) -> st
     return "公的な相談窓口もございます。\n" + "\n".join(lines) if lines else ""
 
 
-def decision_text(decision: Decision, applicant: Applicant, s: Service,
-                  referrals: Mapping[str, Referral], proved: bool = False) -> str:
+def decision_text(
+    decision: Decision, applicant: Applicant, s: Service, referrals: Mapping[str, Referral], proved: bool = False
+) -> str:
     """The decision as the user reads it: result, reason, and what to do instead.
 
     Until the number is proved to be the user's, an eligible decision says that staff confirm

@@ -13,6 +13,7 @@ The third, staff checking the caller's number on the phone, is in the console.
 Codes are kept as a keyed hash, one per conversation (a new code replaces the old); the
 conversation is stored as a keyed hash too. Neither the number nor the code is ever logged.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -27,9 +28,9 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, delete, select
 from sqlalchemy.engine import Connection, Engine
 
 from nettrouble.core.clock import in_japan, now
+from nettrouble.core.sql_metadata import metadata
 from nettrouble.eligibility.identity import keyed
 from nettrouble.eligibility.ledger import PERSON_KEY_LENGTH, is_person_key
-from nettrouble.core.sql_metadata import metadata
 
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=10)
@@ -93,37 +94,47 @@ def _run(bind: Bind, work):
         return work(connection)
 
 
-def new_code(bind: Bind, sender_id: str, person_key: str, at: Optional[datetime] = None,
-             secret: Optional[str] = None) -> str:
+def new_code(
+    bind: Bind, sender_id: str, person_key: str, at: Optional[datetime] = None, secret: Optional[str] = None
+) -> str:
     """A fresh code for this conversation and number (replacing any earlier one); the caller
     sends it to the number and forgets it."""
     if not is_person_key(person_key):
         raise ValueError("person_key must be a person key")
     at = in_japan(at) if at else now()
     conversation = conversation_digest(sender_id, secret)
-    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
     def work(connection: Connection) -> None:
         connection.execute(delete(number_codes).where(number_codes.c.conversation == conversation))
-        connection.execute(number_codes.insert().values(
-            conversation=conversation, person_key=person_key,
-            code_hash=_code_hash(conversation, person_key, code, secret),
-            expires_at=at + CODE_TTL, tries_left=CODE_TRIES, verified_at=None,
-        ))
+        connection.execute(
+            number_codes.insert().values(
+                conversation=conversation,
+                person_key=person_key,
+                code_hash=_code_hash(conversation, person_key, code, secret),
+                expires_at=at + CODE_TTL,
+                tries_left=CODE_TRIES,
+                verified_at=None,
+            )
+        )
 
     _run(bind, work)
     return code
 
 
-def check(bind: Bind, sender_id: str, person_key: str, typed: str, at: Optional[datetime] = None,
-          secret: Optional[str] = None) -> Check:
+def check(
+    bind: Bind, sender_id: str, person_key: str, typed: str, at: Optional[datetime] = None, secret: Optional[str] = None
+) -> Check:
     """Compares a typed code with the one sent for this conversation and number."""
     at = in_japan(at) if at else now()
     conversation = conversation_digest(sender_id, secret)
 
     def work(connection: Connection) -> Check:
-        row = connection.execute(select(number_codes).where(
-            number_codes.c.conversation == conversation, number_codes.c.person_key == person_key)).first()
+        row = connection.execute(
+            select(number_codes).where(
+                number_codes.c.conversation == conversation, number_codes.c.person_key == person_key
+            )
+        ).first()
         if row is None:
             return Check(NO_CODE)
         if row.verified_at is not None:
@@ -134,27 +145,31 @@ def check(bind: Bind, sender_id: str, person_key: str, typed: str, at: Optional[
             return Check(EXPIRED)
         expected = _code_hash(conversation, person_key, typed, secret)
         if hmac.compare_digest(expected, row.code_hash):
-            connection.execute(number_codes.update().where(number_codes.c.conversation == conversation)
-                               .values(verified_at=at))
+            connection.execute(
+                number_codes.update().where(number_codes.c.conversation == conversation).values(verified_at=at)
+            )
             return Check(VERIFIED)
         left = row.tries_left - 1
-        connection.execute(number_codes.update().where(number_codes.c.conversation == conversation)
-                           .values(tries_left=left))
+        connection.execute(
+            number_codes.update().where(number_codes.c.conversation == conversation).values(tries_left=left)
+        )
         return Check(LOCKED if left <= 0 else WRONG, left)
 
     return _run(bind, work)
 
 
-def proved_by_code(bind: Bind, sender_id: str, person_key: Optional[str],
-                   secret: Optional[str] = None) -> bool:
+def proved_by_code(bind: Bind, sender_id: str, person_key: Optional[str], secret: Optional[str] = None) -> bool:
     """Whether this conversation proved this number with a code."""
     if not is_person_key(person_key):
         return False
     conversation = conversation_digest(sender_id, secret)
 
     def work(connection: Connection) -> bool:
-        row = connection.execute(select(number_codes.c.verified_at).where(
-            number_codes.c.conversation == conversation, number_codes.c.person_key == person_key)).first()
+        row = connection.execute(
+            select(number_codes.c.verified_at).where(
+                number_codes.c.conversation == conversation, number_codes.c.person_key == person_key
+            )
+        ).first()
         return bool(row and row.verified_at is not None)
 
     return _run(bind, work)
@@ -163,8 +178,10 @@ def proved_by_code(bind: Bind, sender_id: str, person_key: Optional[str],
 def code_text(code: str) -> str:
     """The SMS that carries a code."""
     minutes = int(CODE_TTL.total_seconds() // 60)
-    return (f"【ネットトラブルあんしんサポート】確認コード {code}（{minutes}分間有効）。"
-            "チャットにこのコードをご入力ください。お心当たりがない場合は、このメッセージを破棄してください。")
+    return (
+        f"【ネットトラブルあんしんサポート】確認コード {code}（{minutes}分間有効）。"
+        "チャットにこのコードをご入力ください。お心当たりがない場合は、このメッセージを破棄してください。"
+    )
 
 
 def e164(national_number: str) -> str:

@@ -23,14 +23,15 @@ would be (e.g. the campaign has ended) still decides, so the form asks only for 
 the outcome. When nothing decides, ``reason`` is ``None`` and ``needs`` lists, in check order,
 what is still missing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
-from nettrouble.eligibility.campaigns import Campaign
 from nettrouble.core.clock import in_japan
+from nettrouble.eligibility.campaigns import Campaign
 from nettrouble.triage.referrals import Referral, for_topic
 
 ELIGIBLE = "eligible"
@@ -43,7 +44,14 @@ ALREADY_USED = "already_used"
 ADVISER_EXCLUDED = "adviser_excluded"
 
 REASONS = (
-    NOT_DOCOMO, MEMBER, ADVISER_EXCLUDED, TOPIC_NOT_COVERED, NOT_STARTED, ENDED, ALREADY_USED, ELIGIBLE,
+    NOT_DOCOMO,
+    MEMBER,
+    ADVISER_EXCLUDED,
+    TOPIC_NOT_COVERED,
+    NOT_STARTED,
+    ENDED,
+    ALREADY_USED,
+    ELIGIBLE,
 )
 
 # Inputs the engine may still need.

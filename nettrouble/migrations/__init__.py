@@ -22,6 +22,7 @@ Adding a revision, whenever a table, column or index on ``tables.metadata`` chan
 
 A revision, once released, is never edited: later changes are later revisions.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

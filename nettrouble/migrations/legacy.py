@@ -7,6 +7,7 @@ registry's two upgrades added (2026-12: free-consultation claims got states).
 ``bring_to_baseline`` makes it exactly what ``0001`` creates, so that it can be stamped there;
 its rows stay.
 """
+
 from __future__ import annotations
 
 from types import ModuleType
@@ -17,9 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, DateTime, String, inspect, text
 from sqlalchemy.engine import Connection
 
-from nettrouble.eligibility import rules
-
-from nettrouble.eligibility import ledger
+from nettrouble.eligibility import ledger, rules
 
 ALEMBIC = "alembic_version"
 
@@ -62,5 +61,7 @@ def bring_to_baseline(connection: Connection, baseline: ModuleType) -> None:
                     added.add((name, column.name))
     if ("cases", "claim_state") in added:
         # An eligible case of that time held its free consultation for good.
-        connection.execute(text("UPDATE cases SET claim_state = :confirmed WHERE eligibility = :eligible"),
-                           {"confirmed": ledger.CONFIRMED, "eligible": rules.ELIGIBLE})
+        connection.execute(
+            text("UPDATE cases SET claim_state = :confirmed WHERE eligibility = :eligible"),
+            {"confirmed": ledger.CONFIRMED, "eligible": rules.ELIGIBLE},
+        )

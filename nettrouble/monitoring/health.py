@@ -6,6 +6,7 @@ failing checks listed under ``"failing"``. A check's detail is one fixed word ("
 "unreachable", ...), never an exception text, which could carry a database URL with its
 password or a file path; the cause goes to the log at WARNING, by exception type only.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,10 @@ def answer(checks: Iterable[Check]) -> Tuple[int, Dict[str, Any]]:
     """(HTTP status, body) for these checks."""
     checks = list(checks)
     failing = [check.name for check in checks if not check.ok]
-    body: Dict[str, Any] = {"status": "fail" if failing else "ok",
-                            "checks": {check.name: check.detail for check in checks}}
+    body: Dict[str, Any] = {
+        "status": "fail" if failing else "ok",
+        "checks": {check.name: check.detail for check in checks},
+    }
     if failing:
         body["failing"] = failing
     return (503 if failing else 200), body

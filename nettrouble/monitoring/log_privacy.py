@@ -20,6 +20,7 @@ message starts: addons/turn_timing.py) carries that turn's conversation id, as
 ``masking.conversation_key`` stores it (a phone number or e-mail address as its keyed hash),
 and its channel, whichever library logged it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,7 +73,8 @@ def _known_secrets() -> Optional["re.Pattern[str]"]:
     except SettingsError:
         return None
     values = {
-        str(value) for name, value in vars(current).items()
+        str(value)
+        for name, value in vars(current).items()
         if name.endswith(("token", "secret", "password")) and value and len(str(value)) >= 8
     }
     if not values:
@@ -107,8 +109,9 @@ def _traceback(exc_info: Any) -> str:
     link: Optional[traceback.TracebackException] = exc
     while link is not None:
         messages.update(link.format_exception_only())
-        link = link.__cause__ if link.__cause__ is not None else (
-            None if link.__suppress_context__ else link.__context__)
+        link = (
+            link.__cause__ if link.__cause__ is not None else (None if link.__suppress_context__ else link.__context__)
+        )
     chunks = [clean(chunk.rstrip("\n")) + "\n" if chunk in messages else chunk for chunk in exc.format()]
     return _redact("".join(chunks).rstrip("\n"))
 

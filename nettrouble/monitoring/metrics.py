@@ -14,6 +14,7 @@ series per user).
 The outbox backlog is read from the service database when the console is scraped
 (``OutboxBacklog``), so that it is right even when no worker runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,9 +29,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from nettrouble.staff import responses
 from nettrouble.core.clock import JST
 from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.staff import responses
 
 log = logging.getLogger(__name__)
 
@@ -45,41 +46,59 @@ CHANNELS = ("rest", "web", "line", "sms", "cmdline")
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 SPAN_SECONDS = Histogram(
-    "nettrouble_span_seconds", "Time of each part of a request (nettrouble.monitoring.timing), per process and span.",
-    ["process", "span"], buckets=(0.001, 0.002) + LATENCY_BUCKETS)
+    "nettrouble_span_seconds",
+    "Time of each part of a request (nettrouble.monitoring.timing), per process and span.",
+    ["process", "span"],
+    buckets=(0.001, 0.002) + LATENCY_BUCKETS,
+)
 TURN_SECONDS = Histogram(
-    "nettrouble_turn_seconds", "Rasa server: time to handle one user message, per channel.",
-    ["channel"], buckets=LATENCY_BUCKETS)
+    "nettrouble_turn_seconds",
+    "Rasa server: time to handle one user message, per channel.",
+    ["channel"],
+    buckets=LATENCY_BUCKETS,
+)
 ACTION_SECONDS = Histogram(
-    "nettrouble_action_seconds", "Action server: time to run one action call, per action.",
-    ["action"], buckets=LATENCY_BUCKETS)
+    "nettrouble_action_seconds",
+    "Action server: time to run one action call, per action.",
+    ["action"],
+    buckets=LATENCY_BUCKETS,
+)
 FALLBACKS = Counter(
-    "nettrouble_fallbacks", "Rasa server: replies that ask to rephrase or ask 'did you mean', per response.",
-    ["response"])
+    "nettrouble_fallbacks",
+    "Rasa server: replies that ask to rephrase or ask 'did you mean', per response.",
+    ["response"],
+)
 SAFETY_ANSWERS = Counter(
-    "nettrouble_safety_answers", "Rasa server: helpline or police answers given, per kind (self_harm, danger).",
-    ["kind"])
+    "nettrouble_safety_answers",
+    "Rasa server: helpline or police answers given, per kind (self_harm, danger).",
+    ["kind"],
+)
 CASES_CREATED = Counter(
-    "nettrouble_cases_created", "Action server: new cases opened by a handoff, per trouble type.",
-    ["trouble_type"])
+    "nettrouble_cases_created", "Action server: new cases opened by a handoff, per trouble type.", ["trouble_type"]
+)
 # How an outbox attempt failed: retried later, or refused for good by the other side (a 4xx),
 # which waits for an operator (``outbox.requeue_failed``).
 RETRIED, REFUSED = "retried", "refused"
 OUTBOX_FAILURES = Counter(
-    "nettrouble_outbox_failures", "Console: notification attempts that failed, per outlet and outcome (retried, refused).",
-    ["outlet", "outcome"])
+    "nettrouble_outbox_failures",
+    "Console: notification attempts that failed, per outlet and outcome (retried, refused).",
+    ["outlet", "outcome"],
+)
 # What an SMS reply of the channel was: the bot's answer, the notice that replaces it past the
 # conversation's segment budget, or the channel's own answer to HELP, STOP or START.
 SMS_REPLIES = ("answer", "budget_notice", "keyword")
 SMS_SEGMENTS = Counter(
-    "nettrouble_sms_segments", "Rasa server: SMS segments sent, per reply (answer, budget_notice, keyword).",
-    ["reply"])
+    "nettrouble_sms_segments", "Rasa server: SMS segments sent, per reply (answer, budget_notice, keyword).", ["reply"]
+)
 # A turn of one segment is a short answer; past ten, a budget of 80 lasts a handful of turns.
 SMS_TURN_SEGMENTS = Histogram(
-    "nettrouble_sms_turn_segments", "Rasa server: SMS segments of one turn's reply.",
-    buckets=(1, 2, 3, 4, 6, 8, 10, 15, 20, 30))
+    "nettrouble_sms_turn_segments",
+    "Rasa server: SMS segments of one turn's reply.",
+    buckets=(1, 2, 3, 4, 6, 8, 10, 15, 20, 30),
+)
 SIGN_IN_FAILURES = Counter(
-    "nettrouble_sign_in_failures", "Console: sign-ins refused for a wrong user name or password.")
+    "nettrouble_sign_in_failures", "Console: sign-ins refused for a wrong user name or password."
+)
 
 
 def known(value: Optional[str], allowed: Iterable[str]) -> str:
@@ -119,6 +138,7 @@ def case_created(trouble_type: Optional[str]) -> None:
 class Backlog:
     """One outlet's undelivered rows: due or retrying (pending, with the oldest one's age in
     seconds) and refused for good (waiting for an operator)."""
+
     pending: int = 0
     oldest_pending_s: float = 0.0
     refused: int = 0
@@ -130,8 +150,11 @@ def outbox_backlog(engine: Engine, at: Optional[datetime] = None) -> Dict[str, B
     from nettrouble.notify.outbox import outbox
 
     refused = outbox.c.failed_at.is_not(None)
-    query = (select(outbox.c.outlet, refused.label("refused"), func.count(), func.min(outbox.c.created_at))
-             .where(outbox.c.delivered_at.is_(None)).group_by(outbox.c.outlet, refused))
+    query = (
+        select(outbox.c.outlet, refused.label("refused"), func.count(), func.min(outbox.c.created_at))
+        .where(outbox.c.delivered_at.is_(None))
+        .group_by(outbox.c.outlet, refused)
+    )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     at = at or datetime.now(timezone.utc)
@@ -161,12 +184,21 @@ class OutboxBacklog(Collector):
             log.warning("metrics: outbox backlog unreadable (%s)", type(error).__name__)
             return
         families = (
-            ("nettrouble_outbox_pending", "Console: notifications not yet delivered and still tried, per outlet.",
-             "pending"),
-            ("nettrouble_outbox_oldest_pending_seconds",
-             "Console: age of the oldest notification still tried, per outlet (0 when none).", "oldest_pending_s"),
-            ("nettrouble_outbox_refused", "Console: notifications refused for good, waiting to be requeued, per outlet.",
-             "refused"),
+            (
+                "nettrouble_outbox_pending",
+                "Console: notifications not yet delivered and still tried, per outlet.",
+                "pending",
+            ),
+            (
+                "nettrouble_outbox_oldest_pending_seconds",
+                "Console: age of the oldest notification still tried, per outlet (0 when none).",
+                "oldest_pending_s",
+            ),
+            (
+                "nettrouble_outbox_refused",
+                "Console: notifications refused for good, waiting to be requeued, per outlet.",
+                "refused",
+            ),
         )
         for name, help_text, field_name in families:
             family = GaugeMetricFamily(name, help_text, labels=["outlet"])

@@ -34,6 +34,7 @@ the request, which under concurrent load includes other requests' work. The acti
 reports its own figures to Rasa in the ``Server-Timing`` header of each action response
 (``server_timing_header`` / ``parse_server_timing``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,8 +46,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional
 
 from nettrouble.core.masking import conversation_key
-from nettrouble.monitoring.metrics import SPAN_SECONDS
 from nettrouble.core.settings import settings
+from nettrouble.monitoring.metrics import SPAN_SECONDS
 
 WRITE_KINDS = ("insert", "update", "delete")
 
@@ -66,10 +67,13 @@ class Record:
 
     def as_dict(self) -> Dict[str, Any]:
         return {
-            "process": self.process, "conversation": self.conversation, "path": self.path,
+            "process": self.process,
+            "conversation": self.conversation,
+            "path": self.path,
             "t": round(time.time(), 3),
             "spans_ms": {name: round(ms, 3) for name, ms in self.spans_ms.items()},
-            "counts": dict(self.counts), "actions": self.actions,
+            "counts": dict(self.counts),
+            "actions": self.actions,
             "db": {key: round(value, 3) if isinstance(value, float) else value for key, value in self.db.items()},
             "cpu_ms": round((time.process_time() - self.cpu_started) * 1000, 3),
         }
@@ -179,19 +183,27 @@ def install_sql_timers() -> None:
 
 # --- the action server's figures, carried to Rasa ------------------------------------------
 
+
 def server_timing_header(data: Dict[str, Any]) -> str:
     """A ``Server-Timing`` value with the action server's figures of one call."""
     db = data.get("db") or {}
-    return (f"app;dur={data['spans_ms'].get('request', 0.0):.3f}, cpu;dur={data.get('cpu_ms', 0.0):.3f}, "
-            f"db;dur={db.get('ms', 0.0):.3f}, sql;desc={int(db.get('statements', 0))}, "
-            f"rows;desc={int(db.get('rows_written', 0))}")
+    return (
+        f"app;dur={data['spans_ms'].get('request', 0.0):.3f}, cpu;dur={data.get('cpu_ms', 0.0):.3f}, "
+        f"db;dur={db.get('ms', 0.0):.3f}, sql;desc={int(db.get('statements', 0))}, "
+        f"rows;desc={int(db.get('rows_written', 0))}"
+    )
 
 
 def parse_server_timing(value: Optional[str]) -> Dict[str, float]:
     """The figures of ``server_timing_header`` as server_ms, server_cpu_ms, server_db_ms,
     server_db_statements and server_db_rows (missing or malformed parts are left out)."""
-    names = {"app": "server_ms", "cpu": "server_cpu_ms", "db": "server_db_ms",
-             "sql": "server_db_statements", "rows": "server_db_rows"}
+    names = {
+        "app": "server_ms",
+        "cpu": "server_cpu_ms",
+        "db": "server_db_ms",
+        "sql": "server_db_statements",
+        "rows": "server_db_rows",
+    }
     found: Dict[str, float] = {}
     for part in (value or "").split(","):
         name, _, rest = part.strip().partition(";")

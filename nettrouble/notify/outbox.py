@@ -28,6 +28,7 @@ receiver may see a row twice when its answer was lost, which the ``Idempotency-K
 Retry times follow the real clock, not ``CLOCK_OVERRIDE``: a demo pinned to one moment must
 still retry, and delivery is plumbing rather than a business rule.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,10 +61,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
-from nettrouble.monitoring import metrics
 from nettrouble.core.clock import JST, in_japan
 from nettrouble.core.settings import Settings, settings
 from nettrouble.core.sql_metadata import metadata
+from nettrouble.monitoring import metrics
 
 log = logging.getLogger(__name__)
 
@@ -172,15 +173,20 @@ def wall_clock() -> datetime:
     return datetime.now(timezone.utc).astimezone(JST)
 
 
-def enqueue(connection: Connection, case_id: int, kind: str, payload: Dict[str, Any],
-            outlet: str = WEBHOOK) -> str:
+def enqueue(connection: Connection, case_id: int, kind: str, payload: Dict[str, Any], outlet: str = WEBHOOK) -> str:
     """Adds a notification for ``outlet`` inside the caller's transaction; returns its id."""
     created = wall_clock()
     outbox_id = str(uuid.uuid4())
     connection.execute(
         outbox.insert().values(
-            id=outbox_id, case_id=case_id, kind=kind, outlet=outlet, payload=payload,
-            created_at=created, attempts=0, next_attempt_at=created,
+            id=outbox_id,
+            case_id=case_id,
+            kind=kind,
+            outlet=outlet,
+            payload=payload,
+            created_at=created,
+            attempts=0,
+            next_attempt_at=created,
         )
     )
     return outbox_id
@@ -205,8 +211,13 @@ def check_url(url: str, setting: str) -> str:
     return url
 
 
-def http(url: str, method: str = "POST", body: Optional[bytes] = None,
-         headers: Optional[Mapping[str, str]] = None, timeout: float = DEFAULT_TIMEOUT) -> Answer:
+def http(
+    url: str,
+    method: str = "POST",
+    body: Optional[bytes] = None,
+    headers: Optional[Mapping[str, str]] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Answer:
     """One HTTP request without redirects; never raises for a network failure."""
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
@@ -258,16 +269,20 @@ class Webhook:
 
     def send(self, row: Any) -> Outcome:
         body = json.dumps(
-            {"id": row.id, "event": row.kind, "created_at": in_japan(row.created_at).isoformat(),
-             "case": row.payload},
+            {"id": row.id, "event": row.kind, "created_at": in_japan(row.created_at).isoformat(), "case": row.payload},
             ensure_ascii=False,
         ).encode("utf-8")
-        answer = http(self.url, body=body, timeout=self.timeout, headers={
-            "Content-Type": "application/json",
-            "Idempotency-Key": row.id,
-            "User-Agent": "nettrouble-handoff/1",
-            SIGNATURE_HEADER: signature(self.secret, body, int(time.time())),
-        })
+        answer = http(
+            self.url,
+            body=body,
+            timeout=self.timeout,
+            headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": row.id,
+                "User-Agent": "nettrouble-handoff/1",
+                SIGNATURE_HEADER: signature(self.secret, body, int(time.time())),
+            },
+        )
         return done() if answer.ok else answer.failure()
 
 
@@ -276,16 +291,19 @@ def _claim(engine: Engine, row: Any, at: datetime, lease: timedelta) -> bool:
     first; a worker that dies while sending leaves the row to be retried when the lease runs
     out, with the attempt counted."""
     with engine.begin() as connection:
-        return connection.execute(
-            outbox.update()
-            .where(
-                outbox.c.id == row.id,
-                outbox.c.delivered_at.is_(None),
-                outbox.c.failed_at.is_(None),
-                outbox.c.next_attempt_at == row.next_attempt_at,
-            )
-            .values(next_attempt_at=at + lease, attempts=row.attempts + 1)
-        ).rowcount == 1
+        return (
+            connection.execute(
+                outbox.update()
+                .where(
+                    outbox.c.id == row.id,
+                    outbox.c.delivered_at.is_(None),
+                    outbox.c.failed_at.is_(None),
+                    outbox.c.next_attempt_at == row.next_attempt_at,
+                )
+                .values(next_attempt_at=at + lease, attempts=row.attempts + 1)
+            ).rowcount
+            == 1
+        )
 
 
 def _record(engine: Engine, outlet: Outlet, row: Any, outcome: Outcome, at: datetime) -> None:
@@ -294,8 +312,13 @@ def _record(engine: Engine, outlet: Outlet, row: Any, outcome: Outcome, at: date
         values = dict(delivered_at=at, last_error=None, remote_id=outcome.remote_id)
     elif outcome.permanent:
         values = dict(failed_at=at, last_error=outcome.error)
-        log.error("%s notification %s refused for good (attempt %d): %s; it stays failed until "
-                  "requeued", outlet.name, row.id, attempts, outcome.error)
+        log.error(
+            "%s notification %s refused for good (attempt %d): %s; it stays failed until requeued",
+            outlet.name,
+            row.id,
+            attempts,
+            outcome.error,
+        )
         metrics.OUTBOX_FAILURES.labels(outlet.name, metrics.REFUSED).inc()
     else:
         values = dict(next_attempt_at=at + backoff(attempts), last_error=outcome.error)
@@ -305,14 +328,19 @@ def _record(engine: Engine, outlet: Outlet, row: Any, outcome: Outcome, at: date
         connection.execute(outbox.update().where(outbox.c.id == row.id).values(**values))
 
 
-def deliver_pending(engine: Engine, outlet: Outlet, now: Optional[datetime] = None,
-                    batch: int = BATCH) -> DeliveryReport:
+def deliver_pending(
+    engine: Engine, outlet: Outlet, now: Optional[datetime] = None, batch: int = BATCH
+) -> DeliveryReport:
     """Sends every row of ``outlet`` that is due at ``now``, oldest first, at most ``batch``."""
     at = in_japan(now) if now else wall_clock()
     due = (
         select(outbox)
-        .where(outbox.c.outlet == outlet.name, outbox.c.delivered_at.is_(None),
-               outbox.c.failed_at.is_(None), outbox.c.next_attempt_at <= at)
+        .where(
+            outbox.c.outlet == outlet.name,
+            outbox.c.delivered_at.is_(None),
+            outbox.c.failed_at.is_(None),
+            outbox.c.next_attempt_at <= at,
+        )
         .order_by(outbox.c.created_at, outbox.c.id)
         .limit(batch)
     )

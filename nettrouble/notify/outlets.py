@@ -5,14 +5,15 @@
 The case store calls ``enqueue_case`` inside the transaction that creates the case; the
 console builds one worker per outlet from ``configured``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Collection, Dict, List, Optional, Tuple
 
 from sqlalchemy.engine import Connection
 
-from nettrouble.notify import outbox
 from nettrouble.core.settings import Settings, settings
+from nettrouble.notify import outbox
 from nettrouble.notify.slack_alerts import SlackAlerts
 from nettrouble.notify.ticketing import Tickets
 
@@ -34,8 +35,9 @@ def configured(config: Optional[Settings] = None) -> List[outbox.Outlet]:
     return [outlet.from_settings(config) for outlet in OUTLETS if outlet.switched_on(config)]
 
 
-def enqueue_case(connection: Connection, case_id: int, kind: str, document: Dict[str, Any],
-                 names: Collection[str]) -> List[str]:
+def enqueue_case(
+    connection: Connection, case_id: int, kind: str, document: Dict[str, Any], names: Collection[str]
+) -> List[str]:
     """One outbox row for each named outlet the case concerns (Slack: urgent cases only),
     inside the caller's transaction; returns the names given a row."""
     unknown = set(names) - set(NAMES)

@@ -17,6 +17,7 @@ Slack's incoming webhooks take no idempotency key: when Slack received a post bu
 was lost, the retry posts the alert a second time. For an alert that is the right side to err
 on; the ticket outlet, which must not duplicate, looks its ticket up instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,10 @@ from datetime import datetime
 from typing import Any, Dict
 from urllib.parse import quote
 
-from nettrouble.notify import outbox
 from nettrouble.cases.document import channel_label, is_urgent, type_label, urgency_labels
 from nettrouble.core.clock import in_japan
 from nettrouble.core.settings import Settings
+from nettrouble.notify import outbox
 
 SLACK = "slack"
 # The case document's fields an alert shows; everything else stays out of the row.
@@ -81,6 +82,7 @@ class SlackAlerts:
 
     def send(self, row: Any) -> outbox.Outcome:
         body = json.dumps(message(row.payload, self.console_url), ensure_ascii=False).encode("utf-8")
-        answer = outbox.http(self.url, body=body, timeout=self.timeout,
-                             headers={"Content-Type": "application/json; charset=utf-8"})
+        answer = outbox.http(
+            self.url, body=body, timeout=self.timeout, headers={"Content-Type": "application/json; charset=utf-8"}
+        )
         return outbox.done() if answer.ok else answer.failure()

@@ -18,6 +18,7 @@ answer was lost or whose worker died before recording it), the ticket is first l
 its external id (``GET /api/v2/tickets.json?external_id=...``, read from the database, not from
 the search index, so a ticket made a moment ago is found); only when none exists is it posted.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,9 +26,9 @@ import json
 from typing import Any, Dict, Optional
 from urllib.parse import urlencode
 
-from nettrouble.notify import outbox
 from nettrouble.cases.document import is_urgent, type_label, urgency_labels
 from nettrouble.core.settings import Settings
+from nettrouble.notify import outbox
 
 TICKETS = "tickets"
 URGENT = "urgent"
@@ -44,8 +45,10 @@ def ticket(document: Dict[str, Any]) -> Dict[str, Any]:
     reference = document["reference"]
     urgency = "、".join(urgency_labels(document["urgency"]))
     subject = f"相談ケース {reference}：{type_label(document['trouble_type'])}"
-    heading = [f"ネットトラブルあんしんサポートの相談ケース {reference}",
-               f"種類：{type_label(document['trouble_type'])}"]
+    heading = [
+        f"ネットトラブルあんしんサポートの相談ケース {reference}",
+        f"種類：{type_label(document['trouble_type'])}",
+    ]
     if urgency:
         subject += f"（緊急：{urgency}）"
         heading.append(f"緊急度：{urgency}")
@@ -77,8 +80,11 @@ class Tickets:
     def __init__(self, base_url: str, email: str, token: str, timeout: float = outbox.DEFAULT_TIMEOUT):
         self.base_url = outbox.check_url(base_url, "TICKETS_API_URL").rstrip("/")
         credentials = base64.b64encode(f"{email}/token:{token}".encode("utf-8")).decode("ascii")
-        self.headers = {"Authorization": f"Basic {credentials}", "Accept": "application/json",
-                        "User-Agent": "nettrouble-tickets/1"}
+        self.headers = {
+            "Authorization": f"Basic {credentials}",
+            "Accept": "application/json",
+            "User-Agent": "nettrouble-tickets/1",
+        }
         self.timeout = timeout
 
     @staticmethod
@@ -87,8 +93,7 @@ class Tickets:
 
     @classmethod
     def from_settings(cls, config: Settings) -> "Tickets":
-        return cls(config.tickets_api_url, config.require("tickets_api_email"),
-                   config.require("tickets_api_token"))
+        return cls(config.tickets_api_url, config.require("tickets_api_email"), config.require("tickets_api_token"))
 
     @staticmethod
     def concerns(document: Dict[str, Any]) -> bool:
@@ -102,16 +107,21 @@ class Tickets:
         reference = row.payload["reference"]
         if row.attempts > 0:
             query = urlencode({"external_id": reference})
-            found = outbox.http(f"{self.base_url}{TICKETS_PATH}?{query}", method="GET",
-                                headers=self.headers, timeout=self.timeout)
+            found = outbox.http(
+                f"{self.base_url}{TICKETS_PATH}?{query}", method="GET", headers=self.headers, timeout=self.timeout
+            )
             if not found.ok:
                 return found.failure()
             existing = _ticket_id(found, "tickets")
             if existing is not None:
                 return outbox.done(existing)
         body = json.dumps({"ticket": ticket(row.payload)}, ensure_ascii=False).encode("utf-8")
-        answer = outbox.http(f"{self.base_url}{TICKETS_PATH}", body=body, timeout=self.timeout,
-                             headers={**self.headers, "Content-Type": "application/json; charset=utf-8"})
+        answer = outbox.http(
+            f"{self.base_url}{TICKETS_PATH}",
+            body=body,
+            timeout=self.timeout,
+            headers={**self.headers, "Content-Type": "application/json; charset=utf-8"},
+        )
         if not answer.ok:
             return answer.failure()
         created = _ticket_id(answer, "ticket")

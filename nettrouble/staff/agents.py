@@ -17,6 +17,7 @@ On first start of the console, while no supervisor exists, the .env account
 (CONSOLE_USER / CONSOLE_PASSWORD) becomes one (``bootstrap``); after that the .env password
 signs nobody in unless every supervisor has been removed.
 """
+
 from __future__ import annotations
 
 import base64
@@ -54,11 +55,11 @@ PASSWORD_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyz"
 # Longer typed passwords cannot be ours; they are refused before any hashing.
 MAX_PASSWORD_CHARS = 200
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SALT_BYTES = 16
 HASH_BYTES = 32
 # Stored parameters are bounded so that a damaged row cannot make one sign-in take minutes.
-MAX_SCRYPT_N, MAX_SCRYPT_R, MAX_SCRYPT_P = 2 ** 20, 32, 16
+MAX_SCRYPT_N, MAX_SCRYPT_R, MAX_SCRYPT_P = 2**20, 32, 16
 
 # The throttle bucket shared by every name that is not an active account (console.auth).
 UNKNOWN_NAME = "\x00unknown"
@@ -108,6 +109,7 @@ class Agent:
 
 # --- passwords -------------------------------------------------------------------------------
 
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -115,8 +117,15 @@ def _b64(data: bytes) -> str:
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
     # scrypt needs 128 * n * r * p bytes; OpenSSL's default ceiling (32 MiB) is too tight for
     # raised parameters, so the ceiling follows them.
-    return hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=n, r=r, p=p,
-                          maxmem=128 * n * r * p + 1024 * 1024, dklen=length)
+    return hashlib.scrypt(
+        password.encode("utf-8", "surrogatepass"),
+        salt=salt,
+        n=n,
+        r=r,
+        p=p,
+        maxmem=128 * n * r * p + 1024 * 1024,
+        dklen=length,
+    )
 
 
 def hash_password(password: str) -> str:
@@ -134,8 +143,11 @@ def verify_password(password: str, stored: str) -> bool:
     except ValueError:
         log.error("an agent's stored password hash is malformed; that agent cannot sign in")
         return False
-    if scheme != "scrypt" or not (1 < n <= MAX_SCRYPT_N and 0 < r <= MAX_SCRYPT_R and 0 < p <= MAX_SCRYPT_P) \
-            or not expected:
+    if (
+        scheme != "scrypt"
+        or not (1 < n <= MAX_SCRYPT_N and 0 < r <= MAX_SCRYPT_R and 0 < p <= MAX_SCRYPT_P)
+        or not expected
+    ):
         log.error("an agent's stored password hash has unusable parameters; that agent cannot sign in")
         return False
     return hmac.compare_digest(_scrypt(password, salt, n, r, p, len(expected)), expected)
@@ -151,6 +163,7 @@ def new_password() -> str:
 
 
 # --- names -----------------------------------------------------------------------------------
+
 
 def name_key(name: str) -> str:
     return name.strip().lower()
@@ -173,9 +186,16 @@ def check_role(role: object) -> str:
 
 # --- operations ------------------------------------------------------------------------------
 
+
 def _agent(row) -> Agent:
-    return Agent(name=row.name, role=row.role, generation=row.generation, created_at=row.created_at,
-                 password_changed_at=row.password_changed_at, removed_at=row.removed_at)
+    return Agent(
+        name=row.name,
+        role=row.role,
+        generation=row.generation,
+        created_at=row.created_at,
+        password_changed_at=row.password_changed_at,
+        removed_at=row.removed_at,
+    )
 
 
 def _row(connection: Connection, name: object):
@@ -199,10 +219,18 @@ def list_agents(engine: Engine) -> List[Agent]:
 
 def _insert(connection: Connection, name: str, role: str, password: str) -> None:
     at = now()
-    connection.execute(agents.insert().values(
-        name=name, name_key=name_key(name), role=role, password_hash=hash_password(password),
-        generation=1, created_at=at, password_changed_at=at, removed_at=None,
-    ))
+    connection.execute(
+        agents.insert().values(
+            name=name,
+            name_key=name_key(name),
+            role=role,
+            password_hash=hash_password(password),
+            generation=1,
+            created_at=at,
+            password_changed_at=at,
+            removed_at=None,
+        )
+    )
 
 
 def add(engine: Engine, name: str, role: str = AGENT) -> str:
@@ -242,8 +270,9 @@ def remove(engine: Engine, name: str) -> Agent:
     The name stays taken so that the audit trail keeps meaning one person."""
     with engine.begin() as connection:
         row = _active_row(connection, name)
-        connection.execute(update(agents).where(agents.c.id == row.id).values(
-            removed_at=now(), generation=agents.c.generation + 1))
+        connection.execute(
+            update(agents).where(agents.c.id == row.id).values(removed_at=now(), generation=agents.c.generation + 1)
+        )
         changed = connection.execute(select(agents).where(agents.c.id == row.id)).one()
     log.info("agent %s removed", row.name)
     return _agent(changed)
@@ -254,9 +283,13 @@ def reset(engine: Engine, name: str) -> str:
     password = new_password()
     with engine.begin() as connection:
         row = _active_row(connection, name)
-        connection.execute(update(agents).where(agents.c.id == row.id).values(
-            password_hash=hash_password(password), password_changed_at=now(),
-            generation=agents.c.generation + 1))
+        connection.execute(
+            update(agents)
+            .where(agents.c.id == row.id)
+            .values(
+                password_hash=hash_password(password), password_changed_at=now(), generation=agents.c.generation + 1
+            )
+        )
     log.info("agent %s: password reset", row.name)
     return password
 
@@ -298,16 +331,25 @@ def bootstrap(engine: Engine, name: str, password: str) -> bool:
     given the .env password: whoever controls the server's .env is who recovers the console."""
     name = check_name(name)
     with engine.begin() as connection:
-        supervisors = connection.execute(select(agents.c.id).where(
-            agents.c.role == SUPERVISOR, agents.c.removed_at.is_(None))).first()
+        supervisors = connection.execute(
+            select(agents.c.id).where(agents.c.role == SUPERVISOR, agents.c.removed_at.is_(None))
+        ).first()
         if supervisors is not None:
             return False
         row = _row(connection, name)
         if row is None:
             _insert(connection, name, SUPERVISOR, password)
         else:
-            connection.execute(update(agents).where(agents.c.id == row.id).values(
-                role=SUPERVISOR, removed_at=None, password_hash=hash_password(password),
-                password_changed_at=now(), generation=agents.c.generation + 1))
+            connection.execute(
+                update(agents)
+                .where(agents.c.id == row.id)
+                .values(
+                    role=SUPERVISOR,
+                    removed_at=None,
+                    password_hash=hash_password(password),
+                    password_changed_at=now(),
+                    generation=agents.c.generation + 1,
+                )
+            )
     log.warning("no supervisor account existed: %s (CONSOLE_USER in .env) is now one", name)
     return True

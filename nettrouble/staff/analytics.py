@@ -42,6 +42,7 @@ Conversations are streamed (``tracker_events.conversations_between``) and reduce
 numbers each as they come, and the cases of the range are read in one query, so a month of
 data is one pass over each store.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,11 +55,10 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from nettrouble.staff import responses
-
 from nettrouble.cases import tracker_events
 from nettrouble.cases.schema import cases
 from nettrouble.core.clock import in_japan, start_of_day
+from nettrouble.staff import responses
 
 # The outcomes of a conversation (see the module docstring), in the order of the page.
 HANDED_OFF = "handed_off"
@@ -172,6 +172,7 @@ class Report:
 
 # --- one conversation ------------------------------------------------------------------------
 
+
 def _response(event: Any) -> Optional[str]:
     """The response name of a bot message (Rasa records it as ``utter_action``)."""
     metadata = event.data.get("metadata") if isinstance(event.data, dict) else None
@@ -203,8 +204,9 @@ def turns(events: Sequence[Any]) -> List[Turn]:
     def close() -> None:
         if user is not None:
             text = user.data.get("text") if isinstance(user.data, dict) else None
-            found.append(Turn(text if isinstance(text, str) else "", user.timestamp, user.intent_name,
-                              _turn_kind(answers)))
+            found.append(
+                Turn(text if isinstance(text, str) else "", user.timestamp, user.intent_name, _turn_kind(answers))
+            )
 
     for event in events:
         if event.type_name == "user":
@@ -256,7 +258,7 @@ def conversation(sender_id: str, events: Sequence[Any]) -> Optional[Conversation
                 trouble_type = value
             elif name == REFERENCE_SLOT and isinstance(value, str) and value and reference is None:
                 reference, reference_at = value, event.timestamp
-    answered = any(e.type_name == "bot" for e in events[last_user_index + 1:])
+    answered = any(e.type_name == "bot" for e in events[last_user_index + 1 :])
     if reference is not None:
         outcome = HANDED_OFF
     elif active_form or (last_bot is not None and (_response(last_bot) or "").startswith(OFFER_PREFIX)):
@@ -279,6 +281,7 @@ def conversations(stream: Iterable[Tuple[str, Sequence[Any]]]) -> Iterator[Conve
 
 
 # --- adding up -------------------------------------------------------------------------------
+
 
 def nearest_rank(values: Sequence[float], share: float) -> Optional[float]:
     """The nearest-rank percentile: the smallest value with at least ``share`` of the values at
@@ -322,11 +325,16 @@ class _Tally:
             return {key: counter[key] for key in keys}
 
         return Period(
-            start=self.start, end=self.end, conversations=self.conversations,
+            start=self.start,
+            end=self.end,
+            conversations=self.conversations,
             outcomes={outcome: self.outcomes[outcome] for outcome in OUTCOMES},
-            trouble_types=ordered(self.trouble_types), channels=ordered(self.channels, CHANNELS),
-            user_turns=self.user_turns, fallback_turns=self.fallback_turns,
-            did_you_mean_turns=self.did_you_mean_turns, eligibility=ordered(self.eligibility),
+            trouble_types=ordered(self.trouble_types),
+            channels=ordered(self.channels, CHANNELS),
+            user_turns=self.user_turns,
+            fallback_turns=self.fallback_turns,
+            did_you_mean_turns=self.did_you_mean_turns,
+            eligibility=ordered(self.eligibility),
             cases=self.cases,
             median_seconds_to_reference=statistics.median(self.seconds) if self.seconds else None,
             p90_seconds_to_reference=nearest_rank(self.seconds, 0.9),
@@ -337,8 +345,12 @@ def _days(start: date, end: date) -> List[date]:
     return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
-def summarise(start: date, end: date, stream: Iterable[Tuple[str, Sequence[Any]]],
-              case_rows: Iterable[Tuple[datetime, Optional[str]]]) -> Report:
+def summarise(
+    start: date,
+    end: date,
+    stream: Iterable[Tuple[str, Sequence[Any]]],
+    case_rows: Iterable[Tuple[datetime, Optional[str]]],
+) -> Report:
     """The report of ``start`` to ``end`` from conversations as (sender id, events) and cases
     as (created_at, eligibility); either may hold more than the range (it is left out)."""
     if end < start:
@@ -363,15 +375,15 @@ def summarise(start: date, end: date, stream: Iterable[Tuple[str, Sequence[Any]]
     for created_at, eligibility in case_rows:
         for tally in tallies(created_at):
             tally.add_case(eligibility)
-    return Report(start, end, total.period(), [t.period() for t in days.values()],
-                  [t.period() for t in weeks.values()])
+    return Report(start, end, total.period(), [t.period() for t in days.values()], [t.period() for t in weeks.values()])
 
 
 def report(case_engine: Engine, tracker_engine: Engine, start: date, end: date) -> Report:
     """The report of ``start`` to ``end`` (Japan dates, both included) from the two stores."""
     begin, finish = start_of_day(start), start_of_day(end + timedelta(days=1))
-    query = (select(cases.c.created_at, cases.c.eligibility)
-             .where(cases.c.created_at >= begin, cases.c.created_at < finish))
+    query = select(cases.c.created_at, cases.c.eligibility).where(
+        cases.c.created_at >= begin, cases.c.created_at < finish
+    )
     with case_engine.connect() as connection:
         case_rows = [(row.created_at, row.eligibility) for row in connection.execute(query)]
     return summarise(start, end, tracker_events.conversations_between(tracker_engine, begin, finish), case_rows)

@@ -10,6 +10,7 @@ someone's hands shows how long it waited and is never overdue.
 
 Pure reading: the writes (take, assign, close, notes) are in ``nettrouble.cases.store``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,10 +19,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy.engine import Engine
 
-from nettrouble.cases import schema
-
-from nettrouble.cases import store
-
+from nettrouble.cases import schema, store
 from nettrouble.content import hours
 from nettrouble.core.clock import in_japan
 from nettrouble.triage.urgency import LIFE_THREATENING, MINOR, SEXUAL_IMAGE
@@ -94,8 +92,7 @@ def _waiting_span(case: schema.Case, history: Sequence[schema.StatusEvent]) -> T
     return since, taken
 
 
-def _item(case: schema.Case, history: Sequence[schema.StatusEvent], now: datetime,
-          cal: hours.Calendar) -> QueueItem:
+def _item(case: schema.Case, history: Sequence[schema.StatusEvent], now: datetime, cal: hours.Calendar) -> QueueItem:
     since, taken = _waiting_span(case, history)
     waiting = case.status == schema.NEW
     waited = hours.business_minutes_between(since, now if waiting or taken is None else taken, cal)
@@ -126,8 +123,13 @@ def _items(engine: Engine, now: datetime, today_only: bool, cal: Optional[hours.
     return sorted((_item(case, history, now, cal) for case, history in found), key=_order)
 
 
-def queue(engine: Engine, now: datetime, agent: Optional[str] = None, today_only: bool = False,
-          cal: Optional[hours.Calendar] = None) -> List[QueueItem]:
+def queue(
+    engine: Engine,
+    now: datetime,
+    agent: Optional[str] = None,
+    today_only: bool = False,
+    cal: Optional[hours.Calendar] = None,
+) -> List[QueueItem]:
     """The open cases (new and in progress) in the order to call back, as of ``now``.
 
     ``agent``: only what that agent may act on, the cases nobody holds and their own.

@@ -4,6 +4,7 @@ typed-conversation check all read a conversation through these, so they agree on
 
 A new response that asks the user to rephrase, or a new safety answer, is added here once.
 """
+
 from __future__ import annotations
 
 from nettrouble.triage.urgency import DANGER, SELF_HARM

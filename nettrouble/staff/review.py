@@ -20,6 +20,7 @@ Labels: a supervisor assigns an intent of ``domain.yml`` (or a FAQ key, ``faq/<k
 a response) to a group; each distinct text of the group gets a row in ``review_labels``, keyed
 by the SHA-256 of the text, so that labelling the same text again replaces its intent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,15 +36,13 @@ from sqlalchemy import Column, DateTime, String, Table, Text, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from nettrouble.staff import analytics
-
-from nettrouble.core import japanese
-
 from nettrouble.cases import tracker_events
+from nettrouble.core import japanese
 from nettrouble.core.clock import in_japan, now, start_of_day
 from nettrouble.core.masking import mask_text
 from nettrouble.core.settings import ROOT
 from nettrouble.core.sql_metadata import metadata
+from nettrouble.staff import analytics
 
 SIMILARITY = 0.4
 MAX_WHO = 100
@@ -104,6 +103,7 @@ class Assignment:
 
 # --- the messages ----------------------------------------------------------------------------
 
+
 def messages(stream: Iterable[Tuple[str, Sequence[Any]]]) -> Iterator[ReviewMessage]:
     """The not-understood and "did you mean" messages of (sender id, events) pairs."""
     for found in analytics.conversations(stream):
@@ -115,14 +115,13 @@ def messages(stream: Iterable[Tuple[str, Sequence[Any]]]) -> Iterator[ReviewMess
 
 def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).lower()
-    return "".join(char for char in japanese.reading(folded)
-                   if unicodedata.category(char)[0] not in "PSZC")
+    return "".join(char for char in japanese.reading(folded) if unicodedata.category(char)[0] not in "PSZC")
 
 
 def bigrams(normalised: str) -> FrozenSet[str]:
     if len(normalised) < 2:
         return frozenset([normalised]) if normalised else frozenset()
-    return frozenset(normalised[i:i + 2] for i in range(len(normalised) - 1))
+    return frozenset(normalised[i : i + 2] for i in range(len(normalised) - 1))
 
 
 def similarity(first: FrozenSet[str], second: FrozenSet[str]) -> float:
@@ -130,8 +129,9 @@ def similarity(first: FrozenSet[str], second: FrozenSet[str]) -> float:
     return len(first & second) / len(union) if union else 1.0
 
 
-def group(found: Iterable[ReviewMessage], labels: Optional[Dict[str, str]] = None,
-          threshold: float = SIMILARITY) -> List[ReviewGroup]:
+def group(
+    found: Iterable[ReviewMessage], labels: Optional[Dict[str, str]] = None, threshold: float = SIMILARITY
+) -> List[ReviewGroup]:
     """Groups messages by similarity (see the module docstring); ``labels`` maps text hashes
     to intents already assigned."""
     by_form: Dict[str, List[ReviewMessage]] = {}
@@ -142,8 +142,7 @@ def group(found: Iterable[ReviewMessage], labels: Optional[Dict[str, str]] = Non
     groups: List[Tuple[FrozenSet[str], List[ReviewMessage]]] = []
     for form in forms:
         grams = bigrams(form)
-        scores = [(similarity(grams, representative), -index)
-                  for index, (representative, _) in enumerate(groups)]
+        scores = [(similarity(grams, representative), -index) for index, (representative, _) in enumerate(groups)]
         # The most similar group; among equally similar ones the earlier (more frequent) one.
         best = max(scores, default=(0.0, 0))
         if scores and best[0] >= threshold:
@@ -167,13 +166,15 @@ def group(found: Iterable[ReviewMessage], labels: Optional[Dict[str, str]] = Non
 def review_list(service_engine: Engine, tracker_engine: Engine, start: date, end: date) -> List[ReviewGroup]:
     """The groups of ``start`` to ``end`` (Japan dates, both included), with their labels."""
     stream = tracker_events.conversations_between(
-        tracker_engine, start_of_day(start), start_of_day(end + timedelta(days=1)))
+        tracker_engine, start_of_day(start), start_of_day(end + timedelta(days=1))
+    )
     found = [m for m in messages(stream) if start <= in_japan(m.at).date() <= end]
     labels = {a.text_hash: a.intent for a in assignments(service_engine)}
     return group(found, labels)
 
 
 # --- labels ----------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def intents() -> FrozenSet[str]:
@@ -185,7 +186,7 @@ def intents() -> FrozenSet[str]:
         if retrieval in names:
             names.discard(retrieval)
             prefix = f"utter_{retrieval}/"
-            names.update(key[len("utter_"):] for key in domain.get("responses") or {} if key.startswith(prefix))
+            names.update(key[len("utter_") :] for key in domain.get("responses") or {} if key.startswith(prefix))
     return frozenset(names)
 
 
@@ -197,8 +198,9 @@ def _assignment(row: Any) -> Assignment:
     return Assignment(row.text_hash, row.text, row.intent, row.assigned_by, in_japan(row.assigned_at))
 
 
-def assign(engine: Engine, texts: Iterable[str], intent: str, who: str,
-           at: Optional[datetime] = None) -> List[Assignment]:
+def assign(
+    engine: Engine, texts: Iterable[str], intent: str, who: str, at: Optional[datetime] = None
+) -> List[Assignment]:
     """Labels every text with ``intent`` (replacing an earlier label of the same text). Texts
     are masked again before they are stored. Raises ReviewError 'unknown_intent' or
     'invalid'."""
@@ -225,7 +227,8 @@ def assign(engine: Engine, texts: Iterable[str], intent: str, who: str,
             try:
                 with engine.begin() as connection:
                     changed = connection.execute(
-                        update(review_labels).where(review_labels.c.text_hash == key).values(**values))
+                        update(review_labels).where(review_labels.c.text_hash == key).values(**values)
+                    )
                     if not changed.rowcount:
                         connection.execute(review_labels.insert().values(text_hash=key, **values))
                 break
@@ -243,6 +246,7 @@ def assignments(engine: Engine) -> List[Assignment]:
 
 
 # --- export ----------------------------------------------------------------------------------
+
 
 def _example(text: str) -> str:
     """One training example as a line of a YAML literal block: masked again (a label made

@@ -18,6 +18,7 @@ alike), one negation rule (``negated``) and a table of small readers, one per sl
 
 A value of ``None`` is never returned; a slot missing from the result was not answered.
 """
+
 from __future__ import annotations
 
 import re
@@ -109,7 +110,7 @@ _NEGATION = re.compile(
 
 
 def negated(hit: Optional[Hit]) -> bool:
-    return bool(hit) and bool(_NEGATION.match(hit.view[hit.end:]))
+    return bool(hit) and bool(_NEGATION.match(hit.view[hit.end :]))
 
 
 def _compile(pattern: str) -> "re.Pattern[str]":
@@ -141,13 +142,17 @@ _BARE_YES = _compile(
 )
 # A short reply that ends like a yes or a no: 「一応あります」「たぶんないです」.
 _BARE_END_NO = _compile(r"(ない|ません|なし|無し|なかった|ねー|ねえ)(です|でした|よ|ね|わ|な|かな)*$")
-_BARE_END_YES = _compile(r"(ある|あります|あった|ありました|いる|います|してる|してます|できます|出てます|でてます)(よ|ね|けど)*$")
+_BARE_END_YES = _compile(
+    r"(ある|あります|あった|ありました|いる|います|してる|してます|できます|出てます|でてます)(よ|ね|けど)*$"
+)
 _BARE_END_CHARS = 12
 # A request (「発行してください」「お願いします」) is no answer to a question about the user's
 # situation, whatever intent the classifier gave it: affirm is not a yes there.
 _REQUEST = _compile(r"(く|下)ださい|おねがい|お願い|してほしい|してもらえ")
 # Words before a bare answer that change nothing: 「今のところ何もないです」「それはないです」.
-_FILLER = re.compile(r"^(今のところ|いまのところ|今は|いまは|今も|いまも|特に|とくに|それは|そういうのは|まあ|えっと|えーと|うーん|あっ?[、,]|一応|いちおう)+")
+_FILLER = re.compile(
+    r"^(今のところ|いまのところ|今は|いまは|今も|いまも|特に|とくに|それは|そういうのは|まあ|えっと|えーと|うーん|あっ?[、,]|一応|いちおう)+"
+)
 _MADA = _compile(r"^まだ")
 # Questions whose bare 「まだ」 means "still" (still going on, still up) rather than "not yet".
 _MADA_MEANS_STILL = {"ongoing", "post_still_up", "can_login"}
@@ -164,8 +169,11 @@ def asks_question(text: str) -> bool:
     if not message.clauses:
         return False
     # Question marks end clauses, so they are looked for in the text itself.
-    return "?" in message.text or any(find(_ASKS, clause) for clause in message.clauses) or bool(
-        find(_QUESTION_END, message.clauses[-1]))
+    return (
+        "?" in message.text
+        or any(find(_ASKS, clause) for clause in message.clauses)
+        or bool(find(_QUESTION_END, message.clauses[-1]))
+    )
 
 
 def is_skip(text: str) -> bool:
@@ -278,8 +286,10 @@ _YES_NO = {
         ),
         # 「スクショはまだです」「保存もまだで」: まだ closing the subject is "not yet" (and it wins
         # over the subject's name, which comes first), unlike 「まだ残してあります」.
-        no=_compile(r"撮れなかった|とれなかった|撮りそこ|とりそこ|(は|も)まだ(です|でした|だ|で|。|、|！|!|$)|"
-                    r"^まだ(です|でした|だ|で)?(。|！|!)?$"),
+        no=_compile(
+            r"撮れなかった|とれなかった|撮りそこ|とりそこ|(は|も)まだ(です|でした|だ|で|。|、|！|!|$)|"
+            r"^まだ(です|でした|だ|で)?(。|！|!)?$"
+        ),
         firm_no=_compile(r"忘れ|わすれ|消しちゃ|けしちゃ|消してしま|けしてしま|消えちゃ|きえちゃ"),
     ),
     "offline_contact": YesNoCues(
@@ -369,7 +379,9 @@ _YES_NO = {
             r"(入|はい)って(る|ます|い)|契約して(る|ます)|けいやくして(る|ます)|使って(る|ます)|つかって(る|ます)|"
             r"利用して(る|ます)|りようして(る|ます)|加入済み|かにゅうずみ"
         ),
-        no=_compile(r"未加入|みかにゅう|非会員|ひかいいん|知らなかった|しらなかった|初めて(知|聞)|はじめて(し|き)|(入|はい)ってな"),
+        no=_compile(
+            r"未加入|みかにゅう|非会員|ひかいいん|知らなかった|しらなかった|初めて(知|聞)|はじめて(し|き)|(入|はい)ってな"
+        ),
     ),
 }
 # 「間違いありません」 affirms, although it ends like a negation.
@@ -390,7 +402,9 @@ _PARENT = _compile(
     r"(?<!ご)(?<!お)親(?!友|戚|切)|おや(?!つ|すみ)|保護者|ほごしゃ|子ども|子供|こども|娘|むすめ|息子|むすこ|うちの子|うちのこ|"
     r"お子|おこさん|長男|次男|長女|次女|ちょうなん|ちょうじょ|母親|父親|ははおや|ちちおや|(母|父|はは|ちち)です|ママ|まま(です|だ)|パパ|ぱぱ(です|だ)"
 )
-_TEACHER = _compile(r"先生|せんせい|教師|きょうし|教員|きょういん|担任|たんにん|学校関係|教諭|きょうゆ|職員|しょくいん|顧問|こもん")
+_TEACHER = _compile(
+    r"先生|せんせい|教師|きょうし|教員|きょういん|担任|たんにん|学校関係|教諭|きょうゆ|職員|しょくいん|顧問|こもん"
+)
 _OTHER = _compile(
     r"家族|かぞく|友人|ゆうじん|友達|ともだち|友だち|知人|ちじん|知り合い|しりあい|同僚|どうりょう|代理|だいり|"
     r"(?<!自分の)(妻|夫|つま|おっと|彼女|かのじょ|彼氏|かれし|姉|妹|兄|弟|あね|いもうと|あに|おとうと|祖母|祖父|祖母|おばあ|おじい|姪|甥|めい|おい)(が|の|は)"
@@ -398,7 +412,9 @@ _OTHER = _compile(
 _SELF = _compile(
     r"本人|ほんにん|(?<!お)自分|じぶん|(?<!わ)私|わたし|わたくし|僕|ぼく|俺|おれ|あたし|うち(です|の(こと|悪口|わるぐち)|が)"
 )
-_STUDENT = _compile(r"本人|ほんにん|生徒|せいと|学生|がくせい|(?<!お)自分|じぶん|(?<!わ)私|わたし|僕|ぼく|俺|おれ|あたし|うち(です|が)")
+_STUDENT = _compile(
+    r"本人|ほんにん|生徒|せいと|学生|がくせい|(?<!お)自分|じぶん|(?<!わ)私|わたし|僕|ぼく|俺|おれ|あたし|うち(です|が)"
+)
 
 _VICTIM_ROLES = (("poster", _POSTER), ("parent", _PARENT), ("other", _OTHER), ("self", _SELF))
 _BULLYING_ROLES = (("teacher", _TEACHER), ("parent", _PARENT), ("student", _STUDENT))
@@ -406,14 +422,21 @@ _BULLYING_ROLES = (("teacher", _TEACHER), ("parent", _PARENT), ("student", _STUD
 # only when the user says the trouble is about them.
 _FIRST_PERSON = r"(自分|じぶん|私|わたし|わたくし|僕|ぼく|俺|おれ|あたし)"
 _SELF_AHEAD = _compile(
-    _FIRST_PERSON + r"の.{0,8}(こと|事|悪口|わるぐち|写真|しゃしん|画像|がぞう|動画|どうが|名前|なまえ|住所|じゅうしょ|顔|かお|噂|うわさ|"
+    _FIRST_PERSON
+    + r"の.{0,8}(こと|事|悪口|わるぐち|写真|しゃしん|画像|がぞう|動画|どうが|名前|なまえ|住所|じゅうしょ|顔|かお|噂|うわさ|"
     r"あかうんと|アカウント|個人情報|こじんじょうほう|裸|はだか)|"
-    + _FIRST_PERSON + r"(が|は|も)?\s*(.{0,20})(書かれ|かかれ|言われ|いわれ|叩かれ|たたかれ|晒され|さらされ|中傷|ちゅうしょう|"
+    + _FIRST_PERSON
+    + r"(が|は|も)?\s*(.{0,20})(書かれ|かかれ|言われ|いわれ|叩かれ|たたかれ|晒され|さらされ|中傷|ちゅうしょう|"
     r"ターゲット|たーげっと|標的|いじめ|撮られ|とられ|脅され|おどされ|からかわれ|無視され|むしされ|はぶられ|ハブられ)|"
-    + _FIRST_PERSON + r"(について|に対して|にたいして|宛|あて)|"
-    r"(対象|たいしょう|ターゲット|たーげっと|標的)(は|が)" + _FIRST_PERSON + "|"
-    + _FIRST_PERSON + r"が(対象|たいしょう|ターゲット|たーげっと|標的)|"
-    + _FIRST_PERSON + r"[\s、]*(は|も)?(中学生|ちゅうがくせい|高校生|こうこうせい|小学生|しょうがくせい|学生|がくせい|生徒|せいと|"
+    + _FIRST_PERSON
+    + r"(について|に対して|にたいして|宛|あて)|"
+    r"(対象|たいしょう|ターゲット|たーげっと|標的)(は|が)"
+    + _FIRST_PERSON
+    + "|"
+    + _FIRST_PERSON
+    + r"が(対象|たいしょう|ターゲット|たーげっと|標的)|"
+    + _FIRST_PERSON
+    + r"[\s、]*(は|も)?(中学生|ちゅうがくせい|高校生|こうこうせい|小学生|しょうがくせい|学生|がくせい|生徒|せいと|"
     r"中[1-3１-３]|高[1-3１-３]|ちゅう(いち|に|さん)|こう(いち|に|さん))"
 )
 
@@ -438,19 +461,47 @@ def _read_role(message: Message, context: Context) -> Optional[Found]:
 
 
 _GRADE_NUMBERS = {
-    "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-    "いち": 1, "に": 2, "さん": 3, "よん": 4, "し": 4, "ご": 5, "ろく": 6,
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "4": 4,
+    "5": 5,
+    "6": 6,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "いち": 1,
+    "に": 2,
+    "さん": 3,
+    "よん": 4,
+    "し": 4,
+    "ご": 5,
+    "ろく": 6,
 }
 _LEVELS = {"小": "小学", "しょう": "小学", "中": "中学", "ちゅう": "中学", "高": "高校", "こう": "高校"}
 _GRADE = _compile(
     r"(小学校?|中学校?|高校|高等学校|しょうがっこう|しょうがく|ちゅうがっこう|ちゅうがく|こうこう|(?<![a-z])[小中高]|しょう|ちゅう|こう)"
     r"\s*(?:の|生の)?\s*([1-6一二三四五六]|いち|に|さん|よん|ご|ろく)\s*(?:年|ねん|生|せい|$|(?=[^0-9]))"
 )
-_GRADE_LEVEL = _compile(r"(小学生|しょうがくせい|中学生|ちゅうがくせい|高校生|こうこうせい|大学生|だいがくせい|高専|こうせん|専門学校|せんもんがっこう)")
+_GRADE_LEVEL = _compile(
+    r"(小学生|しょうがくせい|中学生|ちゅうがくせい|高校生|こうこうせい|大学生|だいがくせい|高専|こうせん|専門学校|せんもんがっこう)"
+)
 _LEVEL_NAMES = {
-    "小学生": "小学生", "しょうがくせい": "小学生", "中学生": "中学生", "ちゅうがくせい": "中学生",
-    "高校生": "高校生", "こうこうせい": "高校生", "大学生": "大学生", "だいがくせい": "大学生",
-    "高専": "高専", "こうせん": "高専", "専門学校": "専門学校", "せんもんがっこう": "専門学校",
+    "小学生": "小学生",
+    "しょうがくせい": "小学生",
+    "中学生": "中学生",
+    "ちゅうがくせい": "中学生",
+    "高校生": "高校生",
+    "こうこうせい": "高校生",
+    "大学生": "大学生",
+    "だいがくせい": "大学生",
+    "高専": "高専",
+    "こうせん": "高専",
+    "専門学校": "専門学校",
+    "せんもんがっこう": "専門学校",
 }
 _AGE = _compile(r"(?<![0-9])([0-9]{1,2})\s*(歳|さい|才)")
 
@@ -526,11 +577,24 @@ def _items(pairs: Sequence[Tuple[str, "re.Pattern[str]"]], clause: Clause) -> Li
 
 
 _EXPOSED = (
-    ("住所", _compile(r"住所|じゅうしょ|(?<!実)家(?!族|庭|電)|いえ(?!ない|ません)|自宅|じたく|最寄|もより|住んでる場所|すんでるばしょ|住まい|すまい")),
+    (
+        "住所",
+        _compile(
+            r"住所|じゅうしょ|(?<!実)家(?!族|庭|電)|いえ(?!ない|ません)|自宅|じたく|最寄|もより|住んでる場所|すんでるばしょ|住まい|すまい"
+        ),
+    ),
     ("本名", _compile(r"本名|ほんみょう|(?<!店の)名前|なまえ|氏名|しめい|実名|じつめい|フルネーム|ふるねーむ")),
-    ("勤務先・学校", _compile(r"勤務先|きんむさき|勤め先|つとめさき|職場|しょくば|会社|かいしゃ|学校|がっこう|学年|がくねん|クラス|くらす|バイト先|ばいとさき|大学|だいがく")),
+    (
+        "勤務先・学校",
+        _compile(
+            r"勤務先|きんむさき|勤め先|つとめさき|職場|しょくば|会社|かいしゃ|学校|がっこう|学年|がくねん|クラス|くらす|バイト先|ばいとさき|大学|だいがく"
+        ),
+    ),
     ("顔写真", _compile(r"顔|かお|写真|しゃしん|画像|がぞう|動画|どうが|プリ|ぷり")),
-    ("電話番号", _compile(r"電話番号|でんわばんごう|携帯(の)?番号|けいたいばんごう|番号|ばんごう|line(の)?id|ラインid|らいんid")),
+    (
+        "電話番号",
+        _compile(r"電話番号|でんわばんごう|携帯(の)?番号|けいたいばんごう|番号|ばんごう|line(の)?id|ラインid|らいんid"),
+    ),
     ("家族のこと", _compile(r"家族|かぞく|子ども|子供|こども|夫|妻|おっと|つま|両親|りょうしん")),
 )
 _EXPOSED_VERB = _compile(
@@ -559,10 +623,19 @@ _NOTICE_NONE = _compile(
     r"(届い|とどい|来|き|受け取っ|うけとっ|もらっ)て(は|も)?(い)?(な|ません)|(何|なに)も(届|とど|来|こ|き|ない)"
 )
 _NOTICES = (
-    ("opinion_letter", _compile(r"意見照会|いけんしょうかい|照会書|しょうかいしょ|開示|かいじ|ぷろばいだ(から|より)|発信者情報|はっしんしゃじょうほう")),
-    ("lawsuit_threat", _compile(
-        r"訴え|うったえ|訴訟|そしょう|裁判|さいばん|弁護士|べんごし|示談|じだん|慰謝料|いしゃりょう|内容証明|ないようしょうめい|"
-        r"損害賠償|そんがいばいしょう|警察に(言|い)う|けいさつにいう|通報する|つうほうする")),
+    (
+        "opinion_letter",
+        _compile(
+            r"意見照会|いけんしょうかい|照会書|しょうかいしょ|開示|かいじ|ぷろばいだ(から|より)|発信者情報|はっしんしゃじょうほう"
+        ),
+    ),
+    (
+        "lawsuit_threat",
+        _compile(
+            r"訴え|うったえ|訴訟|そしょう|裁判|さいばん|弁護士|べんごし|示談|じだん|慰謝料|いしゃりょう|内容証明|ないようしょうめい|"
+            r"損害賠償|そんがいばいしょう|警察に(言|い)う|けいさつにいう|通報する|つうほうする"
+        ),
+    ),
 )
 
 
@@ -580,10 +653,23 @@ def _read_notice(message: Message, context: Context) -> Optional[Found]:
 
 
 _ENTERED = (
-    ("password", _compile(r"ぱすわーど|パスワード|(?<![a-z])id(?![a-z])|あいでぃー|ろぐいん(情報|じょうほう)|暗証|あんしょう|(?<![a-z])pin(?![a-z])|認証こーど|にんしょうこーど")),
-    ("card", _compile(r"かーど|くれか|クレカ|card|口座|こうざ|銀行|ぎんこう|せきゅりてぃこーど|有効期限|ゆうこうきげん")),
+    (
+        "password",
+        _compile(
+            r"ぱすわーど|パスワード|(?<![a-z])id(?![a-z])|あいでぃー|ろぐいん(情報|じょうほう)|暗証|あんしょう|(?<![a-z])pin(?![a-z])|認証こーど|にんしょうこーど"
+        ),
+    ),
+    (
+        "card",
+        _compile(r"かーど|くれか|クレカ|card|口座|こうざ|銀行|ぎんこう|せきゅりてぃこーど|有効期限|ゆうこうきげん"),
+    ),
     ("app", _compile(r"あぷり|アプリ|いんすとーる|インストール|apk|ぷろふぁいる|だうんろーど|ダウンロード")),
-    ("personal", _compile(r"住所|じゅうしょ|氏名|しめい|名前|なまえ|電話番号|でんわばんごう|生年月日|せいねんがっぴ|個人情報|こじんじょうほう|めーるあどれす|免許|めんきょ|マイナンバー|まいなんばー")),
+    (
+        "personal",
+        _compile(
+            r"住所|じゅうしょ|氏名|しめい|名前|なまえ|電話番号|でんわばんごう|生年月日|せいねんがっぴ|個人情報|こじんじょうほう|めーるあどれす|免許|めんきょ|マイナンバー|まいなんばー"
+        ),
+    ),
 )
 _ENTERED_DONE = _compile(
     r"(入れ|いれ|入力|にゅうりょく|教え|おしえ|送っ|おくっ|打ち込|うちこ|登録|とうろく|いんすとーる|インストール|"
@@ -619,12 +705,20 @@ def _read_entered(message: Message, context: Context) -> Optional[Found]:
 
 
 _SELLERS = (
-    ("individual", _compile(
-        r"個人|こじん|ふりま|フリマ|めるかり|メルカリ|らくま|ラクマ|やふおく|ヤフオク|じもてぃ|ジモティ|おーくしょん|"
-        r"オークション|出品者|しゅっぴんしゃ|出品してた人|しゅっぴんしてたひと|売ってた人|うってたひと")),
-    ("business", _compile(
-        r"(?<!フリマ)(?<!ふりま)(お店|おみせ|店|みせ|しょっぷ|ショップ|事業者|じぎょうしゃ|会社|かいしゃ|業者|ぎょうしゃ|"
-        r"通販さいと|通販サイト|つうはんさいと|通販|つうはん|公式|こうしき|すとあ|ストア|amazon|あまぞん|楽天市場|らくてんいちば|企業|きぎょう)")),
+    (
+        "individual",
+        _compile(
+            r"個人|こじん|ふりま|フリマ|めるかり|メルカリ|らくま|ラクマ|やふおく|ヤフオク|じもてぃ|ジモティ|おーくしょん|"
+            r"オークション|出品者|しゅっぴんしゃ|出品してた人|しゅっぴんしてたひと|売ってた人|うってたひと"
+        ),
+    ),
+    (
+        "business",
+        _compile(
+            r"(?<!フリマ)(?<!ふりま)(お店|おみせ|店|みせ|しょっぷ|ショップ|事業者|じぎょうしゃ|会社|かいしゃ|業者|ぎょうしゃ|"
+            r"通販さいと|通販サイト|つうはんさいと|通販|つうはん|公式|こうしき|すとあ|ストア|amazon|あまぞん|楽天市場|らくてんいちば|企業|きぎょう)"
+        ),
+    ),
 )
 
 
@@ -668,9 +762,7 @@ def _read_image(message: Message, context: Context) -> Optional[Found]:
 
 
 def _entity(entities: Iterable[Mapping], name: str) -> Optional[str]:
-    return next(
-        (str(e.get("value")) for e in entities or () if e.get("entity") == name and e.get("value")), None
-    )
+    return next((str(e.get("value")) for e in entities or () if e.get("entity") == name and e.get("value")), None)
 
 
 _PLATFORMS = (
@@ -690,11 +782,22 @@ def _read_platform(message: Message, context: Context) -> Optional[Found]:
 
 
 _PAYMENT_WORDS = (
-    ("ギフトカード", _compile(r"ぎふと|ギフト|あまぎふ|アマギフ|itunes|あいちゅーんず|google ?play|ぐーぐるぷれい|ぷりぺいど|プリペイド|webmoney|うぇぶまねー|びとけっと")),
+    (
+        "ギフトカード",
+        _compile(
+            r"ぎふと|ギフト|あまぎふ|アマギフ|itunes|あいちゅーんず|google ?play|ぐーぐるぷれい|ぷりぺいど|プリペイド|webmoney|うぇぶまねー|びとけっと"
+        ),
+    ),
     ("銀行振込", _compile(r"振り?込|ふりこ|振込|送金|そうきん|口座に|こうざに")),
     ("コンビニ払い", _compile(r"こんびに|コンビニ")),
-    ("クレジットカード", _compile(r"くれか|クレカ|くれじっと|クレジット|かーど(で|払い|ばらい|決済)|カード(で|払い|決済)")),
-    ("キャリア決済", _compile(r"きゃりあ|キャリア|携帯(料金|代)|けいたい(りょうきん|だい)|スマホ(料金|代)|すまほ(りょうきん|だい)")),
+    (
+        "クレジットカード",
+        _compile(r"くれか|クレカ|くれじっと|クレジット|かーど(で|払い|ばらい|決済)|カード(で|払い|決済)"),
+    ),
+    (
+        "キャリア決済",
+        _compile(r"きゃりあ|キャリア|携帯(料金|代)|けいたい(りょうきん|だい)|スマホ(料金|代)|すまほ(りょうきん|だい)"),
+    ),
     ("暗号資産", _compile(r"暗号資産|あんごうしさん|仮想通貨|かそうつうか|ビットコイン|びっとこいん")),
     ("後払い", _compile(r"後払い|あとばらい")),
     # Payment apps as they are said, for messages written in kana: the entity extractor names
@@ -730,11 +833,26 @@ def _read_payment(message: Message, context: Context) -> Optional[Found]:
 
 _AMOUNT_CUE = _compile(r"[0-9〇一二三四五六七八九十百千万億]\s*(万|千|円|えん)|[¥￥]\s*[0-9]")
 _KANA_NUMBERS = [
-    ("じゅう", "十"), ("ひゃく", "百"), ("びゃく", "百"), ("ぴゃく", "百"), ("せん", "千"), ("ぜん", "千"),
-    ("まん", "万"), ("いち", "一"), ("さん", "三"), ("よん", "四"), ("ろく", "六"), ("なな", "七"),
-    ("はち", "八"), ("きゅう", "九"), ("に", "二"), ("ご", "五"),
+    ("じゅう", "十"),
+    ("ひゃく", "百"),
+    ("びゃく", "百"),
+    ("ぴゃく", "百"),
+    ("せん", "千"),
+    ("ぜん", "千"),
+    ("まん", "万"),
+    ("いち", "一"),
+    ("さん", "三"),
+    ("よん", "四"),
+    ("ろく", "六"),
+    ("なな", "七"),
+    ("はち", "八"),
+    ("きゅう", "九"),
+    ("に", "二"),
+    ("ご", "五"),
 ]
-_KANA_AMOUNT = _compile(r"((?:じゅう|ひゃく|びゃく|ぴゃく|せん|ぜん|まん|いち|さん|よん|ろく|なな|はち|きゅう|に|ご|[0-9])+)えん")
+_KANA_AMOUNT = _compile(
+    r"((?:じゅう|ひゃく|びゃく|ぴゃく|せん|ぜん|まん|いち|さん|よん|ろく|なな|はち|きゅう|に|ご|[0-9])+)えん"
+)
 
 
 def _kana_yen(text: str) -> Optional[int]:
@@ -855,7 +973,9 @@ _OWN_LINE = _compile(
 
 
 # Unasked, membership is said only in its own words: 「ドコモ使ってます」 is about the line.
-_MEMBER_WORDS = _compile(r"会員|かいいん|加入|かにゅう|(さぽーと|サポート)(には|にも|に|は|を|も)?(入|はい|使|つか|契約|けいやく)")
+_MEMBER_WORDS = _compile(
+    r"会員|かいいん|加入|かにゅう|(さぽーと|サポート)(には|にも|に|は|を|も)?(入|はい|使|つか|契約|けいやく)"
+)
 
 
 def _read_member(message: Message, context: Context) -> Optional[Found]:
@@ -894,10 +1014,21 @@ READERS: Dict[str, Reader] = {
     "is_member": _read_member,
 }
 
-YES_NO_SLOTS = frozenset({
-    "ongoing", "evidence_saved", "offline_contact", "post_still_up", "can_login", "payments_linked",
-    "money_lost", "provider_contacted", "money_demanded", "docomo_line", "is_member",
-})
+YES_NO_SLOTS = frozenset(
+    {
+        "ongoing",
+        "evidence_saved",
+        "offline_contact",
+        "post_still_up",
+        "can_login",
+        "payments_linked",
+        "money_lost",
+        "provider_contacted",
+        "money_demanded",
+        "docomo_line",
+        "is_member",
+    }
+)
 
 # The values a button may send for each closed question (``/inform{"answer": "..."}``); the
 # open questions (platform, payment method, exposed information, grade) take short free text.
@@ -997,7 +1128,12 @@ def read(
             claimed.update(found.clauses)
     if result.get("money_lost") == YES:
         known["money_lost"] = YES
-    if "money_amount" in slots and "money_amount" not in result and known.get("money_lost") == YES and asked != "money_amount":
+    if (
+        "money_amount" in slots
+        and "money_amount" not in result
+        and known.get("money_lost") == YES
+        and asked != "money_amount"
+    ):
         amount = amount_in(message)
         if amount is not None:
             result["money_amount"] = amount.value
@@ -1024,7 +1160,9 @@ def read(
     return {slot: value for slot, value in result.items() if slot in slots or slot == asked}
 
 
-_ADVISER = _compile(r"消費者?生活(あどばいざー|アドバイザー|相談員|専門相談員|こんさるたんと)|しょうひせいかつ(あどばいざー|そうだんいん)")
+_ADVISER = _compile(
+    r"消費者?生活(あどばいざー|アドバイザー|相談員|専門相談員|こんさるたんと)|しょうひせいかつ(あどばいざー|そうだんいん)"
+)
 
 
 def asks_for_adviser(text: str) -> bool:

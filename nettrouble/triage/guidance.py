@@ -1,5 +1,6 @@
 """First steps and public bodies for a triaged trouble, from business/first_steps.yml and
 business/referrals.yml."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,6 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from nettrouble.core import datafiles
-
 from nettrouble.triage import referrals
 from nettrouble.triage.referrals import Referral
 from nettrouble.triage.urgency import DANGER, MINOR
@@ -45,10 +45,12 @@ def load_steps(path: Optional[Path] = None) -> Dict[str, List[Step]]:
             when = item.get("when") or {}
             if not isinstance(when, Mapping) or not all(isinstance(v, list) for v in when.values()):
                 raise datafiles.DataFileError(f"{where}: 'when' must map answers to lists of values")
-            steps.append(Step(
-                text=str(item["text"]).strip(),
-                when=tuple((slot, tuple(str(v) for v in values)) for slot, values in when.items()),
-            ))
+            steps.append(
+                Step(
+                    text=str(item["text"]).strip(),
+                    when=tuple((slot, tuple(str(v) for v in values)) for slot, values in when.items()),
+                )
+            )
         if sum(1 for step in steps if not step.when) < 2:
             raise datafiles.DataFileError(f"{path}: '{trouble_type}' needs at least two steps without 'when'")
         result[trouble_type] = steps
@@ -64,14 +66,14 @@ def steps_catalogue() -> Dict[str, List[Step]]:
     return load_steps()
 
 
-def first_steps(trouble_type: str, answers: Mapping[str, object],
-                catalogue: Optional[Mapping[str, Sequence[Step]]] = None) -> List[str]:
+def first_steps(
+    trouble_type: str, answers: Mapping[str, object], catalogue: Optional[Mapping[str, Sequence[Step]]] = None
+) -> List[str]:
     steps = (catalogue or steps_catalogue()).get(trouble_type, [])
     return [step.text for step in steps if step.applies(answers)][:MAX_STEPS]
 
 
-def bodies(trouble_type: str, urgency: Sequence[str],
-           catalogue: Optional[Sequence[Referral]] = None) -> List[Referral]:
+def bodies(trouble_type: str, urgency: Sequence[str], catalogue: Optional[Sequence[Referral]] = None) -> List[Referral]:
     """The public bodies for the type, then those for the urgency flags (children, danger)."""
     pool = catalogue if catalogue is not None else referrals.catalogue()
     chosen = referrals.for_topic(trouble_type, pool)[:MAX_REFERRALS]

@@ -4,11 +4,12 @@ Plain Python so that it can be tested without a bot. The Rasa form asks the ques
 order given here; what the user's words mean for each question is ``nettrouble.triage.answers``.
 Every question can be skipped.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, Mapping, Optional
 
-from nettrouble.triage.answers import NO, NOT_PAID, NOTHING, UNKNOWN, YES
+from nettrouble.triage.answers import NO, NOT_PAID, UNKNOWN, YES
 
 # The questions of each trouble type, in the order asked (2–4 each, from the domain notes).
 PLANS: Dict[str, List[str]] = {
@@ -93,6 +94,7 @@ HINTS = {
     "child_grade": "「中学2年」「小学生」",
 }
 
+
 def plan(trouble_type: Optional[str], answers: Mapping[str, object]) -> List[str]:
     """The questions that apply to ``trouble_type`` given the answers so far, in order."""
     applicable = []
@@ -140,14 +142,20 @@ LABELS = {
 
 _VALUE_TEXT = {
     "user_role": {
-        "self": "ご本人", "parent": "保護者（お子さまのご相談）", "other": "ご家族・知人",
-        "poster": "投稿したご本人", "student": "ご本人（生徒・学生）", "teacher": "学校関係者",
+        "self": "ご本人",
+        "parent": "保護者（お子さまのご相談）",
+        "other": "ご家族・知人",
+        "poster": "投稿したご本人",
+        "student": "ご本人（生徒・学生）",
+        "teacher": "学校関係者",
     },
     "ongoing": {YES: "続いている", NO: "止まっている"},
     "evidence_saved": {YES: "保存済み", NO: "まだ"},
     "offline_contact": {YES: "あった", NO: "なし"},
     "notice_received": {
-        "opinion_letter": "意見照会書・開示の通知", "lawsuit_threat": "訴えるなどの連絡", "none": "まだ届いていない",
+        "opinion_letter": "意見照会書・開示の通知",
+        "lawsuit_threat": "訴えるなどの連絡",
+        "none": "まだ届いていない",
     },
     "post_still_up": {YES: "公開中", NO: "削除・非公開"},
     "can_login": {YES: "できる", NO: "できない"},
@@ -160,8 +168,11 @@ _VALUE_TEXT = {
     "payment_method": {NOT_PAID: "まだ支払っていない"},
 }
 _ENTERED_TEXT = {
-    "password": "ID・パスワード", "card": "カード・口座の情報", "app": "アプリのインストール",
-    "personal": "個人情報", "nothing": "何も入力していない",
+    "password": "ID・パスワード",
+    "card": "カード・口座の情報",
+    "app": "アプリのインストール",
+    "personal": "個人情報",
+    "nothing": "何も入力していない",
 }
 
 

@@ -1,4 +1,5 @@
 """Public bodies the assistant refers users to, from business/referrals.yml."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,11 +49,17 @@ def load(path: Optional[Path] = None) -> List[Referral]:
             )
         if not str(values["url"]).startswith("https://"):
             raise datafiles.DataFileError(f"{path}: entry '{values['id']}' field 'url' must start with https://")
-        result.append(Referral(
-            id=str(values["id"]), name=str(values["name"]), purpose=str(values["purpose"]),
-            phone=str(values["phone"]), hours=str(values["hours"]), url=str(values["url"]),
-            topics=tuple(topics),
-        ))
+        result.append(
+            Referral(
+                id=str(values["id"]),
+                name=str(values["name"]),
+                purpose=str(values["purpose"]),
+                phone=str(values["phone"]),
+                hours=str(values["hours"]),
+                url=str(values["url"]),
+                topics=tuple(topics),
+            )
+        )
     return result
 
 

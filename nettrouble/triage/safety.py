@@ -6,6 +6,7 @@ forms, katakana written for hiragana, spaces or dots between letters) and looks 
 signal suicidal thoughts, self-harm or a threat to someone's life or body. A false alarm costs
 one gentle message with helpline numbers; a miss can cost a life, so the lists lean wide.
 """
+
 from __future__ import annotations
 
 import re

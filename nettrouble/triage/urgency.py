@@ -5,6 +5,7 @@ them, the case document orders and names them, and the referrals of the same nam
 shown for them. ``SEXUAL_IMAGE`` is also a trouble type: an intimate-image case is urgent by
 its type.
 """
+
 from __future__ import annotations
 
 DANGER = "danger"

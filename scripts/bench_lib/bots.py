@@ -4,6 +4,7 @@ model: as `rasa init` makes it (in-memory tracker store) and with an SQL tracker
 SQLite, the store ours has, so that the cost of storing conversations is on both sides. Each
 is trained into the benchmark's temporary directory with a Rasa cache of its own, so that
 training is cold and the repository's models/ and .rasa/ stay untouched."""
+
 from __future__ import annotations
 
 import contextlib
@@ -227,9 +228,22 @@ def _our_confusion_markers() -> List[str]:
 
 def _rasa_serve(model: Path, token: str, port: int, endpoints: str) -> List[str]:
     # The plain bot: a plain `rasa run`, listening on the loopback interface only.
-    return [RASA, "run", "--model", str(model), "--enable-api", f"--auth-token={token}",
-            "--port", str(port), "--interface", "127.0.0.1",
-            "--credentials", "credentials.yml", "--endpoints", endpoints]
+    return [
+        RASA,
+        "run",
+        "--model",
+        str(model),
+        "--enable-api",
+        f"--auth-token={token}",
+        "--port",
+        str(port),
+        "--interface",
+        "127.0.0.1",
+        "--credentials",
+        "credentials.yml",
+        "--endpoints",
+        endpoints,
+    ]
 
 
 def sql_endpoints(text: str, database: Path) -> str:
@@ -255,9 +269,23 @@ def ours(temp: Path, ports: Ports, token: str, parse_count: int) -> Bot:
     training = ManagedProcess(
         "training (this bot)",
         # scripts/train.py's command, into the temporary directory.
-        [RASA, "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-         "--out", str(model.parent), "--fixed-model-name", "bench-ours"],
-        ROOT, train_env, work / "train.log",
+        [
+            RASA,
+            "train",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            "--out",
+            str(model.parent),
+            "--fixed-model-name",
+            "bench-ours",
+        ],
+        ROOT,
+        train_env,
+        work / "train.log",
     )
     serve_env = dict(
         env,
@@ -276,16 +304,23 @@ def ours(temp: Path, ports: Ports, token: str, parse_count: int) -> Bot:
     )
     # As scripts/run.py starts them (scripts/launch.py: ports from RASA_PORT and ACTIONS_PORT,
     # the API token from the environment).
-    actions = ManagedProcess("action server (this bot)", [*run.LAUNCH, "actions"],
-                             ROOT, serve_env, work / "actions.log")
+    actions = ManagedProcess(
+        "action server (this bot)", [*run.LAUNCH, "actions"], ROOT, serve_env, work / "actions.log"
+    )
     # Only the Rasa server writes timing records: its action-call records carry the action
     # server's own figures (the Server-Timing header).
     timings = work / "turn-timings.jsonl"
-    rasa = ManagedProcess("Rasa server (this bot)", [*run.LAUNCH, "rasa", "--model", str(model)],
-                          ROOT, dict(serve_env, TURN_TIMINGS_FILE=str(timings)), work / "rasa.log")
+    rasa = ManagedProcess(
+        "Rasa server (this bot)",
+        [*run.LAUNCH, "rasa", "--model", str(model)],
+        ROOT,
+        dict(serve_env, TURN_TIMINGS_FILE=str(timings)),
+        work / "rasa.log",
+    )
     held_out = nlu_texts(HELD_OUT)
     return Bot(
-        label="This bot", training=training,
+        label="This bot",
+        training=training,
         services=[
             (rasa, f"http://127.0.0.1:{ports.ours_rasa}/status?token={token}"),
             (actions, f"http://127.0.0.1:{ports.ours_actions}/health"),
@@ -318,8 +353,9 @@ def init_plain(temp: Path, base_env: Dict[str, str]) -> ManagedProcess:
     work = temp / "plain"
     (work / "project").mkdir(parents=True)
     env = dict(base_env, RASA_TELEMETRY_ENABLED="false", RASA_CACHE_DIRECTORY=str(work / "init-cache"))
-    return ManagedProcess("rasa init", [RASA, "init", "--no-prompt", "--init-dir", str(work / "project")],
-                          work, env, work / "init.log")
+    return ManagedProcess(
+        "rasa init", [RASA, "init", "--no-prompt", "--init-dir", str(work / "project")], work, env, work / "init.log"
+    )
 
 
 def plain(temp: Path, ports: Ports, token: str, base_env: Dict[str, str], parse_count: int) -> Bot:
@@ -332,14 +368,22 @@ def plain(temp: Path, ports: Ports, token: str, base_env: Dict[str, str], parse_
     training = ManagedProcess(
         "training (plain rasa init bot)",
         [RASA, "train", "--out", str(model.parent), "--fixed-model-name", "bench-plain"],
-        project, dict(env, RASA_CACHE_DIRECTORY=str(work / "rasa-cache")), work / "train.log",
+        project,
+        dict(env, RASA_CACHE_DIRECTORY=str(work / "rasa-cache")),
+        work / "train.log",
     )
-    rasa = ManagedProcess("Rasa server (plain rasa init bot)",
-                          _rasa_serve(model, token, ports.plain_rasa, "endpoints.yml"), project, env, work / "rasa.log")
+    rasa = ManagedProcess(
+        "Rasa server (plain rasa init bot)",
+        _rasa_serve(model, token, ports.plain_rasa, "endpoints.yml"),
+        project,
+        env,
+        work / "rasa.log",
+    )
     nlu_file = project / "data" / "nlu.yml"
     examples = nlu_texts(nlu_file)
     return Bot(
-        label="Plain `rasa init`", training=training,
+        label="Plain `rasa init`",
+        training=training,
         services=[(rasa, f"http://127.0.0.1:{ports.plain_rasa}/status?token={token}")],
         rest_url=f"http://127.0.0.1:{ports.plain_rasa}",
         parse_messages=fixed_sample(examples, parse_count),
@@ -349,8 +393,7 @@ def plain(temp: Path, ports: Ports, token: str, base_env: Dict[str, str], parse_
         error_markers=[],
         confusion_markers=[],
         notes=[
-            "English moodbot of `rasa init`, its own default config (DIET and TED, RulePolicy, "
-            "MemoizationPolicy).",
+            "English moodbot of `rasa init`, its own default config (DIET and TED, RulePolicy, MemoizationPolicy).",
             f"Conversation of {len(PLAIN_TURNS)} turns from its stories (sad path 1, then goodbye). It has "
             "no custom actions, hence no action-server hop: its reply latency is Rasa alone.",
             "In-memory tracker store (its endpoints.yml configures none).",
@@ -363,20 +406,30 @@ def plain_sql(bot: Bot, temp: Path, ports: Ports, token: str) -> Bot:
     store on a SQLite file: its endpoints.yml with the store added, as a copy in ``temp``."""
     work = temp / "plain"
     endpoints = work / "endpoints-sql.yml"
-    endpoints.write_text(sql_endpoints((work / "project" / "endpoints.yml").read_text(encoding="utf-8"),
-                                       work / "tracker-sql.db"), encoding="utf-8")
+    endpoints.write_text(
+        sql_endpoints((work / "project" / "endpoints.yml").read_text(encoding="utf-8"), work / "tracker-sql.db"),
+        encoding="utf-8",
+    )
     rasa, _ = bot.services[0]
-    serving = ManagedProcess("Rasa server (plain rasa init bot, SQL tracker store)",
-                             _rasa_serve(work / "models" / "bench-plain.tar.gz", token, ports.plain_sql_rasa,
-                                         str(endpoints)),
-                             rasa.cwd, rasa.env, work / "rasa-sql.log")
+    serving = ManagedProcess(
+        "Rasa server (plain rasa init bot, SQL tracker store)",
+        _rasa_serve(work / "models" / "bench-plain.tar.gz", token, ports.plain_sql_rasa, str(endpoints)),
+        rasa.cwd,
+        rasa.env,
+        work / "rasa-sql.log",
+    )
     return Bot(
-        label="Plain + SQL store", training=None,
+        label="Plain + SQL store",
+        training=None,
         services=[(serving, f"http://127.0.0.1:{ports.plain_sql_rasa}/status?token={token}")],
         rest_url=f"http://127.0.0.1:{ports.plain_sql_rasa}",
-        parse_messages=bot.parse_messages, parse_source=bot.parse_source,
-        turn_labels=bot.turn_labels, make_conversation=bot.make_conversation,
-        error_markers=[], confusion_markers=[], growth_turns=PLAIN_GROWTH_TURNS,
+        parse_messages=bot.parse_messages,
+        parse_source=bot.parse_source,
+        turn_labels=bot.turn_labels,
+        make_conversation=bot.make_conversation,
+        error_markers=[],
+        confusion_markers=[],
+        growth_turns=PLAIN_GROWTH_TURNS,
         notes=[
             "The same model as the plain `rasa init` bot (trained once; its training time is shown "
             "in both columns), the same conversation.",

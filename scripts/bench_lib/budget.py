@@ -6,6 +6,7 @@ Records are matched to turns by conversation id and order: the benchmark sends t
 conversation one at a time, so the n-th record of a conversation is its n-th turn. Pure apart
 from ``read_records``, so that tests/test_bench_budget.py can check every figure on synthetic
 records."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,13 @@ from .stats import cell, format_value, percentile
 # Parts of a turn that nettrouble/monitoring/timing.py times on the Rasa server, in the order of a turn.
 PARTS = ("channel", "tracker_load", "nlu", "policy", "actions", "tracker_save")
 PART_NAMES = {
-    "channel": "channel", "tracker_load": "tracker load", "nlu": "NLU", "policy": "policy",
-    "actions": "actions", "tracker_save": "tracker save", "other": "other (untimed)",
+    "channel": "channel",
+    "tracker_load": "tracker load",
+    "nlu": "NLU",
+    "policy": "policy",
+    "actions": "actions",
+    "tracker_save": "tracker save",
+    "other": "other (untimed)",
 }
 KB = 1024.0
 
@@ -118,14 +124,21 @@ def action_calls(records: Sequence[Mapping]) -> List[Dict[str, object]]:
                 grouped.setdefault((index, str(call.get("name") or "?")), []).append(call)
     rows = []
     for (_, name), calls in sorted(grouped.items()):
+
         def middle(key: str, scale: float = 1.0) -> Optional[float]:
             return median([_number(call.get(key)) / scale for call in calls])
 
-        rows.append({
-            "name": name, "calls": len(calls), "ms": middle("ms"),
-            "request_kb": middle("request_bytes", KB), "response_kb": middle("response_bytes", KB),
-            "server_ms": middle("server_ms"), "server_db_ms": middle("server_db_ms"),
-        })
+        rows.append(
+            {
+                "name": name,
+                "calls": len(calls),
+                "ms": middle("ms"),
+                "request_kb": middle("request_bytes", KB),
+                "response_kb": middle("response_bytes", KB),
+                "server_ms": middle("server_ms"),
+                "server_db_ms": middle("server_db_ms"),
+            }
+        )
     return rows
 
 
@@ -137,8 +150,9 @@ def shares(records: Sequence[Mapping]) -> Dict[str, Optional[float]]:
     return {name: math.fsum(f[name] for f in figures) / total if total > 0 else None for name in (*PARTS, "other")}
 
 
-def budget(steps: Mapping[int, Sequence[Mapping]], labels: Sequence[str],
-           reply_by_step: Mapping[int, Sequence[float]]) -> Dict[str, object]:
+def budget(
+    steps: Mapping[int, Sequence[Mapping]], labels: Sequence[str], reply_by_step: Mapping[int, Sequence[float]]
+) -> Dict[str, object]:
     """Per turn of the benchmark conversation (``labels``): the medians over conversations of
     every figure and of each action call, with the reply time the client measured; then the
     median turn over all turns and each part's share of the request time."""
@@ -146,16 +160,25 @@ def budget(steps: Mapping[int, Sequence[Mapping]], labels: Sequence[str],
     turns = []
     for step, label in enumerate(labels):
         records = list(steps.get(step, []))
-        turns.append({
-            "turn": f"{step + 1}. {label}", "conversations": len(records),
-            "reply_ms": median(list(reply_by_step.get(step, []))),
-            "figures": median_figures(records), "actions": action_calls(records),
-        })
+        turns.append(
+            {
+                "turn": f"{step + 1}. {label}",
+                "conversations": len(records),
+                "reply_ms": median(list(reply_by_step.get(step, []))),
+                "figures": median_figures(records),
+                "actions": action_calls(records),
+            }
+        )
     all_replies = [ms for step in sorted(reply_by_step) for ms in reply_by_step[step]]
     return {
-        "records": len(every), "turns": turns,
-        "total": {"turn": "All turns", "conversations": len(every), "reply_ms": median(all_replies),
-                  "figures": median_figures(every)},
+        "records": len(every),
+        "turns": turns,
+        "total": {
+            "turn": "All turns",
+            "conversations": len(every),
+            "reply_ms": median(all_replies),
+            "figures": median_figures(every),
+        },
         "shares": shares(every),
     }
 
@@ -176,9 +199,22 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell(text) for text in cells) + " |"
 
 
-BUDGET_HEADER = ("Turn", "Reply, client (ms)", "Request (ms)", "Channel (ms)", "NLU (ms)", "Policy ms (runs)",
-                 "Tracker load (ms)", "Tracker save (ms)", "Actions ms (calls)", "Other, untimed (ms)",
-                 "Rasa DB statements / rows", "Action DB statements / rows", "Rasa CPU (ms)", "Events")
+BUDGET_HEADER = (
+    "Turn",
+    "Reply, client (ms)",
+    "Request (ms)",
+    "Channel (ms)",
+    "NLU (ms)",
+    "Policy ms (runs)",
+    "Tracker load (ms)",
+    "Tracker save (ms)",
+    "Actions ms (calls)",
+    "Other, untimed (ms)",
+    "Rasa DB statements / rows",
+    "Action DB statements / rows",
+    "Rasa CPU (ms)",
+    "Events",
+)
 
 
 def budget_table(found: Mapping[str, object]) -> str:
@@ -186,19 +222,30 @@ def budget_table(found: Mapping[str, object]) -> str:
     lines = [_row(BUDGET_HEADER), "|" + "|".join(["---"] + ["---:"] * (len(BUDGET_HEADER) - 1)) + "|"]
     for turn in [*found["turns"], found["total"]]:
         f = turn["figures"]
-        lines.append(_row([
-            turn["turn"], _ms(turn["reply_ms"]), _ms(f["request"]), _ms(f["channel"]), _ms(f["nlu"]),
-            f"{_ms(f['policy'])} ({_count(f['policy_runs'])})", _ms(f["tracker_load"]), _ms(f["tracker_save"]),
-            f"{_ms(f['actions'])} ({_count(f['action_calls'])})", _ms(f["other"]),
-            f"{_count(f['rasa_db_statements'])} / {_count(f['rasa_db_rows'])}",
-            f"{_count(f['action_db_statements'])} / {_count(f['action_db_rows'])}",
-            _ms(f["cpu_ms"]), _count(f["tracker_events"]),
-        ]))
+        lines.append(
+            _row(
+                [
+                    turn["turn"],
+                    _ms(turn["reply_ms"]),
+                    _ms(f["request"]),
+                    _ms(f["channel"]),
+                    _ms(f["nlu"]),
+                    f"{_ms(f['policy'])} ({_count(f['policy_runs'])})",
+                    _ms(f["tracker_load"]),
+                    _ms(f["tracker_save"]),
+                    f"{_ms(f['actions'])} ({_count(f['action_calls'])})",
+                    _ms(f["other"]),
+                    f"{_count(f['rasa_db_statements'])} / {_count(f['rasa_db_rows'])}",
+                    f"{_count(f['action_db_statements'])} / {_count(f['action_db_rows'])}",
+                    _ms(f["cpu_ms"]),
+                    _count(f["tracker_events"]),
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
-ACTIONS_HEADER = ("Turn", "Action", "Time (ms)", "Request (KB)", "Response (KB)", "Action server (ms)",
-                  "Its DB (ms)")
+ACTIONS_HEADER = ("Turn", "Action", "Time (ms)", "Request (KB)", "Response (KB)", "Action server (ms)", "Its DB (ms)")
 
 
 def actions_table(found: Mapping[str, object]) -> str:
@@ -206,10 +253,19 @@ def actions_table(found: Mapping[str, object]) -> str:
     lines = [_row(ACTIONS_HEADER), "|" + "|".join(["---", "---"] + ["---:"] * (len(ACTIONS_HEADER) - 2)) + "|"]
     for turn in found["turns"]:
         for call in turn["actions"]:
-            lines.append(_row([
-                turn["turn"], str(call["name"]), _ms(call["ms"]), _kb(call["request_kb"]), _kb(call["response_kb"]),
-                _ms(call["server_ms"]), _ms(call["server_db_ms"]),
-            ]))
+            lines.append(
+                _row(
+                    [
+                        turn["turn"],
+                        str(call["name"]),
+                        _ms(call["ms"]),
+                        _kb(call["request_kb"]),
+                        _kb(call["response_kb"]),
+                        _ms(call["server_ms"]),
+                        _ms(call["server_db_ms"]),
+                    ]
+                )
+            )
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ growth to its parts: NLU, policy, tracker load and save, the action calls and th
 tracker each call sends. The plain bot has no records; the events its tracker store holds
 (Rasa's HTTP API, after each window) show how its own session grows. Pure, so that
 tests/test_bench_growth.py can check every figure."""
+
 from __future__ import annotations
 
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -33,8 +34,17 @@ FIGURES = (
     ("tracker_events", "Events (counts.tracker_events)", "events"),
     ("events_stored", "Events in the tracker store, end of window", "events"),
 )
-TIMED_PARTS = ("request", "channel", "tracker_load", "nlu", "policy", "actions", "tracker_save", "other",
-               "tracker_events")
+TIMED_PARTS = (
+    "request",
+    "channel",
+    "tracker_load",
+    "nlu",
+    "policy",
+    "actions",
+    "tracker_save",
+    "other",
+    "tracker_events",
+)
 
 
 def windows(turns: int) -> List[Tuple[int, int]]:
@@ -57,29 +67,46 @@ def script(turns: Sequence, count: int) -> List:
     return [turns[index % len(turns)] for index in range(count)]
 
 
-def summarise(turns: int, latencies_ms: Sequence[Optional[float]], records: Sequence[Mapping],
-              events_after: Mapping[int, Optional[int]]) -> Dict[str, object]:
+def summarise(
+    turns: int,
+    latencies_ms: Sequence[Optional[float]],
+    records: Sequence[Mapping],
+    events_after: Mapping[int, Optional[int]],
+) -> Dict[str, object]:
     """The figures of each window and their ratios last / first. ``latencies_ms`` has one item
     per turn (None when it failed); ``records`` are the conversation's timing records in order,
     one per turn (empty for a bot without them): the n-th record is turn n's."""
     found = []
     for first, last in windows(turns):
-        replies = [ms for ms in latencies_ms[first - 1:last] if ms is not None]
-        window_records = list(records[first - 1:last])
+        replies = [ms for ms in latencies_ms[first - 1 : last] if ms is not None]
+        window_records = list(records[first - 1 : last])
         figures: Dict[str, Optional[float]] = {"reply_ms": median(replies)}
         per_record = [turn_figures(record) for record in window_records]
         for key in TIMED_PARTS:
             figures[key] = median([f[key] for f in per_record])
-        sizes = [float(call.get("request_bytes") or 0) / KB for record in window_records
-                 for call in record.get("actions") or [] if isinstance(call, Mapping)]
+        sizes = [
+            float(call.get("request_bytes") or 0) / KB
+            for record in window_records
+            for call in record.get("actions") or []
+            if isinstance(call, Mapping)
+        ]
         figures["tracker_kb_per_call"] = median(sizes)
         figures["events_stored"] = events_after.get(last)
-        found.append({"label": window_label((first, last)), "first": first, "last": last,
-                      "replies": len(replies), "records": len(window_records), "figures": figures})
+        found.append(
+            {
+                "label": window_label((first, last)),
+                "first": first,
+                "last": last,
+                "replies": len(replies),
+                "records": len(window_records),
+                "figures": figures,
+            }
+        )
     return {
-        "turns": turns, "records": len(records), "windows": found,
-        "ratio_last_first": {key: ratio(found[-1]["figures"][key], found[0]["figures"][key])
-                             for key, _, _ in FIGURES},
+        "turns": turns,
+        "records": len(records),
+        "windows": found,
+        "ratio_last_first": {key: ratio(found[-1]["figures"][key], found[0]["figures"][key]) for key, _, _ in FIGURES},
     }
 
 
@@ -101,7 +128,10 @@ def table(sections: Sequence[Tuple[str, Mapping[str, object]]]) -> str:
             if all(value is None for value in values):
                 continue
             last_first = growth["ratio_last_first"][key]
-            cells = [f"{bot}: {name} ({unit})", *(_value(v, unit) for v in values),
-                     "—" if last_first is None else f"{last_first:.2f}"]
+            cells = [
+                f"{bot}: {name} ({unit})",
+                *(_value(v, unit) for v in values),
+                "—" if last_first is None else f"{last_first:.2f}",
+            ]
             lines.append("| " + " | ".join(cell(c) for c in cells) + " |")
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """The processes a benchmark starts (training, Rasa servers, action servers): each in a session
 of its own with its output in a log file, timed from its start, and always stopped."""
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,13 @@ class ManagedProcess:
             # Its own session: Ctrl-C reaches only the benchmark, which then stops every
             # process group it started (Rasa's own children included).
             self.process = subprocess.Popen(
-                self.command, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                self.command,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.started = time.monotonic()
 

@@ -1,5 +1,6 @@
 """Pure statistics and formatting of the benchmark: percentiles, ratios, the message sample and
 the Markdown table. No I/O, so that tests/test_bench_stats.py can check every figure."""
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,15 @@ class Row:
         return ratio(self.ours, self.plain_sql)
 
     def as_dict(self) -> Dict[str, object]:
-        return {"figure": self.figure, "unit": self.unit, "ours": self.ours, "plain": self.plain,
-                "plain_sql": self.plain_sql, "ratio": self.ratio, "ratio_sql": self.ratio_sql}
+        return {
+            "figure": self.figure,
+            "unit": self.unit,
+            "ours": self.ours,
+            "plain": self.plain,
+            "plain_sql": self.plain_sql,
+            "ratio": self.ratio,
+            "ratio_sql": self.ratio_sql,
+        }
 
 
 MISSING = "—"
@@ -131,6 +139,7 @@ def markdown_table(rows: Sequence[Row], ours_label: str, plain_label: str, plain
 @dataclass(frozen=True)
 class Goal:
     """A goal of the speed work: ours / plain-SQL of one figure at most (or at least) a bound."""
+
     figure: str
     bound: float
     at_most: bool
@@ -149,8 +158,13 @@ class Goal:
         return f"{self.figure}: ours / plain-SQL {format_ratio(self.ratio)}, goal {sign} {self.bound:.2f}: {verdict}"
 
     def as_dict(self) -> Dict[str, object]:
-        return {"figure": self.figure, "bound": self.bound, "at_most": self.at_most,
-                "ratio": self.ratio, "met": self.met}
+        return {
+            "figure": self.figure,
+            "bound": self.bound,
+            "at_most": self.at_most,
+            "ratio": self.ratio,
+            "met": self.met,
+        }
 
 
 # (figure of the results table, bound, at most): the issue's goals, against plain-SQL.
@@ -168,5 +182,7 @@ def goals(rows: Sequence[Row]) -> List[Goal]:
     """Each goal with the ratio of its row; a row not in the table (another --concurrency) is
     not measured."""
     by_figure = {row.figure: row for row in rows}
-    return [Goal(figure, bound, at_most, by_figure[figure].ratio_sql if figure in by_figure else None)
-            for figure, bound, at_most in GOALS]
+    return [
+        Goal(figure, bound, at_most, by_figure[figure].ratio_sql if figure in by_figure else None)
+        for figure, bound, at_most in GOALS
+    ]

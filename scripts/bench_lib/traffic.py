@@ -2,6 +2,7 @@
 one sender at a time, many at once, or one long conversation played to its end. Every turn is
 checked, so that a bot answering with its fallback, an error or the wrong step counts as a
 failure instead of as a fast reply."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,6 +48,7 @@ class Outcome:
 @dataclass
 class LongOutcome:
     """One long conversation played to its end whatever the replies (the growth phase)."""
+
     sender: str
     # Per turn, in order: the latency in ms, None when the turn failed.
     latencies_ms: List[Optional[float]] = field(default_factory=list)
@@ -110,7 +112,9 @@ class Client:
     async def parse(self, session: aiohttp.ClientSession, text: str) -> float:
         started = time.perf_counter()
         async with session.post(
-            f"{self.base_url}/model/parse", params={"token": self.token}, json={"text": text},
+            f"{self.base_url}/model/parse",
+            params={"token": self.token},
+            json={"text": text},
         ) as response:
             body = await response.read()
         elapsed = (time.perf_counter() - started) * 1000
@@ -124,7 +128,8 @@ class Client:
         started = time.perf_counter()
         try:
             async with session.post(
-                f"{self.base_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                f"{self.base_url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": text},
             ) as response:
                 body = (await response.read()).decode("utf-8", errors="replace")
                 status = response.status
@@ -144,7 +149,8 @@ class Client:
         None when it does not answer."""
         try:
             async with session.get(
-                f"{self.base_url}/conversations/{sender}/tracker", params={"token": self.token},
+                f"{self.base_url}/conversations/{sender}/tracker",
+                params={"token": self.token},
             ) as response:
                 if response.status != 200:
                     return None
@@ -154,8 +160,9 @@ class Client:
         events = tracker.get("events") if isinstance(tracker, dict) else None
         return len(events) if isinstance(events, list) else None
 
-    async def conversation(self, session, sender: str, turns: Sequence[Turn], outcome: Outcome,
-                           deadline: Optional[float] = None) -> None:
+    async def conversation(
+        self, session, sender: str, turns: Sequence[Turn], outcome: Outcome, deadline: Optional[float] = None
+    ) -> None:
         """Plays the turns in order; stops at the first failure (the rest would be measured on
         a conversation that went off its path) and, with a deadline, before starting a turn
         after it."""
@@ -179,8 +186,9 @@ async def parse_latencies(client: Client, messages: Sequence[str], warm_up: int 
         return [await client.parse(session, text) for text in messages]
 
 
-async def sequential_turns(client: Client, make: ConversationFactory, sender_prefix: str,
-                           first: int, min_turns: int) -> Outcome:
+async def sequential_turns(
+    client: Client, make: ConversationFactory, sender_prefix: str, first: int, min_turns: int
+) -> Outcome:
     """Whole conversations one after another until at least ``min_turns`` turns succeeded
     (conversation numbers ``first``, ``first + 1``, ...)."""
     outcome = Outcome()
@@ -193,8 +201,9 @@ async def sequential_turns(client: Client, make: ConversationFactory, sender_pre
     return outcome
 
 
-async def concurrent_turns(client: Client, make: ConversationFactory, sender_prefix: str,
-                           first: int, senders: int, duration_s: float) -> Outcome:
+async def concurrent_turns(
+    client: Client, make: ConversationFactory, sender_prefix: str, first: int, senders: int, duration_s: float
+) -> Outcome:
     """``senders`` users at once, each its own conversation after another and waiting for every
     reply, for ``duration_s``; turns under way at the end are finished and counted, and the
     rate divides by the time until the last one ended."""
@@ -203,6 +212,7 @@ async def concurrent_turns(client: Client, make: ConversationFactory, sender_pre
     started = time.monotonic()
     deadline = started + duration_s
     async with client.session(senders) as session:
+
         async def one_sender() -> None:
             while time.monotonic() < deadline:
                 number = next(numbers)
@@ -213,8 +223,13 @@ async def concurrent_turns(client: Client, make: ConversationFactory, sender_pre
     return outcome
 
 
-async def long_conversation(client: Client, sender: str, turns: Sequence[Turn],
-                            confusion_markers: Sequence[str], events_after: Sequence[int] = ()) -> LongOutcome:
+async def long_conversation(
+    client: Client,
+    sender: str,
+    turns: Sequence[Turn],
+    confusion_markers: Sequence[str],
+    events_after: Sequence[int] = (),
+) -> LongOutcome:
     """Plays every turn of one conversation in order. Unlike ``conversation`` it goes on after
     a failed turn, since what it measures is how the reply time changes as the conversation
     grows; a turn fails on an HTTP error, no reply, a failure marker or a missed ``expect``.
@@ -224,8 +239,11 @@ async def long_conversation(client: Client, sender: str, turns: Sequence[Turn],
     async with client.session(1) as session:
         for number, turn in enumerate(turns, start=1):
             elapsed, status, body = await client.send(session, sender, turn.text)
-            problem = (f"{body} after {turn.text!r}" if status is None
-                       else reply_problem(status, body, turn, client.failure_markers))
+            problem = (
+                f"{body} after {turn.text!r}"
+                if status is None
+                else reply_problem(status, body, turn, client.failure_markers)
+            )
             if problem:
                 outcome.failures.append(f"{sender} turn {number}: {problem}")
                 outcome.latencies_ms.append(None)

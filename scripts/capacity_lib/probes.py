@@ -8,6 +8,7 @@ two readings taken around a run give exactly that run's work:
 - PostgreSQL: pg_stat_database's transactions and rows of the databases the servers use and,
   when the server has pg_stat_statements loaded, the calls and rows of each statement.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +29,15 @@ CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 CLIENT = "client (this script)"
 
 # pg_stat_database's counters a capacity plan reads: transactions, then rows read and written.
-PG_COUNTERS = ("xact_commit", "xact_rollback", "tup_returned", "tup_fetched",
-               "tup_inserted", "tup_updated", "tup_deleted")
+PG_COUNTERS = (
+    "xact_commit",
+    "xact_rollback",
+    "tup_returned",
+    "tup_fetched",
+    "tup_inserted",
+    "tup_updated",
+    "tup_deleted",
+)
 
 # What a reading can fail with: the services or a process gone, a refused login.
 PROBE_ERRORS = (psycopg2.Error, redis.RedisError, OSError)
@@ -50,10 +58,11 @@ class ProcessTimes:
 def parse_proc_stat(text: str) -> ProcessTimes:
     """One /proc/<pid>/stat. The command name (field 2) is in parentheses and may itself hold
     spaces and parentheses, so the other fields are counted from the last ')'."""
-    rest = text[text.rindex(")") + 1:].split()
+    rest = text[text.rindex(")") + 1 :].split()
     # rest[0] is field 3 of proc(5); ppid is field 4, utime, stime, cutime, cstime 14 to 17.
-    return ProcessTimes(ppid=int(rest[1]), own_ticks=int(rest[11]) + int(rest[12]),
-                        ended_children_ticks=int(rest[13]) + int(rest[14]))
+    return ProcessTimes(
+        ppid=int(rest[1]), own_ticks=int(rest[11]) + int(rest[12]), ended_children_ticks=int(rest[13]) + int(rest[14])
+    )
 
 
 def read_processes(proc: Path = Path("/proc")) -> Dict[int, ProcessTimes]:
@@ -109,7 +118,7 @@ def command_calls(commandstats: Mapping[str, Mapping[str, int]]) -> Dict[str, in
     without INFO: that is the probe's own command, and the servers never send it."""
     calls: Dict[str, int] = {}
     for key, stats in commandstats.items():
-        name = key[len("cmdstat_"):] if key.startswith("cmdstat_") else key
+        name = key[len("cmdstat_") :] if key.startswith("cmdstat_") else key
         if name != "info":
             calls[name] = int(stats["calls"])
     return calls
@@ -206,12 +215,17 @@ class Probes:
     PostgreSQL and Redis (found through their own connections) and of this script."""
 
     def __init__(self, env: Mapping[str, str], processes: Mapping[str, int]) -> None:
-        self.redis = redis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]),
-                                 db=int(env["REDIS_DB"]), password=env["REDIS_PASSWORD"] or None,
-                                 socket_timeout=30)
+        self.redis = redis.Redis(
+            host=env["REDIS_HOST"],
+            port=int(env["REDIS_PORT"]),
+            db=int(env["REDIS_DB"]),
+            password=env["REDIS_PASSWORD"] or None,
+            socket_timeout=30,
+        )
         cases = urllib.parse.urlsplit(env["DATABASE_URL"]).path.lstrip("/")
-        self.postgres = Postgres(str(Path(env["SCALEOUT_DIR"]) / "pg"), env["TRACKER_DB_PORT"],
-                                 [env["TRACKER_DB_NAME"], cases])
+        self.postgres = Postgres(
+            str(Path(env["SCALEOUT_DIR"]) / "pg"), env["TRACKER_DB_PORT"], [env["TRACKER_DB_NAME"], cases]
+        )
         self.roots = {
             **processes,
             "PostgreSQL": self.postgres.server_pid(),

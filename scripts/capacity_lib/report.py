@@ -1,6 +1,7 @@
 """The figures of the capacity phase: what each turn cost, from two readings of
 capacity_lib.probes taken around a run, the record written to results/scaleout_capacity.json,
 and the short table printed after the check."""
+
 from __future__ import annotations
 
 import re
@@ -86,8 +87,7 @@ def run_record(
         calls = growth(*({key: c for key, (c, _) in d.statements.items()} for d in databases))
         rows = growth(*({key: r for key, (_, r) in d.statements.items()} for d in databases))
         record["postgres_statements_per_turn"] = {
-            database: per_turn(sum(n for (db, _), n in calls.items() if db == database), turns)
-            for database in postgres
+            database: per_turn(sum(n for (db, _), n in calls.items() if db == database), turns) for database in postgres
         }
         record["postgres_top_statements"] = [
             {
@@ -101,9 +101,7 @@ def run_record(
     return record
 
 
-def throughput_ratio(
-    runs: Mapping[str, Mapping[str, object]], more: str, fewer: str
-) -> Optional[float]:
+def throughput_ratio(runs: Mapping[str, Mapping[str, object]], more: str, fewer: str) -> Optional[float]:
     """Turns per second of run ``more`` over those of run ``fewer`` (None without both)."""
     if more not in runs or fewer not in runs or not runs[fewer]["turns_per_s"]:
         return None
@@ -119,9 +117,7 @@ def cpu_note(cpus: int) -> str:
     )
 
 
-def format_table(
-    runs: Mapping[str, Mapping[str, object]], ratio: Optional[float], cpus: int
-) -> List[str]:
+def format_table(runs: Mapping[str, Mapping[str, object]], ratio: Optional[float], cpus: int) -> List[str]:
     """The printed summary: one column per run, then the busiest Redis commands and the notes."""
     labels = list(runs)
     records = [runs[label] for label in labels]
@@ -129,44 +125,55 @@ def format_table(
         ("turns/s", [f"{r['turns_per_s']:.2f}" for r in records]),
         ("reply p50 / p95 (s)", [f"{r['reply_p50_s']:.2f} / {r['reply_p95_s']:.2f}" for r in records]),
         ("turns in window / whole run", [f"{r['turns_in_window']} / {r['turns']}" for r in records]),
-        (f"CPU cores busy: these processes / machine (of {cpus})",
-         [f"{r['cpu_cores_used']:.2f} / {r['machine_cpu_busy_cores']:.2f}" for r in records]),
+        (
+            f"CPU cores busy: these processes / machine (of {cpus})",
+            [f"{r['cpu_cores_used']:.2f} / {r['machine_cpu_busy_cores']:.2f}" for r in records],
+        ),
     ]
     if any(float(r["machine_cpu_steal_share"]) >= 0.01 for r in records):
-        rows.append(("machine CPU stolen by the hypervisor",
-                     [f"{r['machine_cpu_steal_share']:.0%}" for r in records]))
+        rows.append(("machine CPU stolen by the hypervisor", [f"{r['machine_cpu_steal_share']:.0%}" for r in records]))
     rows.append(("CPU ms per turn", ["" for _ in records]))
     processes: List[str] = []
     for record in records:
         processes += [name for name in record["cpu_ms_per_turn"] if name not in processes]
-    rows += [(f"  {name}", [f"{r['cpu_ms_per_turn'].get(name, 0):.0f}" for r in records])
-             for name in processes]
+    rows += [(f"  {name}", [f"{r['cpu_ms_per_turn'].get(name, 0):.0f}" for r in records]) for name in processes]
     rows.append(("  all processes", [f"{r['cpu_ms_per_turn_all']:.0f}" for r in records]))
     rows.append(("Redis commands per turn", [f"{r['redis_commands_per_turn']:.1f}" for r in records]))
     for database in records[-1]["postgres_per_turn"]:
         counts = [r["postgres_per_turn"].get(database, {}) for r in records]
         rows.append((f"PostgreSQL {database}, per turn", ["" for _ in records]))
-        rows.append(("  transactions (commit+rollback)",
-                     [f"{c.get('xact_commit', 0):.1f}+{c.get('xact_rollback', 0):.1f}" for c in counts]))
+        rows.append(
+            (
+                "  transactions (commit+rollback)",
+                [f"{c.get('xact_commit', 0):.1f}+{c.get('xact_rollback', 0):.1f}" for c in counts],
+            )
+        )
         if all("postgres_statements_per_turn" in r for r in records):
-            rows.append(("  statements", [f"{r['postgres_statements_per_turn'].get(database, 0):.1f}"
-                                          for r in records]))
-        rows.append(("  rows returned+fetched",
-                     [f"{c.get('tup_returned', 0):.0f}+{c.get('tup_fetched', 0):.0f}" for c in counts]))
-        rows.append(("  rows inserted+updated+deleted", [
-            f"{c.get('tup_inserted', 0):.1f}+{c.get('tup_updated', 0):.1f}+{c.get('tup_deleted', 0):.1f}"
-            for c in counts
-        ]))
+            rows.append(
+                ("  statements", [f"{r['postgres_statements_per_turn'].get(database, 0):.1f}" for r in records])
+            )
+        rows.append(
+            (
+                "  rows returned+fetched",
+                [f"{c.get('tup_returned', 0):.0f}+{c.get('tup_fetched', 0):.0f}" for c in counts],
+            )
+        )
+        rows.append(
+            (
+                "  rows inserted+updated+deleted",
+                [
+                    f"{c.get('tup_inserted', 0):.1f}+{c.get('tup_updated', 0):.1f}+{c.get('tup_deleted', 0):.1f}"
+                    for c in counts
+                ],
+            )
+        )
     width = max(len(name) for name, _ in rows) + 2
-    columns = [max(len(label), *(len(values[i]) for _, values in rows)) + 2
-               for i, label in enumerate(labels)]
+    columns = [max(len(label), *(len(values[i]) for _, values in rows)) + 2 for i, label in enumerate(labels)]
     lines = [" " * width + "".join(label.rjust(c) for label, c in zip(labels, columns))]
-    lines += [name.ljust(width) + "".join(v.rjust(c) for v, c in zip(values, columns))
-              for name, values in rows]
+    lines += [name.ljust(width) + "".join(v.rjust(c) for v, c in zip(values, columns)) for name, values in rows]
     last = records[-1]
     commands = list(last["redis_calls_per_turn"].items())[:TOP_COMMANDS]
-    lines.append(f"Redis per turn ({labels[-1]}): "
-                 + ", ".join(f"{name} {calls:.1f}" for name, calls in commands))
+    lines.append(f"Redis per turn ({labels[-1]}): " + ", ".join(f"{name} {calls:.1f}" for name, calls in commands))
     if "postgres_statements_unavailable" in last:
         lines.append(f"PostgreSQL statements not counted: {last['postgres_statements_unavailable']}")
     if ratio is not None:

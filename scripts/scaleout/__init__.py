@@ -40,6 +40,7 @@ and the plans that send them), ``client`` (HTTP to the servers, playing conversa
 what was sent and what was stored in, counts out), ``stored`` (reading the trackers, cases and
 ledger back and checking them), ``capacity`` (the capacity phase) and ``cli`` (the run).
 """
+
 import sys
 from pathlib import Path
 

@@ -1,6 +1,7 @@
 """The capacity phase: senders playing the scenarios one after another for a fixed time, to one
 server and then to both, with what every process and shared service did per turn
 (scripts/capacity_lib)."""
+
 from __future__ import annotations
 
 import itertools
@@ -47,9 +48,7 @@ def window_figures(turns: Sequence[Sent], start: float, end: float) -> Dict[str,
     }
 
 
-def conversation_maker(
-    run_id: str, run: int, label: str, servers: Sequence[str]
-) -> Callable[[], Conversation]:
+def conversation_maker(run_id: str, run: int, label: str, servers: Sequence[str]) -> Callable[[], Conversation]:
     """Makes the conversations of capacity run ``run``: the scenarios in turn, each with a new
     sender id and phone number, its turns going to ``servers`` in turn."""
     numbers = itertools.count()  # next() of a count is atomic: the senders share it
@@ -91,8 +90,7 @@ def measure_capacity(
         time.sleep(PG_STATS_SETTLE_S)
         databases = probes.database_usage()
         for run, (label, servers) in enumerate(CAPACITY_RUNS, start=1):
-            print(f"scaleout: capacity, {label}: {senders} senders for {seconds:g} s",
-                  file=sys.stderr, flush=True)
+            print(f"scaleout: capacity, {label}: {senders} senders for {seconds:g} s", file=sys.stderr, flush=True)
             before = probes.usage()
             start = conversation_maker(run_id, run, label, servers)
             conversations, window_start, window_end = play_for(seconds, senders, start)
@@ -109,8 +107,9 @@ def measure_capacity(
                 "errors": sum(1 for t in turns if t.error),
                 **window_figures(turns, window_start, window_end),
             }
-            record = run_record(traffic, len(turns), (before, after), (databases, settled),
-                                probes.statements_unavailable)
+            record = run_record(
+                traffic, len(turns), (before, after), (databases, settled), probes.statements_unavailable
+            )
             runs.append(CapacityRun(label, conversations, after.at - before.at, record))
             databases = settled
     except PROBE_ERRORS as error:
@@ -128,14 +127,21 @@ def write_capacity(
     ratio = throughput_ratio(records, CAPACITY_RUNS[1][0], CAPACITY_RUNS[0][0])
     machine = machine_description()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine,
-        "model": model.name,
-        "seconds_per_run": seconds_per_run,
-        "runs": records,
-        "throughput_ratio_2_to_1": ratio,
-        "note": cpu_note(int(machine["cpus"])),
-        "checks": "passed" if passed else "FAILED",
-    }, ensure_ascii=False, indent=1), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "machine": machine,
+                "model": model.name,
+                "seconds_per_run": seconds_per_run,
+                "runs": records,
+                "throughput_ratio_2_to_1": ratio,
+                "note": cpu_note(int(machine["cpus"])),
+                "checks": "passed" if passed else "FAILED",
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return format_table(records, ratio, int(machine["cpus"]))

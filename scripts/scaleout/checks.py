@@ -1,4 +1,5 @@
 """The scale-out check's checks, pure: what was sent and what was stored in, counts out."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ from dataclasses import dataclass, field, fields
 from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from addons.tracker_store import public_numbers
-from nettrouble.eligibility.rules import ELIGIBLE
 from nettrouble.core.masking import mask_text
+from nettrouble.eligibility.rules import ELIGIBLE
 from scripts.scaleout.scenarios import REFERENCE
 
 
@@ -80,7 +81,10 @@ def stored_turns(events: Iterable[Mapping]) -> List[StoredTurn]:
 
 def event_key(event: Mapping) -> Tuple:
     return (
-        event.get("event"), event.get("timestamp"), event.get("text"), event.get("name"),
+        event.get("event"),
+        event.get("timestamp"),
+        event.get("text"),
+        event.get("name"),
         json.dumps(event.get("value"), sort_keys=True, ensure_ascii=False, default=str),
     )
 
@@ -139,21 +143,21 @@ def check_turns(
         return found
     position = 0
     for group in expected:
-        window = turns[position:position + len(group)]
+        window = turns[position : position + len(group)]
         position += len(group)
         if Counter(m for m, _ in group) != Counter(turn.text for turn in window):
             found.out_of_order += 1
-            found.problems.append(
-                f"turn {position}: sent {[m for m, _ in group]}, stored {[t.text for t in window]}"
-            )
+            found.problems.append(f"turn {position}: sent {[m for m, _ in group]}, stored {[t.text for t in window]}")
             continue
         missing = Counter(group) - Counter((turn.text, turn.bot_texts) for turn in window)
         if missing:
             found.reply_mismatch += sum(missing.values())
             message, received = next(iter(missing))
             recorded = next(t.bot_texts for t in window if t.text == message)
-            found.problems.append(f"turn {position}: the reply to {message!r} differs from the tracker: "
-                                  f"{first_difference(received, recorded)}")
+            found.problems.append(
+                f"turn {position}: the reply to {message!r} differs from the tracker: "
+                f"{first_difference(received, recorded)}"
+            )
     if found.unanswered:
         found.problems.append(f"{found.unanswered} stored user message(s) without a bot reply")
     if found.duplicate_events:
@@ -175,10 +179,9 @@ def reply_signature(groups: Sequence[Sequence[Tuple[str, Sequence[str]]]]) -> Tu
     """The turns with phone numbers masked and case references blanked, each group's in a fixed
     order: equal for every conversation of a scenario when the servers share its state."""
     return tuple(
-        tuple(sorted(
-            (mask_text(m), tuple(REFERENCE.sub("NT-…", mask_text(r)) for r in replies))
-            for m, replies in group
-        ))
+        tuple(
+            sorted((mask_text(m), tuple(REFERENCE.sub("NT-…", mask_text(r)) for r in replies)) for m, replies in group)
+        )
         for group in groups
     )
 
@@ -232,9 +235,7 @@ def check_cases(
             found.problems.append(f"{sender}: eligibility {row['eligibility']!r}")
         if case.eligible and reservations[row["reference"]] != 1:
             found.ledger_mismatch += 1
-            found.problems.append(
-                f"{sender}: {reservations[row['reference']]} ledger rows for {row['reference']}"
-            )
+            found.problems.append(f"{sender}: {reservations[row['reference']]} ledger rows for {row['reference']}")
     known = {(sender, case.trouble_type) for sender, case in expected.items()}
     extra = [row for row in cases if (row["conversation_id"], row["trouble_type"]) not in known]
     found.unexpected_cases = len(extra)
@@ -242,8 +243,7 @@ def check_cases(
         found.problems.append(f"cases nobody asked for: {[r['reference'] for r in extra][:10]}")
     if found.duplicate_cases or found.duplicate_references:
         found.problems.append(
-            f"{found.duplicate_cases} duplicated case(s), "
-            f"{found.duplicate_references} duplicated reference(s)"
+            f"{found.duplicate_cases} duplicated case(s), {found.duplicate_references} duplicated reference(s)"
         )
     return found
 

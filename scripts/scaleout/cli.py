@@ -1,5 +1,6 @@
 """The scale-out check's run: its options, the phases in order, the report and the exit status;
 every process it started is stopped and its directory removed, also on Ctrl-C or an error."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import train  # scripts/train.py
+
 from scripts import scaleout
 from scripts.scaleout.capacity import measure_capacity, write_capacity
 from scripts.scaleout.checks import percentile
@@ -30,11 +32,22 @@ CAPACITY_OUTPUT = ROOT / "results" / "scaleout_capacity.json"
 
 
 def write_transcripts(path: Path, conversations: Sequence[Conversation]) -> None:
-    path.write_text(json.dumps([
-        {"sender": c.sender, "scenario": c.scenario.name, "phase": c.phase,
-         "turns": [[asdict(turn) for turn in group] for group in c.results]}
-        for c in conversations
-    ], ensure_ascii=False, indent=1), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "sender": c.sender,
+                    "scenario": c.scenario.name,
+                    "phase": c.phase,
+                    "turns": [[asdict(turn) for turn in group] for group in c.results],
+                }
+                for c in conversations
+            ],
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
 
 
 def summary(conversations: Sequence[Conversation], seconds: float) -> str:
@@ -53,22 +66,39 @@ def summary(conversations: Sequence[Conversation], seconds: float) -> str:
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=scaleout.__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=60, help="phase 1 conversations (default 60)")
-    parser.add_argument("--lock-conversations", type=int, default=21,
-                        help="phase 2 conversations sent to both servers at once (default 21)")
-    parser.add_argument("--model", type=Path,
-                        help="model to serve (default: the current one, trained if needed)")
-    parser.add_argument("--transcripts", type=Path,
-                        help="write every conversation (sent, received, server, latency) to this JSON file")
-    parser.add_argument("--endpoints", default=ENDPOINTS,
-                        help=f"endpoints file of the servers (default {ENDPOINTS}), "
-                             f"e.g. to try another lock store")
-    parser.add_argument("--capacity-senders", type=int, default=16,
-                        help="users at once in the capacity phase (default 16; 0 leaves the phase out)")
-    parser.add_argument("--capacity-seconds", type=float, default=20.0,
-                        help="seconds of each capacity run, 1 and 2 servers (default 20)")
-    parser.add_argument("--capacity-output", type=Path, default=CAPACITY_OUTPUT,
-                        help=f"where the capacity figures go "
-                             f"(default {CAPACITY_OUTPUT.relative_to(ROOT)})")
+    parser.add_argument(
+        "--lock-conversations",
+        type=int,
+        default=21,
+        help="phase 2 conversations sent to both servers at once (default 21)",
+    )
+    parser.add_argument("--model", type=Path, help="model to serve (default: the current one, trained if needed)")
+    parser.add_argument(
+        "--transcripts", type=Path, help="write every conversation (sent, received, server, latency) to this JSON file"
+    )
+    parser.add_argument(
+        "--endpoints",
+        default=ENDPOINTS,
+        help=f"endpoints file of the servers (default {ENDPOINTS}), e.g. to try another lock store",
+    )
+    parser.add_argument(
+        "--capacity-senders",
+        type=int,
+        default=16,
+        help="users at once in the capacity phase (default 16; 0 leaves the phase out)",
+    )
+    parser.add_argument(
+        "--capacity-seconds",
+        type=float,
+        default=20.0,
+        help="seconds of each capacity run, 1 and 2 servers (default 20)",
+    )
+    parser.add_argument(
+        "--capacity-output",
+        type=Path,
+        default=CAPACITY_OUTPUT,
+        help=f"where the capacity figures go (default {CAPACITY_OUTPUT.relative_to(ROOT)})",
+    )
     args = parser.parse_args(argv)
     if args.conversations < 1 or args.lock_conversations < 0:
         parser.error("--conversations must be 1 or more and --lock-conversations 0 or more")
@@ -98,8 +128,7 @@ def main(argv: Sequence[str]) -> int:
         print("scaleout: starting PostgreSQL and Redis", file=sys.stderr, flush=True)
         services.start()
         cluster = Cluster(model, args.endpoints, services.env, workdir / "logs")
-        print(f"scaleout: starting 2 action servers and 2 Rasa servers with {model.name}",
-              file=sys.stderr, flush=True)
+        print(f"scaleout: starting 2 action servers and 2 Rasa servers with {model.name}", file=sys.stderr, flush=True)
         started = time.monotonic()
         cluster.start()
         print(f"scaleout: servers up in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -110,7 +139,8 @@ def main(argv: Sequence[str]) -> int:
         second_s = play_all(second) if second else 0.0
         capacity = (
             measure_capacity(cluster, services.env, run_id, args.capacity_senders, args.capacity_seconds)
-            if args.capacity_senders else []
+            if args.capacity_senders
+            else []
         )
         everything = first + second + [c for run in capacity for c in run.conversations]
         findings, figures = check_everything(cluster, services.env, everything)
@@ -119,27 +149,37 @@ def main(argv: Sequence[str]) -> int:
         errors = cluster.log_errors()
 
         latencies = [t.latency_s for c in first + second for t in c.sent if not t.error]
-        print("\nscale-out check: 2 Rasa servers, 2 action servers, PostgreSQL (tracker store and cases), "
-              "Redis lock store")
+        print(
+            "\nscale-out check: 2 Rasa servers, 2 action servers, PostgreSQL (tracker store and cases), "
+            "Redis lock store"
+        )
         print(f"  phase 1 (turns alternate between servers): {summary(first, first_s)}")
         if second:
             print(f"  phase 2 (same conversation on both servers at once): {summary(second, second_s)}")
         for run in capacity:
-            print(f"  capacity, {run.label} ({args.capacity_senders} senders): "
-                  f"{summary(run.conversations, run.seconds)}")
-        print(f"  stored: {figures['events']} events, {figures['cases']} cases, "
-              f"{figures['reservations']} free-consultation reservations")
-        print(f"  phases 1 and 2, all turns: p50 {percentile(latencies, 0.5):.2f} s, "
-              f"p95 {percentile(latencies, 0.95):.2f} s")
+            print(
+                f"  capacity, {run.label} ({args.capacity_senders} senders): {summary(run.conversations, run.seconds)}"
+            )
+        print(
+            f"  stored: {figures['events']} events, {figures['cases']} cases, "
+            f"{figures['reservations']} free-consultation reservations"
+        )
+        print(
+            f"  phases 1 and 2, all turns: p50 {percentile(latencies, 0.5):.2f} s, "
+            f"p95 {percentile(latencies, 0.95):.2f} s"
+        )
         print("  " + " ".join(f"{name}={value}" for name, value in findings.counts().items()))
         print(f"  server log errors: {len(errors)}")
         for line in errors[:20]:
             print(f"    {line}")
         if capacity:
-            table = write_capacity(args.capacity_output, capacity, model, args.capacity_seconds,
-                                   passed=not findings.failed)
-            print(f"\ncapacity ({args.capacity_senders} senders, {args.capacity_seconds:g} s per run; "
-                  f"written to {args.capacity_output}):")
+            table = write_capacity(
+                args.capacity_output, capacity, model, args.capacity_seconds, passed=not findings.failed
+            )
+            print(
+                f"\ncapacity ({args.capacity_senders} senders, {args.capacity_seconds:g} s per run; "
+                f"written to {args.capacity_output}):"
+            )
             for line in table:
                 print(f"  {line}")
         for problem in findings.problems[:40]:

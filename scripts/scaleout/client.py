@@ -1,5 +1,6 @@
 """Talking to the servers: one turn over Rasa's REST channel, a group of turns released at the
 same moment, and conversations played in threads of their own."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def send(sender: str, message: str, server: str) -> Sent:
     turn = Sent(message, server)
     started = time.monotonic()
     try:
-        turn.status, replies = http_json(f"{rasa_url(server)}/webhooks/rest/webhook",
-                                         {"sender": sender, "message": message})
+        turn.status, replies = http_json(
+            f"{rasa_url(server)}/webhooks/rest/webhook", {"sender": sender, "message": message}
+        )
     except (urllib.error.URLError, OSError, ValueError) as error:
         turn.error = f"{type(error).__name__}: {error}"
         return turn

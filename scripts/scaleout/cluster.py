@@ -1,6 +1,7 @@
 """The processes of the scale-out check: throwaway PostgreSQL and Redis
 (scripts/scaleout_services.sh) and the two action servers and two Rasa servers, each with an
 environment of its own that never reads the repository's .env."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,9 @@ import urllib.parse
 from pathlib import Path
 from typing import Dict, List, Mapping
 
-from nettrouble.core.settings import setting_names
 from run import LAUNCH, LOAD_TEST_LIMITS, Service, wait_until_healthy  # scripts/run.py
+
+from nettrouble.core.settings import setting_names
 from scripts.scaleout.checks import log_errors
 from scripts.scaleout.client import http_json
 from scripts.scaleout.servers import PORTS, SERVERS, rasa_url
@@ -31,8 +33,7 @@ class Services:
         self.env: Dict[str, str] = {}
 
     def start(self) -> None:
-        done = subprocess.run([str(SERVICES_SCRIPT), "start", str(self.directory)],
-                              stdout=subprocess.PIPE, text=True)
+        done = subprocess.run([str(SERVICES_SCRIPT), "start", str(self.directory)], stdout=subprocess.PIPE, text=True)
         if done.returncode != 0:
             raise RuntimeError("PostgreSQL and Redis could not be started (see above)")
         for line in done.stdout.splitlines():
@@ -54,19 +55,21 @@ def server_env(services: Mapping[str, str], secrets_: Mapping[str, str], server:
     env.update({name: "" for name in setting_names()})
     env.update(services)
     env.update(secrets_)
-    env.update({
-        # Not "production", which refuses the pinned clock this test needs.
-        "APP_ENV": "test",
-        "BIND_HOST": "127.0.0.1",
-        "RASA_PORT": str(rasa_port),
-        "ACTIONS_PORT": str(actions_port),
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "CLOCK_OVERRIDE": CLOCK,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        **LOAD_TEST_LIMITS,
-    })
+    env.update(
+        {
+            # Not "production", which refuses the pinned clock this test needs.
+            "APP_ENV": "test",
+            "BIND_HOST": "127.0.0.1",
+            "RASA_PORT": str(rasa_port),
+            "ACTIONS_PORT": str(actions_port),
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+            "CLOCK_OVERRIDE": CLOCK,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            **LOAD_TEST_LIMITS,
+        }
+    )
     return env
 
 
@@ -92,17 +95,17 @@ class Cluster:
         }
         self.envs = {server: server_env(services, shared, server) for server in SERVERS}
         self.actions = {
-            server: Service(f"action server {server}",
-                            [*LAUNCH, "actions"],
-                            f"http://127.0.0.1:{actions_port}/health")
+            server: Service(f"action server {server}", [*LAUNCH, "actions"], f"http://127.0.0.1:{actions_port}/health")
             for server, (_, actions_port) in PORTS.items()
         }
         self.rasa = {
-            server: Service(f"Rasa server {server}",
-                            # Through scripts/launch.py: ports from RASA_PORT and ACTIONS_PORT,
-                            # the token from the environment, never the command line.
-                            [*LAUNCH, "rasa", "--model", str(model), "--endpoints", endpoints],
-                            f"http://127.0.0.1:{rasa_port}/status?token={self.token}")
+            server: Service(
+                f"Rasa server {server}",
+                # Through scripts/launch.py: ports from RASA_PORT and ACTIONS_PORT,
+                # the token from the environment, never the command line.
+                [*LAUNCH, "rasa", "--model", str(model), "--endpoints", endpoints],
+                f"http://127.0.0.1:{rasa_port}/status?token={self.token}",
+            )
             for server, (rasa_port, _) in PORTS.items()
         }
 
@@ -119,8 +122,9 @@ class Cluster:
                 path = self.logs / f"{service.name.replace(' ', '-')}.log"
                 # Logs may hold what users typed: readable by this user only.
                 with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-                    service.process = subprocess.Popen(service.command, cwd=ROOT, env=self.envs[server],
-                                                       stdout=log, stderr=log, start_new_session=True)
+                    service.process = subprocess.Popen(
+                        service.command, cwd=ROOT, env=self.envs[server], stdout=log, stderr=log, start_new_session=True
+                    )
         wait_until_healthy(self.services())
 
     def stop(self) -> None:

@@ -1,5 +1,6 @@
 """The conversations the scale-out check sends: triages that end in a handoff, the plans that
 send their turns to the servers (in turn, or to both at once), and what came back."""
+
 from __future__ import annotations
 
 import re
@@ -37,18 +38,54 @@ class Scenario:
 
 # Each message was checked against the trained model: every turn moves the triage on.
 SCENARIOS = (
-    Scenario("defamation", "defamation", (
-        "ツイッターで悪口を書かれて困っています", "自分です", "まだ続いています",
-        "スクショは保存してあります", "はい", "はい", "入っていません", "{phone}", STAFF, THANKS,
-    ), eligible=True),
-    Scenario("privacy", "privacy", (
-        GREETING, "インスタに住所と本名を晒されました", "住所と本名", "ないです",
-        "スクショは保存してあります", "はい", STAFF, HOURS, THANKS,
-    ), eligible=False),
-    Scenario("payment_fraud", "payment_fraud", (
-        GREETING, "PayPayで身に覚えのない支払いがありました", "3万円です", "まだです", "はい", STAFF,
-        HOURS, THANKS,
-    ), eligible=False),
+    Scenario(
+        "defamation",
+        "defamation",
+        (
+            "ツイッターで悪口を書かれて困っています",
+            "自分です",
+            "まだ続いています",
+            "スクショは保存してあります",
+            "はい",
+            "はい",
+            "入っていません",
+            "{phone}",
+            STAFF,
+            THANKS,
+        ),
+        eligible=True,
+    ),
+    Scenario(
+        "privacy",
+        "privacy",
+        (
+            GREETING,
+            "インスタに住所と本名を晒されました",
+            "住所と本名",
+            "ないです",
+            "スクショは保存してあります",
+            "はい",
+            STAFF,
+            HOURS,
+            THANKS,
+        ),
+        eligible=False,
+    ),
+    Scenario(
+        "payment_fraud",
+        "payment_fraud",
+        (
+            GREETING,
+            "PayPayで身に覚えのない支払いがありました",
+            "3万円です",
+            "まだです",
+            "はい",
+            STAFF,
+            HOURS,
+            THANKS,
+        ),
+        eligible=False,
+    ),
 )
 
 # A group of turns is sent at the same moment; a plan is the conversation's groups in order.
@@ -64,7 +101,7 @@ def lock_plan(scenario: Scenario, phone: str) -> Plan:
     """The scenario with its greeting, its request for staff and a closing pair each sent to
     both servers at once: two servers answering the same conversation at the same moment."""
     turns = scenario.turns(phone)
-    middle = turns[1 if turns[0] == GREETING else 0:scenario.handoff]
+    middle = turns[1 if turns[0] == GREETING else 0 : scenario.handoff]
     return (
         [[(GREETING, "A"), (GREETING, "B")]]
         + alternating_plan(middle, first=1)
@@ -102,23 +139,30 @@ class Conversation:
         return [found for turn in self.sent for reply in turn.replies for found in REFERENCE.findall(reply)]
 
 
-def build_conversations(
-    count: int, lock_count: int, run_id: str
-) -> Tuple[List[Conversation], List[Conversation]]:
+def build_conversations(count: int, lock_count: int, run_id: str) -> Tuple[List[Conversation], List[Conversation]]:
     """Phase 1's ``count`` conversations (turns alternating between the servers) and phase 2's
     ``lock_count`` (turns also sent to both at once), the scenarios in turn, each with a 090
     number of its own."""
+
     def phone(n: int) -> str:
         return f"090-6100-{n:04d}"
 
     first = [
-        Conversation(f"scaleout-{run_id}-p1-{i:03d}", SCENARIOS[i % len(SCENARIOS)], "phase 1",
-                     alternating_plan(SCENARIOS[i % len(SCENARIOS)].turns(phone(i)), first=i % 2))
+        Conversation(
+            f"scaleout-{run_id}-p1-{i:03d}",
+            SCENARIOS[i % len(SCENARIOS)],
+            "phase 1",
+            alternating_plan(SCENARIOS[i % len(SCENARIOS)].turns(phone(i)), first=i % 2),
+        )
         for i in range(count)
     ]
     second = [
-        Conversation(f"scaleout-{run_id}-p2-{i:03d}", SCENARIOS[i % len(SCENARIOS)], "phase 2",
-                     lock_plan(SCENARIOS[i % len(SCENARIOS)], phone(count + i)))
+        Conversation(
+            f"scaleout-{run_id}-p2-{i:03d}",
+            SCENARIOS[i % len(SCENARIOS)],
+            "phase 2",
+            lock_plan(SCENARIOS[i % len(SCENARIOS)], phone(count + i)),
+        )
         for i in range(lock_count)
     ]
     return first, second

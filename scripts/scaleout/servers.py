@@ -1,4 +1,5 @@
 """The two servers of the scale-out check, each a Rasa server with an action server of its own."""
+
 from __future__ import annotations
 
 # Server name -> (Rasa port, port of its action server).

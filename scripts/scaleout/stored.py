@@ -1,13 +1,21 @@
 """What the servers stored, read back through Rasa's HTTP API and the databases, and checked
 against what every conversation sent and received."""
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
-from scripts.scaleout.checks import (ExpectedCase, Findings, check_api_against_db, check_cases, check_divergence,
-                                     check_turns, reply_signature)
+from scripts.scaleout.checks import (
+    ExpectedCase,
+    Findings,
+    check_api_against_db,
+    check_cases,
+    check_divergence,
+    check_turns,
+    reply_signature,
+)
 from scripts.scaleout.cluster import Cluster
 from scripts.scaleout.scenarios import Conversation
 from scripts.scaleout.servers import SERVERS
@@ -27,18 +35,19 @@ def read_databases(
             for sender, data in connection.execute(text("SELECT sender_id, data FROM events ORDER BY id")):
                 events[sender].append(json.loads(data))
         with cases.connect() as connection:
-            rows = [dict(row._mapping) for row in connection.execute(
-                text("SELECT conversation_id, trouble_type, reference, eligibility FROM cases"))]
-            reserved = [row[0] for row in connection.execute(
-                text("SELECT case_reference FROM free_consultations"))]
+            rows = [
+                dict(row._mapping)
+                for row in connection.execute(
+                    text("SELECT conversation_id, trouble_type, reference, eligibility FROM cases")
+                )
+            ]
+            reserved = [row[0] for row in connection.execute(text("SELECT case_reference FROM free_consultations"))]
     finally:
         tracker.dispose()
         cases.dispose()
     unknown = set(events) - set(senders)
     if unknown:
-        raise RuntimeError(
-            f"the tracker store holds conversations this run did not have: {sorted(unknown)[:5]}"
-        )
+        raise RuntimeError(f"the tracker store holds conversations this run did not have: {sorted(unknown)[:5]}")
     return events, rows, reserved
 
 

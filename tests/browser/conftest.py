@@ -8,6 +8,7 @@ WEB_CHAT_ALLOWED_ORIGINS, and a stranger that is not. Both are ``localhost`` whi
 is ``127.0.0.1``: another site, not only another origin, so the chat runs in a cross-site frame
 (partitioned storage) as it will on the real site.
 """
+
 from __future__ import annotations
 
 from http.server import BaseHTTPRequestHandler
@@ -64,8 +65,9 @@ def site_port():
 
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory, site_port):
-    system = start_assistant(tmp_path_factory.mktemp("assistant"),
-                             WEB_CHAT_ALLOWED_ORIGINS=f"http://localhost:{site_port}")
+    system = start_assistant(
+        tmp_path_factory.mktemp("assistant"), WEB_CHAT_ALLOWED_ORIGINS=f"http://localhost:{site_port}"
+    )
     yield system
     system.stop()
 

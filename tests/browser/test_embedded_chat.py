@@ -6,10 +6,11 @@ phone number.
 
 The screenshots of docs/screenshots/web-chat-embedded-{phone,desktop}.png are taken here.
 """
+
 from __future__ import annotations
 
-import system_test  # scripts/system_test.py, on the path through tests/security/conftest.py
 import pytest
+import system_test  # scripts/system_test.py, on the path through tests/security/conftest.py
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ROOT

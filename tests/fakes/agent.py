@@ -1,6 +1,7 @@
 """A stand-in for Rasa's Agent: answers from a script instead of a trained model, through the
 message's real output channel, and records the turns in a real in-memory tracker store (so
 the web history and the SMS menus read what a real server would have stored)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,19 +32,29 @@ TROUBLE_MENU = [
 
 def scripted_replies(text: str) -> List[Dict[str, Any]]:
     if text == "/greet":
-        return [{"text": "こんにちは。ネットトラブルあんしんサポートのチャット窓口です。\nどのようなことでお困りでしょうか。"}]
+        return [
+            {
+                "text": "こんにちは。ネットトラブルあんしんサポートのチャット窓口です。\nどのようなことでお困りでしょうか。"
+            }
+        ]
     if "誹謗中傷" in text or text == "/trouble_defamation":
         return [
-            {"text": "SNSなどでの誹謗中傷についてのご相談ですね。おつらい状況の中、ご相談いただきありがとうございます。"},
+            {
+                "text": "SNSなどでの誹謗中傷についてのご相談ですね。おつらい状況の中、ご相談いただきありがとうございます。"
+            },
             {"text": "書き込みの画面は保存されていますか。", "buttons": copy.deepcopy(YES_NO)},
         ]
     if text == "/affirm":
-        return [{"text": (
-            "ありがとうございます。専門スタッフにおつなぎします。\n"
-            f"受付番号は {REFERENCE} です。\n"
-            "ネットトラブルあんしんサポートセンター 0120-221-360（10:00〜18:00、土日・祝日・年末年始を除く）\n"
-            f"関連する記事は {ARTICLES_URL} をご覧ください。"
-        )}]
+        return [
+            {
+                "text": (
+                    "ありがとうございます。専門スタッフにおつなぎします。\n"
+                    f"受付番号は {REFERENCE} です。\n"
+                    "ネットトラブルあんしんサポートセンター 0120-221-360（10:00〜18:00、土日・祝日・年末年始を除く）\n"
+                    f"関連する記事は {ARTICLES_URL} をご覧ください。"
+                )
+            }
+        ]
     if text == "/deny":
         return [{"text": "承知いたしました。書き込みのURLと日時を控えておくと、ご相談の際に役立ちます。"}]
     if text == "メニュー":
@@ -56,8 +67,12 @@ def scripted_replies(text: str) -> List[Dict[str, Any]]:
 
 
 class FakeAgent:
-    def __init__(self, replies: Callable[[str], List[Dict[str, Any]]] = scripted_replies,
-                 delay_s: float = 0.0, error: Optional[Exception] = None) -> None:
+    def __init__(
+        self,
+        replies: Callable[[str], List[Dict[str, Any]]] = scripted_replies,
+        delay_s: float = 0.0,
+        error: Optional[Exception] = None,
+    ) -> None:
         self.replies = replies
         self.delay_s = delay_s
         self.error = error

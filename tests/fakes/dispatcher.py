@@ -3,6 +3,7 @@ reads: a message sent as a response (``utter_message(response=…, **values)``) 
 buttons of that response in domain.yml, filled with the values the action passed, the way the
 Rasa server fills them (``RemoteAction._utter_responses``). ``run_action`` runs an action on a
 saved tracker with it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -51,8 +52,9 @@ class RenderingDispatcher(CollectingDispatcher):
         self.messages[-1] = filled(self.messages[-1])
 
 
-def run_action(action: Action, tracker: Tracker,
-               domain: Optional[Dict[str, Any]] = None) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+def run_action(
+    action: Action, tracker: Tracker, domain: Optional[Dict[str, Any]] = None
+) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     """The events ``action`` returns on ``tracker`` and the messages it sent, filled as above.
     ``domain`` is what Rasa sends with the call: domain.yml unless given (``{}`` for an action
     without ``send_domain``). Actions whose ``run`` is a coroutine are awaited."""

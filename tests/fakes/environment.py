@@ -1,6 +1,7 @@
 """Environment variables set for a while, with the settings read again: ``settings()`` reads the
 environment once and keeps it (nettrouble/core/settings.py), so every change clears that cache, and
 so does the restore, once the variables are back."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -1,6 +1,7 @@
 """A real HTTP server on a free local port that records every request and answers from a
 script: the stand-in for the LINE and Twilio APIs. It runs its own event loop in a thread, so
 the code under test talks to it over real sockets exactly as it would to the real API."""
+
 from __future__ import annotations
 
 import asyncio
@@ -87,8 +88,9 @@ class RecordingServer:
 
 
 @contextmanager
-def platform_apis(monkeypatch: Any, database: Any, api_settings: Sequence[str],
-                  **environment: str) -> Iterator["RecordingServer"]:
+def platform_apis(
+    monkeypatch: Any, database: Any, api_settings: Sequence[str], **environment: str
+) -> Iterator["RecordingServer"]:
     """A recording server standing in for the platform APIs whose base URL settings are named
     in ``api_settings`` (LINE_API_BASE, SMS_API_BASE), with the channels' delivery log on the
     test's service database and the other ``environment`` settings."""

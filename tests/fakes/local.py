@@ -1,5 +1,6 @@
 """What tests that run local servers share: a free port, and waiting for a condition with a
 deadline instead of sleeping and hoping."""
+
 from __future__ import annotations
 
 import socket

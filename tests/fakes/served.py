@@ -1,5 +1,6 @@
 """A Sanic app served on a free port in its own thread, and Debian's Chromium for Playwright:
 what the end-to-end browser tests share."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,13 @@ from typing import Any, Iterator, Optional
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google, which this machine's
 # closed network refuses.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 class ServedApp:

@@ -4,6 +4,7 @@ the action server, on free ports with temporary databases and logs, as scripts/s
 starts them). ``make test`` runs this folder after the model is trained, with NETTROUBLE_MODEL
 naming it; run alone, the fixture trains the model first when its inputs changed.
 """
+
 from __future__ import annotations
 
 import os

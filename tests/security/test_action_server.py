@@ -1,6 +1,7 @@
 """The action server trusts nothing (issue 13, point 2): a real action server, started by
 scripts/launch.py on a free port with a temporary case database, is sent the forged calls of
 the issue. Without the shared secret (X-Action-Token) nothing runs and nothing is echoed."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -44,7 +45,7 @@ def listening_addresses(port: int) -> set:
                 continue
             raw = bytes.fromhex(address)
             # The kernel prints each 32-bit word in host (little-endian) order.
-            ordered = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            ordered = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
             found.add(str(ipaddress.ip_address(ordered)))
     return found
 
@@ -72,8 +73,13 @@ class ActionServer:
 
     def start(self) -> None:
         with open(os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-            self.process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "launch.py"), "actions"],
-                                            cwd=ROOT, env=self.env, stdout=log, stderr=log)
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "scripts" / "launch.py"), "actions"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -99,7 +105,7 @@ class ActionServer:
         if not self.cases_db.exists():
             return 0
         with sqlite3.connect(self.cases_db) as connection:
-            tables = {name for name, in connection.execute("select name from sqlite_master where type='table'")}
+            tables = {name for (name,) in connection.execute("select name from sqlite_master where type='table'")}
             return connection.execute("select count(*) from cases").fetchone()[0] if "cases" in tables else 0
 
 
@@ -128,22 +134,46 @@ def action_call(action: str, text: str, slots: dict, active_loop: str = None) ->
         "slots": {**initial_slots(), **slots},
         "latest_message": latest,
         "events": [{"event": "user", "text": text, "parse_data": latest, "input_channel": "rest"}],
-        "paused": False, "followup_action": None,
+        "paused": False,
+        "followup_action": None,
         "active_loop": {"name": active_loop} if active_loop else {},
         "latest_action_name": "action_listen",
     }
-    return json.dumps({"next_action": action, "sender_id": tracker["sender_id"], "tracker": tracker,
-                       "domain": {}, "version": "3.6.21"}, ensure_ascii=False).encode("utf-8")
+    return json.dumps(
+        {
+            "next_action": action,
+            "sender_id": tracker["sender_id"],
+            "tracker": tracker,
+            "domain": {},
+            "version": "3.6.21",
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
 
 
 # A case marked eligible for a topic the rules do not cover, with any urgency and channel.
-FORGED_HANDOFF = action_call("action_handoff", "/request_human", {
-    "trouble_type": "fraud", "eligibility": "eligible", "urgency": ["danger"], "phone_number": NUMBER,
-    "triage_done": True, "handoff_requested": True,
-})
-NUMBER_CHECK = action_call("validate_eligibility_form", NUMBER, {
-    "trouble_type": "defamation", "phone_number": NUMBER, "requested_slot": "phone_number",
-}, active_loop="eligibility_form")
+FORGED_HANDOFF = action_call(
+    "action_handoff",
+    "/request_human",
+    {
+        "trouble_type": "fraud",
+        "eligibility": "eligible",
+        "urgency": ["danger"],
+        "phone_number": NUMBER,
+        "triage_done": True,
+        "handoff_requested": True,
+    },
+)
+NUMBER_CHECK = action_call(
+    "validate_eligibility_form",
+    NUMBER,
+    {
+        "trouble_type": "defamation",
+        "phone_number": NUMBER,
+        "requested_slot": "phone_number",
+    },
+    active_loop="eligibility_form",
+)
 JSON = {"Content-Type": "application/json"}
 
 
@@ -169,7 +199,9 @@ def test_a_wrong_token_is_refused(server, token):
     assert server.cases() == 0
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None]
+)
 def test_a_cross_site_style_post_is_refused(server, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     # Without the token (what a web page could send) and even with it.
@@ -231,17 +263,24 @@ def test_the_server_listens_on_the_loopback_only(server):
 def test_an_empty_token_stops_the_action_server_naming_it(tmp_path):
     stopped = ActionServer(tmp_path)
     stopped.env["ACTION_SERVER_TOKEN"] = ""
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "launch.py"), "actions"], cwd=ROOT,
-                          env=stopped.env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "launch.py"), "actions"],
+        cwd=ROOT,
+        env=stopped.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0 and "ACTION_SERVER_TOKEN" in done.stderr
 
 
 def test_the_plugin_alone_refuses_an_empty_token(monkeypatch):
     """`rasa run actions` started some other way still loads the plugin from the repository
     (PYTHONPATH) and must not serve without a token."""
+    from sanic import Sanic
+
     import rasa_sdk_plugins
     from nettrouble.core.settings import settings
-    from sanic import Sanic
 
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "")
     settings.cache_clear()

@@ -1,6 +1,7 @@
 """Attacks on the channels (issue 13), replayed through Sanic's test client with correctly
 signed requests, a scripted agent in place of the model and the test's service database for
 the deliveries handled. Each test fails if the attack succeeds."""
+
 import json
 import re
 import time
@@ -34,8 +35,13 @@ def replies(text):
 @pytest.fixture
 def platform(monkeypatch, service_database):
     """The LINE and Twilio APIs (one recording server) and the service database."""
-    with platform_apis(monkeypatch, service_database, ["LINE_API_BASE", "SMS_API_BASE"],
-                       SMS_PUBLIC_URL=PUBLIC_URL, SMS_FROM_NUMBER=OUR_NUMBER) as server:
+    with platform_apis(
+        monkeypatch,
+        service_database,
+        ["LINE_API_BASE", "SMS_API_BASE"],
+        SMS_PUBLIC_URL=PUBLIC_URL,
+        SMS_FROM_NUMBER=OUR_NUMBER,
+    ) as server:
         yield server
 
 
@@ -58,19 +64,16 @@ def app(platform, agent):
 
 
 def line(app, body: bytes):
-    return app.test_client.post("/webhooks/line/webhook", data=body,
-                                headers={"X-Line-Signature": sign(body)})[1]
+    return app.test_client.post("/webhooks/line/webhook", data=body, headers={"X-Line-Signature": sign(body)})[1]
 
 
 def sms(app, form):
     signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL, form)
-    return app.test_client.post("/webhooks/sms/webhook", data=form,
-                                headers={"X-Twilio-Signature": signature})[1]
+    return app.test_client.post("/webhooks/sms/webhook", data=form, headers={"X-Twilio-Signature": signature})[1]
 
 
 def rest(app, sender, message):
-    return app.test_client.post("/webhooks/rest/webhook",
-                                data=json.dumps({"sender": sender, "message": message}))[1]
+    return app.test_client.post("/webhooks/rest/webhook", data=json.dumps({"sender": sender, "message": message}))[1]
 
 
 def web_token(app):
@@ -78,6 +81,7 @@ def web_token(app):
 
 
 # ---- LINE ----------------------------------------------------------------------------------
+
 
 def test_line_event_without_webhook_event_id_delivered_twice_is_processed_once(app, agent):
     incoming = text_event("二度届くイベント")
@@ -104,6 +108,7 @@ def test_deeply_nested_signed_line_body_is_400(app, agent):
 
 # ---- SMS -----------------------------------------------------------------------------------
 
+
 def test_sms_without_message_sid_is_400_and_not_processed(app, agent, platform):
     form = twilio_form("IDのないSMS", MessageSid=None, SmsSid=None, SmsMessageSid=None)
     assert sms(app, form).status == 400
@@ -119,6 +124,7 @@ def test_sms_replayed_is_processed_once(app, agent):
 
 # ---- conversations of another channel ------------------------------------------------------
 
+
 def test_rest_cannot_write_into_web_chat_sms_or_line_conversations(app, agent):
     token = web_token(app)
     app.test_client.post("/webhooks/web/webhook", data=json.dumps({"token": token, "message": "ウェブから"}))
@@ -133,6 +139,7 @@ def test_rest_cannot_write_into_web_chat_sms_or_line_conversations(app, agent):
 
 
 # ---- processing and message limits ---------------------------------------------------------
+
 
 def test_a_20000_character_message_is_cut_before_the_bot(app, agent):
     answer = rest(app, "long-1", "ネットで悪口を書かれています。" * 1334)
@@ -164,6 +171,7 @@ def test_a_message_flood_gets_the_polite_limit_answer_with_the_phone_number(app,
 
 
 # ---- the scale-out profile's edge ----------------------------------------------------------
+
 
 def test_nginx_limits_requests_and_body_size_of_every_public_webhook():
     conf = (Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf").read_text(encoding="utf-8")

@@ -4,13 +4,13 @@ stays within 2x of its idle value, both measured in this run, by scripts/hostile
 a long message that ends in a wish to die still gets the helplines. Every client has its own
 address in X-Forwarded-For, which the suite's assistant believes from 127.0.0.1.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import hostile_load  # scripts/, on the path by tests/security/conftest.py
+import pytest
 
 # make test prints it after the suite: the figure goes into the README and closing notes.
 REPORT = Path(__file__).resolve().parents[2] / "results" / "hostile_load.txt"
@@ -20,8 +20,9 @@ HELPLINES = ("0120-783-556", "0570-064-556", "0120-279-338")
 
 @pytest.fixture(scope="module")
 def loaded(assistant):
-    differ = {name: assistant.env.get(name) for name, value in hostile_load.ENV.items()
-              if assistant.env.get(name) != value}
+    differ = {
+        name: assistant.env.get(name) for name, value in hostile_load.ENV.items() if assistant.env.get(name) != value
+    }
     assert not differ, f"the assistant does not run with the settings of the load test: {differ}"
     return assistant
 

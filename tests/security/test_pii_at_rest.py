@@ -1,6 +1,7 @@
 """After a conversation full of phone numbers and addresses in every form, no database file and
 no log of the running assistant holds any of them, no user text started a log line of its own,
 and every such file is readable by its owner only."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,7 @@ MESSAGES = [
     "０９０ー３１４１ー５９２６、０９０３１４１５９２６、(03)2718-2818",
     "メールは hanako.test@example.jp、user@localhost、taro@example、ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ",
     "/inform 電話は090-3141-5926 メール hanako.test@example.jp\nFAKE LINE 2020-07-15 INFO admin logged in",
-    "/inform{\"phone\": \"09031415926\"}\r\nFAKE LINE second\u2028FAKE LINE third",
+    '/inform{"phone": "09031415926"}\r\nFAKE LINE second\u2028FAKE LINE third',
     "担当者と話したい",
 ]
 SENDERS = ["pii-web-1", "+819031415926"]  # an SMS sender is its phone number
@@ -31,8 +32,11 @@ NUMBERISH = re.compile(r"[0-9](?:[\s\-./_()]{0,3}[0-9])*")
 def readable_forms(raw: bytes) -> str:
     """The file's bytes as text, with JSON escapes read back and every digit folded to ASCII."""
     text = raw.decode("utf-8", "ignore")
-    text += "\n" + re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16))
-                          if not 0xD800 <= int(m.group(1), 16) <= 0xDFFF else "", text)
+    text += "\n" + re.sub(
+        r"\\u([0-9a-fA-F]{4})",
+        lambda m: chr(int(m.group(1), 16)) if not 0xD800 <= int(m.group(1), 16) <= 0xDFFF else "",
+        text,
+    )
     return unicodedata.normalize("NFKC", text).translate(KANJI).replace("ー", "-")
 
 
@@ -41,8 +45,9 @@ def test_no_number_or_address_is_stored_or_logged_and_files_are_private(assistan
         for message in MESSAGES:
             assistant.say(sender, message)
 
-    files = [path for path in assistant.workdir.iterdir()
-             if path.is_file() and (".db" in path.name or path.suffix == ".log")]
+    files = [
+        path for path in assistant.workdir.iterdir() if path.is_file() and (".db" in path.name or path.suffix == ".log")
+    ]
     names = {path.name for path in files}
     assert {"tracker.db", "cases.db", "actions.log", "rasa.log"} <= names, names
 

@@ -1,6 +1,7 @@
 """Secrets and settings (issue 13, point 6): generated secrets, the production checks, no token
 on any command line, Rasa's API token still required, servers on the loopback only, private
 files."""
+
 from __future__ import annotations
 
 import os
@@ -19,16 +20,24 @@ if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
 import ensure_env  # noqa: E402
+
 from nettrouble.core import settings as settings_module  # noqa: E402
 from nettrouble.core.settings import SettingsError, check_production, settings  # noqa: E402
 from tests.security.test_action_server import listening_addresses  # noqa: E402
 
 GOOD = "g" * 43
-SECRETS = ["RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "PERSON_KEY_SECRET", "CONSOLE_PASSWORD",
-           "CONSOLE_API_TOKEN", "WEB_CHAT_SECRET"]
+SECRETS = [
+    "RASA_API_TOKEN",
+    "ACTION_SERVER_TOKEN",
+    "PERSON_KEY_SECRET",
+    "CONSOLE_PASSWORD",
+    "CONSOLE_API_TOKEN",
+    "WEB_CHAT_SECRET",
+]
 
 
 # ---- generated secrets --------------------------------------------------------------------
+
 
 def test_generated_secrets_never_begin_with_a_dash_and_are_long():
     values = [ensure_env.new_secret() for _ in range(20_000)]
@@ -47,6 +56,7 @@ def test_ensure_env_fills_placeholders_and_never_changes_a_value(tmp_path):
 
 
 # ---- production checks --------------------------------------------------------------------
+
 
 @pytest.fixture
 def production(monkeypatch):
@@ -74,9 +84,14 @@ def test_production_accepts_long_random_secrets(production):
 
 
 @pytest.mark.parametrize("name", SECRETS)
-@pytest.mark.parametrize("value, problem", [
-    ("<generated>", "is still <generated>"), ("", "is empty"), ("s" * 31, "is shorter than 32"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("<generated>", "is still <generated>"),
+        ("", "is empty"),
+        ("s" * 31, "is shorter than 32"),
+    ],
+)
 def test_production_refuses_a_weak_secret_naming_it(production, name, value, problem):
     message = refusal(production, **{name: value})
     assert f"{name} {problem}" in message
@@ -107,8 +122,14 @@ def test_the_launcher_stops_in_production_naming_the_setting(mode):
     env = dict(os.environ, APP_ENV="production", CLOCK_OVERRIDE="2020-07-15T11:00:00+09:00", HANDOFF_WEBHOOK_URL="")
     env.update({name: GOOD for name in SECRETS}, CONSOLE_PASSWORD="<generated>")
     arguments = [mode] + (["--model", "models"] if mode == "rasa" else [])
-    done = subprocess.run([sys.executable, str(SCRIPTS / "launch.py"), *arguments], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "launch.py"), *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "CONSOLE_PASSWORD is still <generated>" in done.stderr and "CLOCK_OVERRIDE" in done.stderr
     assert GOOD not in done.stderr + done.stdout
@@ -134,6 +155,7 @@ def test_files_are_made_private(tmp_path, monkeypatch):
 
 
 # ---- the running assistant ----------------------------------------------------------------
+
 
 def process_tree(pid: int) -> list:
     """``pid`` and every process below it."""
