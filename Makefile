@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run shell train test test-fast lock purge outbox-requeue bench scaleout-test agent-add agent-remove agent-reset agent-list line-richmenu
+.PHONY: setup run shell train test test-fast lock purge outbox-requeue notify-new-articles bench scaleout-test agent-add agent-remove agent-reset agent-list line-richmenu
 
 setup:
 	@scripts/setup.sh
@@ -52,6 +52,13 @@ purge: setup
 outbox-requeue: setup
 	@test -n "$(OUTLET)" || { echo "usage: make outbox-requeue OUTLET=<webhook|slack|tickets>" >&2; exit 2; }
 	@$(PY) scripts/requeue.py $(OUTLET)
+
+# New-article notices to the LINE and SMS users who asked for them (scripts/notify_new_articles.py,
+# nettrouble/notices/): the articles published since the last run, one message per person a day,
+# none between 21:00 and 08:00 Japan time (held for the next run in the day). Run it from cron,
+# hourly for instance. make notify-new-articles DRY_RUN=1 prints what it would send and sends nothing.
+notify-new-articles: setup
+	@$(PY) scripts/notify_new_articles.py $(if $(filter-out 0,$(DRY_RUN)),--dry-run)
 
 # The LINE rich menu (scripts/line_richmenu.py): created, its image uploaded, made every user's
 # default, older ones of ours deleted; prints its id. Needs LINE_CHANNEL_ACCESS_TOKEN in .env.

@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import notices
 from nettrouble.content import articles, service
 from nettrouble.core import clock
 from nettrouble.core.datafiles import TROUBLE_TYPES
@@ -75,4 +76,6 @@ class ActionOfferArticles(Action):
         dispatcher.utter_message(
             text=articles.offer_text(found, at, self.service), json_message={"card": card} if card else None
         )
-        return [SlotSet(SHOWN_SLOT, [article.id for article in found])] if found else []
+        shown = [SlotSet(SHOWN_SLOT, [article.id for article in found])] if found else []
+        # On LINE and SMS, the new articles of the type may be sent later: asked here.
+        return shown + notices.offer_after_articles(dispatcher, tracker, topic, found)

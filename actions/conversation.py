@@ -28,6 +28,7 @@ QUESTIONS = {
     "ask_service_info",
     "ask_articles",
     "ask_free_consultation",
+    "ask_fraud_cover",
     "faq",
     "bot_challenge",
     "ask_next_step",

@@ -21,6 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import callbacks, fraud_cover
 from actions import number_proof as proof
 from actions.eligibility import adviser_requested, applicant_from
 from nettrouble.cases import schema, store, summary
@@ -81,7 +82,7 @@ def user_messages(tracker: Tracker) -> List[str]:
 def draft_from(tracker: Tracker, proved_by: Optional[str] = None) -> schema.CaseDraft:
     """The case as this conversation knows it. The free-consultation decision is the rule
     engine's on the user's answers, made here without the ledger (``open_case`` claims the
-    number), never the ``eligibility`` slot."""
+    number), never the ``eligibility`` slot; the fraud-cover pre-check likewise from its answers."""
     triage = {name: tracker.get_slot(name) for name in TRIAGE_SLOTS}
     applicant = applicant_from(tracker, adviser_requested(tracker))
     decision = decide(applicant, now(), campaigns.catalogue(), lambda *_: None, referrals.catalogue())
@@ -97,6 +98,7 @@ def draft_from(tracker: Tracker, proved_by: Optional[str] = None) -> schema.Case
         articles_shown=_list_slot(tracker.get_slot("articles_shown")),
         summary=summary.summarise(user_messages(tracker)),
         proved_by=proved_by,
+        **fraud_cover.case_fields(tracker),
     )
 
 
@@ -198,6 +200,9 @@ class ActionHandoff(Action):
             metrics.case_created(case.trouble_type)
         utter_handoff(dispatcher, case, created, proved_by is not None, _adviser_asked(tracker))
         events = [SlotSet("case_reference", case.reference), SlotSet("handoff_requested", False)]
+        # Outside the opening hours, a call from staff at a time the user chooses.
+        offered_before = bool(tracker.get_slot(callbacks.OFFERED))
+        events += await proof.blocking(callbacks.offer, dispatcher, self._database.get(), case, offered_before)
         if proved_by and case.eligibility == ALREADY_USED:
             events.append(SlotSet("eligibility", ALREADY_USED))
         return events

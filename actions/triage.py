@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from actions import conversation, service_questions
+from actions import conversation, fraud_cover, service_questions
 from nettrouble.eligibility import campaigns
 from nettrouble.triage import answers, guidance, plans, referrals, safety
 from nettrouble.triage.intents import ALSO_ASKED
@@ -420,7 +420,9 @@ class ActionResetTriage(Action):
 
 
 class ActionFirstSteps(Action):
-    """Concrete first steps for the type and the public bodies to contact, from business/."""
+    """Concrete first steps for the type and the public bodies to contact, from business/. It
+    runs once the triage is complete, so it also says whether the offer of staff that follows
+    offers the fraud-cover pre-check (money lost to payment fraud or phishing)."""
 
     def name(self) -> Text:
         return "action_first_steps"
@@ -434,7 +436,7 @@ class ActionFirstSteps(Action):
         if trouble_type not in plans.TYPE_LABELS:
             return []
         conversation.utter_guidance(dispatcher, trouble_type, answers_of(tracker), conversation.urgency_of(tracker))
-        return []
+        return fraud_cover.offer_events(tracker)
 
 
 class ActionRecordUrgency(Action):

@@ -23,7 +23,7 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, html, redirect
 from sqlalchemy.engine import Engine
 
-from console import analytics_views, auth, operations, queue_views, staff, templates, views
+from console import analytics_views, auth, callback_views, operations, queue_views, staff, templates, views
 from nettrouble.cases import closing_reasons
 from nettrouble.content import articles, hours
 from nettrouble.core import db
@@ -188,6 +188,7 @@ def create_app(engine: Optional[Engine] = None, settings: Optional[Settings] = N
     views.register(app)
     staff.register(app)
     queue_views.register(app)
+    callback_views.register(app)
     analytics_views.register(app)
     operations.register(app)
     app.static(STYLESHEET, str(STATIC / "console.css"), name="stylesheet", content_type="text/css; charset=utf-8")

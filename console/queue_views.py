@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse, html, raw, redirect
 
 from console import auth, templates
 from console.views import call, case_turns, detail_response, find
+from nettrouble.callbacks import store as callbacks
 from nettrouble.cases import closing_reasons, schema, store, summary
 from nettrouble.cases.transcript import notes_text
 from nettrouble.content import hours
@@ -55,6 +56,8 @@ async def queue_page(request: Request) -> HTTPResponse:
     items = await call(
         queue.queue, request.app.ctx.engine, now(), agent=session.user if mine else None, today_only=today
     )
+    # The day's callbacks (nettrouble/callbacks/), in slot order, whatever the filters.
+    todays_callbacks = await call(callbacks.on_day, request.app.ctx.engine, now().date())
     body = templates.render(
         "queue.html",
         session=session,
@@ -62,6 +65,7 @@ async def queue_page(request: Request) -> HTTPResponse:
         mine=mine,
         today=today,
         alert_minutes=hours.calendar().queue_wait_alert_minutes,
+        callbacks=todays_callbacks,
     )
     return html(body)
 

@@ -8,6 +8,8 @@ inline style (the Content-Security-Policy forbids both); the look is static/cons
 A new page: a template that extends ``layout.html`` (blocks ``title`` and ``content``; a
 top-level ``{% set current_page = "<key>" %}`` marks its NAVIGATION entry), its values passed to
 ``render`` with the session, and ``csrf_input(session)`` from ``macros.html`` in every POST form.
+A partial (``_name.html``) is a part of a page kept apart, included with ``{% include %}``: it
+extends nothing and sees the page's values.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from console.auth import CSRF_FIELD, Session
+from nettrouble.callbacks import labels as callback_labels
 from nettrouble.cases import closing_reasons, schema, store
 from nettrouble.cases.closing_reasons import ClosingReason
 
@@ -38,6 +41,8 @@ from nettrouble.cases.transcript import BUTTON_LABEL, KIND_LABELS
 from nettrouble.cases.transcript import ROLE_LABELS as TURN_ROLES
 from nettrouble.core.clock import in_japan
 from nettrouble.core.datafiles import TROUBLE_TYPES
+from nettrouble.core.money import yen_text
+from nettrouble.cover.messages import decision_label, outcome_label
 from nettrouble.eligibility import ledger, rules
 from nettrouble.triage import plans, urgency
 
@@ -70,6 +75,7 @@ NOTICES = {
     "closed": "完了にしました。",
     "claim_released": "無料相談の枠を解除しました。この番号は、ほかの受付で使えるようになりました。",
     "claim_not_pending": "確認待ちの無料相談の枠がないため、解除できませんでした。",
+    "callback_marked": "折り返しの結果を記録しました。",
 }
 STATUS_ERRORS = {
     "not_allowed": "この状態からは、その変更はできません。画面を更新して最新の状態をご確認ください。",
@@ -78,6 +84,9 @@ STATUS_ERRORS = {
     # {holder}: who holds the case now.
     "taken": "この案件はすでに {holder} さんが担当しています。",
     "needs_reason": "完了にするには、対応終了の理由を選んで「完了にする」から操作してください。",
+    "callback_not_allowed": (
+        "折り返しの結果を記録できませんでした。ほかの担当者が先に記録した可能性があります。最新の状態をご確認ください。"
+    ),
 }
 LOOKUP_MESSAGES = {
     MALFORMED: f"受付番号の形式が正しくありません。「{REFERENCE_EXAMPLE}」のように、NTに続く10桁の数字でご入力ください。",
@@ -234,6 +243,8 @@ class CaseWork:
     # Why a form was refused (a 400 answer), and the note text to offer again.
     problem: Optional[str] = None
     note_draft: str = ""
+    # The case's callback and the number to call (console.callback_views.CallbackView), if any.
+    callback: Optional[Any] = None
 
 
 def history_change(event: schema.StatusEvent) -> str:
@@ -280,6 +291,7 @@ ENVIRONMENT.globals.update(
     BUTTON_LABEL=BUTTON_LABEL,
     TURN_ROLES=TURN_ROLES,
     MAX_NOTE_CHARS=schema.MAX_NOTE_CHARS,
+    CALLBACK_OUTCOMES=callback_labels.OUTCOME_LABELS,
 )
 ENVIRONMENT.filters.update(
     type_label=type_label,
@@ -288,11 +300,18 @@ ENVIRONMENT.filters.update(
     status_label=status_label,
     urgency_label=urgency_label,
     claim_label=claim_label,
+    fraud_cover_label=outcome_label,
+    provider_decision_label=decision_label,
+    yen=yen_text,
     ordered_urgency=ordered_urgency,
     japan_time=japan_time,
     excerpt=excerpt,
     history_change=history_change,
     reason_label=closing_reasons.label,
+    callback_slot=callback_labels.slot_text,
+    slot_time=callback_labels.slot_time,
+    callback_state=callback_labels.state_label,
+    callback_by=callback_labels.changed_by,
 )
 ENVIRONMENT.tests.update(life_threatening=life_threatening)
 

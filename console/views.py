@@ -22,7 +22,7 @@ from sanic.response import json as json_response
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from console import auth, templates
+from console import auth, callback_views, templates
 from nettrouble.cases import closing_reasons, schema, store, tracker_events
 from nettrouble.cases.document import case_document
 from nettrouble.cases.export import export_csv
@@ -279,6 +279,7 @@ async def detail_response(
     assignees: List[str] = []
     if session.supervisor:
         assignees = [agent.name for agent in await call(agents.list_agents, engine) if agent.active]
+    callback = await call(callback_views.case_callback, engine, case, session.user)
     work = templates.CaseWork(
         transcript=turns,
         notes=notes,
@@ -286,6 +287,7 @@ async def detail_response(
         assignees=assignees,
         problem=problem,
         note_draft=note_draft,
+        callback=callback,
     )
     body = templates.detail_page(
         session,

@@ -30,6 +30,8 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
     monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
     monkeypatch.setenv("CLOCK_OVERRIDE", FRIDAY_EVENING)
+    # Callbacks off: the offer that follows a reference outside the hours is tests/test_action_callbacks.py's.
+    monkeypatch.setenv("CALLBACK_NUMBER_KEY", "")
     settings.cache_clear()
     yield tmp_path
     db.dispose_all()

@@ -65,6 +65,12 @@ def test_the_typed_suite_is_large_enough_and_well_formed():
         "person_key",
         "eligibility",
         "case_reference",
+        # the fraud-cover pre-check (tests/typed/fraud_cover.yml)
+        "provider_decision",
+        "amount_lost",
+        "provider_pays",
+        "fraud_cover",
+        "fraud_cover_estimate",
     }
     for name, conversation in typed_conversations():
         assert conversation["id"] not in seen, conversation["id"]

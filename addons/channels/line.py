@@ -11,6 +11,8 @@
   standby mode, are dropped too.
 - The conversation id is ``line-`` + the group, room or user id (``turns.conversation_id``), a
   prefix that the REST channel refuses; the client of the message limits is the LINE user.
+- 「配信停止」 or STOP alone becomes ``/stop_article_notices`` (``stops_notices``): the user's
+  new-article notices end at once (``actions/notices.py``).
 - One reply call per turn with up to 5 messages (``render_line``: text, and Flex cards for
   articles and first steps) and the buttons as quick replies. Only when the reply token cannot
   be used (rejected, or the turn outlived its window) is the answer pushed, with an
@@ -26,6 +28,7 @@ import hmac
 import json
 import logging
 import time
+import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel
@@ -33,7 +36,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from addons.channels import render, render_line, turns
+from addons.channels import render, render_line, render_sms, turns
 from nettrouble.channels.line_api import LineApi
 from nettrouble.core.settings import settings
 
@@ -46,6 +49,16 @@ MAX_BODY_BYTES = 1024 * 1024
 # A reply token is valid for about a minute; after this long a push is the safe way.
 REPLY_WINDOW_S = 50.0
 GREETING_PAYLOAD = "/greet"
+STOP_NOTICES_PAYLOAD = "/stop_article_notices"
+STOP_NOTICES_WORDS = ("配信停止", "はいしんていし", "stop")
+
+
+def stops_notices(text: str) -> bool:
+    """Whether the message is 「配信停止」 or STOP alone (as SMS reads its keywords): it ends the
+    user's new-article notices at once, whatever the classifier would make of it. 「停止」 alone
+    is left to the classifier: on LINE it may answer a question (a card stopped, say)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return render_sms.keyword(text) == render_sms.STOP and any(word in folded for word in STOP_NOTICES_WORDS)
 
 
 def line_signature(secret: str, body: bytes) -> str:
@@ -199,6 +212,8 @@ class LineInput(InputChannel):
             message = event.get("message") if isinstance(event.get("message"), dict) else {}
             if message.get("type") == "text" and isinstance(message.get("text"), str):
                 text = turns.clean_text(message["text"])
+                if stops_notices(text):
+                    text = STOP_NOTICES_PAYLOAD
             elif message.get("type"):
                 # sticker, image, video, audio, file, location, and any type LINE adds later
                 await self._answer(event, line_id, [render.BotMessage(text=turns.TEXT_ONLY)], received)

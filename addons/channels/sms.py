@@ -21,7 +21,10 @@
   Never replaced: an answer with a case reference or a helpline number, the answer to a message
   that signals danger or self-harm, and the answers to HELP, STOP and START.
 - 「ヘルプ」/HELP, 「停止」/STOP and 「開始」/START are answered here, before Rasa; STOP is
-  recorded (``sms_usage.is_opted_out``) and stops only what we would send on our own initiative.
+  recorded (``sms_usage.is_opted_out``) and stops only what we would send on our own initiative
+  (new-article notices: ``nettrouble.notices``, which START lets go out again).
+- A turn that subscribed the conversation to new-article notices gets the sender's number kept,
+  sealed, on the subscription (``NoticeNumbers``): the one copy of it, needed to send.
 - The phone number is never logged and is not the conversation id: that is ``sms-`` + a keyed
   hash (``turns.conversation_id``), a prefix that the REST channel refuses. The sender's number
   is the client of the message limits, and for a Japanese mobile number the message metadata
@@ -53,6 +56,7 @@ from nettrouble.core import db, limits
 from nettrouble.core.settings import settings
 from nettrouble.eligibility import identity
 from nettrouble.monitoring import metrics
+from nettrouble.notices import subscriptions
 from nettrouble.triage import referrals, safety, urgency
 
 logger = logging.getLogger(__name__)
@@ -136,6 +140,22 @@ class SmsUsage:
         return True
 
 
+class NoticeNumbers:
+    """The sender's number, kept sealed on the SMS conversation's new-article subscription that
+    the turn has just recorded (``nettrouble.notices.subscriptions.add_sms_address``): the action
+    server that records the consent never sees the number, and nothing else keeps it. Called
+    off the event loop; while the database is unreachable the subscription waits without it."""
+
+    def __init__(self) -> None:
+        self._database = db.LazyEngine()
+
+    async def keep(self, sender: str, phone: str) -> None:
+        try:
+            await asyncio.to_thread(lambda: subscriptions.add_sms_address(self._database.get(), sender, phone))
+        except Exception:  # noqa: BLE001 - any database error; the cause is in the log
+            logger.exception("SMS conversation %s: the number for new-article notices was not kept", sender)
+
+
 def _cost(bodies: List[str]) -> int:
     return sum(sms_segments.segments(text) for text in bodies)
 
@@ -157,6 +177,7 @@ class SmsInput(InputChannel):
         self.turns = turns.UserTurns(self.name())
         self.background = turns.BackgroundTurns(self.name())
         self.usage = SmsUsage()
+        self.notice_numbers = NoticeNumbers()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "SmsInput":
@@ -268,6 +289,9 @@ class SmsInput(InputChannel):
         sent = await self._send(phone, sender, bodies)
         await self.usage.add(sender, sent, expiry)
         metrics.sms_turn(reply, sent)
+        if not asked:
+            # After the answer is on its way: the turn may have recorded a new-article consent.
+            await self.notice_numbers.keep(sender, phone)
 
     async def _bot_answer(
         self, on_new_message: turns.OnNewMessage, agent: Any, phone: str, sender: str, text: str, has_media: bool

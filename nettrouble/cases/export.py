@@ -36,6 +36,11 @@ CSV_COLUMNS = (
     "assigned_to",
     "assigned_at",
     "closing_reason",
+    "fraud_cover",
+    "fraud_cover_estimate",
+    "fraud_cover_amount_lost",
+    "fraud_cover_provider_pays",
+    "fraud_cover_provider_decision",
 )
 
 

@@ -3,7 +3,9 @@ the review list's labelled messages (users' words, masked) labelled as long ago.
 
 The free-consultation ledger is kept: it holds only keyed hashes and case references, and it
 is what keeps one free consultation per person for as long as a campaign's record matters. The
-SMS opt-outs are kept too: a STOP holds until the sender sends START.
+SMS opt-outs are kept too: a STOP holds until the sender sends START. A consent to new-article
+notices is personal data like the rest (an SMS one holds the number, sealed): it goes when it
+is as old, unless given again.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, create_engine, delete, func, select, text
 from sqlalchemy.engine import Engine
 
+from nettrouble.callbacks.store import callbacks
 from nettrouble.cases.schema import case_notes, case_status_events, cases
 from nettrouble.channels.sms_usage import sms_conversations
 from nettrouble.core.limits import rate_events
 from nettrouble.eligibility.number_proof import number_codes
+from nettrouble.notices import records as notice_records
+from nettrouble.notices import subscriptions as notice_subscriptions
 from nettrouble.notify.outbox import outbox
 from nettrouble.staff.review import review_labels
 
@@ -30,13 +35,15 @@ def cutoff(now: datetime, days: int) -> datetime:
 
 
 def purge_cases(engine: Engine, before: datetime) -> int:
-    """Deletes cases last changed before ``before`` with their history, staff notes and
-    notifications, and the review labels given before then, in one transaction."""
+    """Deletes cases last changed before ``before`` with their history, staff notes,
+    callbacks and notifications, and the review labels given before then, in one transaction."""
     with engine.begin() as connection:
         old = select(cases.c.id).where(cases.c.updated_at < before)
         connection.execute(delete(outbox).where(outbox.c.case_id.in_(old)))
         connection.execute(delete(case_status_events).where(case_status_events.c.case_id.in_(old)))
         connection.execute(delete(case_notes).where(case_notes.c.case_id.in_(old)))
+        # Callbacks go with their case, a number still sealed in one with them.
+        connection.execute(delete(callbacks).where(callbacks.c.case_id.in_(old)))
         # One-time codes and the counts of the limits are of no use after their few minutes or
         # hours; they go with the cases of the same age.
         connection.execute(delete(number_codes).where(number_codes.c.expires_at < before))
@@ -45,6 +52,10 @@ def purge_cases(engine: Engine, before: datetime) -> int:
         connection.execute(delete(review_labels).where(review_labels.c.assigned_at < before))
         # What an SMS conversation cost; a STOP (sms_opt_outs) is kept: it holds until START.
         connection.execute(delete(sms_conversations).where(sms_conversations.c.last_at < before))
+        # New-article notices: consents given before then, with the SMS number kept to send
+        # (a new consent renews one), and the records of notices finished before then.
+        notice_subscriptions.purge(connection, before)
+        notice_records.purge(connection, before)
         return connection.execute(delete(cases).where(cases.c.updated_at < before)).rowcount
 
 

@@ -14,7 +14,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from nettrouble.cases.reference import BAD_CHECK_DIGIT, MALFORMED, OK
 from nettrouble.core.clock import in_japan
@@ -79,6 +91,13 @@ cases = Table(
     Column("assigned_at", DateTime(timezone=True), nullable=True),
     # A code of business/closing_reasons.yml while the case is closed by ``close``.
     Column("closing_reason", String(64), nullable=True),
+    # The fraud-cover pre-check (nettrouble.cover), when the user did it: its outcome, the
+    # estimate and the figures it was worked out from (yen; BigInteger: a loss may pass 2^31).
+    Column("fraud_cover", String(32), nullable=True),
+    Column("fraud_cover_estimate", BigInteger, nullable=True),
+    Column("fraud_cover_amount_lost", BigInteger, nullable=True),
+    Column("fraud_cover_provider_pays", BigInteger, nullable=True),
+    Column("fraud_cover_provider_decision", String(16), nullable=True),
     UniqueConstraint("reference", name="uq_cases_reference"),
     # A repeated or concurrent handoff for the same trouble must find the existing case.
     UniqueConstraint("conversation_id", "trouble_type", name="uq_cases_conversation_trouble"),
@@ -137,6 +156,13 @@ class CaseDraft:
     # How the conversation proved the number to be the user's (ledger.PROOFS), if it did;
     # without a proof an eligible case's claim is pending.
     proved_by: Optional[str] = None
+    # The fraud-cover pre-check: an outcome of nettrouble.cover.codes, the estimate and the
+    # figures in yen, the provider's decision as the user reported it.
+    fraud_cover: Optional[str] = None
+    fraud_cover_estimate: Optional[int] = None
+    fraud_cover_amount_lost: Optional[int] = None
+    fraud_cover_provider_pays: Optional[int] = None
+    fraud_cover_provider_decision: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +188,11 @@ class Case:
     assigned_to: Optional[str] = None
     assigned_at: Optional[datetime] = None
     closing_reason: Optional[str] = None
+    fraud_cover: Optional[str] = None
+    fraud_cover_estimate: Optional[int] = None
+    fraud_cover_amount_lost: Optional[int] = None
+    fraud_cover_provider_pays: Optional[int] = None
+    fraud_cover_provider_decision: Optional[str] = None
 
     def public(self) -> Dict[str, Any]:
         """The case as JSON-ready values for notifications and exports: without ``person_key``
@@ -214,6 +245,11 @@ def case_from_row(row: Any) -> Case:
         assigned_to=row.assigned_to,
         assigned_at=in_japan(row.assigned_at) if row.assigned_at is not None else None,
         closing_reason=row.closing_reason,
+        fraud_cover=row.fraud_cover,
+        fraud_cover_estimate=row.fraud_cover_estimate,
+        fraud_cover_amount_lost=row.fraud_cover_amount_lost,
+        fraud_cover_provider_pays=row.fraud_cover_provider_pays,
+        fraud_cover_provider_decision=row.fraud_cover_provider_decision,
     )
 
 

@@ -8,7 +8,8 @@ API: ``open_case`` (create or find, atomically with the outbox rows and the free
 claim), ``get_case``, ``lookup`` (ok / malformed / bad_check_digit / unknown),
 ``list_cases``, ``open_cases``, ``change_status``, ``take``, ``assign``, ``close``,
 ``status_history``, ``add_note``, ``notes``, ``matches_person``, ``confirm_caller`` (staff prove
-the caller's number, which confirms the case's claim).
+the caller's number, which confirms the case's claim), ``record_fraud_cover`` (a fraud-cover
+pre-check done after the case was made).
 
 One case per (conversation, trouble type): asking again returns the same case with later triage
 answers, urgency flags and articles added, but never a different eligibility, claim or summary:
@@ -66,7 +67,7 @@ from nettrouble.cases.schema import (
     cases,
     event_from_row,
 )
-from nettrouble.cases.summary import clean_draft, clean_note
+from nettrouble.cases.summary import clean_draft, clean_note, fraud_cover_columns
 from nettrouble.core.clock import in_japan, now, start_of_day
 from nettrouble.core.datafiles import TROUBLE_TYPES
 from nettrouble.core.masking import conversation_key
@@ -305,16 +306,28 @@ def _claim(
 # Decided once, when the case is made; a later handoff of the same trouble never changes them
 # (a forged or replayed handoff could otherwise rewrite a case whose claim stays held).
 _FIXED = ("eligibility", "eligibility_campaign", "person_key", "summary", "channel")
+# The pre-check is the user's own statement, done again whenever they like: unlike the
+# free-consultation decision it is not fixed when the case is made.
+FRAUD_COVER_COLUMNS = (
+    "fraud_cover",
+    "fraud_cover_estimate",
+    "fraud_cover_amount_lost",
+    "fraud_cover_provider_pays",
+    "fraud_cover_provider_decision",
+)
 
 
 def _merge(existing: Case, values: Dict[str, Any]) -> Dict[str, Any]:
     """A repeated handoff keeps the case: later triage answers win, flags and articles
-    accumulate; the decision, the claim and the summary stay as they were."""
+    accumulate, a later fraud-cover pre-check replaces the earlier one as a whole; the decision,
+    the claim and the summary stay as they were."""
+    later_cover = {name: values[name] for name in FRAUD_COVER_COLUMNS}
     return dict(
         triage_answers={**existing.triage_answers, **values["triage_answers"]},
         urgency=existing.urgency + [f for f in values["urgency"] if f not in existing.urgency],
         articles_shown=existing.articles_shown
         + [a for a in values["articles_shown"] if a not in existing.articles_shown],
+        **(later_cover if any(value is not None for value in later_cover.values()) else {}),
     )
 
 
@@ -371,6 +384,21 @@ def open_case(
             # pass) or the reference was taken (a new one is drawn). Nothing was written.
             existing = find_case(engine, draft.conversation_id, values["trouble_type"])
     raise CaseError("busy", f"could not create a case after {MAX_ATTEMPTS} attempts")
+
+
+def record_fraud_cover(engine: Engine, draft: CaseDraft, at: Optional[datetime] = None) -> Optional[Case]:
+    """Puts the draft's fraud-cover pre-check on the case of its conversation and trouble type,
+    when one was made already (the pre-check done after the reference was given); returns that
+    case, or None when there is none yet (the handoff will carry the pre-check)."""
+    existing = find_case(engine, draft.conversation_id, draft.trouble_type)
+    if existing is None:
+        return None
+    at = in_japan(at) if at else now()
+    with engine.begin() as connection:
+        connection.execute(
+            cases.update().where(cases.c.id == existing.id).values(**fraud_cover_columns(draft), updated_at=at)
+        )
+    return get_case(engine, existing.reference)
 
 
 def find_case(engine: Engine, conversation_id: str, trouble_type: str) -> Optional[Case]:

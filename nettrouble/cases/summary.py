@@ -28,6 +28,7 @@ from nettrouble.cases.schema import (
 )
 from nettrouble.core.datafiles import TROUBLE_TYPES
 from nettrouble.core.masking import conversation_key, mask_text
+from nettrouble.cover.codes import DECISIONS, OUTCOMES
 from nettrouble.eligibility.ledger import is_person_key
 from nettrouble.triage.urgency import URGENCY_FLAGS
 
@@ -61,6 +62,30 @@ def _flags(values: Any, allowed: Optional[Iterable[str]] = None, limit: int = MA
     return result[:limit]
 
 
+# Amounts beyond this are not a fraud victim's loss but a typo (the money reader's own bound).
+MAX_YEN = 10_000_000_000
+
+
+def _yen(value: Any) -> Optional[int]:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_YEN:
+        return None
+    return value
+
+
+def fraud_cover_columns(draft: CaseDraft) -> Dict[str, Any]:
+    """The fraud-cover pre-check's columns: codes that are not the engine's, and amounts that are
+    not whole yen, are dropped."""
+    return dict(
+        fraud_cover=draft.fraud_cover if draft.fraud_cover in OUTCOMES else None,
+        fraud_cover_estimate=_yen(draft.fraud_cover_estimate),
+        fraud_cover_amount_lost=_yen(draft.fraud_cover_amount_lost),
+        fraud_cover_provider_pays=_yen(draft.fraud_cover_provider_pays),
+        fraud_cover_provider_decision=(
+            draft.fraud_cover_provider_decision if draft.fraud_cover_provider_decision in DECISIONS else None
+        ),
+    )
+
+
 def clean_draft(draft: CaseDraft) -> Dict[str, Any]:
     """The column values of a draft; raises CaseError('invalid') only for a missing
     conversation id, everything else is trimmed, masked or dropped."""
@@ -88,6 +113,7 @@ def clean_draft(draft: CaseDraft) -> Dict[str, Any]:
         person_key=person,
         articles_shown=_flags(draft.articles_shown, limit=MAX_ARTICLES),
         summary=mask_text(draft.summary.strip() if isinstance(draft.summary, str) else "")[:SUMMARY_CHARS],
+        **fraud_cover_columns(draft),
     )
 
 

@@ -106,10 +106,12 @@ class LineApi:
             "/v2/bot/message/reply", {"replyToken": reply_token, "messages": list(messages)}
         )
 
-    async def push(self, to: str, messages: Sequence[Dict[str, Any]]) -> bool:
-        """Pushes ``messages`` to ``to`` with one ``X-Line-Retry-Key`` for every attempt; whether
-        LINE accepted them (logged as an error when not)."""
-        retry_key = str(uuid.uuid4())
+    async def push(self, to: str, messages: Sequence[Dict[str, Any]], retry_key: Optional[str] = None) -> bool:
+        """Pushes ``messages`` to ``to`` with one ``X-Line-Retry-Key`` for every attempt (a new
+        one unless the caller keeps its own, to push again safely after a crash: LINE answers
+        409 to a key it has already accepted); whether LINE accepted them (logged as an error
+        when not)."""
+        retry_key = retry_key or str(uuid.uuid4())
         body = {"to": to, "messages": list(messages)}
         for delay in (0.0,) + PUSH_RETRY_DELAYS_S:
             await asyncio.sleep(delay)

@@ -66,6 +66,8 @@ class Calendar:
     closures: Tuple[Closure, ...]
     # Business minutes a case may wait in the staff queue before it is shown as overdue.
     queue_wait_alert_minutes: int
+    # Users who may book the same 30-minute callback slot (nettrouble/callbacks/); 0: no callbacks.
+    callback_capacity: int = 0
 
     def closed_because(self, day: date) -> Optional[str]:
         """Why ``day`` is a closed day: the closure's or holiday's name, or "weekday" for a
@@ -171,6 +173,11 @@ def load(path: Optional[Path] = None) -> Calendar:
         raise datafiles.DataFileError(
             f"{path}: 'queue_wait_alert_minutes' must be a whole number of minutes, 1 or more, not {alert!r}"
         )
+    capacity = document.get("callback_capacity", 0)
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+        raise datafiles.DataFileError(
+            f"{path}: 'callback_capacity' must be a whole number of callbacks per slot, 0 or more, not {capacity!r}"
+        )
     return Calendar(
         opening=opening,
         closing=closing,
@@ -178,6 +185,7 @@ def load(path: Optional[Path] = None) -> Calendar:
         public_holidays_closed=document["public_holidays_closed"],
         closures=closures,
         queue_wait_alert_minutes=alert,
+        callback_capacity=capacity,
     )
 
 

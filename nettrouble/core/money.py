@@ -58,3 +58,11 @@ def parse_yen(text: Optional[str]) -> Optional[int]:
         if 0 <= value <= _MAX_YEN:
             return int(round(value))
     return None
+
+
+def yen_text(amount: int) -> str:
+    """An amount as written to a user: whole 万 as 万 (3万円, 100万円), anything else with
+    thousands separators (12,000円)."""
+    if amount >= 10_000 and amount % 10_000 == 0:
+        return f"{amount // 10_000:,}万円"
+    return f"{amount:,}円"

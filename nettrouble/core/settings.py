@@ -27,7 +27,8 @@ VAR_DIR = ROOT / "var"
 PLACEHOLDER = "<generated>"
 # Generated secrets are longer (43 characters); production refuses anything shorter.
 MIN_SECRET_CHARS = 32
-# The secrets production cannot run without (HANDOFF_WEBHOOK_SECRET too when the webhook is on).
+# The secrets production cannot run without (HANDOFF_WEBHOOK_SECRET too when the webhook is on,
+# and CALLBACK_NUMBER_KEY when it is set).
 PRODUCTION_SECRETS = (
     "rasa_api_token",
     "action_server_token",
@@ -102,6 +103,9 @@ class Settings:
     sms_segment_budget: int
     web_chat_public_url: str
     web_chat_allowed_origins: tuple
+    # Callbacks when the centre is closed (issue 18): the secret from which the key that seals
+    # the numbers to call is derived (nettrouble/callbacks/sealing.py).
+    callback_number_key: str
 
     @property
     def tracker_db_url(self) -> str:
@@ -274,6 +278,7 @@ def settings() -> Settings:
         web_chat_allowed_origins=allowed_origins(
             o.strip() for o in _text("WEB_CHAT_ALLOWED_ORIGINS").split(",") if o.strip()
         ),
+        callback_number_key=_text("CALLBACK_NUMBER_KEY"),
     )
 
 
@@ -290,6 +295,8 @@ def check_production(current: Optional[Settings] = None) -> None:
     if current.app_env != "production":
         return
     names = list(PRODUCTION_SECRETS) + (["handoff_webhook_secret"] if current.handoff_webhook_url else [])
+    # Callbacks are off without their key; a key that is set must be a real one.
+    names += ["callback_number_key"] if current.callback_number_key else []
     problems = []
     for name in names:
         value = getattr(current, name)

@@ -75,7 +75,7 @@ def _known_secrets() -> Optional["re.Pattern[str]"]:
     values = {
         str(value)
         for name, value in vars(current).items()
-        if name.endswith(("token", "secret", "password")) and value and len(str(value)) >= 8
+        if name.endswith(("token", "secret", "password", "key")) and value and len(str(value)) >= 8
     }
     if not values:
         return None

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
+from nettrouble.callbacks import reading
 from nettrouble.triage import answers, safety
 
 # The message key (parse data) listing the service questions asked together with the trouble.
@@ -111,6 +112,8 @@ NEEDED_WORDS: Dict[str, "re.Pattern[str]"] = {
         r"無料|むりょう|タダ|ただで|0円|ぜろえん|キャンペーン|きゃんぺーん|お試し|おためし|対象|たいしょう|"
         r"(お金|おかね)(が|は)?かから"
     ),
+    # The fraud-cover pre-check starts a form: 「補償」 (or its kana) must be said.
+    "ask_fraud_cover": _compile(r"補償|ほしょう|補填|補てん|ほてん"),
     "correct_trouble_type": _compile(
         r"(違|ちが)(う|い|います|って)|間違|まちが|種類|しゅるい|じゃな|ではな|選び直|えらびなお|"
         r"カテゴリ|かてごり|ジャンル|じゃんる|分類|ぶんるい|判定|認識|勘違|かんちが|話では|はなしでは"
@@ -126,7 +129,19 @@ NEEDED_WORDS: Dict[str, "re.Pattern[str]"] = {
         r"やめ|止め|キャンセル|きゃんせる|中止|ちゅうし|リセット|りせっと|最初から|さいしょから|はじめから|"
         r"いらない|いりません|もういい|ストップ|すとっぷ|打ち切|なかったことに|戻して|もどして"
     ),
+    # Callbacks (nettrouble/callbacks/reading.py): the booked call named, or a slot chosen.
+    "cancel_callback": _compile(reading.CALLBACK_WORDS),
+    "change_callback": _compile(reading.CALLBACK_WORDS),
+    "choose_callback": _compile(reading.CHOICE_WORDS),
 }
+# The fraud-cover pre-check is about the user's own loss; words about the cover in general (its
+# conditions, its cap, how to claim it, a loss imagined: 「されたら」) make it the FAQ's question.
+FRAUD_COVER = "ask_fraud_cover"
+COVER_IN_GENERAL = _compile(
+    r"条件|じょうけん|いくら|上限|じょうげん|最大|さいだい|限度|げんど|満額|まんがく|申請|しんせい|請求|せいきゅう|"
+    r"手続|てつづき|方法|ほうほう|保険会社|ほけんがいしゃ|どこまで|されたら|た場合|たばあい|"
+    r"ないと(補償|ほしょう|出|で|だめ|ダメ|無理|むり)|なければ"
+)
 # Words that ask for staff: they outweigh a classifier that heard only 「相談したい」.
 STAFF_WORDS = "request_human"
 _ASKS_FOR_HELP = ("need_help", "greet", "ask_free_consultation", "inform", "faq", "ask_service_info")
@@ -141,8 +156,8 @@ class Split:
     also_asked: Tuple[str, ...]
 
 
-# 「中傷されたら」「乗っ取られた場合」 imagine a trouble; they do not report one.
-_HYPOTHETICAL = re.compile(r"^(たら|ら|た場合|たばあい|たとき|た時|ても|ると|れば)")
+# 「中傷されたら」「乗っ取られた場合」「勝手に使った場合」 imagine a trouble; they do not report one.
+_HYPOTHETICAL = re.compile(r"^っ?(たら|ら|た場合|たばあい|たとき|た時|ても|ると|れば)")
 
 
 def _describes(pattern: "re.Pattern[str]", message: answers.Message) -> bool:
@@ -168,6 +183,11 @@ def review(intent: Optional[str], ranking: Sequence[Mapping], text: str) -> Opti
     message = answers.Message(text)
     if not message.clauses or text.lstrip().startswith("/"):
         return intent
+    callback = reading.callback_request(text)
+    if callback and not (intent or "").startswith(TROUBLE_PREFIX) and intent not in (safety.DANGER, safety.SELF_HARM):
+        # 「折り返しをキャンセルしたい」: the booked callback, not the questions (cancel). A trouble
+        # stays one (「予約したホテルをキャンセルしたのに返金されない」).
+        return callback
     if (
         intent
         and (intent.startswith(TROUBLE_PREFIX) or intent == safety.DANGER)
@@ -205,6 +225,8 @@ def review(intent: Optional[str], ranking: Sequence[Mapping], text: str) -> Opti
         named = [TROUBLE_PREFIX + kind for kind, cue in TROUBLE_CUES.items() if _describes(cue, message)]
         if len(named) == 1:
             return named[0]
+    if intent == FRAUD_COVER and _describes(COVER_IN_GENERAL, message):
+        return "faq"
     if intent in NEEDED_WORDS and not _describes(NEEDED_WORDS[intent], message):
         for entry in ranking:
             name = entry.get("name")
