@@ -78,7 +78,9 @@ def play(root: Path, model: Path) -> List[Dict[str, Any]]:
         for text in TURNS:
             counted, start = system_test.turns_counted(system, "sms"), len(system.platform.requests)
             system_test.sms_turn(system, text)
-            system_test.wait_for(lambda: system_test.turns_counted(system, "sms") > counted, f"the turn {text!r}")
+            system_test.wait_for(
+                lambda counted=counted: system_test.turns_counted(system, "sms") > counted, f"the turn {text!r}"
+            )
             seen, quiet_since = -1, time.monotonic()
             while time.monotonic() - quiet_since < QUIET_S:
                 now = len(system.platform.requests)
