@@ -40,6 +40,7 @@ from nettrouble.core.clock import in_japan
 from nettrouble.core.datafiles import TROUBLE_TYPES
 from nettrouble.eligibility import ledger, rules
 from nettrouble.triage import plans, urgency
+from nettrouble.triage.answers import NO, YES
 
 PAGES = Path(__file__).resolve().parent / "pages"
 SERVICE = "ネットトラブルあんしんサポート"
@@ -122,7 +123,7 @@ CLAIM_LABELS = {
 
 
 def claim_label(state: Optional[str]) -> str:
-    return CLAIM_LABELS.get(state, "—")
+    return "—" if state is None else CLAIM_LABELS.get(state, "—")
 
 
 def eligibility_label(value: Optional[str]) -> str:
@@ -139,7 +140,7 @@ def answer_text(slot: str, value: Any) -> str:
     if isinstance(value, list):
         return "、".join(answer_text(slot, item) for item in value)
     if isinstance(value, bool):
-        value = plans.YES if value else plans.NO
+        value = YES if value else NO
     if value is None:
         return "未回答"
     try:
