@@ -48,7 +48,7 @@ from addons.channels.sms import SmsInput  # noqa: E402
 from nettrouble.eligibility import identity, number_proof  # noqa: E402
 from nettrouble.eligibility.messages import YES_NO_REASK  # noqa: E402
 from nettrouble.staff import responses  # noqa: E402
-from nettrouble.triage import answers, plans  # noqa: E402
+from nettrouble.triage import answers  # noqa: E402
 from tests.fakes.http_recorder import RecordingServer  # noqa: E402
 
 SUITE = ROOT / "tests" / "typed"
@@ -66,8 +66,8 @@ CONFUSION_RESPONSES = responses.CONFUSED
 
 def confusion_markers() -> List[str]:
     markers = [first_sentence(name) for name in CONFUSION_RESPONSES]
-    markers += [text.split("、", 1)[1].split("。")[0] for text in YES_NO_REASK.values()]
-    markers.append(plans.explanation("ongoing").split("「")[0])
+    markers += [first_sentence(name).split("、", 1)[1] for name in YES_NO_REASK.values()]
+    markers.append(first_sentence("utter_triage_explanation"))
     return markers
 
 
