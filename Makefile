@@ -25,7 +25,8 @@ lint: setup
 	@scripts/lint.sh
 
 # The unit tier of pytest only (markers in pyproject.toml, given in tests/conftest.py): no
-# servers, browser or model (about 40 s). `make test` still runs every tier and every check.
+# servers, browser or model (about 18 s on a 2-core machine, 20-25 s while it also runs other
+# tests). `make test` still runs every tier and every check.
 test-fast: setup
 	@$(PY) -m pytest -q -m unit
 
