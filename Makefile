@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup run shell train test test-fast lock purge outbox-requeue notify-new-articles bench scaleout-test agent-add agent-remove agent-reset agent-list line-richmenu
+.PHONY: setup run shell train test test-fast lint lock purge outbox-requeue notify-new-articles bench scaleout-test agent-add agent-remove agent-reset agent-list line-richmenu
 
 setup:
 	@scripts/setup.sh
@@ -19,8 +19,14 @@ train: setup
 test: setup
 	@scripts/test.sh
 
+# Lint, format and types (settings in pyproject.toml): ruff's checks, ruff's formatting, and
+# mypy (strict for nettrouble/). `make test` runs it first.
+lint: setup
+	@scripts/lint.sh
+
 # The unit tier of pytest only (markers in pyproject.toml, given in tests/conftest.py): no
-# servers, browser or model (about 40 s). `make test` still runs every tier and every check.
+# servers, browser or model (about 18 s on a 2-core machine, 20-25 s while it also runs other
+# tests). `make test` still runs every tier and every check.
 test-fast: setup
 	@$(PY) -m pytest -q -m unit
 

@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import notices
 from nettrouble.content import articles, service
@@ -61,7 +62,11 @@ class ActionOfferArticles(Action):
     def name(self) -> Text:
         return "action_offer_articles"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    # A plain function: rasa_sdk's executor awaits run() only when it returns a coroutine
+    # (utils.call_potential_coroutine), though its base class declares run() async.
+    def run(  # type: ignore[override]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         topic = topic_of(tracker)
         words = words_of(tracker)
         if topic is None and not articles.query_terms(words):
@@ -73,9 +78,8 @@ class ActionOfferArticles(Action):
         # The user's side of the story (victim, poster, parent) shapes the ranking.
         found = self.index.search(words, topic, at, role=tracker.get_slot("user_role"))
         card = articles.offer_card(found, at, self.service) if found else None
-        dispatcher.utter_message(
-            text=articles.offer_text(found, at, self.service), json_message={"card": card} if card else None
-        )
+        response, values = articles.offer_response(found, at, self.service)
+        dispatcher.utter_message(response=response, json_message={"card": card} if card else None, **values)
         shown = [SlotSet(SHOWN_SLOT, [article.id for article in found])] if found else []
         # On LINE and SMS, the new articles of the type may be sent later: asked here.
         return shown + notices.offer_after_articles(dispatcher, tracker, topic, found)

@@ -96,7 +96,7 @@ def utter_guidance(
 ) -> None:
     """First steps and public bodies: the text, with the same as a card for LINE."""
     urgency = list(urgency)
+    response, values = guidance.guidance_response(trouble_type, answers, urgency)
     dispatcher.utter_message(
-        text=guidance.guidance_text(trouble_type, answers, urgency),
-        json_message={"card": guidance.guidance_card(trouble_type, answers, urgency)},
+        response=response, json_message={"card": guidance.guidance_card(trouble_type, answers, urgency)}, **values
     )

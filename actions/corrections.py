@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import conversation
 from actions.handoff import draft_from
@@ -44,7 +45,7 @@ class ActionReadAnswer(Action):
     def name(self) -> Text:
         return "action_read_answer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         changes = self._changes(tracker)
         if changes:
             return await self._correct(dispatcher, tracker, changes)

@@ -199,7 +199,7 @@ class ValidateEligibilityForm(FormValidationAction):
         if value in (answers.YES, answers.NO):
             return {slot: value}
         if _answer_text(tracker, slot) is not None and not found and self._number_ahead(tracker) is None:
-            dispatcher.utter_message(text=messages.YES_NO_REASK[slot])
+            dispatcher.utter_message(response=messages.YES_NO_REASK[slot])
             return {slot: None}
         return {}
 
@@ -228,7 +228,7 @@ class ValidateEligibilityForm(FormValidationAction):
         except identity.InvalidNumber as invalid:
             if invalid.reason == identity.NO_NUMBER and _intent(tracker) not in ANSWER_INTENTS:
                 return {}
-            dispatcher.utter_message(text=f"{messages.NUMBER_REASKS[invalid.reason]}\n{messages.SKIP_HINT}")
+            dispatcher.utter_message(response=messages.NUMBER_REASKS[invalid.reason])
             return {NEEDS_PERSON_KEY: None}
         return await self._checked(dispatcher, tracker, text, key)
 
@@ -239,13 +239,13 @@ class ValidateEligibilityForm(FormValidationAction):
         code on its way to it when the form will ask for one."""
         engine = self._database.get()
         if not await proof.within_check_limits(tracker, engine):
-            dispatcher.utter_message(text=messages.NUMBER_CHECK_LIMIT)
+            dispatcher.utter_message(response="utter_number_check_limit")
             return {NEEDS_PERSON_KEY: None, proof.SLOT: proof.UNPROVED}
         values: Dict[Text, Any] = {NEEDS_PERSON_KEY: key, proof.SLOT: None}
         if proof.sender_proves(tracker, key) or not proof.codes_available():
             return values
         if not await proof.send_code(tracker, engine, text, key):
-            dispatcher.utter_message(text=messages.CODE_NOT_SENT)
+            dispatcher.utter_message(response="utter_code_not_sent")
             values[proof.SLOT] = proof.UNPROVED
         return values
 
@@ -271,25 +271,25 @@ class ValidateEligibilityForm(FormValidationAction):
         if text is None:
             return {}
         if answers.is_skip(text) and number_proof.read_code(text) is None:
-            dispatcher.utter_message(text=messages.STAFF_WILL_CONFIRM)
+            dispatcher.utter_message(response="utter_code_skipped")
             return {proof.SLOT: proof.UNPROVED}
         typed = number_proof.read_code(text)
         if typed is None:
-            dispatcher.utter_message(text=messages.CODE_UNREADABLE)
+            dispatcher.utter_message(response="utter_code_unreadable")
             return {proof.SLOT: None}
         checked = await proof.blocking(
             number_proof.check, self._database.get(), tracker.sender_id, tracker.get_slot(NEEDS_PERSON_KEY), typed
         )
         if checked.result == number_proof.VERIFIED:
-            dispatcher.utter_message(text=messages.CODE_VERIFIED)
+            dispatcher.utter_message(response="utter_code_verified")
             return {proof.SLOT: proof.VERIFIED}
         if checked.result == number_proof.WRONG:
-            dispatcher.utter_message(text=messages.CODE_WRONG.format(tries=checked.tries_left))
+            dispatcher.utter_message(response="utter_code_wrong", tries_left=checked.tries_left)
             return {proof.SLOT: None}
         if checked.result == number_proof.EXPIRED:
-            dispatcher.utter_message(text=messages.CODE_EXPIRED)
+            dispatcher.utter_message(response="utter_code_expired")
             return {proof.SLOT: None, NEEDS_PERSON_KEY: None}
-        dispatcher.utter_message(text=messages.CODE_LOCKED)
+        dispatcher.utter_message(response="utter_code_locked")
         return {proof.SLOT: proof.UNPROVED}
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
@@ -365,7 +365,7 @@ class ActionCheckEligibility(Action):
             decision = decide(applicant, now(), self._campaigns, used_for, self._referrals.values())
         except (SQLAlchemyError, db.Unavailable):
             logger.exception("eligibility: the free-consultation ledger could not be read")
-            dispatcher.utter_message(text=messages.unavailable_text(self._service))
+            dispatcher.utter_message(response=messages.UNAVAILABLE, **messages.centre_values(self._service))
             return [
                 SlotSet("eligibility", None),
                 SlotSet("eligibility_campaign", None),
@@ -377,8 +377,8 @@ class ActionCheckEligibility(Action):
             decision.campaign.id if decision.campaign else None,
             ",".join(decision.needs),
         )
-        message = messages.decision_text(decision, applicant, self._service, self._referrals, proved)
-        dispatcher.utter_message(text=message)
+        response, values = messages.decision_response(decision, applicant, self._service, self._referrals, proved)
+        dispatcher.utter_message(response=response, **values)
         return [
             SlotSet("eligibility", decision.reason),
             SlotSet("eligibility_campaign", decision.campaign.id if decision.campaign else None),
@@ -386,7 +386,7 @@ class ActionCheckEligibility(Action):
         ]
 
 
-def next_step(reason: Optional[str], handoff_requested: bool) -> str:
+def next_step(reason: Optional[str], handoff_requested: Optional[bool]) -> str:
     """After the decision: nothing to offer without a docomo line (the service needs one); the
     reference at once for a user who asked for staff; otherwise the offer of staff."""
     if reason == NOT_DOCOMO:

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import callbacks, fraud_cover
 from actions import number_proof as proof
@@ -102,9 +103,10 @@ def draft_from(tracker: Tracker, proved_by: Optional[str] = None) -> schema.Case
     )
 
 
-def centre_values() -> Dict[str, str]:
+def centre_values() -> Dict[str, Any]:
     """The centre, its number, its hours and whether it is open now (or when it next opens):
-    the values of the contact lines in the handoff responses."""
+    the values of the contact lines in the handoff responses (texts; typed as utter_message
+    takes them, ``**kwargs: Any``)."""
     facts = service.facts()
     return {
         "centre_name": facts.centre,
@@ -179,7 +181,7 @@ class ActionHandoff(Action):
             raise
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         try:
             proved_by = await proof.proof(tracker, self._database.get())
@@ -227,7 +229,7 @@ class ActionRequestStaff(Action):
         return "action_request_staff"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         answers = {slot: tracker.get_slot(slot) for slot in TRIAGE_SLOTS}
         trouble_type = tracker.get_slot("trouble_type")

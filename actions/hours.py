@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from nettrouble.content import hours
 from nettrouble.core.clock import now
@@ -22,7 +23,7 @@ class ActionTellHours(Action):
         hours.calendar()
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=hours.availability_sentence(hours.status_at(now())))
         return []

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from nettrouble.channels import sms_providers
 from nettrouble.core import limits
 from nettrouble.core.settings import settings
-from nettrouble.eligibility import identity, ledger, number_proof
+from nettrouble.eligibility import identity, ledger, messages, number_proof
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ async def send_code(tracker: Tracker, engine: Engine, text: str, person_key: str
         return False
     code = await blocking(number_proof.new_code, engine, tracker.sender_id, person_key)
     try:
-        await provider.send(number_proof.e164(identity.normalise(text)), number_proof.code_text(code))
+        await provider.send(number_proof.e164(identity.normalise(text)), messages.code_sms(code))
     except (sms_providers.SmsSendError, identity.InvalidNumber) as error:
         logger.error("one-time code not sent: %s", type(error).__name__)
         return False

@@ -4,11 +4,12 @@ question asked in the same message as a trouble (「Xで中傷されてて、無
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import conversation
 from nettrouble.content import faq, hours
@@ -35,7 +36,7 @@ class ActionAnswerFaq(Action):
     def __init__(self) -> None:
         faq.catalogue()
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         text = faq_text(conversation.faq_key(tracker.latest_message), tracker)
         if text:
             dispatcher.utter_message(text=text)
@@ -52,9 +53,9 @@ class ActionFreeConsultationIntro(Action):
     def name(self) -> Text:
         return "action_free_consultation_intro"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         phase, campaign = faq.campaign_phase(now())
-        if phase != "during":
+        if phase != "during" or campaign is None:  # "during" comes with its campaign
             return []
         if tracker.active_loop.get("name") == "triage_form":
             dispatcher.utter_message(text=faq_text(AFTER_TRIAGE_KEY, tracker))
@@ -72,7 +73,7 @@ class ActionNextStepAdvice(Action):
     def name(self) -> Text:
         return "action_next_step_advice"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         trouble_type = tracker.get_slot("trouble_type")
         if tracker.get_slot("case_reference"):
             dispatcher.utter_message(response="utter_next_step_after_reference")
@@ -89,7 +90,9 @@ class ActionNextStepAdvice(Action):
         return []
 
 
-def answer_also_asked(dispatcher: CollectingDispatcher, tracker: Tracker, trouble_type: Text) -> List[EventType]:
+def answer_also_asked(
+    dispatcher: CollectingDispatcher, tracker: Tracker, trouble_type: Optional[Text]
+) -> List[EventType]:
     """Answers a question asked in the same message as the trouble, before the triage's first
     question; a wish to call makes the triage short (the essential question, the check, the
     reference)."""

@@ -300,7 +300,7 @@ class ValidateTriageForm(FormValidationAction):
             return events + [SlotSet("triage_failures", tracker.get_slot("triage_failures") or 0)]
         failures = int(tracker.get_slot("triage_failures") or 0) + 1
         if failures >= 2 and requested in plans.HINTS:
-            dispatcher.utter_message(response="utter_triage_explanation", explanation=plans.explanation(requested))
+            dispatcher.utter_message(response="utter_triage_explanation", **plans.explanation_values(requested))
         else:
             dispatcher.utter_message(response="utter_triage_not_understood")
         return events + [SlotSet("triage_failures", failures)]
@@ -362,8 +362,9 @@ class ActionAskTriageConfirmed(Action):
         return []
 
 
-def summary_values(trouble_type: Text, known: Mapping[str, Any]) -> Dict[str, Text]:
-    """The values of the summary responses: the type's label and one line per answer."""
+def summary_values(trouble_type: Optional[Text], known: Mapping[str, Any]) -> Dict[str, Any]:
+    """The values of the summary responses: the type's label and one line per answer (texts;
+    typed as utter_message takes them, ``**kwargs: Any``)."""
     return {
         "trouble_label": plans.type_label(trouble_type),
         "summary_lines": "\n".join(plans.summary_lines(trouble_type, known)),
@@ -390,7 +391,7 @@ class ActionTroubleMidForm(Action):
             kept = {
                 slot: tracker.get_slot(slot)
                 for slot in plans.PLANS[new_type]
-                if slot in plans.PLANS.get(current, []) and tracker.get_slot(slot) is not None
+                if slot in plans.PLANS.get(current or "", []) and tracker.get_slot(slot) is not None
             }
         else:
             dispatcher.utter_message(response=f"utter_ack_{new_type}")

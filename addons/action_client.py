@@ -64,6 +64,8 @@ async def call_action(
     endpoint: EndpointConfig, body: Dict[str, Any], timeout: float, compress: bool = False
 ) -> Optional[Any]:
     """Posts one action call to ``endpoint`` and returns the action server's JSON answer."""
+    if endpoint.url is None:
+        raise ValueError("the action endpoint has no url (endpoints.yml)")
     started = time.perf_counter()
     data = ujson.dumps(body, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json", **endpoint.headers}
@@ -93,7 +95,9 @@ async def call_action(
         }
     )
     if status >= 400:
-        raise ClientResponseError(status, reason or "", payload)
+        # Rasa passes the body's bytes as ``text`` too (rasa/utils/endpoints.py), though it annotates
+        # str; RemoteAction reads it with json.loads, which takes either.
+        raise ClientResponseError(status, reason or "", payload)  # type: ignore[arg-type]
     try:
         return ujson.loads(payload)
     except ValueError:
@@ -110,7 +114,7 @@ def route_action_calls(original: Callable) -> Callable:
         compress: bool = False,
         **kwargs: Any,
     ) -> Optional[Any]:
-        body = kwargs.get("json")
+        body: Any = kwargs.get("json")
         plain_call = (
             method.lower() == "post"
             and subpath is None
@@ -144,7 +148,9 @@ class AnswerValidators:
         if not self.outline.is_valid(answer):
             return False
         for event in answer.get("events") or []:
-            alternative = self.by_event.get(event.get("event")) if isinstance(event, dict) else None
+            # A name that is not text (a list, say) matches no alternative rather than failing the lookup.
+            name = event.get("event") if isinstance(event, dict) else None
+            alternative = self.by_event.get(name) if isinstance(name, str) else None
             if alternative is None or not (self.common.is_valid(event) and alternative.is_valid(event)):
                 return False
         return True
@@ -192,10 +198,14 @@ def validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
     raise error
 
 
+# Set on what install() patched, so that a second call leaves it alone.
+_INSTALLED = "_nettrouble_actions"
+
+
 def install() -> None:
     from rasa.core.actions.action import RemoteAction
 
-    if not getattr(EndpointConfig.request, "_nettrouble_actions", False):
+    if not getattr(EndpointConfig.request, _INSTALLED, False):
         EndpointConfig.request = route_action_calls(EndpointConfig.request)
-        EndpointConfig.request._nettrouble_actions = True
+        setattr(EndpointConfig.request, _INSTALLED, True)
     RemoteAction._validate_action_result = validate_action_result

@@ -20,7 +20,7 @@ on both forms of the same conversations.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List
 
 import rasa.version
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
@@ -28,6 +28,10 @@ from rasa.shared.core.events import ActionExecuted, Event, Restarted, SessionSta
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from addons.prediction_window import first_index_of_last_turns
+
+if TYPE_CHECKING:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
 
 # The user turns at the end of the session sent with every event (and the events after them).
 WHOLE_TURNS = 5
@@ -80,17 +84,17 @@ def domain_for_actions(domain: Any) -> Dict[str, Any]:
     return _for_actions[1]
 
 
-def action_call(action: Any, tracker: DialogueStateTracker, domain: Any) -> Dict[str, Any]:
+def action_call(self: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> Dict[str, Any]:
     """The body of ``RemoteAction._action_call_format`` (rasa/core/actions/action.py) with
     ``tracker_state``: the domain, without its responses, only for actions that ask for it
     (send_domain in domain.yml) once selective domain is on (endpoints.yml)."""
     body = {
-        "next_action": action.name(),
+        "next_action": self.name(),
         "sender_id": tracker.sender_id,
         "tracker": tracker_state(tracker),
         "version": rasa.version.__version__,
     }
-    if not action._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(action.name()):
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
         body["domain"] = domain_for_actions(domain)
     return body
 

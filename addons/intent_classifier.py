@@ -52,6 +52,11 @@ KEY_RANKING_LENGTH = 5
 SEPARATOR = "/"
 
 
+def _likeliest_first(entry: Dict[Text, Any]) -> float:
+    """Sort key of a ranking: the highest confidence first."""
+    return -float(entry[PREDICTED_CONFIDENCE_KEY])
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class IntentAndFaqClassifier(LogisticRegressionClassifier):
     def _create_training_matrix(self, training_data: TrainingData) -> Tuple[csr_matrix, List[str]]:
@@ -89,7 +94,7 @@ class IntentAndFaqClassifier(LogisticRegressionClassifier):
                     keys[intent][label] = float(p)
             ranking = sorted(
                 ({INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: p} for name, p in intents.items()),
-                key=lambda entry: -entry[PREDICTED_CONFIDENCE_KEY],
+                key=_likeliest_first,
             )[:RANKING_LENGTH]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
@@ -105,7 +110,7 @@ class IntentAndFaqClassifier(LogisticRegressionClassifier):
             total = sum(scores.values()) or 1.0
             ranking = sorted(
                 ({INTENT_RESPONSE_KEY: key, PREDICTED_CONFIDENCE_KEY: p / total} for key, p in scores.items()),
-                key=lambda entry: -entry[PREDICTED_CONFIDENCE_KEY],
+                key=_likeliest_first,
             )[:KEY_RANKING_LENGTH]
             best = ranking[0]
             properties[intent] = {

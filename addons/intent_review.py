@@ -33,7 +33,7 @@ class IntentReview(IntentRewrite):
             classified = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             ranking = message.get(INTENT_RANKING_KEY) or []
             intent = intents.review(classified, ranking, text)
-            if intent != classified:
+            if intent is not None and intent != classified:  # review() gives None only for None
                 # Taken on the words: the intent they replace is no rival to doubt over.
                 ranking = self._lead(message, ranking, intent, 0.9, drop=(classified,))
             found = intents.split(intent, ranking, text)

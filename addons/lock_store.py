@@ -21,7 +21,8 @@ MUTEX_POLL_S = 0.005
 
 class AtomicRedisLockStore(RedisLockStore):
     def __init__(self, endpoint_config: EndpointConfig) -> None:
-        super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
+        # Without a url, RedisLockStore's own default host (a None host reaches the same one).
+        super().__init__(host=endpoint_config.url or "localhost", **endpoint_config.kwargs)
 
     def _mutex(self, conversation_id: Text):
         return self.red.lock(

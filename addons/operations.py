@@ -104,14 +104,18 @@ def _app_factory(run_module: Any) -> None:
     run_module.configure_app = configure_app
 
 
+# Set on what install() patched, so that a second call leaves it alone.
+_INSTALLED = "_nettrouble_operations"
+
+
 def install() -> None:
     """The routes and the turn's figures and log context (once per process)."""
     import rasa.core.run
     from rasa.core.processor import MessageProcessor
 
-    if getattr(MessageProcessor, "_nettrouble_operations", False):
+    if getattr(MessageProcessor, _INSTALLED, False):
         return
     MessageProcessor.handle_message = _observed_turn(MessageProcessor.handle_message)
     MessageProcessor.execute_side_effects = _counted_side_effects(MessageProcessor.execute_side_effects)
-    MessageProcessor._nettrouble_operations = True
+    setattr(MessageProcessor, _INSTALLED, True)
     _app_factory(rasa.core.run)

@@ -113,9 +113,13 @@ def windowed(original: Callable) -> Callable:
     return _predict_next_with_tracker
 
 
+# Set on what install() patched, so that a second call leaves it alone.
+_INSTALLED = "_nettrouble_window"
+
+
 def install() -> None:
     from rasa.core.processor import MessageProcessor
 
-    if not getattr(MessageProcessor, "_nettrouble_window", False):
+    if not getattr(MessageProcessor, _INSTALLED, False):
         MessageProcessor._predict_next_with_tracker = windowed(MessageProcessor._predict_next_with_tracker)
-        MessageProcessor._nettrouble_window = True
+        setattr(MessageProcessor, _INSTALLED, True)

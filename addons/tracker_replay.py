@@ -204,10 +204,14 @@ class AppliedEvents:
             return list(applied)
 
 
+# Set on what install() patched, so that a second call leaves it alone.
+_INSTALLED = "_nettrouble_replays"
+
+
 def install() -> None:
     """``DialogueStateTracker.copy`` through ``REPLAYS`` and ``applied_events`` through an
     ``AppliedEvents``."""
-    if getattr(DialogueStateTracker.copy, "_nettrouble_replays", False):
+    if getattr(DialogueStateTracker.copy, _INSTALLED, False):
         return
     applied = AppliedEvents(RASA_APPLIED_EVENTS)
 
@@ -217,6 +221,6 @@ def install() -> None:
     def applied_events(self: DialogueStateTracker) -> List[Event]:
         return applied.of(self)
 
-    copy_._nettrouble_replays = True
+    setattr(copy_, _INSTALLED, True)
     DialogueStateTracker.copy = copy_
     DialogueStateTracker.applied_events = applied_events

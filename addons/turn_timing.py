@@ -103,15 +103,19 @@ def time_app_factory(run_module: Any) -> None:
     run_module.configure_app = configure_app
 
 
+# Set on what install() patched, so that a second call leaves it alone.
+_INSTALLED = "_nettrouble_timed"
+
+
 def install() -> None:
     """Wraps Rasa's turn path with timers (once per process)."""
     import rasa.core.run
     from rasa.core.processor import MessageProcessor
 
-    if getattr(MessageProcessor, "_nettrouble_timed", False):
+    if getattr(MessageProcessor, _INSTALLED, False):
         return
     time_processor(MessageProcessor)
-    MessageProcessor._nettrouble_timed = True
+    setattr(MessageProcessor, _INSTALLED, True)
     time_app_factory(rasa.core.run)
     timing.install_sql_timers()
     action_client.install()

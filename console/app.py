@@ -20,7 +20,7 @@ from urllib.parse import quote
 from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.exceptions import SanicException
-from sanic.response import HTTPResponse, html, redirect
+from sanic.response import BaseHTTPResponse, HTTPResponse, html, redirect
 from sqlalchemy.engine import Engine
 
 from console import analytics_views, auth, callback_views, operations, queue_views, staff, templates, views
@@ -117,7 +117,7 @@ async def remember_refusal(request: Request, exception: BaseException) -> None:
     request.ctx.refused = exception
 
 
-async def security_headers(request: Request, response: HTTPResponse) -> None:
+async def security_headers(request: Request, response: BaseHTTPResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     # Case data must not stay in a browser or proxy cache; the stylesheet may.

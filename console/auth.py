@@ -28,10 +28,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Deque, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Coroutine, Deque, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
+from sanic import Request
 from sanic.exceptions import Forbidden
+from sanic.response import HTTPResponse
 
 from nettrouble.monitoring import metrics
 from nettrouble.staff.agents import SUPERVISOR
@@ -229,7 +231,8 @@ class SignInThrottle:
                 del self._keys[key]
 
 
-Handler = Callable[..., Awaitable[Any]]
+# What Sanic's add_route takes: a coroutine function of the request (and path parameters).
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
 
 def supervisor_only(handler: Handler) -> Handler:
@@ -237,7 +240,7 @@ def supervisor_only(handler: Handler) -> Handler:
     403. The gate has already refused anyone not signed in."""
 
     @functools.wraps(handler)
-    async def guarded(request, *args: Any, **kwargs: Any) -> Any:
+    async def guarded(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
         require_supervisor(getattr(request.ctx, "session", None))
         return await handler(request, *args, **kwargs)
 

@@ -83,18 +83,18 @@ async def holdings_page(request: Request) -> HTTPResponse:
 
 
 async def notes_view(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     turns = await case_turns(request, case)
     body = templates.render("notes_view.html", session=request.ctx.session, case=case, text=notes_text(turns))
     return html(body)
 
 
 async def transcript_text(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     turns = await case_turns(request, case)
     return raw(
         (notes_text(turns) + "\n" if turns else "").encode("utf-8"),
@@ -107,9 +107,9 @@ async def transcript_text(request: Request, reference: str) -> HTTPResponse:
 
 
 async def take_case(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     who = request.ctx.session.user
     try:
         await call(store.take, request.app.ctx.engine, case.reference, who, now())
@@ -121,9 +121,9 @@ async def take_case(request: Request, reference: str) -> HTTPResponse:
 
 @auth.supervisor_only
 async def assign_case(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     engine = request.app.ctx.engine
     chosen = request.form.get("agent") or ""
     active = [agent.name for agent in await call(agents.list_agents, engine) if agent.active]
@@ -140,9 +140,9 @@ async def assign_case(request: Request, reference: str) -> HTTPResponse:
 
 
 async def add_note(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     typed = request.form.get("text") or ""
     try:
         summary.clean_note(typed)
@@ -159,9 +159,9 @@ async def add_note(request: Request, reference: str) -> HTTPResponse:
 
 
 async def close_case(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     reason = request.form.get("reason") or ""
     if reason not in {item.code for item in closing_reasons.catalogue()}:
         return await detail_response(request, case, status=400, problem=REASON_REFUSED)

@@ -75,6 +75,8 @@ async def reset_agent(request: Request) -> HTTPResponse:
     try:
         password = await call(agents.reset, request.app.ctx.engine, name)
     except agents.AgentError:
+        agent = None
+    if agent is None:
         return await page(request, status=404, error="有効な担当者が見つかりません。")
     log.info("agent %s: password reset by %s", agent.name, request.ctx.session.user)
     return await page(

@@ -45,6 +45,7 @@ from nettrouble.core.money import yen_text
 from nettrouble.cover.messages import decision_label, outcome_label
 from nettrouble.eligibility import ledger, rules
 from nettrouble.triage import plans, urgency
+from nettrouble.triage.answers import NO, YES
 
 PAGES = Path(__file__).resolve().parent / "pages"
 SERVICE = "ネットトラブルあんしんサポート"
@@ -131,7 +132,7 @@ CLAIM_LABELS = {
 
 
 def claim_label(state: Optional[str]) -> str:
-    return CLAIM_LABELS.get(state, "—")
+    return "—" if state is None else CLAIM_LABELS.get(state, "—")
 
 
 def eligibility_label(value: Optional[str]) -> str:
@@ -148,7 +149,7 @@ def answer_text(slot: str, value: Any) -> str:
     if isinstance(value, list):
         return "、".join(answer_text(slot, item) for item in value)
     if isinstance(value, bool):
-        value = plans.YES if value else plans.NO
+        value = YES if value else NO
     if value is None:
         return "未回答"
     try:

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 from datetime import date
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, ParamSpec, TypeVar, Union
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, raw, redirect
@@ -26,11 +26,12 @@ from console import auth, callback_views, templates
 from nettrouble.cases import closing_reasons, schema, store, tracker_events
 from nettrouble.cases.document import case_document
 from nettrouble.cases.export import export_csv
-from nettrouble.cases.reference import OK, parse_reference
+from nettrouble.cases.reference import parse_reference
 from nettrouble.cases.transcript import Turn, case_transcript
 from nettrouble.core.clock import now
 from nettrouble.core.datafiles import TROUBLE_TYPES
 from nettrouble.staff import agents
+from nettrouble.triage.urgency import URGENCY_FLAGS
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,11 @@ class BadRequest(ValueError):
     """A query the console refuses; the message is shown to staff as it is."""
 
 
-async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+async def call(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, functools.partial(function, *args, **kwargs))
 
@@ -101,7 +106,7 @@ def sign_in_form(
 # --- filters -------------------------------------------------------------------------------------
 
 ELIGIBILITY_VALUES = (schema.NONE, *templates.ELIGIBILITY_LABELS)
-URGENCY_VALUES = (schema.NONE, *store.URGENCY_FLAGS)
+URGENCY_VALUES = (schema.NONE, *URGENCY_FLAGS)
 TYPE_VALUES = (*TROUBLE_TYPES, schema.UNKNOWN)
 
 
@@ -225,21 +230,21 @@ async def case_list(request: Request) -> HTTPResponse:
 async def lookup(request: Request) -> HTTPResponse:
     typed = request.args.get("reference") or ""
     status, case = await call(store.lookup, request.app.ctx.engine, typed)
-    if status == OK:
+    if case is not None:  # the status is OK
         return redirect(f"/cases/{case.reference}", status=303)
     canonical = parse_reference(typed).reference if status != schema.UNKNOWN else None
     code = 404 if status == schema.UNKNOWN else 400
     return html(templates.lookup_page(request.ctx.session, typed[:64], status, canonical), status=code)
 
 
-async def find(request: Request, reference: str) -> Tuple[Optional[schema.Case], Optional[HTTPResponse]]:
+async def find(request: Request, reference: str) -> Union[schema.Case, HTTPResponse]:
     """The case named in a path, or the page that says why there is none."""
     status, case = await call(store.lookup, request.app.ctx.engine, reference)
-    if status == OK:
-        return case, None
+    if case is not None:  # the status is OK
+        return case
     code = 404 if status == schema.UNKNOWN else 400
     body = templates.error_page(request.ctx.session, "案件が見つかりません", templates.LOOKUP_MESSAGES[status])
-    return None, html(body, status=code)
+    return html(body, status=code)
 
 
 def tracker_store(app: Sanic) -> Engine:
@@ -305,18 +310,18 @@ async def detail_response(
 
 
 async def case_detail(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     if case.reference != reference:
         return redirect(f"/cases/{case.reference}", status=302)
     return await detail_response(request, case)
 
 
 async def change_status(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     target = request.form.get("status") or ""
     reopen = request.form.get("reopen") == "1"
     if target == schema.CLOSED:
@@ -335,23 +340,24 @@ async def change_status(request: Request, reference: str) -> HTTPResponse:
 async def check_caller(request: Request, reference: str) -> HTTPResponse:
     """Staff check the number the caller phones from; a match proves the number and confirms
     the case's free-consultation claim (the chat alone never can, unless the user proved it)."""
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     result, holder = await call(
         store.confirm_caller, request.app.ctx.engine, case.reference, request.form.get("phone") or ""
     )
     if result in (store.CONFIRMED, store.HELD_ELSEWHERE):
         logger.info("free-consultation claim of %s checked by %s: %s", case.reference, request.ctx.session.user, result)
-        case = await call(store.get_case, request.app.ctx.engine, case.reference)
+        # Read again for its new claim state (as read before, should it have been purged meanwhile).
+        case = await call(store.get_case, request.app.ctx.engine, case.reference) or case
     status = 400 if result == schema.INVALID_NUMBER else 200
     return await detail_response(request, case, status=status, caller_result=result, holder=holder)
 
 
 async def release_claim(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await find(request, reference)
-    if problem:
-        return problem
+    case = await find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case
     released = await call(store.release_claim, request.app.ctx.engine, case.reference)
     if released:
         logger.info("free-consultation claim of %s released by %s", case.reference, request.ctx.session.user)
@@ -408,7 +414,7 @@ async def api_cases(request: Request) -> HTTPResponse:
 
 async def api_case(request: Request, reference: str) -> HTTPResponse:
     status, case = await call(store.lookup, request.app.ctx.engine, reference)
-    if status != OK:
+    if case is None:  # the status is not OK
         code = 404 if status == schema.UNKNOWN else 400
         return api_error(code, status, templates.LOOKUP_MESSAGES[status])
     history = await call(store.status_history, request.app.ctx.engine, case.reference)

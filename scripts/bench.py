@@ -227,7 +227,7 @@ def other_benchmarks() -> Dict[str, List[str]]:
                 start_new_session=True,
             )
         except subprocess.TimeoutExpired:
-            raise BenchError(f"{script} did not finish within {OTHER_TIMEOUT_S:.0f} s")
+            raise BenchError(f"{script} did not finish within {OTHER_TIMEOUT_S:.0f} s") from None
         if done.returncode != 0:
             raise BenchError(f"{script} exited with status {done.returncode}:\n{done.stderr[-2000:]}")
         lines[script] = [line for line in done.stdout.splitlines() if line.strip()]

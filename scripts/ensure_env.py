@@ -42,14 +42,14 @@ def ensure(example: Path, target: Path) -> list:
     """Returns the names of the settings that were added to ``target``."""
     example_lines = example.read_text(encoding="utf-8").splitlines()
     if not target.exists():
-        target.write_text("\n".join(_fill(l) for l in example_lines) + "\n", encoding="utf-8")
+        target.write_text("\n".join(_fill(line) for line in example_lines) + "\n", encoding="utf-8")
         target.chmod(0o600)
         return sorted(_names(example_lines))
     present = _names(target.read_text(encoding="utf-8").splitlines())
-    missing = [l for l in example_lines if (m := _ASSIGNMENT.match(l)) and m.group(1) not in present]
+    missing = [line for line in example_lines if (m := _ASSIGNMENT.match(line)) and m.group(1) not in present]
     if missing:
         with target.open("a", encoding="utf-8") as out:
-            out.write("\n# added from .env.example\n" + "\n".join(_fill(l) for l in missing) + "\n")
+            out.write("\n# added from .env.example\n" + "\n".join(_fill(line) for line in missing) + "\n")
     return sorted(_names(missing))
 
 

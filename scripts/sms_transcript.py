@@ -55,7 +55,7 @@ def _module(name: str, path: Path) -> Any:
 
 # This checkout's counting rules for both runs (a pure module: loaded by its path, so that the
 # other root's packages can be imported beside it).
-sms_segments = _module("sms_segments_here", HERE / "nettrouble" / "sms_segments.py")
+sms_segments = _module("sms_segments_here", HERE / "nettrouble" / "channels" / "sms_segments.py")
 
 
 def _bodies_sent(system: Any, to: str, start: int) -> List[str]:
@@ -78,7 +78,9 @@ def play(root: Path, model: Path) -> List[Dict[str, Any]]:
         for text in TURNS:
             counted, start = system_test.turns_counted(system, "sms"), len(system.platform.requests)
             system_test.sms_turn(system, text)
-            system_test.wait_for(lambda: system_test.turns_counted(system, "sms") > counted, f"the turn {text!r}")
+            system_test.wait_for(
+                lambda counted=counted: system_test.turns_counted(system, "sms") > counted, f"the turn {text!r}"
+            )
             seen, quiet_since = -1, time.monotonic()
             while time.monotonic() - quiet_since < QUIET_S:
                 now = len(system.platform.requests)

@@ -674,7 +674,9 @@ def check_clean_logs(system: System) -> str:
             done, calls = turns_counted(system, channel), api_calls(system, api_path)
             send(system, text)
             wait_for(
-                lambda: turns_counted(system, channel) > done and api_calls(system, api_path) > calls,
+                lambda channel=channel, done=done, api_path=api_path, calls=calls: (
+                    turns_counted(system, channel) > done and api_calls(system, api_path) > calls
+                ),
                 f"the {channel} turn {text!r} and its reply",
             )
     sign_in = http("GET", f"{system.console_base}/login")[0]
@@ -693,7 +695,7 @@ def check_clean_logs(system: System) -> str:
     # The start-up, and everything logged since this check began (other checks break things
     # on purpose and log errors for it).
     problems = []
-    for name, end in system.log_sizes().items():
+    for name in system.log_sizes():
         data = (system.workdir / name).read_bytes()
         start_up = data[: system.started_logs.get(name, 0)]
         during = data[max(before.get(name, 0), system.started_logs.get(name, 0)) :]

@@ -11,6 +11,9 @@ source scripts/env.sh
 
 step() { echo; echo "== $* ($(date +%H:%M:%S))"; }
 
+step "lint, format and types (scripts/lint.sh: ruff check, ruff format --check, mypy)"
+scripts/lint.sh
+
 step "browser for the end-to-end tests"
 scripts/install_chromium.sh
 

@@ -45,13 +45,10 @@ from system_test import System, first_sentence, http  # noqa: E402  (scripts/sys
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from addons.channels.sms import SmsInput  # noqa: E402
-from nettrouble.eligibility import identity, number_proof
+from nettrouble.eligibility import identity, number_proof  # noqa: E402
 from nettrouble.eligibility.messages import YES_NO_REASK  # noqa: E402
-from nettrouble.staff import responses
-from nettrouble.triage import (
-    answers,  # noqa: E402
-    plans,
-)
+from nettrouble.staff import responses  # noqa: E402
+from nettrouble.triage import answers  # noqa: E402
 from tests.fakes.http_recorder import RecordingServer  # noqa: E402
 
 SUITE = ROOT / "tests" / "typed"
@@ -69,8 +66,8 @@ CONFUSION_RESPONSES = responses.CONFUSED
 
 def confusion_markers() -> List[str]:
     markers = [first_sentence(name) for name in CONFUSION_RESPONSES]
-    markers += [text.split("、", 1)[1].split("。")[0] for text in YES_NO_REASK.values()]
-    markers.append(plans.explanation("ongoing").split("「")[0])
+    markers += [first_sentence(name).split("、", 1)[1] for name in YES_NO_REASK.values()]
+    markers.append(first_sentence("utter_triage_explanation"))
     return markers
 
 
@@ -380,7 +377,9 @@ def main() -> int:
         try:
             with ThreadPoolExecutor(args.workers) as pool:
                 numbered = [(c, i) for i, c in enumerate(group, start=len(results) + 1)]
-                results += list(pool.map(lambda item: play(assistant, item[0], markers, item[1]), numbered))
+                results += list(
+                    pool.map(lambda item, assistant=assistant: play(assistant, item[0], markers, item[1]), numbered)
+                )
         finally:
             mismatches += assistant.stop()
     for played in results:

@@ -9,22 +9,24 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Optional
 
-import yaml
 from rasa.core.actions.action import ActionBotResponse, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
 from nettrouble.core.clock import JST
 from nettrouble.triage import plans
 from tests.fakes.dispatcher import RenderingDispatcher, filled
-from tests.tracker_states import domain as domain_dict
+from tests.project_files import domain as domain_dict
+from tests.project_files import rasa_domain
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = Domain.load(str(ROOT / "domain.yml"))
-NLG = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
 START = datetime(2020, 7, 15, 11, 0, tzinfo=JST)
+
+
+def nlg():
+    """Rasa's generator of bot messages from the responses of domain.yml."""
+    return TemplatedNaturalLanguageGenerator(rasa_domain().responses)
 
 
 class Conversation:
@@ -56,7 +58,9 @@ class Conversation:
         """A domain response, predicted (sent_by None) or asked for by a form or action."""
         at = self._tick()
         self.tracker.update(ActionExecuted(sent_by or name, timestamp=at))
-        for event in asyncio.run(ActionBotResponse(name).run(CollectingOutputChannel(), NLG, self.tracker, DOMAIN)):
+        for event in asyncio.run(
+            ActionBotResponse(name).run(CollectingOutputChannel(), nlg(), self.tracker, rasa_domain())
+        ):
             event.timestamp = at
             self.tracker.update(event)
 
@@ -70,7 +74,7 @@ class Conversation:
             asyncio.run(result)
         self.tracker.update(ActionExecuted(action.name(), timestamp=at))
         sent = asyncio.run(
-            RemoteAction._utter_responses(dispatcher.messages, CollectingOutputChannel(), NLG, self.tracker)
+            RemoteAction._utter_responses(dispatcher.messages, CollectingOutputChannel(), nlg(), self.tracker)
         )
         for event in sent:
             event.timestamp = at
@@ -85,7 +89,7 @@ class Conversation:
         """What validate_triage_form sends after two unreadable replies (actions/plans.py)."""
         at = self._tick()
         self.tracker.update(ActionExecuted("triage_form", timestamp=at))
-        said = filled({"response": "utter_triage_explanation", "explanation": plans.explanation(slot)})
+        said = filled({"response": "utter_triage_explanation", **plans.explanation_values(slot)})
         self.tracker.update(BotUttered(said["text"], data={"buttons": said["buttons"]}, timestamp=at))
 
     def listen(self):
@@ -94,6 +98,6 @@ class Conversation:
 
 def buttons_of(response):
     """(title, payload) of the first variation of a response in domain.yml without condition."""
-    raw = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"][response]
+    raw = domain_dict()["responses"][response]
     variation = next(v for v in raw if "condition" not in v)
     return [(b["title"], b["payload"].replace("{{", "{").replace("}}", "}")) for b in variation["buttons"]]

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -13,25 +14,12 @@ from actions.articles import ActionOfferArticles
 from nettrouble.content import articles, service
 from nettrouble.core import datafiles
 from nettrouble.core.datafiles import TROUBLE_TYPES, DataFileError
-from nettrouble.core.settings import settings
 from tests.fakes.dispatcher import RenderingDispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = re.compile(r"https://nettrouble\.docomo\.ne\.jp/article/([a-z0-9-]+)/")
 CAMPAIGN = "2020-07-15T12:00:00+09:00"
 LATE = "2026-11-01T12:00:00+09:00"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Pins the assistant's clock; every test here sets it, so results do not depend on today."""
-
-    def pin(moment: str):
-        monkeypatch.setenv("CLOCK_OVERRIDE", moment)
-        settings.cache_clear()
-
-    yield pin
-    settings.cache_clear()
 
 
 def tracker(text=None, intent="ask_articles", entities=(), slots=None):
@@ -70,7 +58,7 @@ def test_after_triage_the_trouble_types_articles_are_offered(clock):
     events, messages = run(tracker("いいえ", intent="deny", slots={"trouble_type": "phishing"}))
     assert len(messages) == 1
     ids = shown_ids(messages[0])
-    expected = [a.id for a in articles.load().articles if a.category == "phishing"][:3]
+    expected = [a.id for a in articles.index().catalogue.articles if a.category == "phishing"][:3]
     assert ids == expected
     assert events == [SlotSet("articles_shown", expected)]
 
@@ -89,7 +77,7 @@ def test_a_topic_button_wins_over_the_triaged_type(clock):
     entity = {"entity": "article_topic", "value": "privacy", "start": 13, "end": 40}
     events, messages = run(tracker(payload, entities=[entity], slots={"trouble_type": "account"}))
     ids = shown_ids(messages[0])
-    catalogue = {a.id: a for a in articles.load().articles}
+    catalogue = {a.id: a for a in articles.index().catalogue.articles}
     assert len(ids) == 3 and {catalogue[i].category for i in ids} == {"privacy"}
     assert events == [SlotSet("articles_shown", ids)]
 
@@ -97,7 +85,7 @@ def test_a_topic_button_wins_over_the_triaged_type(clock):
 def test_words_of_other_intents_are_not_search_words(clock):
     clock(LATE)
     _, messages = run(tracker("開示請求について", intent="trouble_phishing", slots={"trouble_type": "phishing"}))
-    catalogue = {a.id: a for a in articles.load().articles}
+    catalogue = {a.id: a for a in articles.index().catalogue.articles}
     assert {catalogue[i].category for i in shown_ids(messages[0])} == {"phishing"}
 
 
@@ -109,7 +97,7 @@ def test_without_topic_or_words_the_action_asks_which_topic(clock, text):
     assert len(messages) == 1
     buttons = messages[0]["buttons"]
     assert [b["payload"] for b in buttons] == ['/ask_articles{"article_topic":"%s"}' % topic for topic in TROUBLE_TYPES]
-    labels = articles.load().topic_labels
+    labels = articles.index().catalogue.topic_labels
     assert [b["title"] for b in buttons] == [labels[t] for t in TROUBLE_TYPES]
     assert all(len(b["title"]) <= 20 for b in buttons)
     assert "記事" in messages[0]["text"]
@@ -120,7 +108,7 @@ def test_a_forged_topic_is_ignored(clock, forged):
     clock(LATE)
     entity = {"entity": "article_topic", "value": forged}
     events, messages = run(tracker("/ask_articles", entities=[entity], slots={"trouble_type": "shopping"}))
-    catalogue = {a.id: a for a in articles.load().articles}
+    catalogue = {a.id: a for a in articles.index().catalogue.articles}
     assert {catalogue[i].category for i in shown_ids(messages[0])} == {"shopping"}
     events, messages = run(tracker("/ask_articles", entities=[entity], slots={"trouble_type": "nonsense"}))
     assert events == [] and len(messages[0]["buttons"]) == len(TROUBLE_TYPES)
@@ -177,17 +165,14 @@ def test_a_malformed_catalogue_stops_the_action_server_at_start(tmp_path, monkey
     (tmp_path / "articles.yml").write_text(broken, encoding="utf-8")
     shutil.copy(ROOT / "business" / "service.yml", tmp_path / "service.yml")
     monkeypatch.setattr(datafiles, "BUSINESS_DIR", tmp_path)
-    articles.index.cache_clear()
-    service.facts.cache_clear()
-    try:
-        with pytest.raises(DataFileError) as error:
-            ActionExecutor().register_action(ActionOfferArticles)
-        message = str(error.value)
-        assert str(tmp_path / "articles.yml") in message
-        assert "entry 'fake-delivery-sms'" in message and "'category'" in message
-    finally:
-        articles.index.cache_clear()
-        service.facts.cache_clear()
+    # Empty caches of their own for this test: the shipped index, built once, stays for the others.
+    monkeypatch.setattr(articles, "index", lru_cache(maxsize=1)(articles.index.__wrapped__))
+    monkeypatch.setattr(service, "facts", lru_cache(maxsize=1)(service.facts.__wrapped__))
+    with pytest.raises(DataFileError) as error:
+        ActionExecutor().register_action(ActionOfferArticles)
+    message = str(error.value)
+    assert str(tmp_path / "articles.yml") in message
+    assert "entry 'fake-delivery-sms'" in message and "'category'" in message
 
 
 def test_the_action_registers_under_its_name():
@@ -210,7 +195,7 @@ def test_rasa_reads_each_topic_button_as_ask_articles_with_the_topic(clock, topi
     assert parsed.get("intent")["name"] == "ask_articles"
     assert [(e["entity"], e["value"]) for e in parsed.get("entities")] == [("article_topic", topic)]
     _, answer = run(tracker(payload, entities=parsed.get("entities")))
-    catalogue = {a.id: a for a in articles.load().articles}
+    catalogue = {a.id: a for a in articles.index().catalogue.articles}
     assert {catalogue[i].category for i in shown_ids(answer[0])} == {topic}
 
 

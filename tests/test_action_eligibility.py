@@ -13,7 +13,7 @@ from actions.eligibility import ActionCheckEligibility, ValidateEligibilityForm
 from nettrouble.channels import sms_providers
 from nettrouble.core import datafiles, db, limits
 from nettrouble.core.datafiles import DataFileError
-from nettrouble.core.settings import SettingsError, settings
+from nettrouble.core.settings import SettingsError
 from nettrouble.eligibility import campaigns, identity, ledger, number_proof
 from nettrouble.triage import referrals
 from tests.fakes.dispatcher import RenderingDispatcher
@@ -33,20 +33,18 @@ DOMAIN = {
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    database = tmp_path / "nettrouble.core.db"
-    monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
-    monkeypatch.setenv("CLOCK_OVERRIDE", IN_CAMPAIGN)
-    settings.cache_clear()
-    yield database
-    settings.cache_clear()
+def database(tmp_path):
+    """The file of the service database the actions use."""
+    return tmp_path / "nettrouble.core.db"
+
+
+@pytest.fixture
+def env(env, migrated_sqlite, database):
+    """The settings of these tests (tests/conftest.py's env): the secret, the service database
+    at the newest revision and the clock in the campaign."""
+    env(PERSON_KEY_SECRET=SECRET, DATABASE_URL=migrated_sqlite(database), CLOCK_OVERRIDE=IN_CAMPAIGN)
+    yield env
     db.dispose_all()
-
-
-def pin_clock(monkeypatch, moment):
-    monkeypatch.setenv("CLOCK_OVERRIDE", moment)
-    settings.cache_clear()
 
 
 def key_of(number):
@@ -174,8 +172,8 @@ def test_not_docomo(env):
     assert "申し訳ございません" in text and "ドコモの回線契約" in text
     # The service itself needs a docomo line: joining is not offered, public bodies are.
     assert "月額" not in text
-    for body in referrals.for_topic("defamation", referrals.load()):
-        assert body.name in text
+    bodies = referrals.for_topic("defamation", referrals.load())
+    assert bodies and all(body.name in text for body in bodies)
 
 
 @pytest.mark.parametrize(
@@ -186,8 +184,8 @@ def test_not_docomo(env):
         ("2026-11-29T10:00:00+09:00", "ended", "終了いたしました"),
     ],
 )
-def test_outside_the_campaign(env, monkeypatch, moment, reason, words):
-    pin_clock(monkeypatch, moment)
+def test_outside_the_campaign(env, moment, reason, words):
+    env(CLOCK_OVERRIDE=moment)
     events, messages = check({**READY, "person_key": key_of("090-1111-2222")})
     assert slot_events(events) == {"eligibility": reason, "eligibility_campaign": CAMPAIGN, "next_step": "offer_staff"}
     text = texts(messages)
@@ -297,10 +295,10 @@ def test_forged_slot_values_count_as_unknown(env):
     assert "携帯電話番号" in texts(messages)
 
 
-def test_database_unavailable_gives_an_apology_and_the_phone_number(env, monkeypatch):
+def test_database_unavailable_gives_an_apology_and_the_phone_number(env, database):
     action = ActionCheckEligibility()
-    env.unlink()
-    env.mkdir()  # the database path is now a directory: every read fails
+    database.unlink()
+    database.mkdir()  # the database path is now a directory: every read fails
     db.dispose_all()
     # A proved number is the one whose decision reads the ledger.
     state = tracker({**READY, "person_key": key_of("090-1111-2222")}, metadata=sms_sender("090-1111-2222"))
@@ -312,9 +310,8 @@ def test_database_unavailable_gives_an_apology_and_the_phone_number(env, monkeyp
 # --- start-up ---------------------------------------------------------------------------
 
 
-def test_a_missing_secret_stops_the_form_at_start_up(env, monkeypatch):
-    monkeypatch.setenv("PERSON_KEY_SECRET", "")
-    settings.cache_clear()
+def test_a_missing_secret_stops_the_form_at_start_up(env):
+    env(PERSON_KEY_SECRET="")
     with pytest.raises(SettingsError, match="PERSON_KEY_SECRET"):
         ValidateEligibilityForm()
 
@@ -368,8 +365,8 @@ def test_activation_asks_the_first_question(env):
         ({**READY, "docomo_line": "no"}, IN_CAMPAIGN, None),
     ],
 )
-def test_only_what_the_decision_still_needs_is_asked(env, monkeypatch, slots, moment, asked):
-    pin_clock(monkeypatch, moment)
+def test_only_what_the_decision_still_needs_is_asked(env, slots, moment, asked):
+    env(CLOCK_OVERRIDE=moment)
     events, _ = validate(slots, "無料相談を受けたい", "ask_free_consultation")
     assert slot_events(events) == {REQUESTED_SLOT: asked}
 
@@ -548,7 +545,7 @@ SPELLINGS = [
 ]
 
 
-def test_the_number_is_in_neither_the_database_nor_the_logs(env, caplog):
+def test_the_number_is_in_neither_the_database_nor_the_logs(env, database, caplog):
     caplog.set_level(logging.DEBUG)
     form, check_action = ValidateEligibilityForm(), ActionCheckEligibility()
     # An open connection keeps SQLite from checkpointing and deleting the -wal file, so the
@@ -556,12 +553,12 @@ def test_the_number_is_in_neither_the_database_nor_the_logs(env, caplog):
     held = db.prepare().connect()
     held.execute(text("SELECT 1"))
     try:
-        _reserve_and_scan(form, check_action, env, caplog)
+        _reserve_and_scan(form, check_action, database, caplog)
     finally:
         held.close()
 
 
-def _reserve_and_scan(form, check_action, env, caplog):
+def _reserve_and_scan(form, check_action, database, caplog):
     seen = []
     for typed in ("０９０ー８７６５ー４３２１", "+81 (0)90 8765 4321"):
         events, messages = run(form, tracker(READY, text=f"番号は{typed}です", requested="person_key"))
@@ -586,8 +583,8 @@ def _reserve_and_scan(form, check_action, env, caplog):
         seen += [events, messages]
 
     assert ledger.holder(db.prepare(), CAMPAIGN, key_of(KNOWN)).case_reference == "NT-2007-12345-6"
-    files = [p for p in env.parent.iterdir() if p.name.startswith(env.name)]
-    assert {p.name for p in files} == {env.name, env.name + "-wal", env.name + "-shm"}
+    files = [p for p in database.parent.iterdir() if p.name.startswith(database.name)]
+    assert {p.name for p in files} == {database.name, database.name + "-wal", database.name + "-shm"}
     blobs = [p.read_bytes() for p in files] + [
         caplog.text.encode("utf-8"),
         json.dumps(seen, ensure_ascii=False).encode("utf-8"),
@@ -706,13 +703,13 @@ def test_a_code_of_another_conversation_proves_nothing(env, sms):
     assert slot_events(events)["number_code"] == "unproved"
 
 
-def test_a_code_can_be_skipped_and_an_expired_one_asks_for_the_number_again(env, sms, monkeypatch):
+def test_a_code_can_be_skipped_and_an_expired_one_asks_for_the_number_again(env, sms):
     give_number("090-1111-2222")
     events, messages = give_code("スキップ", key_of("090-1111-2222"))
     assert slot_events(events)["number_code"] == "unproved" and "スタッフ" in texts(messages)
     give_number("090-1111-2222")
     code = sent_code(sms)
-    pin_clock(monkeypatch, "2020-07-15T11:11:00+09:00")  # 11 minutes later
+    env(CLOCK_OVERRIDE="2020-07-15T11:11:00+09:00")  # 11 minutes later
     events, messages = give_code(code, key_of("090-1111-2222"))
     assert slot_events(events)["person_key"] is None and "有効期限" in texts(messages)
 
@@ -730,10 +727,8 @@ def test_a_code_that_cannot_be_sent_leaves_it_to_staff(env, monkeypatch):
     assert slot_events(events)["number_code"] == "unproved" and "お送りできませんでした" in texts(messages)
 
 
-def test_number_checks_are_limited_per_conversation_and_per_client(env, monkeypatch):
-    monkeypatch.setenv("NUMBER_CHECKS_PER_CONVERSATION", "2")
-    monkeypatch.setenv("NUMBER_CHECKS_PER_HOUR", "3")
-    settings.cache_clear()
+def test_number_checks_are_limited_per_conversation_and_per_client(env):
+    env(NUMBER_CHECKS_PER_CONVERSATION="2", NUMBER_CHECKS_PER_HOUR="3")
     client = {limits.CLIENT: "web:prober"}
     for number in ("090-1111-0001", "090-1111-0002"):
         events, _ = give_number(number, metadata=client)

@@ -24,23 +24,19 @@ WEEKDAY_MORNING = "2026-07-15T11:00:00+09:00"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'handoff.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
-    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
-    monkeypatch.setenv("CLOCK_OVERRIDE", FRIDAY_EVENING)
-    # Callbacks off: the offer that follows a reference outside the hours is tests/test_action_callbacks.py's.
-    monkeypatch.setenv("CALLBACK_NUMBER_KEY", "")
-    settings.cache_clear()
-    yield tmp_path
+def env(env, migrated_sqlite, tmp_path):
+    """The settings of these tests (tests/conftest.py's env), with the case database at the
+    newest revision and the clock on a Friday evening. Callbacks are off: the offer that follows
+    a reference outside the hours is tests/test_action_callbacks.py's."""
+    env(
+        DATABASE_URL=migrated_sqlite(tmp_path / "handoff.db"),
+        PERSON_KEY_SECRET=SECRET,
+        HANDOFF_WEBHOOK_URL="",
+        CLOCK_OVERRIDE=FRIDAY_EVENING,
+        CALLBACK_NUMBER_KEY="",
+    )
+    yield env
     db.dispose_all()
-    settings.cache_clear()
-
-
-def pin(monkeypatch, moment):
-    monkeypatch.setenv("CLOCK_OVERRIDE", moment)
-    settings.cache_clear()
 
 
 def user(text, channel="rest", intent=None):
@@ -83,11 +79,13 @@ def count(table):
         return connection.execute(select(func.count()).select_from(table)).scalar()
 
 
-def test_no_database_work_before_start_up(env):
-    assert not (env / "handoff.db").exists()
+def test_no_database_work_before_start_up(env, tmp_path):
+    fresh = tmp_path / "fresh.db"
+    env(DATABASE_URL=f"sqlite:///{fresh}")
+    assert not fresh.exists()
     action = ActionHandoff()
     assert action.name() == "action_handoff"
-    assert (env / "handoff.db").exists()
+    assert fresh.exists()
 
 
 def test_request_human_before_triage_gets_a_reference_and_the_next_opening(env):
@@ -113,8 +111,8 @@ def test_an_adviser_asked_for_before_any_eligibility_check_is_said_to_be_paid(en
     assert "消費生活アドバイザー" not in plain
 
 
-def test_after_triage_the_case_carries_the_answers_and_masked_words(env, monkeypatch):
-    pin(monkeypatch, WEEKDAY_MORNING)
+def test_after_triage_the_case_carries_the_answers_and_masked_words(env):
+    env(CLOCK_OVERRIDE=WEEKDAY_MORNING)
     slots = {
         "trouble_type": "defamation",
         "platform": "X",
@@ -222,8 +220,8 @@ def asking(text, metadata):
     return [event]
 
 
-def test_the_decision_is_made_again_and_an_unproved_claim_reads_the_same_held_or_not(env, monkeypatch):
-    pin(monkeypatch, IN_CAMPAIGN)
+def test_the_decision_is_made_again_and_an_unproved_claim_reads_the_same_held_or_not(env):
+    env(CLOCK_OVERRIDE=IN_CAMPAIGN)
     action = ActionHandoff()
     key = identity.person_key("090-1234-5678", SECRET)
     # The slot says something else: the handoff does not read it.
@@ -242,13 +240,13 @@ def test_the_decision_is_made_again_and_an_unproved_claim_reads_the_same_held_or
     second, second_texts = run(action, tracker(sender="conv-2", slots=slots))
     assert second == [SlotSet("case_reference", second[0]["value"]), SlotSet("handoff_requested", False)]
     assert store.get_case(engine(), second[0]["value"]).eligibility == "already_used"
-    line = [l for l in first_texts[0].splitlines() if "無料電話相談" in l]
-    assert line == [l for l in second_texts[0].splitlines() if "無料電話相談" in l]
+    line = [said for said in first_texts[0].splitlines() if "無料電話相談" in said]
+    assert line and line == [said for said in second_texts[0].splitlines() if "無料電話相談" in said]
     assert first[0]["value"] not in second_texts[0]
 
 
-def test_the_sms_senders_own_number_confirms_the_claim_and_takes_it_from_a_pending_one(env, monkeypatch):
-    pin(monkeypatch, IN_CAMPAIGN)
+def test_the_sms_senders_own_number_confirms_the_claim_and_takes_it_from_a_pending_one(env):
+    env(CLOCK_OVERRIDE=IN_CAMPAIGN)
     action = ActionHandoff()
     key = identity.person_key("090-1234-5678", SECRET)
     typed_by_another, _ = run(action, tracker(sender="web-x", slots={**ANSWERS, "person_key": key}))
@@ -270,8 +268,8 @@ def test_the_sms_senders_own_number_confirms_the_claim_and_takes_it_from_a_pendi
     assert "ご利用済み" in texts[0] and owner[0]["value"] not in texts[0]
 
 
-def test_forged_person_key_is_not_stored(env, monkeypatch):
-    pin(monkeypatch, IN_CAMPAIGN)
+def test_forged_person_key_is_not_stored(env):
+    env(CLOCK_OVERRIDE=IN_CAMPAIGN)
     slots = {**ANSWERS, "eligibility": "eligible", "eligibility_campaign": "sns-2020", "person_key": "090-1234-5678"}
     events, texts = run(ActionHandoff(), tracker(slots=slots))
     case = store.get_case(engine(), events[0]["value"])
@@ -279,8 +277,8 @@ def test_forged_person_key_is_not_stored(env, monkeypatch):
     assert count(ledger.free_consultations) == 0 and "無料電話相談の対象" not in texts[0]
 
 
-def test_a_forged_eligibility_for_a_topic_no_campaign_covers_is_not_recorded(env, monkeypatch):
-    pin(monkeypatch, IN_CAMPAIGN)
+def test_a_forged_eligibility_for_a_topic_no_campaign_covers_is_not_recorded(env):
+    env(CLOCK_OVERRIDE=IN_CAMPAIGN)
     slots = {
         **ANSWERS,
         "trouble_type": "phishing",
@@ -294,9 +292,8 @@ def test_a_forged_eligibility_for_a_topic_no_campaign_covers_is_not_recorded(env
     assert case.eligibility == "topic_not_covered" and count(ledger.free_consultations) == 0
 
 
-def test_a_client_opens_at_most_cases_per_hour_new_cases(env, monkeypatch):
-    monkeypatch.setenv("CASES_PER_HOUR", "2")
-    settings.cache_clear()
+def test_a_client_opens_at_most_cases_per_hour_new_cases(env):
+    env(CASES_PER_HOUR="2")
     action = ActionHandoff()
     client = {limits.CLIENT: "web:flooder"}
     made = [
@@ -337,18 +334,16 @@ def assert_apology(events, texts):
     assert "NT-" not in text
 
 
-def test_database_unreachable_at_start_up_and_during_the_handoff(env, monkeypatch, tmp_path):
+def test_database_unreachable_at_start_up_and_during_the_handoff(env, tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'store.db'}")
-    settings.cache_clear()
+    env(DATABASE_URL=f"sqlite:///{blocker / 'store.db'}")
     action = ActionHandoff()  # start-up survives
     assert_apology(*run(action, tracker()))
 
 
 def test_database_failing_mid_handoff_leaves_nothing_half_written(env, monkeypatch):
-    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "http://127.0.0.1:9/hook")
-    settings.cache_clear()
+    env(HANDOFF_WEBHOOK_URL="http://127.0.0.1:9/hook")
     action = ActionHandoff()
 
     def lost_connection(*args, **kwargs):
@@ -380,36 +375,36 @@ def test_a_malformed_tracker_still_gets_the_phone_number(env):
 # --- action_request_staff: what comes before the reference ----------------------------------
 
 
-def route(slots, monkeypatch, moment="2020-07-15T11:00:00+09:00"):
+def route(slots, env, moment="2020-07-15T11:00:00+09:00"):
     from actions.handoff import ActionRequestStaff
 
-    pin(monkeypatch, moment)
+    env(CLOCK_OVERRIDE=moment)
     dispatcher = RenderingDispatcher()
     events = asyncio.run(ActionRequestStaff().run(dispatcher, tracker(slots=slots), {}))
     values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     return values["next_step"], [m.get("response") for m in dispatcher.messages], values
 
 
-def test_staff_before_any_trouble_gives_the_reference_at_once(env, monkeypatch):
-    step, said, values = route({}, monkeypatch)
+def test_staff_before_any_trouble_gives_the_reference_at_once(env):
+    step, said, values = route({}, env)
     assert step == "handoff" and said == [] and values["handoff_requested"] is True
 
 
-def test_staff_during_the_triage_asks_the_essential_question_first(env, monkeypatch):
-    assert route({"trouble_type": "privacy", "platform": "X"}, monkeypatch)[:2] == (
+def test_staff_during_the_triage_asks_the_essential_question_first(env):
+    assert route({"trouble_type": "privacy", "platform": "X"}, env)[:2] == (
         "triage",
         ["utter_staff_one_question"],
     )
 
 
-def test_staff_asked_for_again_instead_of_an_answer_gets_the_reference(env, monkeypatch):
-    step, _, _ = route({"trouble_type": "account", "handoff_requested": True}, monkeypatch)
+def test_staff_asked_for_again_instead_of_an_answer_gets_the_reference(env):
+    step, _, _ = route({"trouble_type": "account", "handoff_requested": True}, env)
     assert step == "handoff"
 
 
-def test_staff_in_a_campaign_topic_finishes_the_check_first(env, monkeypatch):
+def test_staff_in_a_campaign_topic_finishes_the_check_first(env):
     slots = {"trouble_type": "defamation", "platform": "X"}
-    assert route(slots, monkeypatch)[:2] == ("eligibility", ["utter_staff_check_first"])
+    assert route(slots, env)[:2] == ("eligibility", ["utter_staff_check_first"])
     # Once decided, or outside the campaign, nothing stands before the reference.
-    assert route({**slots, "eligibility": "eligible"}, monkeypatch)[0] == "handoff"
-    assert route(slots, monkeypatch, "2026-12-02T11:00:00+09:00")[0] == "handoff"
+    assert route({**slots, "eligibility": "eligible"}, env)[0] == "handoff"
+    assert route(slots, env, "2026-12-02T11:00:00+09:00")[0] == "handoff"

@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 from actions import conversation, corrections, eligibility, handoff
 from addons import action_payload
 from addons.prediction_window import first_index_of_last_turns
+from tests.project_files import rasa_domain
 
 MESSAGES = [
     ("ツイッターで悪口を書かれて困っています", "report_defamation"),
@@ -127,10 +128,9 @@ def test_a_short_session_goes_whole():
 
 def test_the_domain_goes_without_its_responses_to_the_actions_that_ask_for_it():
     from rasa.core.actions.action import RemoteAction
-    from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import EndpointConfig
 
-    domain = Domain.load("domain.yml")
+    domain = rasa_domain()
     endpoint = EndpointConfig("http://localhost:5055/webhook", enable_selective_domain=True)
     tracker = DialogueStateTracker.from_events("someone", conversation_events(3, turns=4))
     form = action_payload.action_call(RemoteAction("validate_triage_form", endpoint), tracker, domain)

@@ -7,21 +7,17 @@ from rasa_sdk.events import FollowupAction
 
 from actions.corrections import ActionReadAnswer
 from actions.service_questions import ActionAnswerFaq, ActionFreeConsultationIntro, ActionNextStepAdvice
-from nettrouble.core.settings import settings
 from tests.fakes.dispatcher import RenderingDispatcher
-from tests.tracker_states import domain, message, slot_events, texts, tracker
+from tests.project_files import domain
+from tests.tracker_states import message, slot_events, texts, tracker
 
 
 @pytest.fixture
-def clock(monkeypatch, tmp_path):
-    def pin(moment):
-        monkeypatch.setenv("CLOCK_OVERRIDE", moment)
-        settings.cache_clear()
-
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cases.db'}")
-    pin("2020-07-15T11:00:00+09:00")
-    yield pin
-    settings.cache_clear()
+def clock(clock, env, tmp_path):
+    """tests/conftest.py's clock, pinned in the campaign, with a database of the test's own."""
+    env(DATABASE_URL=f"sqlite:///{tmp_path / 'cases.db'}")
+    clock("2020-07-15T11:00:00+09:00")
+    return clock
 
 
 def run(action, state):

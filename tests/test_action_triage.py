@@ -14,7 +14,8 @@ from actions.triage import (
     ValidateTriageForm,
 )
 from tests.fakes.dispatcher import RenderingDispatcher
-from tests.tracker_states import domain, message, slot_events, texts, tracker
+from tests.project_files import domain
+from tests.tracker_states import message, slot_events, texts, tracker
 
 
 def run(action, state):

@@ -5,8 +5,16 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-import addons  # noqa: F401  (installs the patch, as the Rasa server's import of addons does)
 from addons import action_validation
+
+
+@pytest.fixture(autouse=True)
+def installed(monkeypatch):
+    """The patch as importing ``addons`` installs it, whatever patched the same method before in
+    this process (scripts/launch.py puts addons/action_client.py's validator there); the method
+    is put back after each test."""
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    action_validation.install()
 
 
 @pytest.fixture

@@ -2,13 +2,12 @@
 casual forms, negations, skips and buttons."""
 
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 from rasa.core.nlg.interpolator import interpolate_text
 
 from nettrouble.triage import answers, plans
+from tests import project_files
 
 DEFAMATION = plans.PLANS["defamation"]
 
@@ -302,7 +301,7 @@ def test_a_pressed_button_answers_nothing_when_no_question_is_open():
 
 
 def test_every_answer_button_of_the_domain_sends_a_value_its_question_accepts():
-    domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
+    domain = project_files.domain()
     checked = 0
     for slot in plans.TRIAGE_SLOTS:
         for variant in domain["responses"][f"utter_ask_{slot}"]:

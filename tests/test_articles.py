@@ -15,6 +15,7 @@ from nettrouble.content import articles, service
 from nettrouble.core.clock import JST
 from nettrouble.core.datafiles import TROUBLE_TYPES, DataFileError
 from nettrouble.core.japanese import content_lemmas
+from tests import project_files
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = Path(__file__).resolve().parent / "article_queries.yml"
@@ -34,13 +35,14 @@ NEW_YORK_SUMMER = timezone(timedelta(hours=-4))
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    return articles.load()
+def shipped(shipped_index):
+    return shipped_index.catalogue
 
 
 @pytest.fixture(scope="module")
-def shipped_index(shipped):
-    return articles.Index(shipped)
+def shipped_index():
+    """The index of the shipped catalogue, built once per session (the one the action uses)."""
+    return articles.index()
 
 
 def by_id(catalogue, article_id):
@@ -323,7 +325,7 @@ def test_a_naive_time_is_refused_rather_than_read_in_the_server_zone(shipped):
 
 
 def labelled_queries():
-    return yaml.safe_load(QUERIES.read_text(encoding="utf-8"))["queries"]
+    return project_files.read_yaml(QUERIES)["queries"]
 
 
 def test_the_labelled_set_is_large_enough_and_names_real_articles(shipped):
@@ -471,25 +473,35 @@ def test_content_lemmas_drop_particles_and_fold_variants():
 def test_the_offer_lists_title_line_link_and_free_reading(shipped):
     facts = service.facts()
     found = [by_id(shipped, "retweet-defamation"), by_id(shipped, "fake-delivery-sms")]
-    text = articles.offer_text(found, datetime(2020, 7, 10, tzinfo=JST), facts)
+    response, values = articles.offer_response(found, datetime(2020, 7, 10, tzinfo=JST), facts)
+    text = values["article_list"]
     first, second = text.index(found[0].url), text.index(found[1].url)
     assert text.index(found[0].title) < text.index(found[0].one_line) < first < second
     assert "今なら無料でお読みいただけます（7月31日まで）" in text[first:second]
     assert "会員向け" in text[second:]
-    assert "月額500円（税抜）" in text and "ドコモの回線契約をお持ちのお客さま" in text
-    assert "https://nettrouble.docomo.ne.jp/ " in text
+    # The second is for members: the response adds how to join.
+    assert response == "utter_articles_found_for_members"
+    assert values["service_fee"] == "月額500円（税抜）"
+    assert "ドコモの回線契約をお持ちのお客さま" in values["service_eligibility"]
+    assert values["service_site"] == "https://nettrouble.docomo.ne.jp/"
 
 
 def test_an_offer_of_free_articles_only_needs_no_joining_note(shipped):
     facts = service.facts()
-    text = articles.offer_text([by_id(shipped, "retweet-defamation")], datetime(2020, 7, 31, 23, 59, tzinfo=JST), facts)
-    assert "月額" not in text and "今なら無料" in text
+    at = datetime(2020, 7, 31, 23, 59, tzinfo=JST)
+    response, values = articles.offer_response([by_id(shipped, "retweet-defamation")], at, facts)
+    assert response == "utter_articles_found" and set(values) == {"article_list"}
+    assert "今なら無料" in values["article_list"]
 
 
 def test_no_articles_is_said_politely_with_the_catalogue_link():
     facts = service.facts()
-    text = articles.offer_text([], LATE, facts)
-    assert text.startswith("申し訳ございません") and "https://nettrouble.docomo.ne.jp/category/" in text
+    response, values = articles.offer_response([], LATE, facts)
+    assert response == "utter_articles_none"
+    assert (
+        values == {"articles_url": facts.articles_url}
+        and "https://nettrouble.docomo.ne.jp/category/" in facts.articles_url
+    )
 
 
 # --- start-up ----------------------------------------------------------------------------

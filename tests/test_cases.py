@@ -14,7 +14,6 @@ from nettrouble.cases.reference import damm, parse_reference
 from nettrouble.cases.schema import CaseDraft, CaseError
 from nettrouble.core.clock import JST
 from nettrouble.core.masking import EMAIL_MASK, PHONE_MASK
-from nettrouble.core.settings import settings
 from nettrouble.eligibility import identity, ledger
 from nettrouble.notify import outbox
 
@@ -27,13 +26,9 @@ def jst(*args):
 
 
 @pytest.fixture
-def engine(service_database, monkeypatch):
-    monkeypatch.setenv("PERSON_KEY_SECRET", SECRET)
-    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
-    monkeypatch.setenv("CLOCK_OVERRIDE", "")
-    settings.cache_clear()
-    yield service_database
-    settings.cache_clear()
+def engine(service_database, env):
+    env(PERSON_KEY_SECRET=SECRET, HANDOFF_WEBHOOK_URL="", CLOCK_OVERRIDE="")
+    return service_database
 
 
 def person(number=NUMBER):
@@ -333,11 +328,10 @@ def test_a_failure_inside_the_transaction_leaves_nothing(engine, monkeypatch):
         assert count(engine, table) == 0
 
 
-def test_outbox_row_is_written_with_the_case_when_notifying(engine, monkeypatch):
+def test_outbox_row_is_written_with_the_case_when_notifying(engine, env):
     store.open_case(engine, draft(conversation_id="quiet"))
     assert count(engine, outbox.outbox) == 0
-    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "http://127.0.0.1:9/hook")
-    settings.cache_clear()
+    env(HANDOFF_WEBHOOK_URL="http://127.0.0.1:9/hook")
     case, _ = store.open_case(
         engine, draft(person_key=person(), eligibility="eligible", eligibility_campaign="sns-2020")
     )

@@ -15,6 +15,7 @@ from rasa.core import run
 
 from addons.channels import render_line, turns
 from addons.channels.line import LineInput
+from addons.channels.messages import TEXT_ONLY
 from nettrouble.core import limits
 from nettrouble.core.settings import settings
 from tests.fakes.agent import FakeAgent
@@ -29,8 +30,8 @@ PUSH = "/v2/bot/message/push"
 
 
 @pytest.fixture
-def line_api(monkeypatch, service_database):
-    with platform_apis(monkeypatch, service_database, ["LINE_API_BASE"]) as server:
+def line_api(env, service_database):
+    with platform_apis(env, service_database, ["LINE_API_BASE"]) as server:
         yield server
 
 
@@ -240,7 +241,7 @@ def test_non_text_messages_get_a_polite_text_only_reply_without_the_bot(app, lin
     post(app, webhook_body(event(message=message)))
     assert agent.received == []
     [call] = line_api.to(REPLY)
-    assert call.json()["messages"] == [{"type": "text", "text": turns.TEXT_ONLY}]
+    assert call.json()["messages"] == [{"type": "text", "text": TEXT_ONLY}]
 
 
 def test_postback_sends_the_button_payload(app, line_api, agent):
@@ -381,11 +382,13 @@ def test_oversized_body_is_refused_before_anything_else(app, line_api, agent):
 
 def card_replies(text):
     from nettrouble.triage import guidance
+    from tests.fakes.dispatcher import filled
 
     urgency = ["danger"]
+    response, values = guidance.guidance_response("account", {}, urgency)
     return [
         {
-            "text": guidance.guidance_text("account", {}, urgency),
+            "text": filled({"response": response, **values})["text"],
             "custom": {"card": guidance.guidance_card("account", {}, urgency)},
         },
         {"text": "ほかにご質問はありますか。", "buttons": [{"title": "はい", "payload": "/affirm"}]},

@@ -11,6 +11,7 @@ from rasa.core import run
 from twilio.request_validator import RequestValidator
 
 from addons.channels import render_sms, sms, turns
+from addons.channels.messages import SMS_EMPTY, TEXT_ONLY
 from addons.channels.sms import SmsInput
 from nettrouble.channels import sms_segments
 from nettrouble.channels.sms_providers import TwilioSmsProvider
@@ -28,11 +29,11 @@ MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 
 
 @pytest.fixture
-def twilio_api(monkeypatch, service_database):
+def twilio_api(env, service_database):
     from tests.fakes.http_recorder import platform_apis
 
     with platform_apis(
-        monkeypatch, service_database, ["SMS_API_BASE"], SMS_PUBLIC_URL=PUBLIC_URL, SMS_FROM_NUMBER=OUR_NUMBER
+        env, service_database, ["SMS_API_BASE"], SMS_PUBLIC_URL=PUBLIC_URL, SMS_FROM_NUMBER=OUR_NUMBER
     ) as server:
         yield server
 
@@ -217,14 +218,14 @@ def test_missing_body_gets_a_polite_answer_without_the_bot(app, twilio_api, agen
     del form["Body"]
     assert post(app, form).status == 200
     assert agent.received == []
-    assert sent_texts(twilio_api) == [sms.EMPTY_MESSAGE]
+    assert sent_texts(twilio_api) == [SMS_EMPTY]
 
 
 def test_picture_message_gets_the_text_only_answer(app, twilio_api, agent):
     form = twilio_form("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1", MediaContentType0="image/jpeg")
     post(app, form)
     assert agent.received == []
-    assert sent_texts(twilio_api) == [turns.TEXT_ONLY]
+    assert sent_texts(twilio_api) == [TEXT_ONLY]
 
 
 def test_message_without_a_sender_is_ignored(app, twilio_api, agent):

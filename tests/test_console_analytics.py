@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
@@ -22,6 +21,7 @@ from console.app import create_app
 from nettrouble.cases.document import type_label
 from nettrouble.core import db
 from nettrouble.staff import agents, review
+from tests.project_files import rasa_domain
 from tests.test_console import CSRF, USER, Client, jst, open_case, set_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def tracker_path(tmp_path, env):
     """A tracker store database holding talks(), written by the project's store."""
     set_env(env)
     path = tmp_path / "tracker.db"
-    store = MaskingSQLTrackerStore(Domain.load(str(ROOT / "domain.yml")), dialect="sqlite", db=str(path))
+    store = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path))
     for talk in talks():
         tracker = asyncio.run(store.get_or_create_tracker(talk.sender, append_action_listen=False))
         for event in talk.events:

@@ -21,7 +21,8 @@ from nettrouble.core import datafiles, db
 from nettrouble.core.clock import JST
 from nettrouble.core.datafiles import DataFileError
 from nettrouble.staff import agents
-from tests.saved_conversations import DOMAIN, Conversation, buttons_of
+from tests.project_files import rasa_domain
+from tests.saved_conversations import Conversation, buttons_of
 from tests.test_console import USER, Client, api, open_case, set_env
 
 # 2026-07-15 is a Wednesday: the centre is open 10:00-18:00.
@@ -218,8 +219,8 @@ def test_closing_needs_a_reason_from_the_list(engine, alice):
     )  # a new case is taken first
     post(alice, f"/cases/{reference}/take")
     page = alice.get(f"/cases/{reference}").text
-    for reason in closing_reasons.catalogue():
-        assert f'<option value="{reason.code}">{reason.label}</option>' in page
+    reasons = closing_reasons.catalogue()
+    assert reasons and all(f'<option value="{r.code}">{r.label}</option>' in page for r in reasons)
     assert "完了にする" in page and 'name="status" value="closed"' not in page
 
     for bad in ({}, {"reason": ""}, {"reason": "bogus"}, {"reason": "<b>x</b>"}):
@@ -267,7 +268,7 @@ def test_holdings_are_for_supervisors(engine, cal, supervisor, alice, bob):
 def conversation(tracker_path):
     """A web conversation written by the project's tracker store: a typed message with a phone
     number, a question with buttons, a tap, and a safety answer. The tapped button's title."""
-    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tracker_path))
+    trackers = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(tracker_path))
     talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)))
     talk.user(f"ツイッターで悪口を書かれています。相手の番号は{NUMBER}です", "trouble_defamation")
     talk.response("utter_ask_user_role", sent_by="triage_form")

@@ -32,7 +32,8 @@ from nettrouble.staff import agents
 from tests.fakes.environment import environment_variables
 from tests.fakes.local import free_port
 from tests.fakes.served import ServedApp, chromium
-from tests.saved_conversations import DOMAIN, Conversation, buttons_of
+from tests.project_files import rasa_domain
+from tests.saved_conversations import Conversation, buttons_of
 from tests.tracker_states import message
 from tests.tracker_states import tracker as sdk_tracker
 
@@ -69,7 +70,7 @@ def write_conversation(tracker_path: Path, open_urgent_case):
     its safety answer, the privacy triage with a button tap and the first steps, then a request
     for staff with the user's phone number typed in, and the case reference. Returns the case
     that ``open_urgent_case`` opens when the user asks for staff."""
-    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tracker_path))
+    trackers = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(tracker_path))
     talk = Conversation(
         asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)),
         start=CONVERSATION_START,

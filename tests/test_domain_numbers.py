@@ -11,14 +11,14 @@ import pytest
 import yaml
 
 from nettrouble.triage import referrals
+from tests import project_files
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE = re.compile(r"#\d{4}|(?<![\d-])(?:110|119|188)(?![\d-])|0\d{1,4}-\d{1,4}-\d{3,5}")
 
 
 def response_texts():
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    for name, variants in domain["responses"].items():
+    for name, variants in project_files.domain()["responses"].items():
         for variant in variants:
             yield name, variant.get("text", "")
 
@@ -56,6 +56,7 @@ def test_quoted_hours_match_the_hours_file():
     closed = closed.rstrip("）")
     service = yaml.safe_load((ROOT / "business" / "service.yml").read_text(encoding="utf-8"))
     assert service["hours_text"] == quoted
-    for name, text in response_texts():
-        if re.search(r"\d{1,2}:\d{2}", text):
-            assert span in text and closed in text, f"{name} quotes hours that differ from hours.yml"
+    quoting = [(name, text) for name, text in response_texts() if re.search(r"\d{1,2}:\d{2}", text)]
+    assert quoting, "no response quotes the hours: the pattern or domain.yml is broken"
+    for name, text in quoting:
+        assert span in text and closed in text, f"{name} quotes hours that differ from hours.yml"

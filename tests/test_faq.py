@@ -5,11 +5,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from nettrouble.content import faq
 from nettrouble.core import datafiles
 from nettrouble.core.clock import JST
+from tests import project_files
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = datetime(2020, 6, 15, 11, 0, tzinfo=JST)
@@ -19,12 +19,12 @@ SATURDAY_NIGHT = datetime(2026, 12, 5, 21, 0, tzinfo=JST)
 
 
 def nlu_keys():
-    document = yaml.safe_load((ROOT / "data" / "nlu" / "faq.yml").read_text(encoding="utf-8"))
+    document = project_files.read_yaml(ROOT / "data" / "nlu" / "faq.yml")
     return [block["intent"].split("/", 1)[1] for block in document["nlu"]]
 
 
 def test_every_key_of_the_nlu_data_has_an_answer_and_a_domain_response():
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    domain = project_files.domain()
     assert len(nlu_keys()) >= 25
     for key in nlu_keys():
         assert key in faq.keys(), key

@@ -6,10 +6,9 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-import yaml
-from rasa.shared.nlu.training_data.loading import load_data
 
 from nettrouble.triage import answers, plans
+from tests import project_files
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ["nlu_heldout.yml", "nlu_heldout_kana.yml", "nlu_heldout_kana_natural.yml", "faq_heldout.yml"]
@@ -23,37 +22,35 @@ def norm(text):
 
 @pytest.fixture(scope="module")
 def trained():
-    return {
-        norm(m.get("text"))
-        for path in (ROOT / "data" / "nlu").glob("*.yml")
-        for m in load_data(str(path)).intent_examples
+    texts = {
+        norm(text) for path in (ROOT / "data" / "nlu").glob("*.yml") for text, _ in project_files.intent_examples(path)
     }
+    assert len(texts) > 1000, "the training data was not found"
+    return texts
 
 
 def typed_conversations():
     for path in sorted((ROOT / "tests" / "typed").glob("*.yml")):
-        for conversation in yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]:
+        for conversation in project_files.read_yaml(path)["conversations"]:
             yield path.name, conversation
 
 
 @pytest.mark.parametrize("name", HELD_OUT)
 def test_no_held_out_message_is_trained_on(trained, name):
-    shared = [
-        m.get("text")
-        for m in load_data(str(ROOT / "tests" / name)).intent_examples
-        if len(norm(m.get("text"))) >= MIN_CHARS and norm(m.get("text")) in trained
-    ]
+    held_out = [text for text, _ in project_files.intent_examples(ROOT / "tests" / name)]
+    assert held_out, f"tests/{name} holds no example"
+    shared = [text for text in held_out if len(norm(text)) >= MIN_CHARS and norm(text) in trained]
     assert shared == []
 
 
 def test_no_typed_turn_is_trained_on(trained):
-    shared = []
-    for _, conversation in typed_conversations():
-        for turn in conversation["turns"]:
-            text = turn if isinstance(turn, str) else turn["say"]
-            if len(norm(text)) >= MIN_CHARS and norm(text) in trained:
-                shared.append(text)
-    assert shared == []
+    typed = [
+        turn if isinstance(turn, str) else turn["say"]
+        for _, conversation in typed_conversations()
+        for turn in conversation["turns"]
+    ]
+    assert len(typed) > 100, "the typed conversations were not found"
+    assert [text for text in typed if len(norm(text)) >= MIN_CHARS and norm(text) in trained] == []
 
 
 def test_the_typed_suite_is_large_enough_and_well_formed():
@@ -72,7 +69,7 @@ def test_the_typed_suite_is_large_enough_and_well_formed():
         "fraud_cover",
         "fraud_cover_estimate",
     }
-    for name, conversation in typed_conversations():
+    for _, conversation in typed_conversations():
         assert conversation["id"] not in seen, conversation["id"]
         seen.add(conversation["id"])
         assert conversation.get("clock", "campaign") in ("campaign", "after")

@@ -1,8 +1,15 @@
 """Masking phone numbers and e-mail addresses in what users type (its speed:
 scripts/bench_masking.py)."""
 
-import pytest
+import re
+from datetime import datetime, timezone
 
+import phonenumbers
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from nettrouble.cases.reference import new_reference
 from nettrouble.core.masking import EMAIL_MASK, PHONE_MASK, mask_data, mask_text
 from scripts.bench_masking import HOSTILE
 
@@ -111,15 +118,6 @@ def test_hostile_input_is_masked_to_the_end(hostile):
 
 
 # ---- generated forms (hypothesis) ------------------------------------------------------------
-
-import re  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
-
-import phonenumbers  # noqa: E402
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
-from hypothesis import strategies as st
-
-from nettrouble.cases.reference import new_reference  # noqa: E402
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")

@@ -7,16 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from test_action_payload import conversation_events
 
 from addons import prediction_window
 from nettrouble.core import settings
+from tests.project_files import rasa_domain
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+DOMAIN = rasa_domain()
 
 
 def rules():
@@ -89,7 +89,7 @@ def test_a_difference_is_logged_in_check_mode(check_mode, caplog):
     processor = SimpleNamespace(domain=DOMAIN)
     first_length = len(tracker.events)
     with caplog.at_level(logging.ERROR):
-        for extra in range(2):
+        for _ in range(2):
             predict(processor, tracker)
             tracker.update(ActionExecuted("action_listen"))
     # the window first, then the whole session

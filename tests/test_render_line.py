@@ -11,6 +11,7 @@ from addons.channels.render import BotMessage, Button
 from nettrouble.content import articles, service
 from nettrouble.core import datafiles
 from nettrouble.triage import guidance
+from tests.fakes.dispatcher import filled
 
 
 def test_more_than_five_messages_are_merged_without_losing_text():
@@ -85,17 +86,19 @@ URGENCIES = [[], ["danger"], ["minor"], ["danger", "minor"]]
 
 def articles_message(found, at):
     facts = service.facts()
-    return BotMessage(articles.offer_text(found, at, facts), card=articles.offer_card(found, at, facts))
+    response, values = articles.offer_response(found, at, facts)
+    text = filled({"response": response, **values})["text"]
+    return BotMessage(text, card=articles.offer_card(found, at, facts))
 
 
 def guidance_message(trouble_type, urgency):
-    return BotMessage(
-        guidance.guidance_text(trouble_type, {}, urgency), card=guidance.guidance_card(trouble_type, {}, urgency)
-    )
+    response, values = guidance.guidance_response(trouble_type, {}, urgency)
+    text = filled({"response": response, **values})["text"]
+    return BotMessage(text, card=guidance.guidance_card(trouble_type, {}, urgency))
 
 
 def by_category(trouble_type):
-    return [a for a in articles.load().articles if a.category == trouble_type]
+    return [a for a in articles.index().catalogue.articles if a.category == trouble_type]
 
 
 def texts_of(value):
@@ -135,7 +138,7 @@ def test_the_turn_after_triage_keeps_lines_limits_for_every_trouble_type(trouble
 
 
 def test_every_article_of_the_catalogue_in_one_carousel_keeps_the_limits():
-    catalogue = articles.load().articles
+    catalogue = articles.index().catalogue.articles
     assert len(catalogue) > render_line.LINE_MAX_BUBBLES
     [flex] = render_line.line_messages([articles_message(catalogue, FREE_DAY)])
     assert flex["type"] == "flex" and render_line.flex_problems(flex) == []
@@ -185,7 +188,7 @@ def test_first_steps_and_bodies_become_two_bubbles_with_call_buttons():
     )
     assert all(step in steps["altText"] for step in card["steps"])
     actions = buttons_of(bodies["contents"])
-    assert len(actions) == len(card["referrals"])
+    assert card["referrals"] and len(actions) == len(card["referrals"])
     for referral, action in zip(card["referrals"], actions):
         assert referral["name"] in texts_of(bodies["contents"])
         if referral["phone"]:

@@ -4,11 +4,13 @@
 import pytest
 
 from addons.channels import render, render_sms
+from addons.channels.messages import SMS_LINK_LEFT_OUT
 from addons.channels.render import BotMessage, Button
 from addons.channels.turns import clean_text
 from nettrouble.channels import sms_segments
 from nettrouble.content import service
 from nettrouble.triage import guidance
+from tests.fakes.dispatcher import filled
 
 TWILIO_LIMIT = 1600
 
@@ -39,8 +41,9 @@ def test_the_trouble_menu_is_one_body_with_every_option_and_the_number(responses
 def test_the_self_harm_answer_keeps_every_number_in_one_body(responses, messages_of):
     text = responses["utter_urgent_self_harm"]["text"]
     bodies = render_sms.sms_bodies(messages_of(responses["utter_urgent_self_harm"]), TWILIO_LIMIT)
-    assert len(bodies) == 1
-    for number in render.PHONE.findall(text):
+    numbers = render.PHONE.findall(text)
+    assert len(bodies) == 1 and numbers
+    for number in numbers:
         assert number in bodies[0]
 
 
@@ -114,7 +117,8 @@ def test_link_policy(url, allowed):
 
 def test_a_link_of_a_body_in_the_guidance_card_becomes_its_name_to_search_for():
     card = guidance.guidance_card("defamation", {}, [])
-    text = guidance.guidance_text("defamation", {}, [])
+    response, values = guidance.guidance_response("defamation", {}, [])
+    text = filled({"response": response, **values})["text"]
     assert "https://ihaho.jp/" in text  # a body without a phone number shows its address
     bodies = render_sms.sms_bodies([BotMessage(text, card=card)], TWILIO_LIMIT)
     assert len(bodies) == 1
@@ -130,7 +134,7 @@ def test_a_link_without_a_card_becomes_a_general_sentence_and_allowed_ones_stay(
     )
     assert render_sms.with_allowed_links(text) == (
         "記事は https://nettrouble.docomo.ne.jp/a/ 、窓口は https://www.npa.go.jp/ です。"
-        f"詳しくは{render_sms.LINK_LEFT_OUT} をご覧ください。"
+        f"詳しくは{SMS_LINK_LEFT_OUT} をご覧ください。"
     )
 
 

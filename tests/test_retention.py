@@ -22,8 +22,8 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=JST)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    engine = db.prepare(f"sqlite:///{tmp_path / 'store.db'}")
+def engine(tmp_path, migrated_sqlite):
+    engine = db.prepare(migrated_sqlite(tmp_path / "store.db"))
     yield engine
     db.dispose_all()
 

@@ -1,8 +1,13 @@
 """The rule-based safety layer on its own, without the classifier."""
 
+from pathlib import Path
+
 import pytest
 
 from nettrouble.triage import safety
+from tests import project_files
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SELF_HARM_MESSAGES = [
     "もう死にたい",
@@ -158,19 +163,17 @@ def test_folding_unifies_spellings():
 def test_every_danger_and_self_harm_example_holds_a_plausible_word():
     """The guard drops a classifier's safety intent only in messages without any such word:
     no known danger or self-harm message may be one of those."""
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    root = __import__("pathlib").Path(__file__).resolve().parent.parent
-    files = [root / "data" / "nlu" / "safety.yml"] + [
-        root / "tests" / name for name in ("nlu_heldout.yml", "nlu_heldout_kana.yml", "nlu_heldout_kana_natural.yml")
+    files = [ROOT / "data" / "nlu" / "safety.yml"] + [
+        ROOT / "tests" / name for name in ("nlu_heldout.yml", "nlu_heldout_kana.yml", "nlu_heldout_kana_natural.yml")
     ]
-    implausible = [
-        m.get("text")
+    harmful = [
+        text
         for path in files
-        for m in load_data(str(path)).intent_examples
-        if m.get("intent") in (safety.DANGER, safety.SELF_HARM) and not safety.plausible(m.get("text"))
+        for text, intent in project_files.intent_examples(path)
+        if intent in (safety.DANGER, safety.SELF_HARM)
     ]
-    assert implausible == []
+    assert len(harmful) > 50, "the danger and self-harm examples were not found"
+    assert [text for text in harmful if not safety.plausible(text)] == []
 
 
 def test_ordinary_troubles_without_harm_words_are_not_plausible():

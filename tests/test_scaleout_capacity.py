@@ -3,7 +3,8 @@ scripts/capacity_lib): reading /proc and Redis counters, turning two readings in
 figures, the window of a run, and the conversations its senders play."""
 
 import itertools
-import time
+import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -248,20 +249,39 @@ def test_the_window_counts_turns_answered_in_it_and_not_failures():
     }
 
 
+class SteppedClock:
+    """time.monotonic() of the client, moved only by the conversations played: the window ends
+    after a fixed number of them however busy the machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self.lock:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
 def test_senders_start_conversations_until_the_end_and_finish_the_last_one(monkeypatch):
     numbers = itertools.count()
     started_at = {}
+    clock = SteppedClock()
 
     def play(conversation):
-        time.sleep(0.05)
+        clock.advance(0.05)
         conversation.results.append([])
 
     def start():
         conversation = scenarios.Conversation(f"s{next(numbers)}", scenarios.SCENARIOS[0], "capacity", [])
-        started_at[conversation.sender] = time.monotonic()
+        started_at[conversation.sender] = clock.monotonic()
         return conversation
 
     monkeypatch.setattr(client, "play", play)
+    monkeypatch.setattr(client, "time", SimpleNamespace(monotonic=clock.monotonic))
     conversations, begun, end = client.play_for(0.2, 3, start)
     assert end - begun == pytest.approx(0.2)
     assert len(conversations) > 3  # the senders kept starting new ones through the window

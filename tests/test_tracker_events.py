@@ -3,10 +3,8 @@
 import asyncio
 import sqlite3
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -16,21 +14,25 @@ from nettrouble.cases import tracker_events
 from nettrouble.cases.tracker_events import conversation_events, conversations_between, tracker_engine
 from nettrouble.core import masking
 from nettrouble.core.clock import JST
+from tests.fakes.environment import environment_variables
+from tests.project_files import rasa_domain
 
-DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
 PHONE_SENDER = "+81 90-1234-5678"
 DAY = datetime(2020, 7, 15, 9, 0, tzinfo=JST)
 
 
+SECRET = "test-secret-for-tracker-events-0123456789"
+
+
 @pytest.fixture
 def person_key_secret(env):
-    env(PERSON_KEY_SECRET="test-secret-for-tracker-events-0123456789")
+    env(PERSON_KEY_SECRET=SECRET)
 
 
 def write(path, sender, moments):
     """One conversation through MaskingSQLTrackerStore: at each moment a user message, the
     greeting and a listen."""
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    store = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path))
     tracker = asyncio.run(store.get_or_create_tracker(sender, append_action_listen=False))
     for index, moment in enumerate(moments):
         at = moment.timestamp()
@@ -42,14 +44,21 @@ def write(path, sender, moments):
     store.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """The tracker database of the tests below, written once: they only read it."""
+    path = tmp_path_factory.mktemp("tracker_events") / "tracker.db"
+    with environment_variables(PERSON_KEY_SECRET=SECRET):
+        write(path, "web-early", [DAY - timedelta(days=2), DAY - timedelta(days=1)])
+        write(path, "web-spanning", [DAY - timedelta(days=3), DAY + timedelta(hours=1)])
+        write(path, PHONE_SENDER, [DAY + timedelta(hours=2)])
+        write(path, "web-late", [DAY + timedelta(days=1)])
+    return path
+
+
 @pytest.fixture
-def database(tmp_path, person_key_secret):
-    path = tmp_path / "tracker.db"
-    write(path, "web-early", [DAY - timedelta(days=2), DAY - timedelta(days=1)])
-    write(path, "web-spanning", [DAY - timedelta(days=3), DAY + timedelta(hours=1)])
-    write(path, PHONE_SENDER, [DAY + timedelta(hours=2)])
-    write(path, "web-late", [DAY + timedelta(days=1)])
-    engine = tracker_engine(f"sqlite:///{path}")
+def database(written, person_key_secret):
+    engine = tracker_engine(f"sqlite:///{written}")
     yield engine
     engine.dispose()
 

@@ -1,17 +1,15 @@
 """A tracker rebuilt from a conversation's last replay (addons/tracker_replay.py) is the tracker
 Rasa's full replay gives, at every point of long conversations, and stays independent."""
 
-from pathlib import Path
-
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, FollowupAction, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from test_action_payload import conversation_events
 
 from addons import tracker_replay
+from tests.project_files import rasa_domain
 
-DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
+DOMAIN = rasa_domain()
 
 
 def state(tracker: DialogueStateTracker):

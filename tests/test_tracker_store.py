@@ -4,21 +4,19 @@ Rasa's circuit breaker does not stop the conversation."""
 import asyncio
 import json
 import sqlite3
-from pathlib import Path
 
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
 from addons.tracker_store import MaskingSQLTrackerStore
+from tests.project_files import rasa_domain
 
-DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
 NUMBER_FORMS = ["090-1234-5678", "09012345678", "０９０ー１２３４ー５６７８", "+81 90 1234 5678"]
 EMAIL = "taro.yamada@example.co.jp"
 
 
 def test_numbers_and_addresses_are_masked_in_the_database_file(tmp_path):
     path = tmp_path / "tracker.db"
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    store = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path))
     tracker = asyncio.run(store.get_or_create_tracker("carol"))
     for number in NUMBER_FORMS:
         text = f"番号は{number}、メールは{EMAIL}です"
@@ -46,14 +44,14 @@ def test_numbers_and_addresses_are_masked_in_the_database_file(tmp_path):
         assert number not in everything
     assert "［電話番号］" in everything and "［メールアドレス］" in everything
 
-    again = asyncio.run(MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path)).retrieve("carol"))
+    again = asyncio.run(MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path)).retrieve("carol"))
     user_texts = [e.text for e in again.events if isinstance(e, UserUttered)]
     assert user_texts[0] == "番号は［電話番号］、メールは［メールアドレス］です"
     assert len(again.events) == len(tracker.events)
 
 
 def test_the_turn_itself_still_sees_the_words_as_typed(tmp_path):
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    store = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
     tracker = asyncio.run(store.get_or_create_tracker("dave"))
     tracker.update(UserUttered("090-1234-5678"))
     asyncio.run(store.save(tracker))
@@ -82,7 +80,7 @@ def test_a_turn_stopped_by_the_circuit_breaker_leaves_the_conversation_listening
 
     from rasa.core.processor import MAX_NUMBER_OF_PREDICTIONS, MessageProcessor
 
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    store = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
     tracker = asyncio.run(store.get_or_create_tracker("erin"))
     tracker.update(UserUttered("人と話したい", parse_data={"intent": {"name": "request_human", "confidence": 1.0}}))
     for index in range(MAX_NUMBER_OF_PREDICTIONS):  # each custom action failed, the next was predicted
@@ -96,7 +94,7 @@ def test_a_turn_stopped_by_the_circuit_breaker_leaves_the_conversation_listening
 
 
 def test_an_ordinary_turn_is_stored_as_it_is(tmp_path):
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    store = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
     tracker = asyncio.run(store.get_or_create_tracker("frank"))
     tracker.update(UserUttered("こんにちは"))
     tracker.update(ActionExecuted("utter_greet"))
@@ -113,7 +111,7 @@ def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path
     env(PERSON_KEY_SECRET="test-secret-for-sender-ids-0123456789")
     path = tmp_path / "tracker.db"
     sender = "+81 90-1234-5678"
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    store = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path))
     tracker = asyncio.run(store.get_or_create_tracker(sender))
     tracker.update(UserUttered("こんにちは"))
     tracker.update(ActionExecuted("action_listen"))
@@ -127,7 +125,7 @@ def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path
     assert stored_ids == {key} and key.startswith("hmac:") and len(key) == 69
     assert b"1234" not in path.read_bytes()
 
-    again = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    again = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path))
     found = asyncio.run(again.retrieve(sender))
     assert found.sender_id == sender
     assert [e.text for e in found.events if isinstance(e, UserUttered)] == ["こんにちは", "もう一度"]
@@ -138,7 +136,7 @@ def test_a_sender_id_that_is_a_phone_number_is_stored_as_its_keyed_hash(tmp_path
 
 def test_an_ordinary_sender_id_is_stored_as_it_is(tmp_path):
     path = tmp_path / "tracker.db"
-    store = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    store = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path))
     tracker = asyncio.run(store.get_or_create_tracker("web-3f2a9c"))
     tracker.update(UserUttered("こんにちは"))
     asyncio.run(store.save(tracker))

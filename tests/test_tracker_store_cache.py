@@ -6,17 +6,15 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
 from addons.tracker_store import MaskingSQLTrackerStore
 from nettrouble.cases import retention
-
-DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
+from tests.project_files import rasa_domain
 
 
 def store(path: Path) -> MaskingSQLTrackerStore:
-    return MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+    return MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path))
 
 
 def turn(store_: MaskingSQLTrackerStore, sender: str, text: str, reply: str):

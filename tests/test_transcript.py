@@ -13,7 +13,9 @@ from addons.tracker_store import MaskingSQLTrackerStore
 from nettrouble.cases import transcript as transcripts
 from nettrouble.cases.tracker_events import conversation_events, tracker_engine
 from nettrouble.cases.transcript import notes_text, transcript
-from tests.saved_conversations import DOMAIN, START, Conversation, buttons_of
+from tests.fakes.environment import environment_variables
+from tests.project_files import rasa_domain
+from tests.saved_conversations import START, Conversation, buttons_of
 from tests.tracker_states import message
 from tests.tracker_states import tracker as sdk_tracker
 
@@ -26,52 +28,64 @@ def campaign_day(clock):
     clock(START)
 
 
+@pytest.fixture(scope="module")
+def saved_conversation(tmp_path_factory):
+    """A defamation conversation saved to a tracker database, once for the tests below, which
+    only read it: its path and the title of the first role button."""
+    path = tmp_path_factory.mktemp("transcript") / "tracker.db"
+    # Articles are free or not depending on the day: the same day every run.
+    with environment_variables(CLOCK_OVERRIDE=START.isoformat()):
+        trackers = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(path))
+        talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)))
+        talk.user("/greet", "greet")  # the web page's hidden greeting
+        talk.response("utter_greet")
+        talk.listen()
+        talk.user("ツイッターで悪口を書かれて困っています", "trouble_defamation")
+        talk.tracker.update(SlotSet("trouble_type", "defamation"))
+        talk.response("utter_ack_defamation", sent_by="action_start_triage")
+        talk.response("utter_ask_user_role", sent_by="triage_form")
+        talk.listen()
+        # An unreadable reply: the form explains the question and offers to skip it, a button whose
+        # payload ("unknown") a later question offers again under another title.
+        talk.user("ええと", "out_of_scope")
+        talk.explain("user_role")
+        talk.listen()
+        role_title, role_payload = buttons_of("utter_ask_user_role")[0]
+        talk.user(role_payload, "inform")
+        talk.response("utter_ask_ongoing", sent_by="triage_form")
+        talk.listen()
+        # A tap with the JSON spaced differently from the button (what a client may send).
+        talk.user('/inform{"answer":"unknown"}', "inform")
+        talk.response("utter_ask_platform", sent_by="triage_form")
+        talk.listen()
+        talk.user("Xです。相手の番号は090-1234-5678です", "inform")
+        talk.custom(
+            ActionFirstSteps(),
+            sdk_tracker(message("Xです", "inform"), slots={"trouble_type": "defamation", "user_role": "self"}),
+        )
+        talk.listen()
+        danger = "娘の学校の前で待ち伏せされていて怖い"
+        talk.user(danger, "urgent_danger")
+        talk.response("utter_urgent_danger")
+        talk.custom(ActionRecordUrgency(), sdk_tracker(message(danger, "urgent_danger"), slots={"urgency": []}))
+        talk.listen()
+        talk.user("似たような事例の記事を読みたい", "ask_articles")
+        talk.custom(
+            ActionOfferArticles(),
+            sdk_tracker(
+                message("似たような事例の記事を読みたい", "ask_articles"), slots={"trouble_type": "defamation"}
+            ),
+        )
+        talk.listen()
+        asyncio.run(trackers.save(talk.tracker))
+        trackers.engine.dispose()
+    return path, role_title
+
+
 @pytest.fixture
-def saved(tmp_path, campaign_day):
-    """A defamation conversation saved to a temporary tracker database; its engine."""
-    path = tmp_path / "tracker.db"
-    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
-    talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)))
-    talk.user("/greet", "greet")  # the web page's hidden greeting
-    talk.response("utter_greet")
-    talk.listen()
-    talk.user("ツイッターで悪口を書かれて困っています", "trouble_defamation")
-    talk.tracker.update(SlotSet("trouble_type", "defamation"))
-    talk.response("utter_ack_defamation", sent_by="action_start_triage")
-    talk.response("utter_ask_user_role", sent_by="triage_form")
-    talk.listen()
-    # An unreadable reply: the form explains the question and offers to skip it, a button whose
-    # payload ("unknown") a later question offers again under another title.
-    talk.user("ええと", "out_of_scope")
-    talk.explain("user_role")
-    talk.listen()
-    role_title, role_payload = buttons_of("utter_ask_user_role")[0]
-    talk.user(role_payload, "inform")
-    talk.response("utter_ask_ongoing", sent_by="triage_form")
-    talk.listen()
-    # A tap with the JSON spaced differently from the button (what a client may send).
-    talk.user('/inform{"answer":"unknown"}', "inform")
-    talk.response("utter_ask_platform", sent_by="triage_form")
-    talk.listen()
-    talk.user("Xです。相手の番号は090-1234-5678です", "inform")
-    talk.custom(
-        ActionFirstSteps(),
-        sdk_tracker(message("Xです", "inform"), slots={"trouble_type": "defamation", "user_role": "self"}),
-    )
-    talk.listen()
-    danger = "娘の学校の前で待ち伏せされていて怖い"
-    talk.user(danger, "urgent_danger")
-    talk.response("utter_urgent_danger")
-    talk.custom(ActionRecordUrgency(), sdk_tracker(message(danger, "urgent_danger"), slots={"urgency": []}))
-    talk.listen()
-    talk.user("似たような事例の記事を読みたい", "ask_articles")
-    talk.custom(
-        ActionOfferArticles(),
-        sdk_tracker(message("似たような事例の記事を読みたい", "ask_articles"), slots={"trouble_type": "defamation"}),
-    )
-    talk.listen()
-    asyncio.run(trackers.save(talk.tracker))
-    trackers.engine.dispose()
+def saved(saved_conversation, campaign_day):
+    """The saved conversation's engine, and the title of the first role button."""
+    path, role_title = saved_conversation
     engine = tracker_engine(f"sqlite:///{path}")
     yield engine, role_title
     engine.dispose()
@@ -130,7 +144,7 @@ def test_the_users_number_stays_masked(saved):
 
 def test_a_question_with_buttons_from_a_kind_sender_has_no_kind(tmp_path, campaign_day):
     """action_offer_articles asks for a topic first when it has none: that is not articles."""
-    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    trackers = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
     talk = Conversation(asyncio.run(trackers.get_or_create_tracker(SENDER, append_action_listen=False)))
     talk.user("記事", "ask_articles")
     sent = talk.custom(ActionOfferArticles(), sdk_tracker(message("/ask_articles", "ask_articles")))
@@ -163,8 +177,8 @@ def test_notes_have_one_line_per_turn(saved):
 
 
 def test_every_sender_named_for_a_kind_exists_in_the_domain():
-    assert set(transcripts.RESPONSE_KINDS) <= set(DOMAIN.responses)
-    assert set(transcripts.ACTION_KINDS) <= set(DOMAIN.user_actions)
+    assert set(transcripts.RESPONSE_KINDS) <= set(rasa_domain().responses)
+    assert set(transcripts.ACTION_KINDS) <= set(rasa_domain().user_actions)
 
 
 @pytest.fixture
@@ -178,7 +192,7 @@ def test_a_case_opened_from_an_sms_conversation_finds_its_transcript(tmp_path, p
     from nettrouble.cases.transcript import case_transcript
 
     sender = "+81 90-1234-5678"
-    trackers = MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    trackers = MaskingSQLTrackerStore(rasa_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
     talk = Conversation(asyncio.run(trackers.get_or_create_tracker(sender, append_action_listen=False)))
     talk.user("アカウントを乗っ取られました", "trouble_account")
     talk.response("utter_ack_account", sent_by="action_start_triage")
@@ -193,5 +207,5 @@ def test_a_case_opened_from_an_sms_conversation_finds_its_transcript(tmp_path, p
     engine.dispose()
     assert [(t["role"], t["text"]) for t in turns] == [
         ("user", "アカウントを乗っ取られました"),
-        ("bot", DOMAIN.responses["utter_ack_account"][0]["text"]),
+        ("bot", rasa_domain().responses["utter_ack_account"][0]["text"]),
     ]

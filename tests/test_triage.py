@@ -63,6 +63,9 @@ def test_summary_reads_back_answers_in_plan_order():
     ]
 
 
-def test_explanation_offers_to_skip():
-    text = plans.explanation("ongoing")
-    assert "スキップ" in text and "続いている" in text
+def test_explanation_names_the_question_and_examples_of_answers():
+    # utter_triage_explanation words them and offers to skip (tests/test_action_triage.py).
+    assert plans.explanation_values("ongoing") == {
+        "question_label": "今も続いているか",
+        "answer_examples": "「続いている」「止まっている」",
+    }

@@ -3,19 +3,11 @@ server (``Tracker.from_dict``)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import yaml
 from rasa_sdk import Tracker
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@lru_cache(maxsize=1)
-def domain() -> Dict[str, Any]:
-    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+from tests.project_files import domain
 
 
 def initial_slots() -> Dict[str, Any]:

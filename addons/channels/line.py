@@ -37,6 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.channels import render, render_line, render_sms, turns
+from addons.channels.messages import TEXT_ONLY
 from nettrouble.channels.line_api import LineApi
 from nettrouble.core.settings import settings
 
@@ -64,6 +65,11 @@ def stops_notices(text: str) -> bool:
 def line_signature(secret: str, body: bytes) -> str:
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def _object(value: Any) -> Dict[str, Any]:
+    """A JSON object of the event, or an empty one where the event holds something else."""
+    return value if isinstance(value, dict) else {}
 
 
 def source_id(source: Any) -> Optional[str]:
@@ -123,8 +129,7 @@ class LineInput(InputChannel):
         event_id = event.get("webhookEventId")
         if isinstance(event_id, str) and event_id:
             return "id:" + event_id
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
-        postback = event.get("postback") if isinstance(event.get("postback"), dict) else {}
+        message, postback = _object(event.get("message")), _object(event.get("postback"))
         content = message.get("id") or message.get("text") or postback.get("data") or ""
         parts = [source_id(event.get("source")), event.get("timestamp"), event.get("type"), content]
         return "event:" + json.dumps(parts, ensure_ascii=False, default=str)
@@ -200,7 +205,7 @@ class LineInput(InputChannel):
 
     async def _handle_event(self, on_new_message: turns.OnNewMessage, event: Dict[str, Any], received: float) -> None:
         kind = event.get("type")
-        source = event.get("source")
+        source = _object(event.get("source"))
         line_id = source_id(source)
         if line_id is None:
             logger.warning("LINE %r event without a source: ignored", kind)
@@ -209,23 +214,24 @@ class LineInput(InputChannel):
         if kind == "follow":
             text = GREETING_PAYLOAD
         elif kind == "message":
-            message = event.get("message") if isinstance(event.get("message"), dict) else {}
+            message = _object(event.get("message"))
             if message.get("type") == "text" and isinstance(message.get("text"), str):
                 text = turns.clean_text(message["text"])
                 if stops_notices(text):
                     text = STOP_NOTICES_PAYLOAD
             elif message.get("type"):
                 # sticker, image, video, audio, file, location, and any type LINE adds later
-                await self._answer(event, line_id, [render.BotMessage(text=turns.TEXT_ONLY)], received)
+                await self._answer(event, line_id, [render.BotMessage(text=TEXT_ONLY)], received)
                 return
         elif kind == "postback":
-            postback = event.get("postback") if isinstance(event.get("postback"), dict) else {}
+            postback = _object(event.get("postback"))
             if isinstance(postback.get("data"), str):
                 text = turns.clean_text(postback["data"])
         if not text:
             return  # unfollow, join, leave, unsend, … : nothing to say
         # In a group the client is the member who wrote, when LINE says who; else the group.
-        user = source.get("userId") if isinstance(source.get("userId"), str) and source["userId"] else line_id
+        writer = source.get("userId")
+        user = writer if isinstance(writer, str) and writer else line_id
         answer = await self.turns.answer(on_new_message, text, turns.conversation_id(self.name(), line_id), user)
         await self._answer(event, line_id, answer.messages, received)
 

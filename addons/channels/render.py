@@ -65,9 +65,10 @@ def bot_messages(raw: Iterable[Mapping[str, Any]]) -> List[BotMessage]:
     for item in raw:
         if not isinstance(item, Mapping):
             continue
-        text = item.get("text") if isinstance(item.get("text"), str) else ""
+        given_text, given_image = item.get("text"), item.get("image")
+        text = given_text if isinstance(given_text, str) else ""
         buttons = _buttons(item.get("buttons"))
-        image = item.get("image") if isinstance(item.get("image"), str) else ""
+        image = given_image if isinstance(given_image, str) else ""
         custom = item.get("custom")
         card = None
         if isinstance(custom, Mapping):

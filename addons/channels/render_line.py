@@ -26,6 +26,25 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 from urllib.parse import quote, urlsplit
 
 from addons.channels import render
+from addons.channels.messages import (
+    LINE_ARTICLE_LIST,
+    LINE_CALL,
+    LINE_CALL_NUMBER,
+    LINE_CHOOSE,
+    LINE_FREE_UNTIL,
+    LINE_LIST_HINT,
+    LINE_LIST_MEMBERS_NOTE,
+    LINE_LIST_TITLE,
+    LINE_MEMBERS_ONLY,
+    LINE_MORE_CHOICE,
+    LINE_READ,
+    LINE_REFERRAL,
+    LINE_REFERRAL_HOURS,
+    LINE_REFERRALS_HEADING,
+    LINE_REFERRALS_TITLE,
+    LINE_STEPS_TITLE,
+    LINE_WEBSITE,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +66,6 @@ MUTED = "#52606D"
 FREE_COLOUR = "#1B6E3A"
 MEMBERS_COLOUR = "#8A4B08"
 BUTTON_COLOUR = "#0B5CAD"
-
-READ_LABEL = "読む"
-LIST_LABEL = "記事の一覧を見る"
-WEBSITE_LABEL = "ウェブサイト"
-CALL_LABEL = "電話する"
-MEMBERS_LABEL = "会員向け"
-STEPS_TITLE = "まず、次のことをおすすめします。"
-REFERRALS_TITLE = "ご相談できる公的な窓口"
 
 
 def utf16_length(text: str) -> int:
@@ -144,9 +155,9 @@ def _words(value: Any) -> Optional[str]:
 def free_label(free_until: Optional[str]) -> str:
     """「無料：12月31日まで」 for an article free until that day (ISO date), else 「会員向け」."""
     if not free_until:
-        return MEMBERS_LABEL
+        return LINE_MEMBERS_ONLY
     last_day = date.fromisoformat(free_until)
-    return f"無料：{last_day.month}月{last_day.day}日まで"
+    return LINE_FREE_UNTIL.format(month=last_day.month, day=last_day.day)
 
 
 def _article_bubble(article: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
@@ -165,7 +176,7 @@ def _article_bubble(article: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
             _text(title, weight="bold", size="md", color=INK, maxLines=4),
             _text(summary, size="sm", color=MUTED, maxLines=5),
         ],
-        [_uri_button(READ_LABEL, url)],
+        [_uri_button(LINE_READ, url)],
     )
 
 
@@ -181,12 +192,12 @@ def articles_flex(card: Mapping[str, Any], text: str) -> Optional[Dict[str, Any]
     more = _web_uri(card.get("more_url"))
     if more is not None:
         body = [
-            _text("事例記事の一覧", weight="bold", size="md", color=INK),
-            _text("ほかの記事も一覧からお探しいただけます。", size="sm", color=MUTED),
+            _text(LINE_LIST_TITLE, weight="bold", size="md", color=INK),
+            _text(LINE_LIST_HINT, size="sm", color=MUTED),
         ]
         if any(not article.get("free_until") for article in found):
-            body.append(_text("「会員向け」の記事は、会員の方がお読みいただけます。", size="sm", color=MUTED))
-        bubbles.append(_bubble(body, [_uri_button(LIST_LABEL, more, style="secondary")]))
+            body.append(_text(LINE_LIST_MEMBERS_NOTE, size="sm", color=MUTED))
+        bubbles.append(_bubble(body, [_uri_button(LINE_ARTICLE_LIST, more, style="secondary")]))
     return _flex(text, {"type": "carousel", "contents": bubbles})
 
 
@@ -205,12 +216,12 @@ def _steps_bubble(steps: List[str]) -> Dict[str, Any]:
         )
         for number, step in enumerate(steps, 1)
     ]
-    return _bubble(rows, header=STEPS_TITLE)
+    return _bubble(rows, header=LINE_STEPS_TITLE)
 
 
 def _call_label(phone: str) -> str:
-    label = f"{phone}に電話する"
-    return label if len(label) <= LINE_MAX_LABEL else CALL_LABEL
+    label = LINE_CALL_NUMBER.format(phone=phone)
+    return label if len(label) <= LINE_MAX_LABEL else LINE_CALL
 
 
 def _referral_row(referral: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
@@ -221,12 +232,12 @@ def _referral_row(referral: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     contents = [
         _text(name, weight="bold", size="sm", color=INK),
         _text(purpose, size="xs", color=MUTED),
-        _text(f"受付：{hours}", size="xs", color=MUTED),
+        _text(LINE_REFERRAL_HOURS.format(hours=hours), size="xs", color=MUTED),
     ]
     if phone is not None:
         contents.append(_uri_button(_call_label(phone), tel_uri(phone)))
-    else:
-        contents.append(_uri_button(WEBSITE_LABEL, url, style="secondary"))
+    elif url is not None:  # a row has a number or an address (checked above)
+        contents.append(_uri_button(LINE_WEBSITE, url, style="secondary"))
     return _box(contents, spacing="xs")
 
 
@@ -241,11 +252,11 @@ def guidance_flex(card: Mapping[str, Any]) -> Optional[List[Dict[str, Any]]]:
         return None
     steps = [step.strip() for step in steps]
     result = [
-        _flex("\n".join([STEPS_TITLE] + [f"{n}. {step}" for n, step in enumerate(steps, 1)]), _steps_bubble(steps))
+        _flex("\n".join([LINE_STEPS_TITLE] + [f"{n}. {step}" for n, step in enumerate(steps, 1)]), _steps_bubble(steps))
     ]
     if referrals:
-        rows = [_referral_row(referral) for referral in referrals]
-        if any(row is None for row in rows):
+        rows = [row for row in (_referral_row(referral) for referral in referrals) if row is not None]
+        if len(rows) != len(referrals):
             return None
         body: List[Dict[str, Any]] = []
         for row in rows:
@@ -253,9 +264,12 @@ def guidance_flex(card: Mapping[str, Any]) -> Optional[List[Dict[str, Any]]]:
                 body.append({"type": "separator"})
             body.append(row)
         lines = [
-            f"・{r['name'].strip()} {(_words(r.get('phone')) or r['url'])}（{r['hours'].strip()}）" for r in referrals
+            LINE_REFERRAL.format(
+                name=r["name"].strip(), contact=_words(r.get("phone")) or r["url"], hours=r["hours"].strip()
+            )
+            for r in referrals
         ]
-        result.append(_flex("\n".join([REFERRALS_TITLE + "："] + lines), _bubble(body, header=REFERRALS_TITLE)))
+        result.append(_flex("\n".join([LINE_REFERRALS_HEADING] + lines), _bubble(body, header=LINE_REFERRALS_TITLE)))
     return result
 
 
@@ -332,7 +346,7 @@ def flex_problems(message: Mapping[str, Any]) -> List[str]:
     contents = message.get("contents")
     if not isinstance(contents, Mapping) or contents.get("type") not in ("bubble", "carousel"):
         return problems + ["contents is not a bubble or a carousel"]
-    bubbles = contents.get("contents") if contents["type"] == "carousel" else [contents]
+    bubbles: Any = contents.get("contents") if contents["type"] == "carousel" else [contents]
     if contents["type"] == "carousel":
         if not isinstance(bubbles, list) or not 1 <= len(bubbles) <= LINE_MAX_BUBBLES:
             return problems + [f"a carousel holds 1 to {LINE_MAX_BUBBLES} bubbles"]
@@ -454,9 +468,11 @@ def line_messages(messages: Sequence[render.BotMessage]) -> List[Dict[str, Any]]
     shown, overflow = buttons[:LINE_MAX_QUICK_REPLIES], buttons[LINE_MAX_QUICK_REPLIES:]
     if overflow:
         # Quick replies hold 13 items: the rest are listed so the user can type them.
-        drawn.append(_Drawn({"type": "text", "text": "\n".join(f"・{b.title}" for b in overflow)}))
+        drawn.append(
+            _Drawn({"type": "text", "text": "\n".join(LINE_MORE_CHOICE.format(title=b.title) for b in overflow)})
+        )
     if shown and not drawn:
-        drawn.append(_Drawn({"type": "text", "text": "次からお選びください。"}))
+        drawn.append(_Drawn({"type": "text", "text": LINE_CHOOSE}))
     result = _pack_line(drawn, card_texts)
     if shown:
         result[-1] = dict(result[-1], quickReply={"items": [_quick_reply_item(b) for b in shown]})

@@ -15,11 +15,20 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from addons.channels import render
+from addons.channels.messages import (
+    SMS_BUDGET_REACHED,
+    SMS_HELP,
+    SMS_KEYWORD_FAILED,
+    SMS_LINK_BY_NAME,
+    SMS_LINK_LEFT_OUT,
+    SMS_MENU_HINT,
+    SMS_STARTED,
+    SMS_STOPPED,
+)
 from nettrouble.channels import sms_segments
 from nettrouble.content import service
 from nettrouble.core.settings import settings
 
-SMS_MENU_HINT = "番号でご返信ください。"
 # Between two messages of the bot in one body, as between two speech bubbles.
 MESSAGE_GAP = "\n\n"
 
@@ -32,9 +41,6 @@ MESSAGE_GAP = "\n\n"
 # and the official government ones are those a user can check. Any other link is replaced by
 # words telling where to find it.
 GOVERNMENT_DOMAIN = "go.jp"
-
-LINK_BY_NAME = "（ウェブサイトは「{name}」で検索してください）"
-LINK_LEFT_OUT = "（SMSではこのサイトのリンクをお送りしていません。ウェブチャットでご案内しています）"
 
 
 def web_chat_url() -> str:
@@ -76,7 +82,7 @@ def with_allowed_links(text: str, card: Optional[Mapping[str, Any]] = None) -> s
             continue
         before = text[position:start]
         pieces.append(before[:-1] if before.endswith((" ", "\u3000")) else before)
-        pieces.append(LINK_BY_NAME.format(name=names[url]) if url in names else LINK_LEFT_OUT)
+        pieces.append(SMS_LINK_BY_NAME.format(name=names[url]) if url in names else SMS_LINK_LEFT_OUT)
         position = end
     pieces.append(text[position:])
     return "".join(pieces)
@@ -166,56 +172,27 @@ def keyword(text: str) -> Optional[str]:
 
 
 def help_text() -> str:
-    facts = service.facts()
-    return "\n".join(
-        [
-            f"こちらは{facts.name}のSMS窓口です。お困りのことを文字でお送りください。",
-            "選択肢が届いたときは、番号でも言葉でもご返信いただけます。",
-            f"お電話：{service.reachable_centre_line()}",
-            f"ウェブチャット：{web_chat_url()}",
-            "こちらからのお知らせを止めるには「停止」とお送りください。",
-        ]
+    return SMS_HELP.format(
+        service_name=service.facts().name, centre_line=service.reachable_centre_line(), web_chat_url=web_chat_url()
     )
 
 
 def stop_text() -> str:
-    return "\n".join(
-        [
-            "配信停止を承りました。今後、こちらからお知らせのSMSをお送りすることはありません。",
-            "ご相談のメッセージをお送りいただいたときは、これまでどおりお返事いたします。",
-            "再開するには「開始」とお送りください。",
-        ]
-    )
+    return SMS_STOPPED
 
 
 def start_text() -> str:
-    return "\n".join(
-        [
-            "配信の再開を承りました。こちらからのお知らせを再びお送りします。",
-            "止めるには「停止」とお送りください。",
-        ]
-    )
+    return SMS_STARTED
 
 
 def keyword_failed_text() -> str:
     """STOP or START could not be recorded: the user must not believe it was."""
-    return "\n".join(
-        [
-            "申し訳ございません。ただいまお手続きができませんでした。少し時間をおいて、もう一度お送りください。",
-            f"お電話：{service.reachable_centre_line()}",
-        ]
-    )
+    return SMS_KEYWORD_FAILED.format(centre_line=service.reachable_centre_line())
 
 
 def budget_notice() -> str:
     """In place of an answer that would take the conversation past its segment budget."""
-    return "\n".join(
-        [
-            "このご相談でのSMSのお返事はここまでとさせていただきます。続きはお電話かウェブチャットでどうぞ。",
-            f"お電話：{service.reachable_centre_line()}",
-            f"ウェブチャット：{web_chat_url()}",
-        ]
-    )
+    return SMS_BUDGET_REACHED.format(centre_line=service.reachable_centre_line(), web_chat_url=web_chat_url())
 
 
 # ---- replies to a menu ---------------------------------------------------------------------

@@ -25,6 +25,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.channels import render, turns
+from addons.channels.messages import (
+    EMPTY,
+    REST_BAD_SENDER,
+    REST_NOT_AN_OBJECT,
+    REST_NOT_TEXT,
+    REST_OTHER_CHANNEL,
+    TOO_LARGE,
+)
 
 # Requests above this are refused unread; a longer message inside it is cut (turns.UserTurns).
 MAX_BODY_BYTES = 256 * 1024
@@ -65,21 +73,21 @@ class RestInput(RasaRestInput):
         @rest.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if len(request.body or b"") > MAX_BODY_BYTES:
-                return _error(413, "too_large", "送信内容が大きすぎます。")
+                return _error(413, "too_large", TOO_LARGE)
             body = turns.json_object(request.body)
             if body is None:
-                return _error(400, "bad_request", "JSON のオブジェクトで sender と message をお送りください。")
+                return _error(400, "bad_request", REST_NOT_AN_OBJECT)
             sender = body.get("sender")
             if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-                return _error(400, "bad_sender", f"sender は1〜{MAX_SENDER_CHARS}文字の文字列でお送りください。")
+                return _error(400, "bad_sender", REST_BAD_SENDER.format(limit=MAX_SENDER_CHARS))
             if turns.in_another_channel(sender):
-                return _error(400, "bad_sender", "その sender はほかのチャネルの会話のため使えません。")
+                return _error(400, "bad_sender", REST_OTHER_CHANNEL)
             message = body.get("message")
             if not isinstance(message, str):
-                return _error(400, "no_message", "message は文字列でお送りください。")
+                return _error(400, "no_message", REST_NOT_TEXT)
             text = turns.clean_text(message)
             if not text:
-                return response.json(rest_messages(sender, [render.BotMessage(text=turns.EMPTY)]))
+                return response.json(rest_messages(sender, [render.BotMessage(text=EMPTY)]))
             answer = await self.turns.answer(on_new_message, text, sender, turns.client_address(request))
             return response.json(rest_messages(sender, answer.messages))
 

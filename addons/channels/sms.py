@@ -50,6 +50,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from addons.channels import render, render_sms, turns
+from addons.channels.messages import SMS_EMPTY, TEXT_ONLY
 from nettrouble.channels import sms_segments, sms_usage
 from nettrouble.channels.sms_providers import SmsProvider, SmsSendError, TwilioSmsProvider
 from nettrouble.core import db, limits
@@ -63,7 +64,6 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-EMPTY_MESSAGE = "メッセージの内容が届いていないようです。お手数ですが、お困りのことを文字でお送りください。"
 
 
 class _Form(dict):
@@ -201,6 +201,12 @@ class SmsInput(InputChannel):
         provider = TwilioSmsProvider(sid, token, current.sms_from_number, current.sms_api_base)
         return cls(token, current.sms_public_url, provider)
 
+    def _provider(self) -> SmsProvider:
+        # Never None in a turn: the webhook answers 503 while the channel is not enabled.
+        if self.provider is None:
+            raise RuntimeError("the SMS channel is off")
+        return self.provider
+
     def signature_valid(self, params: List[Tuple[str, str]], signature: Optional[str]) -> bool:
         if not signature:
             return False
@@ -275,7 +281,7 @@ class SmsInput(InputChannel):
             )
         else:
             reply, messages = "answer", await self._bot_answer(on_new_message, agent, phone, sender, text, has_media)
-        bodies = render_sms.sms_bodies(messages, self.provider.body_limit)
+        bodies = render_sms.sms_bodies(messages, self._provider().body_limit)
         if (
             reply == "answer"
             and not await self.usage.within(sender, _cost(bodies), expiry)
@@ -284,7 +290,7 @@ class SmsInput(InputChannel):
             logger.info("SMS conversation %s is past its segment budget: the answer is replaced by the notice", sender)
             reply = "budget_notice"
             bodies = render_sms.sms_bodies(
-                [render.BotMessage(text=render_sms.budget_notice())], self.provider.body_limit
+                [render.BotMessage(text=render_sms.budget_notice())], self._provider().body_limit
             )
         sent = await self._send(phone, sender, bodies)
         await self.usage.add(sender, sent, expiry)
@@ -297,7 +303,7 @@ class SmsInput(InputChannel):
         self, on_new_message: turns.OnNewMessage, agent: Any, phone: str, sender: str, text: str, has_media: bool
     ) -> List[render.BotMessage]:
         if not text:
-            return [render.BotMessage(text=turns.TEXT_ONLY if has_media else EMPTY_MESSAGE)]
+            return [render.BotMessage(text=TEXT_ONLY if has_media else SMS_EMPTY)]
         person_key = sender_person_key(phone)
         answer = await self.turns.answer(
             on_new_message,
@@ -330,7 +336,7 @@ class SmsInput(InputChannel):
         sent = 0
         for text in bodies:
             try:
-                await self.provider.send(phone, text)
+                await self._provider().send(phone, text)
             except SmsSendError as error:
                 # The later bodies would make no sense without this one.
                 logger.error("SMS answer not delivered to conversation %s: %s", sender, error)

@@ -35,7 +35,7 @@ from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Coroutine, Deque, Dict, List, Optional, Set, Tuple
 
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -43,6 +43,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint
 
 from addons.channels import render
+from addons.channels.messages import CUT, DEGRADED, FALLBACK, LIMITED, URGENT_CALL
 from nettrouble.channels import deliveries
 from nettrouble.content import service
 from nettrouble.core import db, limits
@@ -57,15 +58,7 @@ TURN_TIMEOUT_S = 60.0
 # How long a stopping server waits for turns that are still being answered in the background.
 DRAIN_TIMEOUT_S = 30.0
 
-TEXT_ONLY = (
-    "恐れ入りますが、こちらのチャットではスタンプや画像、位置情報などの内容を読み取ることができません。"
-    "画像そのものをお送りいただく必要はございませんので、お困りのことを文字でお聞かせください。"
-)
-
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\u2028\u2029\ufeff]")
-
-CUT = "長いメッセージのため、最初の{limit}文字までを読み取ってお返事いたします。"
-EMPTY = "メッセージが空のようです。お困りのことを文字でお聞かせください。"
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -177,18 +170,13 @@ def clean_text(text: str) -> str:
 
 
 def urgent_call_line() -> str:
-    return f"お急ぎの場合は、{service.reachable_centre_line()} までお電話ください。"
+    return URGENT_CALL.format(centre_line=service.reachable_centre_line())
 
 
 def degraded_text() -> str:
     """Added to a turn while the action server is unreachable: the plain responses still came,
     but questions, case references and articles cannot, so the user gets the phone number."""
-    return "\n".join(
-        [
-            "申し訳ございません。ただいまシステムの一部に不具合が起きており、ご案内の一部をお届けできません。",
-            urgent_call_line(),
-        ]
-    )
+    return "\n".join([DEGRADED, urgent_call_line()])
 
 
 class ActionServerProbe:
@@ -242,16 +230,7 @@ def oversized_stand_in(text: str, limit: int) -> Optional[str]:
 def fallback_text() -> str:
     """What the user reads when the bot produced nothing (an error, a timeout, a model that
     is still loading): an apology, what to do, and the phone number of the centre."""
-    return "\n".join(
-        filter(
-            None,
-            [
-                "申し訳ございません。ただいまお返事をご用意できませんでした。",
-                "お手数ですが、少し時間をおいてもう一度お送りください。",
-                urgent_call_line(),
-            ],
-        )
-    )
+    return "\n".join([FALLBACK, urgent_call_line()])
 
 
 class TurnCollector(CollectingOutputChannel):
@@ -298,13 +277,7 @@ async def bot_turn(
 
 def limited_text() -> str:
     """The answer to a client past MESSAGES_PER_MINUTE, whose message was not read."""
-    return "\n".join(
-        [
-            "恐れ入りますが、短い時間に続けて多くのメッセージが届いたため、ただいまのメッセージは読み取っておりません。",
-            "1分ほどおいてから、もう一度お送りください。",
-            urgent_call_line(),
-        ]
-    )
+    return "\n".join([LIMITED, urgent_call_line()])
 
 
 class MessageRate:
@@ -482,14 +455,14 @@ class BackgroundTurns:
 
     def __init__(self, channel: str) -> None:
         self._channel = channel
-        self._tasks: Set[asyncio.Task] = set()
+        self._tasks: Set[asyncio.Task[None]] = set()
 
-    def start(self, work: Awaitable[None]) -> None:
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Task) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("%s: a background turn failed", self._channel, exc_info=task.exception())

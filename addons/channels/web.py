@@ -43,6 +43,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.channels import render, turns
+from addons.channels.messages import FILE_NOT_FOUND, MALFORMED, NO_MESSAGE, SESSION_UNKNOWN, TOO_LARGE, WEB_CHAT_OFF
 from nettrouble.core.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -173,13 +174,19 @@ class WebChatInput(InputChannel):
         # Checked even with the channel off: a wrong value is found at start, not when it is switched on.
         return cls(secret, settings().web_chat_allowed_origins)
 
+    def _tokens(self) -> SenderTokens:
+        # Never None in a route: the switched_off middleware answers every request then.
+        if self.tokens is None:
+            raise RuntimeError("the web chat is off")
+        return self.tokens
+
     def blueprint(self, on_new_message: turns.OnNewMessage) -> Blueprint:
         web = Blueprint("nettrouble_web_chat", __name__)
 
         @web.middleware("request")
         async def switched_off(request: Request) -> Optional[HTTPResponse]:
             if self.tokens is None:
-                return _error(503, "channel_off", "ただいまウェブチャットはご利用いただけません。")
+                return _error(503, "channel_off", WEB_CHAT_OFF)
             return None
 
         @web.route("/", methods=["GET"])
@@ -210,36 +217,36 @@ class WebChatInput(InputChannel):
         @web.route("/static/<name>", methods=["GET"])
         async def static(request: Request, name: str) -> HTTPResponse:
             if name not in STATIC_TYPES:
-                return _error(404, "not_found", "ファイルが見つかりません。")
+                return _error(404, "not_found", FILE_NOT_FOUND)
             return response.raw(_static(name), content_type=STATIC_TYPES[name], headers=SECURITY_HEADERS)
 
         @web.route("/session", methods=["POST"])
         async def session(request: Request) -> HTTPResponse:
-            return response.json({"token": self.tokens.issue()}, headers=SECURITY_HEADERS)
+            return response.json({"token": self._tokens().issue()}, headers=SECURITY_HEADERS)
 
         @web.route("/history", methods=["GET"])
         async def history(request: Request) -> HTTPResponse:
-            sender_id = self.tokens.sender_id(request.args.get("token"))
+            sender_id = self._tokens().sender_id(request.args.get("token"))
             if sender_id is None:
-                return _error(401, "bad_token", "会話の情報を確認できませんでした。新しい会話を始めてください。")
+                return _error(401, "bad_token", SESSION_UNKNOWN)
             events = await turns.recorded_events(request.app.ctx.agent, sender_id)
             return response.json({"messages": history_entries(events)}, headers=SECURITY_HEADERS)
 
         @web.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if len(request.body or b"") > MAX_BODY_BYTES:
-                return _error(413, "too_large", "送信内容が大きすぎます。")
+                return _error(413, "too_large", TOO_LARGE)
             body = turns.json_object(request.body)
             if body is None:
-                return _error(400, "bad_request", "送信内容の形式が正しくありません。")
-            sender_id = self.tokens.sender_id(body.get("token"))
+                return _error(400, "bad_request", MALFORMED)
+            sender_id = self._tokens().sender_id(body.get("token"))
             if sender_id is None:
-                return _error(401, "bad_token", "会話の情報を確認できませんでした。新しい会話を始めてください。")
+                return _error(401, "bad_token", SESSION_UNKNOWN)
             if not isinstance(body.get("message"), str):
-                return _error(400, "no_message", "メッセージを入力してください。")
+                return _error(400, "no_message", NO_MESSAGE)
             text = turns.clean_text(body["message"])
             if not text:
-                return _error(400, "no_message", "メッセージを入力してください。")
+                return _error(400, "no_message", NO_MESSAGE)
             answer = await self.turns.answer(on_new_message, text, sender_id, turns.client_address(request))
             return response.json(
                 {"accepted": answer.read, "messages": render.web_messages(answer.messages)}, headers=SECURITY_HEADERS

@@ -11,6 +11,7 @@ is as old, unless given again.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Tuple
 
 from sqlalchemy import bindparam, create_engine, delete, func, select, text
 from sqlalchemy.engine import Engine
@@ -59,7 +60,7 @@ def purge_cases(engine: Engine, before: datetime) -> int:
         return connection.execute(delete(cases).where(cases.c.updated_at < before)).rowcount
 
 
-def purge_conversations(tracker_url: str, before: datetime) -> tuple:
+def purge_conversations(tracker_url: str, before: datetime) -> Tuple[int, int]:
     """Deletes whole conversations whose last event is older than ``before`` from Rasa's SQL
     tracker store; returns (conversations, events)."""
     engine = create_engine(tracker_url, future=True)

@@ -14,8 +14,10 @@ extra keys where they help the reader:
 - ``"kind"`` (bot): ``safety``, ``first_steps``, ``articles`` or ``referral``. The signal is who
   sent the message, never its wording: a domain response is named in the message's metadata
   (``utter_action``, set by Rasa for every response, whether a rule or a custom action sent it),
-  and any other message was sent by the custom action of the ``action`` event before it.
-  ``RESPONSE_KINDS`` and ``ACTION_KINDS`` say which senders send which kind; a message with
+  and every message of a custom action follows the ``action`` event of its action.
+  ``RESPONSE_KINDS`` says the kind of a response wherever it is sent, ``ACTION_KINDS`` that of
+  every other message a custom action sends (a rule's response follows its own action event,
+  named after the response); a message with
   buttons asks the user something and carries no kind. Custom actions that send several kinds of
   message get none: the intimate-image notice of the triage form, the first steps repeated by
   ``action_next_step_advice``, the eligibility decision that names a public body.
@@ -100,8 +102,8 @@ def _kind(data: Mapping[str, Any], sender: Optional[str], has_buttons: bool) -> 
     if has_buttons:
         return None
     response = (data.get("metadata") or {}).get("utter_action")
-    if response:
-        return RESPONSE_KINDS.get(response)
+    if response in RESPONSE_KINDS:
+        return RESPONSE_KINDS[response]
     return ACTION_KINDS.get(sender or "")
 
 

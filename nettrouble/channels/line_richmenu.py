@@ -20,10 +20,15 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Sequence, Tuple
 
 from nettrouble.channels.line_api import LineApi
 from nettrouble.content import service
+
+if TYPE_CHECKING:
+    # Pillow is imported only when an image is drawn (make line-richmenu).
+    from PIL.ImageDraw import ImageDraw
+    from PIL.ImageFont import FreeTypeFont
 
 WIDTH, HEIGHT = 2500, 1686
 COLUMNS, ROWS = 3, 2
@@ -161,7 +166,8 @@ def font_path() -> Path:
 
 
 def _rgb(colour: str) -> Tuple[int, int, int]:
-    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return red, green, blue
 
 
 def contrast_ratio(first: str, second: str) -> float:
@@ -176,7 +182,7 @@ def contrast_ratio(first: str, second: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
-def _icon_new(draw, cx: int, cy: int, r: int, colour: str) -> None:
+def _icon_new(draw: ImageDraw, cx: int, cy: int, r: int, colour: str) -> None:
     # a speech bubble with a plus
     draw.rounded_rectangle((cx - r, cy - r * 3 // 4, cx + r, cy + r * 1 // 2), radius=r // 3, outline=colour, width=14)
     draw.polygon([(cx - r // 2, cy + r // 2 - 7), (cx - r // 2, cy + r), (cx - r // 8, cy + r // 2 - 7)], fill=colour)
@@ -184,20 +190,20 @@ def _icon_new(draw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.line((cx, cy - r // 2 + 8, cx, cy + r // 4 - 8), fill=colour, width=16)
 
 
-def _icon_clock(draw, cx: int, cy: int, r: int, colour: str) -> None:
+def _icon_clock(draw: ImageDraw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=colour, width=14)
     draw.line((cx, cy, cx, cy - r * 2 // 3), fill=colour, width=16)
     draw.line((cx, cy, cx + r // 2, cy + r // 4), fill=colour, width=16)
 
 
-def _icon_article(draw, cx: int, cy: int, r: int, colour: str) -> None:
+def _icon_article(draw: ImageDraw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.rounded_rectangle((cx - r * 3 // 4, cy - r, cx + r * 3 // 4, cy + r), radius=r // 6, outline=colour, width=14)
     for step in (-2, -1, 0, 1):
         y = cy + step * r // 3 + r // 8
         draw.line((cx - r // 2, y, cx + r // 2 if step < 1 else cx + r // 6, y), fill=colour, width=12)
 
 
-def _icon_staff(draw, cx: int, cy: int, r: int, colour: str) -> None:
+def _icon_staff(draw: ImageDraw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.ellipse((cx - r // 3, cy - r, cx + r // 3, cy - r // 3), outline=colour, width=14)
     draw.arc(
         (cx - r * 3 // 4, cy - r // 6, cx + r * 3 // 4, cy + r * 4 // 3), start=180, end=360, fill=colour, width=14
@@ -205,7 +211,7 @@ def _icon_staff(draw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.line((cx - r * 3 // 4, cy + r * 7 // 12, cx + r * 3 // 4, cy + r * 7 // 12), fill=colour, width=14)
 
 
-def _icon_check(draw, cx: int, cy: int, r: int, colour: str) -> None:
+def _icon_check(draw: ImageDraw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=colour, width=14)
     draw.line(
         [(cx - r // 2, cy), (cx - r // 8, cy + r * 2 // 5), (cx + r // 2, cy - r // 3)],
@@ -215,13 +221,13 @@ def _icon_check(draw, cx: int, cy: int, r: int, colour: str) -> None:
     )
 
 
-def _icon_info(draw, cx: int, cy: int, r: int, colour: str) -> None:
+def _icon_info(draw: ImageDraw, cx: int, cy: int, r: int, colour: str) -> None:
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=colour, width=14)
     draw.ellipse((cx - 12, cy - r // 2 - 12, cx + 12, cy - r // 2 + 12), fill=colour)
     draw.line((cx, cy - r // 6, cx, cy + r // 2), fill=colour, width=20)
 
 
-ICONS: Dict[str, Callable] = {
+ICONS: Dict[str, Callable[[ImageDraw, int, int, int, str], None]] = {
     "new": _icon_new,
     "clock": _icon_clock,
     "article": _icon_article,
@@ -231,7 +237,7 @@ ICONS: Dict[str, Callable] = {
 }
 
 
-def _fitting_font(draw, text: str, start_px: int, width: int, font_file: Path):
+def _fitting_font(draw: ImageDraw, text: str, start_px: int, width: int, font_file: Path) -> FreeTypeFont:
     """The font at ``start_px``, smaller only as far as ``text`` needs to fit ``width``."""
     from PIL import ImageFont
 

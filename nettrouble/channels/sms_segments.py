@@ -67,7 +67,8 @@ def segment(text: str) -> Segmented:
     if sum(_cost(c, kind) for c in text) <= single:
         return Segmented(kind, (text,) if text else ())
     parts: List[str] = []
-    current, used = [], 0
+    current: List[str] = []
+    used = 0
     # Python's str holds whole characters, so an escape or a surrogate pair is never split.
     for character in text:
         cost = _cost(character, kind)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Optional, Union
+from typing import Callable, Optional, TypeVar, Union
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from nettrouble.core.sql_metadata import metadata
 
@@ -45,6 +45,7 @@ sms_opt_outs = Table(
 )
 
 Bind = Union[Engine, Connection]
+_T = TypeVar("_T")
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
@@ -67,12 +68,12 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
-def _live(row, at: datetime, expiry: Optional[timedelta]) -> bool:
+def _live(row: Row, at: datetime, expiry: Optional[timedelta]) -> bool:
     """Whether the stored conversation still runs at ``at`` (expiry None: it never ends)."""
-    return row is not None and (expiry is None or at - _utc(row.last_at) < expiry)
+    return expiry is None or at - _utc(row.last_at) < expiry
 
 
-def _in_transaction(bind: Bind, work):
+def _in_transaction(bind: Bind, work: Callable[[Connection], _T]) -> _T:
     if isinstance(bind, Connection):
         return work(bind)
     with bind.begin() as connection:
@@ -86,7 +87,7 @@ def current(bind: Bind, conversation_id: str, expiry: Optional[timedelta], at: O
 
     def read(connection: Connection) -> Usage:
         row = connection.execute(query).first()
-        return Usage(row.segments, row.turns) if _live(row, at, expiry) else Usage()
+        return Usage(row.segments, row.turns) if row is not None and _live(row, at, expiry) else Usage()
 
     return _in_transaction(bind, read)
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from nettrouble.content import messages
 from nettrouble.content.service import Service
 from nettrouble.core import datafiles
 from nettrouble.core.clock import JST, now
@@ -147,10 +148,10 @@ def _fail(path: Path, where: str, message: str) -> datafiles.DataFileError:
 def _text(path: Path, where: str, field: str, value: Any, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _fail(path, where, f"field '{field}' must be non-empty text")
-    value = value.strip()
-    if len(value) > limit:
+    text = value.strip()
+    if len(text) > limit:
         raise _fail(path, where, f"field '{field}' is longer than {limit} characters")
-    return value
+    return text
 
 
 def _day(path: Path, where: str, field: str, value: Any) -> date:
@@ -323,7 +324,7 @@ class Index:
         self.articles = catalogue.articles
         self._weights: List[Dict[str, float]] = []
         for article in self.articles:
-            weights: Counter = Counter()
+            weights: defaultdict[str, float] = defaultdict(float)
             for field, weight in FIELD_WEIGHTS:
                 value = getattr(article, field)
                 # Tags one by one, so that no pair spans two tags.
@@ -395,7 +396,7 @@ def index() -> Index:
 
 
 def offer_card(found: Sequence[Article], at: datetime, service: Service) -> Dict[str, object]:
-    """The articles of ``offer_text`` as data for channels that draw cards (LINE): each with
+    """The articles of ``offer_response`` as data for channels that draw cards (LINE): each with
     its one line, address and the last free day (ISO date) or None for members only."""
     return {
         "kind": "articles",
@@ -413,26 +414,29 @@ def offer_card(found: Sequence[Article], at: datetime, service: Service) -> Dict
     }
 
 
-def offer_text(found: Sequence[Article], at: datetime, service: Service) -> str:
-    """One chat message listing ``found``: title, one line, link, and whether it is free now."""
+def offer_response(found: Sequence[Article], at: datetime, service: Service) -> Tuple[str, Dict[str, Any]]:
+    """The response of one chat message listing ``found`` (title, one line, link, and whether it
+    is free now) with its values: utter_articles_none when nothing was found, and
+    utter_articles_found_for_members, which adds how to join, when an article is for members
+    (texts; typed as utter_message takes them, ``**kwargs: Any``)."""
     if not found:
-        return (
-            "申し訳ございません。ご希望に合う記事が見つかりませんでした。"
-            f"事例記事の一覧は {service.articles_url} からご覧いただけます。"
-        )
-    lines = ["お役に立ちそうな記事をご案内いたします。"]
+        return "utter_articles_none", {"articles_url": service.articles_url}
+    items = []
     for number, article in enumerate(found, start=1):
         last_day = free_until(article, at)
         access = (
-            f"今なら無料でお読みいただけます（{last_day.month}月{last_day.day}日まで）。"
+            messages.ARTICLE_FREE_UNTIL.format(month=last_day.month, day=last_day.day)
             if last_day
-            else "会員向けの記事です。"
+            else messages.ARTICLE_FOR_MEMBERS
         )
-        lines += ["", f"{number}. {article.title}", article.one_line, article.url, access]
-    if any(free_until(article, at) is None for article in found):
-        lines += [
-            "",
-            f"会員向けの記事は「{service.name}」（{service.monthly_fee_text}）の会員の方がお読みいただけます。"
-            f"{service.eligibility_text}がお申し込みいただけます。詳しくは {service.site_url} をご覧ください。",
-        ]
-    return "\n".join(lines)
+        items.append("\n".join([f"{number}. {article.title}", article.one_line, article.url, access]))
+    values: Dict[str, Any] = {"article_list": "\n\n".join(items)}
+    if all(free_until(article, at) is not None for article in found):
+        return "utter_articles_found", values
+    values.update(
+        service_name=service.name,
+        service_fee=service.monthly_fee_text,
+        service_eligibility=service.eligibility_text,
+        service_site=service.site_url,
+    )
+    return "utter_articles_found_for_members", values

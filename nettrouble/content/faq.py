@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import AbstractSet, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from nettrouble.content import articles, hours, service
 from nettrouble.core import datafiles
@@ -77,7 +77,7 @@ def _fields(text: str) -> List[str]:
     return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
 
 
-def _variant(path: Path, key: str, index: int, item: object, known_referrals: set) -> Variant:
+def _variant(path: Path, key: str, index: int, item: object, known_referrals: AbstractSet[str]) -> Variant:
     where = f"{path}: answer '{key}', variant {index + 1}"
     if not isinstance(item, Mapping) or not isinstance(item.get("text"), str) or not item["text"].strip():
         raise datafiles.DataFileError(f"{where}: needs a non-empty 'text'")
@@ -155,8 +155,8 @@ def campaign_phase(moment: datetime) -> Tuple[str, Optional[campaigns.Campaign]]
 def free_reading_until(moment: datetime) -> Optional[date]:
     """The last day of the free reading of articles open at ``moment``, if any is."""
     index = articles.index()
-    days = [articles.free_until(article, moment) for article in index.articles]
-    days = [day for day in days if day is not None]
+    until = (articles.free_until(article, moment) for article in index.articles)
+    days = [day for day in until if day is not None]
     return max(days) if days else None
 
 
@@ -207,7 +207,7 @@ def _conditions(moment: datetime, reference: Optional[str], topic: Optional[str]
     }
 
 
-class _Values(dict):
+class _Values(dict[str, str]):
     def __missing__(self, name: str) -> str:
         if name.startswith(REFERRAL_PREFIX):
             wanted = name[len(REFERRAL_PREFIX) :]

@@ -19,6 +19,7 @@ from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 import jpholiday
 
+from nettrouble.content import messages
 from nettrouble.core import datafiles
 from nettrouble.core.clock import JST, in_japan
 
@@ -49,12 +50,14 @@ class Closure:
         return self.yearly_from is not None
 
     def covers(self, day: date) -> bool:
-        if not self.yearly:
-            return self.first <= day <= self.last
-        month_day = (day.month, day.day)
-        if self.yearly_from <= self.yearly_to:
-            return self.yearly_from <= month_day <= self.yearly_to
-        return month_day >= self.yearly_from or month_day <= self.yearly_to
+        if self.yearly_from is not None and self.yearly_to is not None:
+            month_day = (day.month, day.day)
+            if self.yearly_from <= self.yearly_to:
+                return self.yearly_from <= month_day <= self.yearly_to
+            return month_day >= self.yearly_from or month_day <= self.yearly_to
+        if self.first is None or self.last is None:
+            raise ValueError(f"closure {self.id!r} has neither its dates nor its yearly range")
+        return self.first <= day <= self.last
 
 
 @dataclass(frozen=True)
@@ -125,24 +128,25 @@ def _closure(path: Path, item: Mapping[str, Any], index: int) -> Closure:
         raise datafiles.DataFileError(
             f"{path}: {where} needs exactly one of 'yearly: {{from, to}}', 'date', or 'from' with 'to'"
         )
-    common = dict(id=str(values["id"]), name=str(values["name"]))
+    closure_id, name = str(values["id"]), str(values["name"])
     if kinds == ["yearly"]:
         yearly = item["yearly"]
         if not isinstance(yearly, Mapping) or set(yearly) != {"from", "to"}:
             raise datafiles.DataFileError(f"{path}: {where} field 'yearly' must have 'from' and 'to'")
         return Closure(
-            **common,
+            closure_id,
+            name,
             yearly_from=_month_day(path, f"{where} field 'yearly.from'", yearly["from"]),
             yearly_to=_month_day(path, f"{where} field 'yearly.to'", yearly["to"]),
         )
     if kinds == ["date"]:
         day = datafiles.day(item["date"], f"{path}: {where} field 'date'")
-        return Closure(**common, first=day, last=day)
+        return Closure(closure_id, name, first=day, last=day)
     first = datafiles.day(item["from"], f"{path}: {where} field 'from'")
     last = datafiles.day(item["to"], f"{path}: {where} field 'to'")
     if last < first:
         raise datafiles.DataFileError(f"{path}: {where} ends ('to') before it starts ('from')")
-    return Closure(**common, first=first, last=last)
+    return Closure(closure_id, name, first=first, last=last)
 
 
 def load(path: Optional[Path] = None) -> Calendar:
@@ -261,14 +265,16 @@ def hours_text(cal: Optional[Calendar] = None) -> str:
 def availability_sentence(status: HoursStatus) -> str:
     """One polite sentence: open now (until when), or closed and the exact next opening."""
     if status.open_now:
-        return f"ただいま受付時間内です（本日{status.closes_at:%H:%M}まで）。"
+        return messages.OPEN_NOW.format(closes_at=f"{status.closes_at:%H:%M}")
     today = status.moment.date()
-    reason = f"本日は{status.closed_today}のため、お休みをいただいております。" if status.closed_today else ""
+    closed_today = messages.CLOSED_TODAY.format(closure=status.closed_today) if status.closed_today else ""
     if status.next_opening is None:
-        return f"ただいま受付時間外です。{reason}次の受付開始日は、サービスサイトでご確認ください。"
+        return messages.CLOSED_NO_OPENING_KNOWN.format(closed_today=closed_today)
     day = status.next_opening.date()
-    relative = {0: "本日 ", 1: "明日 "}.get((day - today).days, "")
-    return (
-        f"ただいま受付時間外です。{reason}"
-        f"次の受付開始は {relative}{format_day(day, today)} {status.next_opening:%H:%M} です。"
+    relative = {0: messages.TODAY, 1: messages.TOMORROW}.get((day - today).days, "")
+    return messages.CLOSED_NEXT_OPENING.format(
+        closed_today=closed_today,
+        relative=relative,
+        day=format_day(day, today),
+        time=f"{status.next_opening:%H:%M}",
     )

@@ -75,7 +75,7 @@ def entries(path: Path, document: Any, key: str) -> List[Mapping[str, Any]]:
     """The list under ``key`` of a YAML mapping, each item checked to be a mapping."""
     if not isinstance(document, Mapping) or not isinstance(document.get(key), list):
         raise DataFileError(f"{path}: expected a top-level '{key}:' list")
-    items = document[key]
+    items: List[Mapping[str, Any]] = document[key]  # checked item by item just below
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise DataFileError(f"{path}: entry {index + 1} of '{key}' is not a mapping")

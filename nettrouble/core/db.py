@@ -16,10 +16,12 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Set, cast
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine
+
+# Every engine here is made with future=True (SQLAlchemy 2.0 behaviour: explicit commit).
+from sqlalchemy.future import Connection, Engine
 
 from nettrouble import migrations
 from nettrouble.core.settings import settings
@@ -30,7 +32,7 @@ logger = logging.getLogger(__name__)
 _SCHEMA_LOCK_KEY = 72_213_360
 
 _engines: Dict[str, Engine] = {}
-_prepared: set = set()
+_prepared: Set[str] = set()
 _lock = threading.Lock()
 
 
@@ -52,7 +54,7 @@ def write_ahead_log(dbapi_connection: Any, wait_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # WAL lets the console read while the action server writes; the busy timeout makes
     # concurrent writers wait for each other instead of failing.
     write_ahead_log(dbapi_connection)
@@ -99,7 +101,8 @@ def _schema_transaction(current: Engine) -> Iterator[Connection]:
         # BEGIN IMMEDIATE takes the write lock first (the other process waits, busy_timeout).
         # Foreign keys are off for the transaction, as SQLite's procedure for schema changes
         # asks: a batch revision copies a referenced table, drops it and renames the copy.
-        raw = connection.connection.dbapi_connection
+        # This branch is SQLite only, and its driver is always the standard library's pysqlite.
+        raw = cast(sqlite3.Connection, connection.connection.dbapi_connection)
         implicit = raw.isolation_level
         raw.isolation_level = None
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")

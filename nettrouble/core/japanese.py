@@ -11,7 +11,11 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator, List, Tuple
+from typing import TYPE_CHECKING, Iterator, List, Tuple
+
+if TYPE_CHECKING:
+    # Imported when first needed at run time: loading the dictionary takes seconds.
+    from sudachipy import Dictionary, Morpheme, Tokenizer
 
 # Sudachi refuses input above 49,149 bytes of UTF-8; stay well below it.
 MAX_CHUNK_BYTES = 40_000
@@ -32,7 +36,7 @@ class Word:
 
 
 @lru_cache(maxsize=1)
-def _dictionary():
+def _dictionary() -> Dictionary:
     from sudachipy import Dictionary
 
     return Dictionary()
@@ -42,8 +46,8 @@ def _dictionary():
 _per_thread = threading.local()
 
 
-def _tokenizer():
-    tokenizer = getattr(_per_thread, "tokenizer", None)
+def _tokenizer() -> Tokenizer:
+    tokenizer: Tokenizer | None = getattr(_per_thread, "tokenizer", None)
     if tokenizer is None:
         from sudachipy import SplitMode
 
@@ -78,7 +82,7 @@ def _is_blank(surface: str) -> bool:
     return all(char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp") for char in surface)
 
 
-def _morphemes(text: str) -> Iterator[Tuple[int, Any]]:
+def _morphemes(text: str) -> Iterator[Tuple[int, Morpheme]]:
     """(offset of its chunk, Sudachi morpheme) for every non-blank token of ``text``."""
     if not text:
         return
@@ -100,7 +104,7 @@ def hiragana(text: str) -> str:
     return _KATAKANA.sub(lambda match: chr(ord(match.group()) - 0x60), text)
 
 
-def _reading(morpheme: Any) -> str:
+def _reading(morpheme: Morpheme) -> str:
     """The morpheme's sound in hiragana; words without kana or kanji (X, ID, 3) as written,
     lower-cased, since Sudachi spells their reading differently from how users type them."""
     surface = morpheme.surface()
@@ -169,7 +173,7 @@ _FUNCTION_LEMMAS = {
 }
 
 
-def _content_morphemes(text: str) -> Iterator[Any]:
+def _content_morphemes(text: str) -> Iterator[Morpheme]:
     for _, morpheme in _morphemes(text):
         pos = morpheme.part_of_speech()
         if pos[0] not in _CONTENT_POS or pos[1] in ("非自立可能", "数詞"):

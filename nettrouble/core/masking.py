@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
 import phonenumbers
 
@@ -28,7 +28,7 @@ PHONE_MASK = "［電話番号］"
 EMAIL_MASK = "［メールアドレス］"
 HASHED_PREFIX = "hmac:"
 
-_FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FOLD: Dict[int, Union[int, str]] = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _FOLD.update({ord(char): "-" for char in "‐‑‒–—―−ーｰ﹣"})
 _FOLD.update({ord(char): " " for char in "\u3000\t\r\n"})
 _FOLD[ord("・")] = "."
@@ -132,7 +132,7 @@ def _overlaps(start: int, end: int, spans: Iterable[Tuple[int, int, str]]) -> bo
 
 
 def _first_pass(folded: str, taken: List[Tuple[int, int, str]]) -> List[Tuple[int, int, str]]:
-    found = []
+    found: List[Tuple[int, int, str]] = []
     position = 0
     while True:
         match = _NUMBER.search(folded, position)
@@ -172,8 +172,8 @@ def _echoes(folded: str, addresses: List[Tuple[int, int, str]]) -> List[Tuple[in
     """Other copies of an address's local part in the same text. Rasa repeats a message that
     begins with "/" in its warning cut at the "@" (its confidence marker), so the local part
     also appears alone there. One scan for all of them keeps hostile input linear."""
-    locals_ = {folded[start : folded.index("@", start)] for start, _, _ in addresses}
-    locals_ = sorted((local for local in locals_ if len(local) >= 3), key=len, reverse=True)[:_MAX_ECHOED]
+    distinct = {folded[start : folded.index("@", start)] for start, _, _ in addresses}
+    locals_ = sorted((local for local in distinct if len(local) >= 3), key=len, reverse=True)[:_MAX_ECHOED]
     if not locals_:
         return []
     covered = bytearray(len(folded))

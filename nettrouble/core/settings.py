@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 BUSINESS_DIR = ROOT / "business"
@@ -80,7 +80,7 @@ class Settings:
     number_checks_per_conversation: int
     number_checks_per_hour: int
     line_event_max_age_s: int
-    trusted_proxies: tuple
+    trusted_proxies: Tuple[str, ...]
     # Speed (issue 14): a file that receives one JSON line per request with its timings
     # (nettrouble/monitoring/timing.py); make bench sets it for the servers it starts.
     turn_timings_file: str
@@ -102,7 +102,7 @@ class Settings:
     line_data_api_base: str
     sms_segment_budget: int
     web_chat_public_url: str
-    web_chat_allowed_origins: tuple
+    web_chat_allowed_origins: Tuple[str, ...]
     # Callbacks when the centre is closed (issue 18): the secret from which the key that seals
     # the numbers to call is derived (nettrouble/callbacks/sealing.py).
     callback_number_key: str
@@ -121,7 +121,7 @@ class Settings:
 
         Outside development an empty value is a start-up error naming the variable; in
         development it is an error too, because setup writes every secret into .env."""
-        value = getattr(self, name)
+        value: str = getattr(self, name)  # a secret: every one is a text field
         if not value:
             raise SettingsError(
                 f"{name.upper()} is not set: put it in .env (make setup writes a random one in "
@@ -130,11 +130,26 @@ class Settings:
         return value
 
 
+# The names each .env sets, by file and time of change. The settings are read again whenever
+# the environment changes (the tests pin the clock that way); reading .env again, a hundredth
+# of a second each time, can only add something when one of its names is missing.
+_env_file_names: Dict[Tuple[Path, int], FrozenSet[str]] = {}
+
+
 def load_env_file(path: Optional[Path] = None) -> None:
     """Puts the values of ``.env`` into ``os.environ`` without overriding what is already set."""
-    from dotenv import load_dotenv
+    from dotenv import dotenv_values, load_dotenv
 
-    load_dotenv(path or ROOT / ".env", override=False)
+    path = path or ROOT / ".env"
+    try:
+        stamp = (path, path.stat().st_mtime_ns)
+    except OSError:
+        return
+    known = _env_file_names.get(stamp)
+    if known is not None and known <= os.environ.keys():
+        return
+    load_dotenv(path, override=False)
+    _env_file_names[stamp] = frozenset(name for name, value in dotenv_values(path).items() if value is not None)
 
 
 def _text(name: str, default: str = "") -> str:
@@ -202,7 +217,7 @@ def _database_url(raw: str) -> str:
     return raw
 
 
-def _choice(name: str, allowed: tuple) -> str:
+def _choice(name: str, allowed: Tuple[str, ...]) -> str:
     raw = _text(name, allowed[0]).lower()
     if raw not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
@@ -282,7 +297,7 @@ def settings() -> Settings:
     )
 
 
-def setting_names() -> list:
+def setting_names() -> List[str]:
     """The environment variable of every setting, for documentation checks."""
     return [field.name.upper() for field in fields(Settings)]
 

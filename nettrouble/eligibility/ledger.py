@@ -25,11 +25,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional, Union
+from typing import Any, Dict, Optional, Tuple, TypeGuard, Union
 
 from sqlalchemy import Column, DateTime, String, Table, UniqueConstraint, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import Boolean
 
 from nettrouble.core.clock import in_japan, now
 from nettrouble.core.sql_metadata import metadata
@@ -103,7 +105,7 @@ class Reservation:
     displaced_state: Optional[str] = None
 
 
-def is_person_key(value: object) -> bool:
+def is_person_key(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) == PERSON_KEY_LENGTH and all(c in "0123456789abcdef" for c in value)
 
 
@@ -116,7 +118,7 @@ def _check(campaign_id: str, person_key: str) -> None:
         raise LedgerInputError("person_key must be a lower-case hex HMAC-SHA256 digest")
 
 
-def _key(campaign_id: str, person_key: str) -> tuple:
+def _key(campaign_id: str, person_key: str) -> Tuple[ColumnElement[Boolean], ColumnElement[Boolean]]:
     return (free_consultations.c.campaign_id == campaign_id, free_consultations.c.person_key == person_key)
 
 
@@ -156,7 +158,7 @@ def _clear_expired(connection: Connection, campaign_id: str, person_key: str, at
     return expired.case_reference
 
 
-def _confirm(connection: Connection, row: dict, existing: Holder) -> bool:
+def _confirm(connection: Connection, row: Dict[str, Any], existing: Holder) -> bool:
     """Makes this case's proved claim the holder, in place of ``existing`` (this case's own
     pending claim, or another case's); False when the row changed meanwhile."""
     changed = connection.execute(
@@ -177,7 +179,7 @@ def _confirm(connection: Connection, row: dict, existing: Holder) -> bool:
     return changed.rowcount == 1
 
 
-def _reserve(connection: Connection, row: dict) -> Reservation:
+def _reserve(connection: Connection, row: Dict[str, Any]) -> Reservation:
     dialect = connection.dialect.name
     if dialect not in _INSERTS:
         raise LedgerInputError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")

@@ -1,17 +1,35 @@
-"""What the free-consultation check says to the user: re-asks, the decision and its alternative.
+"""What the free-consultation check says beside the domain's responses: which response words
+each outcome, the values that fill it, and the few sentences that only exist in code.
+
+The sentences are responses in domain.yml (``utter_reask_*``, ``utter_number_*``, ``utter_code_*``,
+``utter_eligibility_*``), sent with ``utter_message(response=…, **values)``. What stays here as text
+is what a response cannot hold:
+
+- sentences added to a message only on a condition the action knows and no slot does (the
+  free-consultation and adviser notes of the handoff, how members call when the user did not say
+  whether they are one, the public bodies' heading when there are bodies, the question about the
+  trouble when it is still needed): Rasa fills a response's placeholders, but a response cannot
+  hold another one or drop a sentence;
+- the two sentences that are both such a note of the handoff and a part of a decision
+  (``PENDING_CLAIM``, ``ALREADY_USED_TEXT``): written once here, the decision's responses take
+  them as values;
+- a list and a date put together in code (what is still needed, 「2020年7月1日」);
+- the SMS that carries the one-time code, which the action server sends itself, not through Rasa.
 
 Plain Python (no Rasa). Public bodies come from business/referrals.yml and the service's own
-facts from business/service.yml; refusals are a cushion phrase, the reason and an alternative.
+facts from business/service.yml.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from datetime import date
+from typing import Any, Dict, Mapping, Tuple
 
 from nettrouble.content.service import Service
-from nettrouble.eligibility import identity
+from nettrouble.eligibility import identity, number_proof
 from nettrouble.eligibility.rules import (
     ADVISER_EXCLUDED,
+    ALREADY_USED,
     ELIGIBLE,
     ENDED,
     MEMBER,
@@ -27,26 +45,40 @@ from nettrouble.eligibility.rules import (
 )
 from nettrouble.triage.referrals import Referral
 
-_ASK_DIGITS = "お手数ですが、ドコモの携帯電話番号（070・080・090で始まる11桁）を数字でご入力ください。例：090-XXXX-XXXX"
-_WRONG_LENGTH = (
-    "桁数が合わないようです。携帯電話番号は070・080・090で始まる11桁です。もう一度ご確認のうえご入力ください。"
-)
+# The response that asks again for a number that could not be read, by identity's reason.
 NUMBER_REASKS = {
-    identity.EMPTY: _ASK_DIGITS,
-    identity.NO_NUMBER: _ASK_DIGITS,
-    identity.SEVERAL: "番号が複数含まれているようです。ご本人のドコモの携帯電話番号をおひとつだけご入力ください。",
-    identity.MALFORMED: "恐れ入りますが、番号を読み取れませんでした。数字とハイフン（-）で、090-XXXX-XXXX のようにご入力ください。",
-    identity.TOO_SHORT: _WRONG_LENGTH,
-    identity.TOO_LONG: _WRONG_LENGTH,
-    identity.NOT_JAPANESE: "恐れ入りますが、日本のドコモの携帯電話番号（070・080・090で始まる番号、または +81 からの番号）をご入力ください。",
-    identity.NOT_MOBILE: "恐れ入りますが、固定電話や050・0120などの番号ではご本人の確認ができません。070・080・090で始まるドコモの携帯電話番号をご入力ください。",
-    identity.TOO_LONG_INPUT: "メッセージが長いため読み取れませんでした。携帯電話番号だけをご入力ください。",
+    identity.EMPTY: "utter_number_digits",
+    identity.NO_NUMBER: "utter_number_digits",
+    identity.SEVERAL: "utter_number_several",
+    identity.MALFORMED: "utter_number_malformed",
+    identity.TOO_SHORT: "utter_number_wrong_length",
+    identity.TOO_LONG: "utter_number_wrong_length",
+    identity.NOT_JAPANESE: "utter_number_not_japanese",
+    identity.NOT_MOBILE: "utter_number_not_mobile",
+    identity.TOO_LONG_INPUT: "utter_number_message_too_long",
 }
-SKIP_HINT = "番号をお伝えいただけない場合は「スキップ」とお送りください。"
+# The response that asks a yes/no question again, by slot.
 YES_NO_REASK = {
-    NEEDS_DOCOMO_LINE: "恐れ入りますが、ドコモの回線をご契約中かどうか、「はい」か「いいえ」でお答えいただけますか。ご不明な場合は「わからない」とお送りください。",
-    NEEDS_IS_MEMBER: "恐れ入りますが、ネットトラブルあんしんサポートにご加入中かどうか、「はい」か「いいえ」でお答えいただけますか。ご不明な場合は「わからない」とお送りください。",
+    NEEDS_DOCOMO_LINE: "utter_reask_docomo_line",
+    NEEDS_IS_MEMBER: "utter_reask_is_member",
 }
+# The response that words each decision; an eligible one not yet proved is EXPECTED.
+DECISION_RESPONSES = {
+    ELIGIBLE: "utter_eligibility_confirmed",
+    MEMBER: "utter_eligibility_member",
+    NOT_DOCOMO: "utter_eligibility_not_docomo",
+    ADVISER_EXCLUDED: "utter_eligibility_adviser_excluded",
+    TOPIC_NOT_COVERED: "utter_eligibility_topic_not_covered",
+    NOT_STARTED: "utter_eligibility_not_started",
+    ENDED: "utter_eligibility_ended",
+    ALREADY_USED: "utter_eligibility_already_used",
+}
+EXPECTED = "utter_eligibility_expected"
+UNDECIDED = "utter_eligibility_undecided"
+UNAVAILABLE = "utter_eligibility_unavailable"
+# Decisions that offer to join the service instead.
+JOIN_OFFERED = (ADVISER_EXCLUDED, TOPIC_NOT_COVERED, NOT_STARTED, ENDED, ALREADY_USED)
+
 PENDING_CLAIM = (
     "無料相談はお一人さま一案件までのため、お電話の際にスタッフがご本人の番号を確認したうえで、"
     "無料相談の対象として確定いたします。"
@@ -63,138 +95,89 @@ FREE_ACCEPTED = "今回のご相談は、SNSでの誹謗中傷に関する無料
 ALREADY_USED_AT_HANDOFF = ALREADY_USED_TEXT + "今回のご相談は通常のご相談として承ります。"
 ADVISER_NOT_COVERED = (
     "消費生活アドバイザーなどへのご相談をご希望とのこと、承りました。消費生活アドバイザーなどへの"
-    "ご相談は有料のサービスとなり、SNSでの誹謗中傷に関する無料電話相談の対象外です。詳しくはお電話でご案内いたします。"
+    "ご相談は有料のサービスとなり、SNSでの誹謗中傷に関する無料電話相談の対象外です。"
+    "詳しくはお電話でご案内いたします。"
 )
+
+# Parts of a decision said only in some cases ({members_call}, {referrals}, {needs}, {topic_question}).
+MEMBERS_CALL = (
+    "\nすでにご加入中のお客さまは、次の窓口へお電話ください。\n{centre_name} {centre_phone}\n受付時間 {centre_hours}"
+)
+REFERRALS_HEADING = "公的な相談窓口もございます。"
 NEED_LABELS = {
     NEEDS_DOCOMO_LINE: "ドコモの回線をご契約中かどうか",
     NEEDS_IS_MEMBER: "ネットトラブルあんしんサポートにご加入中かどうか",
     NEEDS_TOPIC: "ご相談の内容",
     NEEDS_PERSON_KEY: "ご本人確認のためのドコモの携帯電話番号",
 }
+TOPIC_QUESTION = "どのようなトラブルでお困りか、あわせてお聞かせください。"
+
+# The SMS that carries a one-time code (nettrouble.eligibility.number_proof).
+CODE_SMS = (
+    "【ネットトラブルあんしんサポート】確認コード {code}（{minutes}分間有効）。"
+    "チャットにこのコードをご入力ください。お心当たりがない場合は、このメッセージを破棄してください。"
+)
 
 
-# The one-time code (nettrouble.eligibility.number_proof) and the limit on number checks.
-CODE_VERIFIED = "確認できました。ありがとうございます。"
-CODE_UNREADABLE = "恐れ入りますが、SMSでお送りした6桁の数字をそのままご入力ください。SMSが届かない場合は「スキップ」とお送りください。"
-CODE_WRONG = "コードが一致しませんでした。もう一度ご確認のうえご入力ください（あと{tries}回お試しいただけます）。"
-CODE_EXPIRED = "確認コードの有効期限（10分）が過ぎました。お手数ですが、もう一度ドコモの携帯電話番号をご入力ください。新しいコードをお送りします。"
-STAFF_WILL_CONFIRM = "ご本人の番号の確認は、お電話の際にスタッフが行います。"
-CODE_LOCKED = "確認コードを規定の回数以上お間違えになったため、チャットでの確認を終了しました。" + STAFF_WILL_CONFIRM
-CODE_NOT_SENT = "申し訳ございません。ただいま確認コードのSMSをお送りできませんでした。" + STAFF_WILL_CONFIRM
-NUMBER_CHECK_LIMIT = "恐れ入りますが、チャットで確認できる電話番号の回数の上限に達しました。" + STAFF_WILL_CONFIRM
+def code_sms(code: str) -> str:
+    return CODE_SMS.format(code=code, minutes=int(number_proof.CODE_TTL.total_seconds() // 60))
 
 
-def _date(day) -> str:
+def _date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _centre(s: Service) -> str:
-    return f"{s.centre} {s.phone}\n受付時間 {s.hours_text}"
+def centre_values(s: Service) -> Dict[str, Any]:
+    """The centre's name, number and hours, as the decision responses quote them."""
+    return {"centre_name": s.centre, "centre_phone": s.phone, "centre_hours": s.hours_text}
 
 
-def unavailable_text(s: Service) -> str:
-    return (
-        "申し訳ございません。ただいま無料相談のご利用状況を確認できない状態です。"
-        f"お手数ですが、次の窓口へお電話ください。\n{_centre(s)}"
-    )
-
-
-def _join(s: Service, applicant: Applicant, reason: str) -> str:
-    lead = (
-        "必要に応じて消費生活アドバイザーなども対応いたします"
-        if reason == ADVISER_EXCLUDED
-        else "トラブルの種類を問わず、専門スタッフに電話でご相談いただけます"
-    )
-    text = (
-        f"「{s.name}」（{s.monthly_fee_text}、{s.eligibility_text}がご利用いただけます）に"
-        f"ご加入いただくと、{lead}。詳しくは {s.site_url} をご覧ください。"
-    )
-    if applicant.is_member is None:
-        text += f"\nすでにご加入中のお客さまは、次の窓口へお電話ください。\n{_centre(s)}"
-    return text
+def _join_values(s: Service, applicant: Applicant) -> Dict[str, Any]:
+    """The service to join instead, and how members call when the user did not say whether
+    they are one."""
+    return {
+        "service_name": s.name,
+        "service_fee": s.monthly_fee_text,
+        "service_eligibility": s.eligibility_text,
+        "service_site": s.site_url,
+        "members_call": MEMBERS_CALL.format(**centre_values(s)) if applicant.is_member is None else "",
+    }
 
 
 def _referral_lines(decision: Decision, referrals: Mapping[str, Referral]) -> str:
     lines = [referrals[i].line() for i in decision.offer.referral_ids if i in referrals]
-    return "公的な相談窓口もございます。\n" + "\n".join(lines) if lines else ""
+    return "\n".join(["", REFERRALS_HEADING, *lines]) if lines else ""
 
 
-def decision_text(
+def decision_response(
     decision: Decision, applicant: Applicant, s: Service, referrals: Mapping[str, Referral], proved: bool = False
-) -> str:
-    """The decision as the user reads it: result, reason, and what to do instead.
+) -> Tuple[str, Dict[str, Any]]:
+    """The response that words the decision (result, reason, and what to do instead) and its values
+    (texts; typed as utter_message takes them, ``**kwargs: Any``).
 
     Until the number is proved to be the user's, an eligible decision says that staff confirm
     it on the phone: it was made without the ledger, so it reads the same whether the number
     is free, pending, used, or being claimed by someone else. Nothing from another case (its
     reference, date or topic) is ever shown."""
-    reason, campaign, offer = decision.reason, decision.campaign, decision.offer
+    reason, campaign = decision.reason, decision.campaign
+    values: Dict[str, Any] = {"referrals": _referral_lines(decision, referrals)}
     if reason is None:
-        parts = [_undecided(decision)]
-    elif reason == ELIGIBLE and not proved:
-        parts = [
-            f"ご回答ありがとうございます。お客さまのご相談は、「{campaign.name}」"
-            f"（期間：{_date(campaign.first_day)}〜{_date(campaign.last_day)}）の対象となる見込みです。",
-            f"次の窓口へお電話ください。\n{_centre(s)}",
-            PENDING_CLAIM,
-            "なお、消費生活アドバイザーなどへのご相談は有料のサービスとなり、無料相談の対象外です。",
-        ]
-    elif reason == ELIGIBLE:
-        parts = [
-            f"ご回答ありがとうございます。お客さまのご相談は、「{campaign.name}」"
-            f"（期間：{_date(campaign.first_day)}〜{_date(campaign.last_day)}）の対象です。",
-            f"次の窓口へお電話ください。\n{_centre(s)}",
-            "無料相談はお一人さま一案件までです。このご相談を専門スタッフへ引き継いだ時点で、"
-            "お客さまの無料相談の枠をこのご相談のために確保いたします。",
-            "なお、消費生活アドバイザーなどへのご相談は有料のサービスとなり、無料相談の対象外です。",
-        ]
-    elif reason == MEMBER:
-        parts = [
-            "ご加入いただきありがとうございます。ご加入中のお客さまは、専門スタッフへの電話相談が"
-            "サービスに含まれておりますので、キャンペーンの無料相談をお使いいただく必要はございません。",
-            f"次の窓口へお電話ください。\n{_centre(s)}",
-        ]
-    elif reason == NOT_DOCOMO:
-        parts = [
-            "ご回答ありがとうございます。申し訳ございませんが、この無料相談はドコモの回線契約を"
-            "お持ちのお客さまが対象のため、今回はご利用いただけません。",
-        ]
-    elif reason == ADVISER_EXCLUDED:
-        parts = [
-            "ご要望を承りました。恐れ入りますが、消費生活アドバイザーなどへのご相談は有料のサービスの"
-            "ため、無料相談の対象外となります。",
-            _join(s, applicant, reason),
-        ]
-    elif reason == TOPIC_NOT_COVERED:
-        parts = [
-            "ご相談の内容を承りました。申し訳ございませんが、無料相談は対象となるご相談の内容が"
-            "限られており、このご相談は対象外となります。",
-            _join(s, applicant, reason),
-        ]
-    elif reason == NOT_STARTED:
-        parts = [
-            f"お問い合わせありがとうございます。申し訳ございませんが、「{campaign.name}」の受付は"
-            f"{_date(offer.starts_on)}からとなります。恐れ入りますが、開始日以降にあらためてご確認ください。",
-            _join(s, applicant, reason),
-        ]
-    elif reason == ENDED:
-        parts = [
-            f"お問い合わせありがとうございます。申し訳ございませんが、「{campaign.name}」は"
-            f"{_date(campaign.last_day)}をもって終了いたしました。",
-            _join(s, applicant, reason),
-        ]
-    else:  # already_used: only said to a user whose number is proved to be their own
-        parts = [ALREADY_USED_TEXT, _join(s, applicant, reason)]
-    parts.append(_referral_lines(decision, referrals))
-    return "\n".join(part for part in parts if part)
-
-
-def _undecided(decision: Decision) -> str:
-    missing = "、".join(NEED_LABELS[need] for need in decision.needs)
-    text = (
-        f"ご回答ありがとうございます。無料相談の対象かどうかを確認するには、{missing}を"
-        "伺う必要がございます。おわかりになりましたら、「無料相談の対象か確認したい」とお送りください。"
-    )
-    if NEEDS_TOPIC in decision.needs:
-        text += "\nどのようなトラブルでお困りか、あわせてお聞かせください。"
-    return text
+        values["needs"] = "、".join(NEED_LABELS[need] for need in decision.needs)
+        values["topic_question"] = "\n" + TOPIC_QUESTION if NEEDS_TOPIC in decision.needs else ""
+        return UNDECIDED, values
+    if campaign is not None:
+        values["campaign_name"] = campaign.name
+        values["campaign_first_day"] = _date(campaign.first_day)
+        values["campaign_last_day"] = _date(campaign.last_day)
+    if decision.offer.starts_on is not None:
+        values["campaign_starts_on"] = _date(decision.offer.starts_on)
+    if reason in (ELIGIBLE, MEMBER):
+        values.update(centre_values(s))
+    if reason in JOIN_OFFERED:
+        values.update(_join_values(s, applicant))
+    if reason == ELIGIBLE and not proved:
+        values["pending_claim"] = PENDING_CLAIM
+        return EXPECTED, values
+    if reason == ALREADY_USED:  # only said to a user whose number is proved to be their own
+        values["already_used"] = ALREADY_USED_TEXT
+    return DECISION_RESPONSES[reason], values

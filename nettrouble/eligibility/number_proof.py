@@ -22,7 +22,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional, Union
+from typing import Callable, Optional, TypeVar, Union
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, delete, select
 from sqlalchemy.engine import Connection, Engine
@@ -55,6 +55,7 @@ number_codes = Table(
 )
 
 Bind = Union[Engine, Connection]
+_T = TypeVar("_T")
 _CODE = re.compile(r"(?<!\d)(\d(?:[\s-]?\d){%d})(?!\d)" % (CODE_DIGITS - 1))
 
 
@@ -87,7 +88,7 @@ def read_code(text: Optional[str]) -> Optional[str]:
     return re.sub(r"\D", "", found[0]) if len(found) == 1 else None
 
 
-def _run(bind: Bind, work):
+def _run(bind: Bind, work: Callable[[Connection], _T]) -> _T:
     if isinstance(bind, Connection):
         return work(bind)
     with bind.begin() as connection:
@@ -173,15 +174,6 @@ def proved_by_code(bind: Bind, sender_id: str, person_key: Optional[str], secret
         return bool(row and row.verified_at is not None)
 
     return _run(bind, work)
-
-
-def code_text(code: str) -> str:
-    """The SMS that carries a code."""
-    minutes = int(CODE_TTL.total_seconds() // 60)
-    return (
-        f"【ネットトラブルあんしんサポート】確認コード {code}（{minutes}分間有効）。"
-        "チャットにこのコードをご入力ください。お心当たりがない場合は、このメッセージを破棄してください。"
-    )
 
 
 def e164(national_number: str) -> str:

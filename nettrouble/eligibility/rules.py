@@ -104,7 +104,14 @@ class Decision:
         return self.reason is not None
 
 
-def _offer(reason: Optional[str], topic: Optional[str], referrals: Sequence[Referral], **extra) -> Offer:
+def _offer(
+    reason: Optional[str],
+    topic: Optional[str],
+    referrals: Sequence[Referral],
+    *,
+    first_case_reference: Optional[str] = None,
+    starts_on: Optional[date] = None,
+) -> Offer:
     # Public bodies go with a refusal or an open question; a caller who may phone the centre
     # needs nothing else to choose from.
     referral_ids = () if reason in _CALL_CENTRE or not topic else tuple(r.id for r in for_topic(topic, referrals))
@@ -112,7 +119,8 @@ def _offer(reason: Optional[str], topic: Optional[str], referrals: Sequence[Refe
         call_centre=reason in _CALL_CENTRE,
         join_service=reason in _JOIN_SERVICE,
         referral_ids=referral_ids,
-        **extra,
+        first_case_reference=first_case_reference,
+        starts_on=starts_on,
     )
 
 
@@ -131,8 +139,15 @@ def decide(
     referrals = tuple(referrals)
     topic = applicant.topic or None
 
-    def decided(reason: str, campaign: Optional[Campaign] = None, **extra) -> Decision:
-        return Decision(reason, campaign, _offer(reason, topic, referrals, **extra))
+    def decided(
+        reason: str,
+        campaign: Optional[Campaign] = None,
+        *,
+        first_case_reference: Optional[str] = None,
+        starts_on: Optional[date] = None,
+    ) -> Decision:
+        offer = _offer(reason, topic, referrals, first_case_reference=first_case_reference, starts_on=starts_on)
+        return Decision(reason, campaign, offer)
 
     # An unknown topic could be any of them: only what holds for every campaign decides.
     covering = [c for c in campaigns if topic is None or c.covers(topic)]

@@ -25,11 +25,13 @@ A revision, once released, is never edited: later changes are later revisions.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
@@ -54,9 +56,18 @@ def scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(config())
 
 
+@lru_cache(maxsize=1)
+def newest() -> Optional[str]:
+    """The newest revision, read once per process: loading the revision scripts is most of the
+    cost of an upgrade that finds nothing to do."""
+    return scripts().get_current_head()
+
+
 def upgrade(connection: Connection) -> None:
     """Brings the database on ``connection`` to the newest revision, in the connection's
     transaction; the caller makes sure that only one process does it at a time."""
+    if MigrationContext.configure(connection).get_current_revision() == newest():
+        return
     alembic_config = config(connection)
     baseline = scripts().get_revision(BASELINE).module
     if legacy.made_before_alembic(connection, baseline):

@@ -11,7 +11,7 @@ its rows stay.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
@@ -23,7 +23,7 @@ from nettrouble.eligibility import ledger, rules
 ALEMBIC = "alembic_version"
 
 
-def claim_columns() -> Dict[str, Tuple[Column, ...]]:
+def claim_columns() -> Dict[str, Tuple[Column[Any], ...]]:
     """The columns the registry added to tables of earlier versions. A reservation made before
     claims had states was final: confirmed."""
     return {

@@ -30,7 +30,7 @@ import re
 import traceback
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Callable, Iterator, Optional, Set, Tuple
 
 from nettrouble.core import masking
 from nettrouble.core.settings import SettingsError, settings
@@ -105,7 +105,7 @@ def clean(text: str) -> str:
 def _traceback(exc_info: Any) -> str:
     """The traceback, masked, with each exception's own message on one line."""
     exc = traceback.TracebackException(*exc_info)
-    messages = set()
+    messages: Set[str] = set()
     link: Optional[traceback.TracebackException] = exc
     while link is not None:
         messages.update(link.format_exception_only())
@@ -133,7 +133,7 @@ def turn(sender_id: str, channel: str) -> Iterator[None]:
         _turn.reset(token)
 
 
-class _Attributes(dict):
+class _Attributes(dict[str, Any]):
     """A record's attributes. Logger.makeRecord writes ``extra`` values into the record after
     the factory has run (Sanic's access log puts the request line there), so they are cleaned
     as they arrive."""
@@ -213,7 +213,7 @@ def _use_json_formatter(name: str) -> None:
 class _Factory:
     """The record factory: the one it wraps makes the record, this one cleans it."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Callable[..., logging.LogRecord]) -> None:
         self.inner = inner
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:

@@ -25,6 +25,7 @@ from typing import Dict, Iterable, Iterator, Optional, Tuple
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -103,7 +104,7 @@ SIGN_IN_FAILURES = Counter(
 
 def known(value: Optional[str], allowed: Iterable[str]) -> str:
     """``value`` when it is one of ``allowed``, else ``other``: a label never carries free text."""
-    return value if value in allowed else OTHER
+    return value if value is not None and value in allowed else OTHER
 
 
 def observe_turn(channel: Optional[str], seconds: float) -> None:
@@ -211,7 +212,7 @@ class _Together(Collector):
     def __init__(self, collectors: Tuple[Collector, ...]) -> None:
         self.collectors = collectors
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         for collector in self.collectors:
             yield from collector.collect()
 

@@ -43,11 +43,14 @@ import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 from nettrouble.core.masking import conversation_key
 from nettrouble.core.settings import settings
 from nettrouble.monitoring.metrics import SPAN_SECONDS
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 WRITE_KINDS = ("insert", "update", "delete")
 
@@ -149,11 +152,15 @@ _SQL_STARTED = "_nettrouble_timing_started"
 _sql_installed = False
 
 
-def _before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+def _before_cursor_execute(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
     conn.info.setdefault(_SQL_STARTED, []).append(time.perf_counter())
 
 
-def _after_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+def _after_cursor_execute(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
     started = conn.info.get(_SQL_STARTED) or [time.perf_counter()]
     ms = (time.perf_counter() - started.pop()) * 1000
     record = current()

@@ -42,8 +42,8 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.client import HTTPException
-from typing import Any, Dict, Mapping, Optional, Protocol
+from http.client import HTTPException, HTTPMessage
+from typing import IO, Any, Dict, Mapping, Optional, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import (
@@ -194,12 +194,21 @@ def enqueue(connection: Connection, case_id: int, kind: str, payload: Dict[str, 
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failure: 30 s, 1 min, 2 min, … up to an hour."""
-    return min(FIRST_RETRY * (2 ** max(0, min(attempts - 1, 20))), MAX_RETRY)
+    factor: int = 2 ** max(0, min(attempts - 1, 20))
+    return min(FIRST_RETRY * factor, MAX_RETRY)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     # A redirected POST would arrive as a GET without its body: count it as a failure instead.
-    def redirect_request(self, *args, **kwargs):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> Optional[urllib.request.Request]:
         return None
 
 

@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import List, Optional
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, UniqueConstraint, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from nettrouble.cases.schema import SYSTEM
@@ -137,9 +137,9 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, stored: str) -> bool:
     """True when ``password`` hashes to ``stored``; compared in constant time."""
     try:
-        scheme, n, r, p, salt, expected = stored.split("$")
-        n, r, p = int(n), int(r), int(p)
-        salt, expected = base64.b64decode(salt, validate=True), base64.b64decode(expected, validate=True)
+        scheme, n_text, r_text, p_text, salt_text, expected_text = stored.split("$")
+        n, r, p = int(n_text), int(r_text), int(p_text)
+        salt, expected = base64.b64decode(salt_text, validate=True), base64.b64decode(expected_text, validate=True)
     except ValueError:
         log.error("an agent's stored password hash is malformed; that agent cannot sign in")
         return False
@@ -187,7 +187,7 @@ def check_role(role: object) -> str:
 # --- operations ------------------------------------------------------------------------------
 
 
-def _agent(row) -> Agent:
+def _agent(row: Row) -> Agent:
     return Agent(
         name=row.name,
         role=row.role,
@@ -198,7 +198,7 @@ def _agent(row) -> Agent:
     )
 
 
-def _row(connection: Connection, name: object):
+def _row(connection: Connection, name: object) -> Optional[Row]:
     if not isinstance(name, str) or len(name) > MAX_NAME + 100:
         return None
     return connection.execute(select(agents).where(agents.c.name_key == name_key(name))).first()
@@ -250,13 +250,13 @@ def add(engine: Engine, name: str, role: str = AGENT) -> str:
     return password
 
 
-def _taken(row) -> str:
+def _taken(row: Row) -> str:
     if row.removed_at is not None:
         return f"{row.name!r} belonged to a removed agent and stays reserved for the audit trail; choose another name"
     return f"{row.name!r} exists already"
 
 
-def _active_row(connection: Connection, name: str):
+def _active_row(connection: Connection, name: str) -> Row:
     row = _row(connection, name)
     if row is None:
         raise UnknownAgent(f"no agent is named {name!r}")

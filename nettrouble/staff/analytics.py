@@ -296,11 +296,11 @@ class _Tally:
     def __init__(self, start: date, end: date) -> None:
         self.start, self.end = start, end
         self.conversations = 0
-        self.outcomes: Counter = Counter()
-        self.trouble_types: Counter = Counter()
-        self.channels: Counter = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.trouble_types: Counter[str] = Counter()
+        self.channels: Counter[str] = Counter()
         self.user_turns = self.fallback_turns = self.did_you_mean_turns = 0
-        self.eligibility: Counter = Counter()
+        self.eligibility: Counter[str] = Counter()
         self.cases = 0
         self.seconds: List[float] = []
 
@@ -320,7 +320,7 @@ class _Tally:
         self.eligibility[eligibility or NONE] += 1
 
     def period(self) -> Period:
-        def ordered(counter: Counter, first: Sequence[str] = ()) -> Dict[str, int]:
+        def ordered(counter: Counter[str], first: Sequence[str] = ()) -> Dict[str, int]:
             keys = [k for k in first if k in counter] + sorted(k for k in counter if k not in first)
             return {key: counter[key] for key in keys}
 

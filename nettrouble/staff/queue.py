@@ -112,7 +112,7 @@ def _item(case: schema.Case, history: Sequence[schema.StatusEvent], now: datetim
     )
 
 
-def _order(item: QueueItem) -> tuple:
+def _order(item: QueueItem) -> Tuple[int, int, datetime, str]:
     return item.urgency_rank, -item.waited_minutes, item.waiting_since, item.reference
 
 

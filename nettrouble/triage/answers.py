@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from nettrouble.core import japanese
 from nettrouble.core.money import parse_yen
@@ -110,7 +110,7 @@ _NEGATION = re.compile(
 
 
 def negated(hit: Optional[Hit]) -> bool:
-    return bool(hit) and bool(_NEGATION.match(hit.view[hit.end :]))
+    return hit is not None and bool(_NEGATION.match(hit.view[hit.end :]))
 
 
 def _compile(pattern: str) -> "re.Pattern[str]":
@@ -229,7 +229,7 @@ class Context:
     asked: bool
     trouble_type: Optional[str]
     intent: Optional[str]
-    entities: Sequence[Mapping]
+    entities: Sequence[Mapping[str, Any]]
     known: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -530,9 +530,9 @@ def _grade_of(text: str) -> Optional[str]:
         year = _GRADE_NUMBERS.get(year_only.group(1))
         if level and year and (level == "小学" or year <= 3):
             return f"{level}{year}年"
-    level = _GRADE_LEVEL.search(text)
-    if level:
-        return _LEVEL_NAMES[level.group(1)]
+    level_only = _GRADE_LEVEL.search(text)
+    if level_only:
+        return _LEVEL_NAMES[level_only.group(1)]
     age = _AGE.search(text)
     if age and 6 <= int(age.group(1)) <= 22:
         return f"{int(age.group(1))}歳"
@@ -563,7 +563,7 @@ def mentions_minor(text: str) -> bool:
     if grade and grade[:2] in ("小学", "中学", "高校"):
         return True
     age = _AGE.search(message.folded)
-    return bool(age) and int(age.group(1)) < 18
+    return age is not None and int(age.group(1)) < 18
 
 
 _MINOR = _compile(
@@ -761,7 +761,7 @@ def _read_image(message: Message, context: Context) -> Optional[Found]:
     return None
 
 
-def _entity(entities: Iterable[Mapping], name: str) -> Optional[str]:
+def _entity(entities: Iterable[Mapping[str, Any]], name: str) -> Optional[str]:
     return next((str(e.get("value")) for e in entities or () if e.get("entity") == name and e.get("value")), None)
 
 
@@ -918,7 +918,7 @@ def _read_amount(message: Message, context: Context) -> Optional[Found]:
 
 def _says_loss(message: Message) -> bool:
     said = _yes_no_reader(_YES_NO["money_lost"])(message, Context(False, None, None, ()))
-    return bool(said) and said.value == YES
+    return said is not None and said.value == YES
 
 
 # Replies that are not the name of anything: a yes, a thank-you, a carrier, a wish to stop.
@@ -1032,7 +1032,7 @@ YES_NO_SLOTS = frozenset(
 
 # The values a button may send for each closed question (``/inform{"answer": "..."}``); the
 # open questions (platform, payment method, exposed information, grade) take short free text.
-CHOICES: Dict[str, frozenset] = {
+CHOICES: Dict[str, FrozenSet[str]] = {
     **{slot: frozenset({YES, NO}) for slot in YES_NO_SLOTS},
     "user_role": frozenset({"self", "parent", "other", "poster", "student", "teacher"}),
     "notice_received": frozenset({"opinion_letter", "lawsuit_threat", "none"}),
@@ -1097,7 +1097,7 @@ def read(
     asked: Optional[str] = None,
     *,
     intent: Optional[str] = None,
-    entities: Sequence[Mapping] = (),
+    entities: Sequence[Mapping[str, Any]] = (),
     trouble_type: Optional[str] = None,
     known: Optional[Mapping[str, object]] = None,
 ) -> Dict[str, object]:
@@ -1118,7 +1118,7 @@ def read(
     if not message.clauses:
         return {}
     result: Dict[str, object] = {}
-    claimed: set = set()
+    claimed: Set[int] = set()
     for slot in slots:
         if slot == asked:
             continue

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from nettrouble.core import datafiles
 from nettrouble.triage import referrals
@@ -84,7 +84,7 @@ def bodies(trouble_type: str, urgency: Sequence[str], catalogue: Optional[Sequen
 
 
 def guidance_card(trouble_type: str, answers: Mapping[str, object], urgency: Sequence[str]) -> Dict[str, object]:
-    """The same first steps and bodies as ``guidance_text``, as data for channels that draw
+    """The same first steps and bodies as ``guidance_response``, as data for channels that draw
     cards (LINE): each body with its number and address apart."""
     return {
         "kind": "guidance",
@@ -96,12 +96,14 @@ def guidance_card(trouble_type: str, answers: Mapping[str, object], urgency: Seq
     }
 
 
-def guidance_text(trouble_type: str, answers: Mapping[str, object], urgency: Sequence[str]) -> str:
-    lines = ["まず、次のことをおすすめします。"]
-    lines += [f"{number}. {text}" for number, text in enumerate(first_steps(trouble_type, answers), 1)]
+def guidance_response(
+    trouble_type: str, answers: Mapping[str, object], urgency: Sequence[str]
+) -> Tuple[str, Dict[str, Any]]:
+    """The response that gives the first steps, numbered, and the public bodies when there are
+    any (utter_first_steps, utter_first_steps_and_bodies), with its values (texts; typed as
+    utter_message takes them, ``**kwargs: Any``)."""
+    steps = "\n".join(f"{number}. {text}" for number, text in enumerate(first_steps(trouble_type, answers), 1))
     chosen = bodies(trouble_type, urgency)
-    if chosen:
-        lines.append("")
-        lines.append("ご相談できる公的な窓口：")
-        lines += [referral.line() for referral in chosen]
-    return "\n".join(lines)
+    if not chosen:
+        return "utter_first_steps", {"steps": steps}
+    return "utter_first_steps_and_bodies", {"steps": steps, "referral_lines": "\n".join(r.line() for r in chosen)}

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from nettrouble.callbacks import reading
+from nettrouble.core import japanese
 from nettrouble.triage import answers, safety
 
 # The message key (parse data) listing the service questions asked together with the trouble.
@@ -33,7 +34,7 @@ DEFAULT_QUESTION_CONFIDENCE = 0.03
 
 
 def _compile(pattern: str) -> "re.Pattern[str]":
-    return re.compile(answers.japanese.hiragana(pattern))
+    return re.compile(japanese.hiragana(pattern))
 
 
 # Words that say the trouble happened to the user (passive or experienced forms): a question
@@ -151,7 +152,7 @@ _OPENERS = ("need_help", "greet")
 
 @dataclass(frozen=True)
 class Split:
-    trouble: Optional[str]  # the trouble intent, e.g. trouble_defamation
+    trouble: str  # the trouble intent, e.g. trouble_defamation
     confidence: float
     also_asked: Tuple[str, ...]
 
@@ -176,7 +177,7 @@ MIN_RIVAL_CONFIDENCE = 0.1
 URGENT_TROUBLE = "trouble_sexual_image"
 
 
-def review(intent: Optional[str], ranking: Sequence[Mapping], text: str) -> Optional[str]:
+def review(intent: Optional[str], ranking: Sequence[Mapping[str, Any]], text: str) -> Optional[str]:
     """The intent to act on: the classifier's, unless its words are missing (then the best
     runner-up that needs none or has them), or the words ask for staff, or another trouble is
     in fact about intimate images."""
@@ -229,7 +230,7 @@ def review(intent: Optional[str], ranking: Sequence[Mapping], text: str) -> Opti
         return "faq"
     if intent in NEEDED_WORDS and not _describes(NEEDED_WORDS[intent], message):
         for entry in ranking:
-            name = entry.get("name")
+            name: Optional[str] = entry.get("name")
             if (
                 name
                 and name != intent
@@ -240,7 +241,7 @@ def review(intent: Optional[str], ranking: Sequence[Mapping], text: str) -> Opti
     return intent
 
 
-def split(intent: Optional[str], ranking: Sequence[Mapping], text: str) -> Optional[Split]:
+def split(intent: Optional[str], ranking: Sequence[Mapping[str, Any]], text: str) -> Optional[Split]:
     """The trouble and the questions of a message that holds both, else None."""
     scores = {entry.get("name"): float(entry.get("confidence") or 0.0) for entry in ranking}
     message = answers.Message(text)

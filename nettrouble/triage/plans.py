@@ -7,7 +7,7 @@ Every question can be skipped.
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from nettrouble.triage.answers import NO, NOT_PAID, UNKNOWN, YES
 
@@ -99,7 +99,7 @@ def plan(trouble_type: Optional[str], answers: Mapping[str, object]) -> List[str
     """The questions that apply to ``trouble_type`` given the answers so far, in order."""
     applicable = []
     for slot in PLANS.get(trouble_type or "", []):
-        condition = _ONLY_IF.get((trouble_type, slot))
+        condition = _ONLY_IF.get((trouble_type or "", slot))
         if condition and answers.get(condition[0]) not in (condition[1], None):
             continue
         applicable.append(slot)
@@ -184,10 +184,12 @@ def display(slot: str, value: object) -> str:
         return f"{int(value):,}円" if isinstance(value, (int, float)) and value else "なし"
     if slot == "entered_info":
         return "、".join(_ENTERED_TEXT.get(part, part) for part in str(value).split(","))
-    return _VALUE_TEXT.get(slot, {}).get(value, str(value))
+    if isinstance(value, str):
+        return _VALUE_TEXT.get(slot, {}).get(value, value)
+    return str(value)
 
 
-def summary_lines(trouble_type: str, answers: Mapping[str, object]) -> List[str]:
+def summary_lines(trouble_type: Optional[str], answers: Mapping[str, object]) -> List[str]:
     return [
         f"・{LABELS[slot]}：{display(slot, answers[slot])}"
         for slot in plan(trouble_type, answers)
@@ -195,9 +197,8 @@ def summary_lines(trouble_type: str, answers: Mapping[str, object]) -> List[str]
     ]
 
 
-def explanation(slot: str) -> str:
-    """Said after two answers to the same question could not be read."""
-    return (
-        f"お手数をおかけしております。「{LABELS[slot]}」について、{HINTS[slot]}のようにお答えください。"
-        "わからない場合や答えにくい場合は「スキップ」と送っていただければ、次の質問に進みます。"
-    )
+def explanation_values(slot: str) -> Dict[str, Any]:
+    """The values of utter_triage_explanation, said after two answers to the same question
+    could not be read: the question's name and examples of answers (texts; typed as
+    utter_message takes them, ``**kwargs: Any``)."""
+    return {"question_label": LABELS[slot], "answer_examples": HINTS[slot]}

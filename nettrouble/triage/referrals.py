@@ -69,5 +69,5 @@ def catalogue() -> Tuple[Referral, ...]:
     return tuple(load())
 
 
-def for_topic(topic: str, referrals: Iterable[Referral] = None) -> List[Referral]:
+def for_topic(topic: str, referrals: Optional[Iterable[Referral]] = None) -> List[Referral]:
     return [r for r in (referrals if referrals is not None else catalogue()) if topic in r.topics]

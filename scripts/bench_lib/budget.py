@@ -125,7 +125,7 @@ def action_calls(records: Sequence[Mapping]) -> List[Dict[str, object]]:
     rows = []
     for (_, name), calls in sorted(grouped.items()):
 
-        def middle(key: str, scale: float = 1.0) -> Optional[float]:
+        def middle(key: str, scale: float = 1.0, calls: List[Mapping] = calls) -> Optional[float]:
             return median([_number(call.get(key)) / scale for call in calls])
 
         rows.append(

@@ -88,7 +88,7 @@ class ManagedProcess:
             code = self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.stop()
-            raise self.failure(f"did not finish within {timeout_s:.0f} s")
+            raise self.failure(f"did not finish within {timeout_s:.0f} s") from None
         elapsed = time.monotonic() - self.started
         if code != 0:
             raise self.failure(f"exited with status {code}")

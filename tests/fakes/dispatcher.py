@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from tests.tracker_states import domain as domain_dict
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@lru_cache(maxsize=1)
-def _domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
+from tests.project_files import domain as domain_dict
+from tests.project_files import rasa_domain
 
 
 def filled(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -35,10 +26,10 @@ def filled(message: Dict[str, Any]) -> Dict[str, Any]:
     name = values.pop("response", None)
     if not name:
         return message
-    if name not in _domain().responses:
+    if name not in rasa_domain().responses:
         raise KeyError(f"the action sent the response {name!r}, which domain.yml does not define")
-    slots = DialogueStateTracker("test", _domain().slots).current_slot_values()
-    nlg = TemplatedNaturalLanguageGenerator(_domain().responses)
+    slots = DialogueStateTracker("test", rasa_domain().slots).current_slot_values()
+    nlg = TemplatedNaturalLanguageGenerator(rasa_domain().responses)
     draft = nlg.generate_from_slots(name, slots, "rest", **values) or {}
     buttons = values.pop("buttons", None) or []
     draft["buttons"] = list(draft.get("buttons") or []) + list(buttons)

@@ -89,22 +89,19 @@ class RecordingServer:
 
 @contextmanager
 def platform_apis(
-    monkeypatch: Any, database: Any, api_settings: Sequence[str], **environment: str
+    env: Any, database: Any, api_settings: Sequence[str], **environment: str
 ) -> Iterator["RecordingServer"]:
     """A recording server standing in for the platform APIs whose base URL settings are named
     in ``api_settings`` (LINE_API_BASE, SMS_API_BASE), with the channels' delivery log on the
-    test's service database and the other ``environment`` settings."""
-    from nettrouble.core.settings import settings
-
+    test's service database and the other ``environment`` settings, set through ``env`` (the
+    fixture of tests/conftest.py, which puts them back after the test)."""
     server = RecordingServer().start()
-    for name in api_settings:
-        monkeypatch.setenv(name, server.url)
-    monkeypatch.setenv("DATABASE_URL", database.url.render_as_string(hide_password=False))
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    settings.cache_clear()
+    env(
+        DATABASE_URL=database.url.render_as_string(hide_password=False),
+        **{name: server.url for name in api_settings},
+        **environment,
+    )
     try:
         yield server
     finally:
         server.stop()
-        settings.cache_clear()

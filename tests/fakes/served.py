@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator, Optional
+
+from tests.fakes.local import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google, which this machine's
@@ -45,15 +46,16 @@ class ServedApp:
 
     def start(self) -> "ServedApp":
         self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.base + self.ready_path, timeout=1) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{self.base}{self.ready_path} did not answer within 30 s")
+        if not wait_until(self._ready, seconds=30):
+            raise RuntimeError(f"{self.base}{self.ready_path} did not answer within 30 s")
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.base + self.ready_path, timeout=1) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.loop is not None:

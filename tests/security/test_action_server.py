@@ -12,17 +12,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
+from tests.fakes.local import wait_until
+from tests.tracker_states import initial_slots, message
 
-from tracker_states import initial_slots, message  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 NUMBER = "090-3141-5926"
 TOKEN = secrets.token_urlsafe(32)
@@ -80,17 +79,17 @@ class ActionServer:
                 stdout=log,
                 stderr=log,
             )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the action server exited: {self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                if call(self, "GET", "/health")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("the action server did not start")
+        if not wait_until(self._healthy, seconds=120):
+            raise RuntimeError("the action server did not start")
+
+    def _healthy(self) -> bool:
+        """Whether /health answers; a server that exited is an error at once, with its log."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the action server exited: {self.log.read_text(errors='replace')[-2000:]}")
+        try:
+            return call(self, "GET", "/health")[0] == 200
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -274,18 +273,13 @@ def test_an_empty_token_stops_the_action_server_naming_it(tmp_path):
     assert done.returncode != 0 and "ACTION_SERVER_TOKEN" in done.stderr
 
 
-def test_the_plugin_alone_refuses_an_empty_token(monkeypatch):
+def test_the_plugin_alone_refuses_an_empty_token(env):
     """`rasa run actions` started some other way still loads the plugin from the repository
     (PYTHONPATH) and must not serve without a token."""
     from sanic import Sanic
 
     import rasa_sdk_plugins
-    from nettrouble.core.settings import settings
 
-    monkeypatch.setenv("ACTION_SERVER_TOKEN", "")
-    settings.cache_clear()
-    try:
-        with pytest.raises(SystemExit, match="ACTION_SERVER_TOKEN"):
-            rasa_sdk_plugins.attach_sanic_app_extensions(app=Sanic("plugin_test_" + secrets.token_hex(4)))
-    finally:
-        settings.cache_clear()
+    env(ACTION_SERVER_TOKEN="")
+    with pytest.raises(SystemExit, match="ACTION_SERVER_TOKEN"):
+        rasa_sdk_plugins.attach_sanic_app_extensions(app=Sanic("plugin_test_" + secrets.token_hex(4)))

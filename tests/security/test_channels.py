@@ -33,10 +33,10 @@ def replies(text):
 
 
 @pytest.fixture
-def platform(monkeypatch, service_database):
+def platform(env, service_database):
     """The LINE and Twilio APIs (one recording server) and the service database."""
     with platform_apis(
-        monkeypatch,
+        env,
         service_database,
         ["LINE_API_BASE", "SMS_API_BASE"],
         SMS_PUBLIC_URL=PUBLIC_URL,

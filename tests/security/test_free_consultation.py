@@ -64,7 +64,7 @@ def free_line(text: str) -> list:
 
 
 def test_someone_elses_number_neither_uses_their_consultation_nor_reveals_it(assistant):
-    victim = check_with(assistant, "victim-conversation", VICTIM, "198.51.100.1")
+    check_with(assistant, "victim-conversation", VICTIM, "198.51.100.1")  # the owner gives their number first
     victim_handoff = say(assistant, "victim-conversation", "発行してください", "198.51.100.1")
     victim_reference = REFERENCE.search(victim_handoff).group()
 

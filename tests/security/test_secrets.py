@@ -22,7 +22,7 @@ if str(SCRIPTS) not in sys.path:
 import ensure_env  # noqa: E402
 
 from nettrouble.core import settings as settings_module  # noqa: E402
-from nettrouble.core.settings import SettingsError, check_production, settings  # noqa: E402
+from nettrouble.core.settings import SettingsError, check_production  # noqa: E402
 from tests.security.test_action_server import listening_addresses  # noqa: E402
 
 GOOD = "g" * 43
@@ -50,7 +50,7 @@ def test_ensure_env_fills_placeholders_and_never_changes_a_value(tmp_path):
     example.write_text("A=<generated>\nB=<generated>\nC=plain\n", encoding="utf-8")
     target.write_text("A=-kept-as-it-was\n", encoding="utf-8")
     assert ensure_env.ensure(example, target) == ["B", "C"]
-    lines = dict(l.split("=", 1) for l in target.read_text(encoding="utf-8").splitlines() if "=" in l)
+    lines = dict(line.split("=", 1) for line in target.read_text(encoding="utf-8").splitlines() if "=" in line)
     assert lines["A"] == "-kept-as-it-was" and lines["C"] == "plain"
     assert len(lines["B"]) >= 32 and not lines["B"].startswith("-")
 
@@ -59,21 +59,19 @@ def test_ensure_env_fills_placeholders_and_never_changes_a_value(tmp_path):
 
 
 @pytest.fixture
-def production(monkeypatch):
-    monkeypatch.setenv("APP_ENV", "production")
-    for name in SECRETS + ["HANDOFF_WEBHOOK_SECRET"]:
-        monkeypatch.setenv(name, GOOD)
-    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", "")
-    monkeypatch.setenv("CLOCK_OVERRIDE", "")
-    settings.cache_clear()
-    yield monkeypatch
-    settings.cache_clear()
+def production(env):
+    """Production settings with good secrets (tests/conftest.py's env, which it returns)."""
+    env(
+        APP_ENV="production",
+        HANDOFF_WEBHOOK_URL="",
+        CLOCK_OVERRIDE="",
+        **{name: GOOD for name in SECRETS + ["HANDOFF_WEBHOOK_SECRET"]},
+    )
+    return env
 
 
-def refusal(monkeypatch, **env) -> str:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    settings.cache_clear()
+def refusal(production, **values) -> str:
+    production(**values)
     with pytest.raises(SettingsError) as raised:
         check_production()
     return str(raised.value)
@@ -100,8 +98,7 @@ def test_production_refuses_a_weak_secret_naming_it(production, name, value, pro
 
 
 def test_the_webhook_secret_is_required_only_with_the_webhook(production):
-    production.setenv("HANDOFF_WEBHOOK_SECRET", "short")
-    settings.cache_clear()
+    production(HANDOFF_WEBHOOK_SECRET="short")
     check_production()
     assert "HANDOFF_WEBHOOK_SECRET" in refusal(production, HANDOFF_WEBHOOK_URL="https://hooks.example/handoff")
 
@@ -111,10 +108,9 @@ def test_production_refuses_a_pinned_clock(production):
 
 
 def test_development_is_not_checked(production):
-    production.setenv("APP_ENV", "development")
-    production.setenv("CONSOLE_PASSWORD", "<generated>")
-    settings.cache_clear()
+    production(APP_ENV="development", CONSOLE_PASSWORD="<generated>")
     check_production()
+    assert "CONSOLE_PASSWORD" in refusal(production, APP_ENV="production")
 
 
 @pytest.mark.parametrize("mode", ["actions", "rasa"])
