@@ -63,7 +63,8 @@ NOT_ANSWERS = conversation.INTERRUPTIONS | conversation.QUESTIONS | {"deny", "ca
 DATABASE_ERRORS = (SQLAlchemyError, db.Unavailable, sealing.NoKey)
 
 
-def centre_values() -> Dict[str, str]:
+def centre_values() -> Dict[str, Any]:
+    """The centre's name, phone and hours, as a response's variables (utter_message's ``**kwargs``)."""
     facts = service.facts()
     return {"centre_name": facts.centre, "centre_phone": facts.phone, "centre_hours": hours.hours_text()}
 

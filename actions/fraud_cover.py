@@ -88,8 +88,9 @@ def valid(slot: str, value: Any) -> bool:
 def claim_from(tracker: Tracker) -> rules.Claim:
     """The engine's view of the conversation; a value the readers would not give is unknown."""
     decision = tracker.get_slot(PROVIDER_DECISION)
+    member = tracker.get_slot(IS_MEMBER)
     return rules.Claim(
-        is_member={answers.YES: True, answers.NO: False}.get(tracker.get_slot(IS_MEMBER)),
+        is_member=True if member == answers.YES else False if member == answers.NO else None,
         provider_decision=decision if decision in DECISIONS else None,
         amount_lost=_yen(tracker.get_slot(AMOUNT_LOST)),
         provider_pays=_yen(tracker.get_slot(PROVIDER_PAYS)),

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Text
+from typing import Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -75,7 +76,7 @@ class ActionSubscribeArticleNotices(Action):
     def name(self) -> Text:
         return "action_subscribe_article_notices"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         channel = addresses.channel_of(tracker.sender_id)
         topic = tracker.get_slot(TOPIC_SLOT)
         if channel is None or topic not in TROUBLE_TYPES:
@@ -99,7 +100,7 @@ class ActionDeclineArticleNotices(Action):
     def name(self) -> Text:
         return "action_decline_article_notices"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_article_notices_declined")
         return _cleared(tracker)
 
@@ -110,7 +111,7 @@ class ActionStopArticleNotices(Action):
     def name(self) -> Text:
         return "action_stop_article_notices"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         try:
             ended = await asyncio.to_thread(lambda: subscriptions.end(_database(), tracker.sender_id))
         except (SQLAlchemyError, db.Unavailable):

@@ -55,10 +55,9 @@ def case_callback(engine: Engine, case: schema.Case, viewer: str) -> Optional[Ca
 
 
 async def mark_callback(request: Request, reference: str) -> HTTPResponse:
-    case, problem = await views.find(request, reference)
-    if problem is not None:
-        return problem
-    assert case is not None  # find gives the case or the page that says why there is none
+    case = await views.find(request, reference)
+    if isinstance(case, HTTPResponse):
+        return case  # the page that says why there is no such case
     engine = request.app.ctx.engine
     back_to_queue = request.form.get("back") == "queue"
     outcome = request.form.get("outcome") or ""
