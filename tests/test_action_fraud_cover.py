@@ -4,7 +4,6 @@ result on the case."""
 
 import pytest
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.shared.core.domain import Domain
 from rasa_sdk.forms import REQUESTED_SLOT
 
 from actions.fraud_cover import ActionCheckFraudCover, ActionStartFraudCover, ValidateFraudCoverForm
@@ -14,7 +13,8 @@ from nettrouble.cases import schema, store
 from nettrouble.core import db
 from nettrouble.core.settings import settings
 from nettrouble.cover import codes
-from tests.tracker_states import ROOT, message, slot_events, tracker
+from tests.project_files import rasa_domain
+from tests.tracker_states import message, slot_events, tracker
 
 AFTER = "2026-12-02T11:00:00+09:00"
 BEFORE_THE_TERMS = "2020-05-20T11:00:00+09:00"
@@ -77,8 +77,7 @@ def test_no_offer_before_the_terms_apply(run_action, clock):
 
 
 def test_the_offer_keeps_yes_and_no_first_and_adds_the_pre_check():
-    domain = Domain.load(str(ROOT / "domain.yml"))
-    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    nlg = TemplatedNaturalLanguageGenerator(rasa_domain().responses)
     plain = nlg.generate_from_slots("utter_offer_handoff", {"fraud_cover_offer": False}, "rest")
     offered = nlg.generate_from_slots("utter_offer_handoff", {"fraud_cover_offer": True}, "rest")
     # On SMS 「1」 and 「2」 still issue or decline the reference, and a typed yes still issues it.

@@ -51,7 +51,8 @@ MAX_BODY_BYTES = 1024 * 1024
 REPLY_WINDOW_S = 50.0
 GREETING_PAYLOAD = "/greet"
 STOP_NOTICES_PAYLOAD = "/stop_article_notices"
-STOP_NOTICES_WORDS = ("配信停止", "はいしんていし", "stop")
+# What the user types to stop (a vocabulary, so a set: a reading rule, not wording).
+STOP_NOTICES_WORDS = {"配信停止", "はいしんていし", "stop"}
 
 
 def stops_notices(text: str) -> bool:
