@@ -68,10 +68,10 @@ def catalogue(*found):
 
 
 @pytest.fixture
-def platform(monkeypatch, service_database, clock):
+def platform(env, service_database, clock):
     clock(CONSENT)
     with platform_apis(
-        monkeypatch,
+        env,
         service_database,
         ["LINE_API_BASE", "SMS_API_BASE"],
         LINE_CHANNEL_SECRET=LINE_SECRET,
