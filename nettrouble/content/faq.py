@@ -29,7 +29,8 @@ CONDITIONS = {
     "reference": (True, False),
     "topic_covered": (True, False),
 }
-PLACEHOLDERS = {
+# The facts of business/service.yml that answers may quote, by their field names.
+SERVICE_FACTS = (
     "name",
     "centre",
     "phone",
@@ -42,6 +43,9 @@ PLACEHOLDERS = {
     "fraud_cover_cap_text",
     "fraud_cover_payments_text",
     "fraud_cover_insurer",
+)
+PLACEHOLDERS = {
+    *SERVICE_FACTS,
     "open_now",
     "campaign_name",
     "campaign_period",
@@ -163,23 +167,7 @@ def free_reading_until(moment: datetime) -> Optional[date]:
 def _facts(moment: datetime, reference: Optional[str]) -> Dict[str, str]:
     facts = service.facts()
     phase, campaign = campaign_phase(moment)
-    values = {
-        name: getattr(facts, name)
-        for name in (
-            "name",
-            "centre",
-            "phone",
-            "hours_text",
-            "monthly_fee_text",
-            "eligibility_text",
-            "site_url",
-            "articles_url",
-            "fraud_cover_name",
-            "fraud_cover_cap_text",
-            "fraud_cover_payments_text",
-            "fraud_cover_insurer",
-        )
-    }
+    values = {name: getattr(facts, name) for name in SERVICE_FACTS}
     values["hours_text"] = hours.hours_text()
     values["open_now"] = hours.availability_sentence(hours.status_at(moment))
     values["trouble_types"] = "、".join(TYPE_LABELS.values())
